@@ -1,0 +1,246 @@
+import { ENV_VARS, type AppName, type EnvVarName } from './env-vars';
+
+export type AppMode = 'production' | 'embedded';
+export type SigningAlg = 'ES256' | 'RS256';
+export type TrustProxy = boolean | number | string | string[];
+
+export interface AppConfig {
+  readonly app: AppName;
+  readonly mode: AppMode;
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    /** Issuer identifier without a trailing slash. */
+    readonly issuer: string;
+    readonly trustProxy: TrustProxy;
+    readonly shutdownGraceMs: number;
+  };
+  readonly log: { readonly level: string };
+  readonly db: {
+    /** Undefined = PGlite in `dataDir` (embedded mode only). */
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    readonly ssl: boolean;
+    readonly runMigrations: boolean;
+  };
+  readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
+  readonly dataDir: string;
+  readonly keys: {
+    readonly encryptionKey: Uint8Array | undefined;
+    readonly signingAlg: SigningAlg;
+    readonly publishLeadSeconds: number;
+    readonly refreshSeconds: number;
+  };
+  readonly dpop: {
+    readonly nonceSecret: Uint8Array | undefined;
+    readonly nonceWindowSeconds: number;
+    readonly proofMaxAgeSeconds: number;
+    readonly algs: readonly string[];
+  };
+  readonly clockSkewSeconds: number;
+  readonly tokens: {
+    readonly accessTokenTtl: number;
+    readonly refreshTokenTtl: number;
+    readonly deviceSessionTtl: number;
+    readonly fpTokenTtl: number;
+    readonly defaultAudience: string;
+  };
+  readonly assertions: { readonly strictAudience: boolean; readonly maxLifetimeSeconds: number };
+  readonly registration: { readonly rateLimit: number; readonly rateWindowSeconds: number };
+  readonly clientsFile: string | undefined;
+  readonly resourceServer: {
+    readonly audience: string;
+    readonly issuer: string;
+    readonly jwksUri: string;
+    readonly nonceSecret: Uint8Array | undefined;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const KNOWN_DPOP_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512'];
+
+/**
+ * Reads and validates the environment once. Every problem is collected so one start-up attempt
+ * names every bad variable; secret values are never echoed.
+ */
+export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: string[] = [];
+  const raw = (name: EnvVarName): string | undefined => {
+    const v = env[name];
+    if (v !== undefined && v.trim() !== '') return v.trim();
+    const spec = ENV_VARS[name] as { default?: string };
+    return spec.default;
+  };
+  const fail = (name: EnvVarName, why: string): undefined => {
+    problems.push(`${name}: ${why}`);
+    return undefined;
+  };
+
+  const int = (name: EnvVarName, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const v = raw(name);
+    if (v === undefined) return fail(name, 'is required') ?? 0;
+    if (!/^\d+$/.test(v)) return fail(name, `must be an integer, got "${v}"`) ?? 0;
+    const n = Number(v);
+    if (n < min || n > max) return fail(name, `must be between ${min} and ${max}, got ${n}`) ?? 0;
+    return n;
+  };
+  const bool = (name: EnvVarName): boolean => {
+    const v = raw(name);
+    if (v === undefined) return false;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    return fail(name, `must be true or false, got "${v}"`) ?? false;
+  };
+  const secretBytes = (name: EnvVarName, minBytes: number, exact?: number): Uint8Array | undefined => {
+    const v = raw(name);
+    if (v === undefined) return undefined;
+    if (!/^[A-Za-z0-9_-]+$/.test(v)) return fail(name, 'must be base64url (no padding)');
+    const bytes = Buffer.from(v, 'base64url');
+    if (exact !== undefined && bytes.length !== exact) return fail(name, `must decode to exactly ${exact} bytes, got ${bytes.length}`);
+    if (bytes.length < minBytes) return fail(name, `must decode to at least ${minBytes} bytes, got ${bytes.length}`);
+    return new Uint8Array(bytes);
+  };
+  const url = (name: EnvVarName, value: string | undefined, protocols: string[]): string | undefined => {
+    if (value === undefined) return undefined;
+    try {
+      const u = new URL(value);
+      if (!protocols.includes(u.protocol)) return fail(name, `must use ${protocols.join(' or ')}`);
+      return value;
+    } catch {
+      return fail(name, (ENV_VARS[name] as { secret?: boolean }).secret ? 'is not a valid URL' : `is not a valid URL: "${value}"`);
+    }
+  };
+
+  // --- mode ---------------------------------------------------------------------------------
+  const modeRaw = raw('APP_MODE') ?? (app === 'standalone' ? 'embedded' : 'production');
+  let mode: AppMode = 'production';
+  if (modeRaw === 'production' || modeRaw === 'embedded') mode = modeRaw;
+  else fail('APP_MODE', `must be production or embedded, got "${modeRaw}"`);
+  if (mode === 'embedded' && app !== 'standalone' && app !== 'cli') {
+    fail('APP_MODE', `embedded mode is only for the standalone app (this is ${app})`);
+  }
+
+  // --- http ---------------------------------------------------------------------------------
+  const port = int('PORT', 0, 65535);
+  const host = raw('HOST') ?? '0.0.0.0';
+  const issuer = parseIssuer(raw('ISSUER') ?? `http://localhost:${port}`, mode, (why) => fail('ISSUER', why));
+  const trustProxy = parseTrustProxy(raw('TRUST_PROXY') ?? 'loopback');
+  const level = raw('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(level)) fail('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+
+  // --- stores -------------------------------------------------------------------------------
+  const dbUrl = url('DATABASE_URL', raw('DATABASE_URL'), ['postgres:', 'postgresql:']);
+  const redisUrl = url('REDIS_URL', raw('REDIS_URL'), ['redis:', 'rediss:']);
+  const migrationsRaw = raw('MIGRATIONS_RUN');
+  const runMigrations = migrationsRaw === undefined ? mode === 'embedded' : bool('MIGRATIONS_RUN');
+
+  // --- secrets ------------------------------------------------------------------------------
+  const encryptionKey = secretBytes('KEY_ENCRYPTION_KEY', 32, 32);
+  const nonceSecret = secretBytes('DPOP_NONCE_SECRET', 32);
+  if (mode === 'production') {
+    for (const name of Object.keys(ENV_VARS) as EnvVarName[]) {
+      const spec = ENV_VARS[name] as { required?: string };
+      if (spec.required === 'production' && raw(name) === undefined && appNeeds(app, name)) {
+        fail(name, 'is required when APP_MODE=production');
+      }
+    }
+  }
+
+  const signingAlg = raw('SIGNING_ALG') as SigningAlg;
+  if (signingAlg !== 'ES256' && signingAlg !== 'RS256') fail('SIGNING_ALG', 'must be ES256 or RS256');
+
+  const algs = (raw('DPOP_ALGS') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  const unknownAlg = algs.find((a) => !KNOWN_DPOP_ALGS.includes(a));
+  if (unknownAlg) fail('DPOP_ALGS', `unsupported algorithm "${unknownAlg}" (asymmetric JWS algorithms only)`);
+  if (algs.length === 0) fail('DPOP_ALGS', 'must list at least one algorithm');
+
+  const clientsFile = raw('CLIENTS_FILE');
+  const defaultAudience = url('DEFAULT_AUDIENCE', raw('DEFAULT_AUDIENCE'), ['https:', 'http:']) ?? `${issuer}/resources`;
+  const authIssuer = raw('AUTH_ISSUER') ?? issuer;
+
+  const config: AppConfig = {
+    app,
+    mode,
+    http: { port, host, issuer, trustProxy, shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 0, 600_000) },
+    log: { level },
+    db: { url: dbUrl, poolSize: int('DATABASE_POOL_SIZE', 1, 500), ssl: bool('DATABASE_SSL'), runMigrations },
+    redis: { url: redisUrl, keyPrefix: raw('REDIS_KEY_PREFIX') ?? 'fpa:' },
+    dataDir: raw('DATA_DIR') ?? '.data',
+    keys: {
+      encryptionKey,
+      signingAlg,
+      publishLeadSeconds: int('KEY_PUBLISH_LEAD_SECONDS', 0, 86_400),
+      refreshSeconds: int('KEY_REFRESH_SECONDS', 1, 3600),
+    },
+    dpop: {
+      nonceSecret,
+      nonceWindowSeconds: int('DPOP_NONCE_WINDOW_SECONDS', 5, 3600),
+      proofMaxAgeSeconds: int('DPOP_PROOF_MAX_AGE_SECONDS', 5, 3600),
+      algs,
+    },
+    clockSkewSeconds: int('CLOCK_SKEW_SECONDS', 0, 300),
+    tokens: {
+      accessTokenTtl: int('ACCESS_TOKEN_TTL_SECONDS', 30, 86_400),
+      refreshTokenTtl: int('REFRESH_TOKEN_TTL_SECONDS', 60, 31_536_000),
+      deviceSessionTtl: int('DEVICE_SESSION_TTL_SECONDS', 60, 31_536_000),
+      fpTokenTtl: int('FP_TOKEN_TTL_SECONDS', 30, 31_536_000),
+      defaultAudience,
+    },
+    assertions: {
+      strictAudience: bool('ASSERTION_STRICT_AUDIENCE'),
+      maxLifetimeSeconds: int('ASSERTION_MAX_LIFETIME_SECONDS', 10, 3600),
+    },
+    registration: {
+      rateLimit: int('REGISTRATION_RATE_LIMIT', 1, 10_000_000),
+      rateWindowSeconds: int('REGISTRATION_RATE_WINDOW_SECONDS', 1, 86_400),
+    },
+    clientsFile,
+    resourceServer: {
+      audience: url('RESOURCE_AUDIENCE', raw('RESOURCE_AUDIENCE'), ['https:', 'http:']) ?? `${issuer}/resources`,
+      issuer: authIssuer,
+      jwksUri: url('AUTH_JWKS_URI', raw('AUTH_JWKS_URI'), ['https:', 'http:']) ?? `${authIssuer}/jwks`,
+      nonceSecret: secretBytes('RS_NONCE_SECRET', 32),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Which production-required variables an app actually reads. */
+function appNeeds(app: AppName, name: EnvVarName): boolean {
+  if (app === 'sample-api') return name === 'REDIS_URL';
+  if (app === 'cli') return name === 'DATABASE_URL' || name === 'KEY_ENCRYPTION_KEY';
+  return true;
+}
+
+function parseIssuer(value: string, mode: AppMode, fail: (why: string) => void): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    fail(`is not a valid URL: "${value}"`);
+    return value;
+  }
+  // RFC 8414 §2: https, no query or fragment. Plain http is tolerated for loopback hosts only.
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && (loopback || mode === 'embedded'))) {
+    fail('must be an https URL (http is allowed only for localhost or in embedded mode)');
+  }
+  if (u.search || u.hash) fail('must not have a query or fragment');
+  if (u.username || u.password) fail('must not contain credentials');
+  return value.replace(/\/+$/, '');
+}
+
+function parseTrustProxy(v: string): TrustProxy {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.includes(',') ? v.split(',').map((s) => s.trim()) : v;
+}

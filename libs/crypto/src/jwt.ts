@@ -1,0 +1,120 @@
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+  type KeyObject,
+} from 'jose';
+import { CryptoInputError } from './errors';
+
+export type SigningKey = CryptoKey | KeyObject;
+export type VerificationKey = CryptoKey | KeyObject;
+export type { JWK, JWTPayload };
+
+export interface JwtHeader {
+  readonly alg: string;
+  readonly typ?: string;
+  readonly kid?: string;
+  readonly jwk?: JWK;
+}
+
+export function signJwt(payload: JWTPayload, header: JwtHeader, key: SigningKey): Promise<string> {
+  return new SignJWT(payload).setProtectedHeader({ ...header }).sign(key);
+}
+
+export interface DecodedJwt {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly payload: JWTPayload;
+}
+
+/**
+ * Reads a compact JWS without verifying it — only to find which key verifies it (the
+ * `device_auth_session` of a client assertion). Nothing read here is trusted.
+ */
+export function decodeJwtUnverified(token: string): DecodedJwt {
+  if (token.length > 16_384 || token.split('.').length !== 3) {
+    throw new CryptoInputError('malformed', 'not a compact JWS');
+  }
+  try {
+    return { header: decodeProtectedHeader(token) as Record<string, unknown>, payload: decodeJwt(token) };
+  } catch {
+    throw new CryptoInputError('malformed', 'not a decodable JWT');
+  }
+}
+
+export interface VerifyJwtOptions {
+  readonly algorithms: readonly string[];
+  readonly typ?: string;
+  readonly issuer?: string;
+  readonly audience?: string | readonly string[];
+  readonly subject?: string;
+  readonly requiredClaims?: readonly string[];
+  /** Current time, seconds (injected clock). */
+  readonly currentDate: Date;
+  readonly clockToleranceSeconds: number;
+  readonly maxTokenAgeSeconds?: number;
+}
+
+/** Stable reasons for metrics and error descriptions. */
+export type JwtFailureReason =
+  | 'malformed'
+  | 'bad_signature'
+  | 'alg_not_allowed'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'claim_invalid'
+  | 'typ_mismatch';
+
+export class JwtVerificationError extends CryptoInputError {
+  constructor(
+    readonly failure: JwtFailureReason,
+    message: string,
+    readonly claim?: string,
+  ) {
+    super(failure, message);
+  }
+}
+
+export async function verifyJwt(token: string, key: VerificationKey | ((h: Record<string, unknown>) => Promise<VerificationKey>), options: VerifyJwtOptions): Promise<{ payload: JWTPayload; header: Record<string, unknown> }> {
+  try {
+    const result = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
+      algorithms: [...options.algorithms],
+      typ: options.typ,
+      issuer: options.issuer,
+      audience: options.audience === undefined ? undefined : (options.audience as string | string[]),
+      subject: options.subject,
+      requiredClaims: options.requiredClaims ? [...options.requiredClaims] : undefined,
+      currentDate: options.currentDate,
+      clockTolerance: options.clockToleranceSeconds,
+      maxTokenAge: options.maxTokenAgeSeconds,
+    });
+    return { payload: result.payload, header: result.protectedHeader as Record<string, unknown> };
+  } catch (e) {
+    throw toVerificationError(e);
+  }
+}
+
+export function toVerificationError(e: unknown): JwtVerificationError {
+  if (e instanceof JwtVerificationError) return e;
+  if (e instanceof errors.JWTExpired) return new JwtVerificationError('expired', 'token is expired', e.claim);
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    if (e.claim === 'nbf' || (e.claim === 'iat' && e.reason === 'check_failed')) {
+      return new JwtVerificationError('not_yet_valid', `${e.claim} is in the future`, e.claim);
+    }
+    if (e.claim === 'typ') return new JwtVerificationError('typ_mismatch', 'unexpected typ', e.claim);
+    return new JwtVerificationError('claim_invalid', `${e.claim} claim is missing or invalid`, e.claim);
+  }
+  if (e instanceof errors.JOSEAlgNotAllowed) return new JwtVerificationError('alg_not_allowed', 'algorithm not allowed');
+  if (e instanceof errors.JWSSignatureVerificationFailed) return new JwtVerificationError('bad_signature', 'signature verification failed');
+  if (e instanceof errors.JWKSNoMatchingKey) return new JwtVerificationError('bad_signature', 'no matching key');
+  return new JwtVerificationError('malformed', 'malformed token');
+}
+
+export function importPublicJwk(jwk: JWK, alg: string): Promise<CryptoKey> {
+  return importJWK(jwk, alg) as Promise<CryptoKey>;
+}

@@ -1,0 +1,86 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { requestIdOf } from './http';
+import { OAuthError } from './oauth-error';
+
+/**
+ * The one failure renderer (GEN-1, CONTRACT §2): every error leaves as an RFC 6749 §5.2 JSON body
+ * with `Cache-Control: no-store`. Anything that is not an OAuthError becomes `server_error` (or
+ * `temporarily_unavailable` when a store is down) and is logged with the request id; no stack
+ * trace, SQL or key material reaches the client.
+ */
+@Catch()
+export class OAuthExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('OAuthExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request>();
+    const error = toOAuthError(exception);
+    if (error.code === 'server_error' || error.code === 'temporarily_unavailable') {
+      const log = (req as Request & { log?: { error: (o: object, m: string) => void } }).log;
+      const detail = { err: exception, requestId: requestIdOf(req), route: req.route?.path ?? req.path };
+      if (log) log.error(detail, error.code === 'server_error' ? 'unhandled error' : 'dependency unavailable');
+      else this.logger.error(`${error.code} request=${requestIdOf(req)}: ${describe(exception)}`);
+    }
+    sendOAuthError(res, error);
+  }
+}
+
+export function sendOAuthError(res: Response, error: OAuthError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(error.status);
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+  res.json(error.toBody());
+}
+
+export function toOAuthError(exception: unknown): OAuthError {
+  if (exception instanceof OAuthError) return exception;
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    if (status === 404) return new OAuthError('not_found', 'no such endpoint');
+    if (status === 405) return new OAuthError('method_not_allowed', 'method not allowed');
+    if (status === 413) return new OAuthError('invalid_request', 'request body too large', { status: 413 });
+    if (status >= 400 && status < 500) return new OAuthError('invalid_request', 'malformed request', { status });
+  }
+  const bodyParserType = (exception as { type?: unknown } | null)?.type;
+  if (bodyParserType === 'entity.too.large') return new OAuthError('invalid_request', 'request body too large', { status: 413 });
+  if (typeof bodyParserType === 'string' && bodyParserType.startsWith('entity.')) {
+    return new OAuthError('invalid_request', 'malformed request body');
+  }
+  if (bodyParserType === 'charset.unsupported' || bodyParserType === 'encoding.unsupported') {
+    return new OAuthError('invalid_request', 'unsupported request encoding', { status: 415 });
+  }
+  if (isUnavailable(exception)) {
+    return new OAuthError('temporarily_unavailable', 'a backing store is unavailable; retry later', {
+      headers: { 'Retry-After': '1' },
+      cause: exception,
+    });
+  }
+  return new OAuthError('server_error', undefined, { cause: exception });
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300']);
+
+/** Connection-level failures of PostgreSQL or Redis: the caller may retry, the request was not processed. */
+export function isUnavailable(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur && depth < 4; depth++) {
+    const err = cur as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; name?: unknown };
+    if (typeof err.code === 'string' && UNAVAILABLE_CODES.has(err.code)) return true;
+    if (typeof err.message === 'string' && /Connection terminated|connection timeout|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED/i.test(err.message)) {
+      return true;
+    }
+    cur = err.driverError ?? err.cause;
+  }
+  return false;
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}

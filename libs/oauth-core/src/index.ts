@@ -1,0 +1,6 @@
+export * from './oauth-error';
+export * from './exception.filter';
+export * from './form';
+export * from './clock';
+export * from './http';
+export * from './metadata';

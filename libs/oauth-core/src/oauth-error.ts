@@ -1,0 +1,125 @@
+/**
+ * The one error type of the suite. Domain code throws `OAuthError` (never a Nest HttpException);
+ * one exception filter renders it. The table below is checked by the compiler: a code without a
+ * status does not build.
+ */
+
+export type OAuthErrorCode =
+  // RFC 6749 §5.2 (token endpoint)
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  // RFC 8707
+  | 'invalid_target'
+  // RFC 7009
+  | 'unsupported_token_type'
+  // RFC 9449 (AS side: 400, GEN-1 / DPOP-16 / DPOP-27)
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  // FiPA -04 (FIPA-19)
+  | 'invalid_session'
+  | 'insufficient_authorization'
+  | 'redirect_to_web'
+  // RFC 6750 / RFC 9470 (resource servers)
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'insufficient_user_authentication'
+  // operational
+  | 'slow_down'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+interface CodeSpec {
+  readonly status: number;
+  /** false: the description is replaced before it leaves the process. */
+  readonly expose: boolean;
+}
+
+export const OAUTH_ERROR_TABLE = {
+  invalid_request: { status: 400, expose: true },
+  invalid_client: { status: 401, expose: true },
+  invalid_grant: { status: 400, expose: true },
+  unauthorized_client: { status: 400, expose: true },
+  unsupported_grant_type: { status: 400, expose: true },
+  invalid_scope: { status: 400, expose: true },
+  access_denied: { status: 400, expose: true },
+  invalid_target: { status: 400, expose: true },
+  unsupported_token_type: { status: 400, expose: true },
+  invalid_dpop_proof: { status: 400, expose: true },
+  use_dpop_nonce: { status: 400, expose: true },
+  invalid_session: { status: 400, expose: true },
+  insufficient_authorization: { status: 403, expose: true },
+  redirect_to_web: { status: 403, expose: true },
+  invalid_token: { status: 401, expose: true },
+  insufficient_scope: { status: 403, expose: true },
+  insufficient_user_authentication: { status: 403, expose: true },
+  slow_down: { status: 429, expose: true },
+  not_found: { status: 404, expose: true },
+  method_not_allowed: { status: 405, expose: true },
+  temporarily_unavailable: { status: 503, expose: true },
+  server_error: { status: 500, expose: false },
+} as const satisfies Record<OAuthErrorCode, CodeSpec>;
+
+export interface OAuthErrorOptions {
+  /** Extra top-level members a draft adds (`auth_session`, `request_uri`, …). */
+  readonly extra?: Readonly<Record<string, unknown>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Only where a spec sets another status for the same code (e.g. 413 for invalid_request). */
+  readonly status?: number;
+  /** Internal detail for logs and metrics, never sent to the client. */
+  readonly reason?: string;
+  readonly cause?: unknown;
+}
+
+export class OAuthError extends Error {
+  readonly status: number;
+  readonly extra: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly reason: string | undefined;
+
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description?: string,
+    options: OAuthErrorOptions = {},
+  ) {
+    super(description ? `${code}: ${description}` : code, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OAuthError';
+    this.status = options.status ?? OAUTH_ERROR_TABLE[code].status;
+    this.extra = options.extra ?? {};
+    this.headers = options.headers ?? {};
+    this.reason = options.reason;
+  }
+
+  /** RFC 6749 §5.2 body: `error`, `error_description` (only when exposable), extra members. */
+  toBody(): Record<string, unknown> {
+    const spec = OAUTH_ERROR_TABLE[this.code];
+    const body: Record<string, unknown> = { error: this.code };
+    if (spec.expose && this.description) body.error_description = sanitizeDescription(this.description);
+    return { ...body, ...this.extra };
+  }
+
+  withHeaders(headers: Record<string, string>): OAuthError {
+    return new OAuthError(this.code, this.description, {
+      extra: this.extra,
+      headers: { ...this.headers, ...headers },
+      status: this.status,
+      reason: this.reason,
+      cause: this.cause,
+    });
+  }
+}
+
+/** RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E. */
+export function sanitizeDescription(text: string): string {
+  return text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, "'").slice(0, 300);
+}
+
+export function isOAuthError(e: unknown): e is OAuthError {
+  return e instanceof OAuthError;
+}
