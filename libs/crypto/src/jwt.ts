@@ -1,4 +1,6 @@
 import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   errors,
@@ -117,4 +119,28 @@ export function toVerificationError(e: unknown): JwtVerificationError {
 
 export function importPublicJwk(jwk: JWK, alg: string): Promise<CryptoKey> {
   return importJWK(jwk, alg) as Promise<CryptoKey>;
+}
+
+/** A key resolver over a JWK Set (by `kid`/`alg`), for verifying tokens this suite signed. */
+export function localKeySet(jwks: { keys: JWK[] }): (header: Record<string, unknown>) => Promise<VerificationKey> {
+  const set = createLocalJWKSet(jwks);
+  return (header) => set(header as Parameters<typeof set>[0]) as Promise<VerificationKey>;
+}
+
+export interface RemoteKeySetOptions {
+  /** How long fetched keys are trusted before a refetch, ms. */
+  readonly cacheMaxAge?: number;
+  /** Minimum time between refetches triggered by an unknown kid, ms. */
+  readonly cooldownDuration?: number;
+  readonly timeoutDuration?: number;
+}
+
+/** A cached remote JWKS (resource servers). An unknown `kid` triggers a refetch after the cooldown. */
+export function remoteKeySet(url: string, options: RemoteKeySetOptions = {}): (header: Record<string, unknown>) => Promise<VerificationKey> {
+  const set = createRemoteJWKSet(new URL(url), {
+    cacheMaxAge: options.cacheMaxAge ?? 300_000,
+    cooldownDuration: options.cooldownDuration ?? 30_000,
+    timeoutDuration: options.timeoutDuration ?? 5_000,
+  });
+  return (header) => set(header as Parameters<typeof set>[0]) as Promise<VerificationKey>;
 }

@@ -57,6 +57,9 @@ export function toOAuthError(exception: unknown): OAuthError {
   if (bodyParserType === 'charset.unsupported' || bodyParserType === 'encoding.unsupported') {
     return new OAuthError('invalid_request', 'unsupported request encoding', { status: 415 });
   }
+  if (bodyParserType === 'parameters.too.many') {
+    return new OAuthError('invalid_request', 'too many parameters', { status: 413 });
+  }
   if (isUnavailable(exception)) {
     return new OAuthError('temporarily_unavailable', 'a backing store is unavailable; retry later', {
       headers: { 'Retry-After': '1' },

@@ -1,0 +1,21 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '@fpa/config';
+import { ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
+import { PlatformModule } from '@fpa/platform';
+import { registrationMetadata } from '@fpa/registration';
+
+/** The token service (CONTRACT §1): /token, /introspect, /revoke, /jwks, metadata. */
+export const DEVICE_FLOW_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin];
+
+@Module({})
+export class TokenAppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: TokenAppModule,
+      imports: [
+        PlatformModule.forRoot(config),
+        TokenModule.forRoot({ grants: DEVICE_FLOW_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer)] }),
+      ],
+    };
+  }
+}

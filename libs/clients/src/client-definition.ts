@@ -1,0 +1,94 @@
+import { plainToInstance, Expose } from 'class-transformer';
+import { ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, validateSync } from 'class-validator';
+import type { ClientAuthMethod, ClientPermission, ClientType } from './client.entity';
+
+export const KNOWN_GRANT_TYPES = ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] as const;
+export const AUTH_METHODS: readonly ClientAuthMethod[] = ['none', 'private_key_jwt', 'client_secret_basic', 'client_secret_post'];
+export const PERMISSIONS: readonly ClientPermission[] = ['introspect', 'revoke'];
+
+/**
+ * A client as written in the declarative clients file or given to `npm run client -- create`.
+ * Wire names (snake_case) as in RFC 7591 client metadata where one exists.
+ */
+export class ClientDefinition {
+  @Expose() @IsString() @Matches(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'client_id may use letters, digits and . _ : - (max 128)' })
+  client_id!: string;
+
+  @Expose() @IsOptional() @IsString() @MaxLength(200)
+  name?: string;
+
+  @Expose() @IsIn(['public', 'confidential'])
+  type!: ClientType;
+
+  @Expose() @IsOptional() @IsBoolean()
+  first_party?: boolean;
+
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @IsIn([...KNOWN_GRANT_TYPES], { each: true })
+  grant_types?: string[];
+
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @IsIn([...AUTH_METHODS], { each: true })
+  auth_methods?: ClientAuthMethod[];
+
+  /** base64url SHA-256 of the secret (never the secret itself in a file). */
+  @Expose() @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{43}$/, { message: 'secret_hash must be a base64url SHA-256' })
+  secret_hash?: string;
+
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @IsString({ each: true }) @Matches(/^[\x21\x23-\x5B\x5D-\x7E]+$/, { each: true, message: 'scopes must be RFC 6749 scope tokens' })
+  scopes?: string[];
+
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @Matches(/^https?:\/\/[^\s#]+$/, { each: true, message: 'resources must be absolute URIs without fragment (RFC 8707)' })
+  resources?: string[];
+
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @IsIn([...PERMISSIONS], { each: true })
+  permissions?: ClientPermission[];
+
+  @Expose() @IsOptional() @IsBoolean()
+  dpop_bound_access_tokens?: boolean;
+
+  @Expose() @IsOptional() @IsBoolean()
+  enabled?: boolean;
+}
+
+export class ClientDefinitionError extends Error {}
+
+/** Validates shape and the rules that tie fields together. */
+export function parseClientDefinition(input: unknown): ClientDefinition {
+  const def = plainToInstance(ClientDefinition, input, { excludeExtraneousValues: true });
+  const errors = validateSync(def, { forbidUnknownValues: true });
+  const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+  if (input && typeof input === 'object') {
+    const unknown = Object.keys(input).filter((k) => !(k in new ClientDefinitionKeys()));
+    if (unknown.length > 0) problems.push(`unknown fields: ${unknown.join(', ')}`);
+  }
+  const methods = def.auth_methods ?? defaultAuthMethods(def.type);
+  if (def.type === 'public' && methods.some((m) => m.startsWith('client_secret'))) {
+    problems.push('public clients cannot use client_secret_* authentication');
+  }
+  if (def.type === 'confidential' && !methods.some((m) => m.startsWith('client_secret') || m === 'private_key_jwt')) {
+    problems.push('confidential clients need an authentication method other than none');
+  }
+  if ((def.grant_types ?? []).includes('fp_register') && !def.first_party) {
+    problems.push('fp_register is only for first-party clients (FIPA-1)');
+  }
+  if (problems.length > 0) throw new ClientDefinitionError(`client ${String(def.client_id)}: ${problems.join('; ')}`);
+  return def;
+}
+
+export function defaultAuthMethods(type: ClientType): ClientAuthMethod[] {
+  return type === 'public' ? ['none', 'private_key_jwt'] : ['client_secret_basic', 'client_secret_post'];
+}
+
+class ClientDefinitionKeys {
+  client_id = 0;
+  name = 0;
+  type = 0;
+  first_party = 0;
+  grant_types = 0;
+  auth_methods = 0;
+  secret_hash = 0;
+  scopes = 0;
+  resources = 0;
+  permissions = 0;
+  dpop_bound_access_tokens = 0;
+  enabled = 0;
+}

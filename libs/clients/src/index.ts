@@ -1,0 +1,6 @@
+export * from './client.entity';
+export * from './client-definition';
+export * from './client-registry.service';
+export * from './client-admin.service';
+export * from './clients.module';
+export * from './demo-client';

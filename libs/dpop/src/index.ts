@@ -1,0 +1,2 @@
+export * from './dpop.service';
+export * from './dpop.module';

@@ -1,0 +1,176 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { ClientRegistry, verifyClientSecret, type Client, type ClientAuthMethod } from '@fpa/clients';
+import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type VerificationKey } from '@fpa/crypto';
+import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
+import { Metrics } from '@fpa/platform';
+import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
+import { StoreKeys } from '@fpa/store';
+
+export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
+
+export interface AuthenticatedClient {
+  readonly client: Client;
+  readonly method: ClientAuthMethod;
+  /** The device session whose key signed the assertion (seed 000 (C)). */
+  readonly deviceSession?: DeviceSession;
+  /** Single-use values to claim in the store before the request takes effect (JWTCA-7). */
+  readonly replayClaims: readonly { key: string; ttlSeconds: number }[];
+}
+
+const ALLOWED_ASSERTION_TYP = new Set(['JWT', 'client-authentication+jwt']);
+const DEVICE_KEY_CACHE_MAX = 10_000;
+
+/**
+ * Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3,
+ * RFC 7523, CONTRACT §4). The device assertion is `private_key_jwt` whose key is the one registered
+ * for its `device_auth_session`. Exactly one method per request; every failure is `invalid_client`.
+ */
+@Injectable()
+export class ClientAuthenticator {
+  /** Imported device public keys by auth_session (a session's key never changes). */
+  private readonly deviceKeys = new Map<string, VerificationKey>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly clients: ClientRegistry,
+    private readonly sessions: DeviceSessionRepository,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async authenticate(form: Form, request: RequestInfo, endpointPath = '/token'): Promise<AuthenticatedClient> {
+    const basic = parseBasic(request.headers.authorization);
+    const methods = [basic !== undefined, form.client_secret !== undefined, form.client_assertion !== undefined].filter(Boolean).length;
+    if (methods > 1) throw new OAuthError('invalid_request', 'use exactly one client authentication method');
+    if (basic !== undefined) return this.bySecret('client_secret_basic', basic.id, basic.secret, form.client_id, true);
+    if (form.client_secret !== undefined) {
+      if (!form.client_id) throw this.fail('client_secret_post', 'missing_client_id', 'client_id is required');
+      return this.bySecret('client_secret_post', form.client_id, form.client_secret, form.client_id, false);
+    }
+    if (form.client_assertion !== undefined || form.client_assertion_type !== undefined) {
+      return this.byAssertion(form, endpointPath);
+    }
+    if (!form.client_id) throw this.fail('none', 'missing_client_id', 'client authentication is required');
+    const client = await this.clients.find(form.client_id);
+    if (!client) throw this.fail('none', 'unknown_client', 'unknown or disabled client');
+    if (client.type !== 'public' || !client.authMethods.includes('none')) {
+      throw this.fail('none', 'method_not_allowed', 'this client must authenticate');
+    }
+    return { client, method: 'none', replayClaims: [] };
+  }
+
+  private async bySecret(method: ClientAuthMethod, id: string, secret: string, formClientId: string | undefined, header: boolean): Promise<AuthenticatedClient> {
+    const challenge = header ? { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } : undefined;
+    if (formClientId !== undefined && formClientId !== id) throw this.fail(method, 'client_id_mismatch', 'client_id does not match the credentials', challenge);
+    const client = await this.clients.find(id);
+    if (!client || !client.authMethods.includes(method) || !verifyClientSecret(client, secret)) {
+      throw this.fail(method, client ? 'bad_secret' : 'unknown_client', 'client authentication failed', challenge);
+    }
+    return { client, method, replayClaims: [] };
+  }
+
+  private async byAssertion(form: Form, endpointPath: string): Promise<AuthenticatedClient> {
+    const m = 'private_key_jwt';
+    if (form.client_assertion_type !== JWT_BEARER_ASSERTION) {
+      throw this.fail(m, 'assertion_type', `client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
+    }
+    const assertion = form.client_assertion;
+    if (!assertion) throw this.fail(m, 'missing_assertion', 'client_assertion is required');
+    let decoded;
+    try {
+      decoded = decodeJwtUnverified(assertion);
+    } catch {
+      throw this.fail(m, 'malformed', 'client_assertion is not a JWT');
+    }
+    const { header, payload } = decoded;
+    const iss = payload.iss;
+    // JWTCA-1/2: the assertion names the client; a client_id parameter must agree.
+    if (typeof iss !== 'string') throw this.fail(m, 'claims', 'client_assertion has no iss');
+    if (form.client_id !== undefined && form.client_id !== iss) throw this.fail(m, 'client_id_mismatch', 'client_id does not match the assertion issuer');
+    if (header.typ !== undefined && !ALLOWED_ASSERTION_TYP.has(String(header.typ))) {
+      throw this.fail(m, 'typ', 'client_assertion has an unexpected typ');
+    }
+    const client = await this.clients.find(iss);
+    if (!client) throw this.fail(m, 'unknown_client', 'unknown or disabled client');
+    if (!client.authMethods.includes('private_key_jwt')) throw this.fail(m, 'method_not_allowed', 'private_key_jwt is not allowed for this client');
+
+    // Seed 000 (C): the key registered for device_auth_session verifies the assertion.
+    const authSession = payload.device_auth_session;
+    if (typeof authSession !== 'string') throw this.fail(m, 'no_device_session', 'client_assertion must carry device_auth_session');
+    const nowMs = this.clock.nowMs();
+    const session = await this.sessions.find(authSession);
+    if (!session) throw this.fail(m, 'unknown_session', 'unknown device_auth_session');
+    if (session.clientId !== client.id) throw this.fail(m, 'foreign_session', 'device_auth_session belongs to another client');
+    if (!isUsable(session, nowMs)) throw this.fail(m, 'session_expired', 'device_auth_session is expired or revoked');
+
+    const now = Math.floor(nowMs / 1000);
+    const skew = this.config.clockSkewSeconds;
+    const issuer = this.config.http.issuer;
+    try {
+      await verifyJwt(assertion, await this.deviceKey(session), {
+        algorithms: [session.keyAlg],
+        subject: client.id,
+        issuer: client.id,
+        requiredClaims: ['exp', 'jti'],
+        currentDate: new Date(nowMs),
+        clockToleranceSeconds: skew,
+      });
+    } catch (e) {
+      if (e instanceof JwtVerificationError || e instanceof CryptoInputError) throw this.fail(m, e.reason, `client_assertion: ${e.message}`);
+      throw e;
+    }
+    // JWTCA-4 / JWTCA-9: audience is the issuer; the token endpoint URL only in lenient mode.
+    const aud = payload.aud;
+    const accepted = this.config.assertions.strictAudience ? [issuer] : [issuer, `${issuer}${endpointPath}`];
+    const audOk = this.config.assertions.strictAudience
+      ? aud === issuer || (Array.isArray(aud) && aud.length === 1 && aud[0] === issuer)
+      : typeof aud === 'string'
+        ? accepted.includes(aud)
+        : Array.isArray(aud) && aud.length > 0 && aud.every((a) => accepted.includes(a));
+    if (!audOk) throw this.fail(m, 'audience', 'client_assertion audience must be the issuer');
+    // JWTCA-5: no long-lived assertions.
+    const exp = payload.exp as number;
+    if (exp > now + this.config.assertions.maxLifetimeSeconds + skew) throw this.fail(m, 'lifetime', 'client_assertion expires too far in the future');
+    if (typeof payload.iat === 'number' && payload.iat < now - this.config.assertions.maxLifetimeSeconds - skew) {
+      throw this.fail(m, 'stale', 'client_assertion was issued too long ago');
+    }
+    const jti = payload.jti;
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw this.fail(m, 'jti', 'client_assertion jti is missing or invalid');
+    return {
+      client,
+      method: m,
+      deviceSession: session,
+      replayClaims: [{ key: StoreKeys.assertionJti(client.id, jti), ttlSeconds: Math.max(1, exp - now + skew + 1) }],
+    };
+  }
+
+  private async deviceKey(session: DeviceSession): Promise<VerificationKey> {
+    const cached = this.deviceKeys.get(session.authSession);
+    if (cached) return cached;
+    const key = await importPublicJwk(session.publicJwk, session.keyAlg);
+    if (this.deviceKeys.size >= DEVICE_KEY_CACHE_MAX) this.deviceKeys.clear();
+    this.deviceKeys.set(session.authSession, key);
+    return key;
+  }
+
+  /** JWTCA-8: every failure is invalid_client; the reason goes to metrics only. */
+  fail(method: string, reason: string, description: string, headers?: Record<string, string>): OAuthError {
+    this.metrics.clientAuthFailures.inc({ method, reason });
+    return new OAuthError('invalid_client', description, { reason: `client_auth_${reason}`, headers });
+  }
+}
+
+/** RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding. */
+function parseBasic(header: string | string[] | undefined): { id: string; secret: string } | undefined {
+  if (typeof header !== 'string' || !/^basic /i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } });
+  try {
+    return { id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')) };
+  } catch {
+    throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } });
+  }
+}

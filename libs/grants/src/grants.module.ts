@@ -1,0 +1,80 @@
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { ClientsModule } from '@fpa/clients';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { DpopModule } from '@fpa/dpop';
+import { KeysModule } from '@fpa/keys';
+import type { MetadataPart } from '@fpa/oauth-core';
+import { SessionModule } from '@fpa/session';
+import { ClientAuthenticator } from './client-authenticator.service';
+import { DiscoveryController, METADATA_PARTS } from './discovery.controller';
+import { GRANT_REGISTRY, type GrantHandler, type GrantPlugin } from './grant-handler';
+import { TokenEndpointService } from './token-endpoint.service';
+import { TokenIntrospectionService } from './token-introspection.service';
+import { TokenIssuer } from './token-issuer.service';
+import { TokenManagementController } from './token-management.controller';
+import { TokenController } from './token.controller';
+
+export interface TokenModuleOptions {
+  readonly grants: readonly GrantPlugin[];
+  /** Extra RFC 8414 members from other features (device registration, challenge endpoint, …). */
+  readonly metadata?: readonly ((config: AppConfig) => MetadataPart)[];
+}
+
+/**
+ * The token service: `/token`, `/introspect`, `/revoke`, `/jwks` and the metadata document.
+ * Grants are one list, read twice: it yields both the providers and the registry, and a
+ * duplicate `grant_type` stops start-up.
+ */
+@Module({})
+export class TokenModule {
+  static forRoot(options: TokenModuleOptions): DynamicModule {
+    const seen = new Set<string>();
+    for (const g of options.grants) {
+      if (seen.has(g.grantType)) throw new Error(`grant_type ${g.grantType} is registered twice`);
+      seen.add(g.grantType);
+    }
+    const handlers = options.grants.map((g) => g.handler);
+    const registry: Provider = {
+      provide: GRANT_REGISTRY,
+      inject: handlers,
+      useFactory: (...instances: GrantHandler[]) => {
+        const map = new Map<string, GrantHandler>();
+        instances.forEach((h, i) => {
+          if (h.grantType !== options.grants[i].grantType) throw new Error(`grant plug-in ${options.grants[i].grantType} declares ${h.grantType}`);
+          map.set(h.grantType, h);
+        });
+        return map;
+      },
+    };
+    const metadata: Provider = {
+      provide: METADATA_PARTS,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig): MetadataPart[] => [tokenMetadata(config, [...seen]), ...(options.metadata ?? []).map((m) => m(config))],
+    };
+    return {
+      module: TokenModule,
+      imports: [ClientsModule, SessionModule, KeysModule, DpopModule, ...options.grants.flatMap((g) => g.imports ?? [])],
+      controllers: [TokenController, TokenManagementController, DiscoveryController],
+      providers: [...handlers, registry, metadata, TokenEndpointService, ClientAuthenticator, TokenIssuer, TokenIntrospectionService],
+      exports: [ClientAuthenticator, TokenIssuer, KeysModule, DpopModule],
+    };
+  }
+}
+
+function tokenMetadata(config: AppConfig, grantTypes: string[]): MetadataPart {
+  const issuer = config.http.issuer;
+  return {
+    token_endpoint: `${issuer}/token`,
+    jwks_uri: `${issuer}/jwks`,
+    introspection_endpoint: `${issuer}/introspect`,
+    revocation_endpoint: `${issuer}/revoke`,
+    grant_types_supported: grantTypes,
+    token_endpoint_auth_methods_supported: ['private_key_jwt', 'client_secret_basic', 'client_secret_post', 'none'],
+    token_endpoint_auth_signing_alg_values_supported: ['ES256', 'EdDSA', 'Ed25519', 'RS256', 'PS256', 'RS384', 'PS384', 'RS512', 'PS512'],
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'],
+    dpop_signing_alg_values_supported: [...config.dpop.algs],
+    // RFC 9068 access tokens are signed with the suite's keys.
+    access_token_signing_alg_values_supported: [config.keys.signingAlg],
+  };
+}

@@ -1,0 +1,78 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { randomToken } from '@fpa/crypto';
+import { KeyManager } from '@fpa/keys';
+import { CLOCK, type Clock } from '@fpa/oauth-core';
+
+export interface AccessTokenRequest {
+  readonly clientId: string;
+  readonly subject: string;
+  readonly authSession: string;
+  readonly audience: string;
+  /** Full scope claim (see scopeClaim). */
+  readonly scope: string;
+  /** DPoP key thumbprint; undefined = Bearer. */
+  readonly jkt: string | undefined;
+}
+
+export interface PreparedAccessToken {
+  readonly jti: string;
+  readonly expiresAt: Date;
+  readonly claims: Record<string, unknown>;
+  readonly tokenType: 'DPoP' | 'Bearer';
+  readonly expiresIn: number;
+}
+
+/**
+ * Builds and signs RFC 9068 access tokens (`typ: at+jwt`, AT-1/AT-2, DPOP-21). Preparing and
+ * signing are separate so a grant can record the token id (e.g. in a refresh-token rotation)
+ * before spending a signature on a request that may still lose a race.
+ */
+@Injectable()
+export class TokenIssuer {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly keys: KeyManager,
+  ) {}
+
+  prepare(req: AccessTokenRequest): PreparedAccessToken {
+    const now = this.clock.nowSeconds();
+    const ttl = this.config.tokens.accessTokenTtl;
+    const jti = randomToken(16);
+    const claims: Record<string, unknown> = {
+      iss: this.config.http.issuer,
+      sub: req.subject,
+      aud: req.audience,
+      client_id: req.clientId,
+      iat: now,
+      exp: now + ttl,
+      jti,
+      scope: req.scope,
+      auth_session: req.authSession,
+    };
+    if (req.jkt !== undefined) claims.cnf = { jkt: req.jkt };
+    return { jti, expiresAt: new Date((now + ttl) * 1000), claims, tokenType: req.jkt !== undefined ? 'DPoP' : 'Bearer', expiresIn: ttl };
+  }
+
+  async sign(prepared: PreparedAccessToken): Promise<string> {
+    return (await this.keys.sign(prepared.claims, 'at+jwt')).token;
+  }
+
+  refreshTokenExpiry(): Date {
+    return new Date(this.clock.nowMs() + this.config.tokens.refreshTokenTtl * 1000);
+  }
+
+  /** RFC 6749 §5.1 response, plus `auth_session` (FIPA-30). */
+  response(prepared: PreparedAccessToken, accessToken: string, refreshToken: string | undefined): Record<string, unknown> {
+    const body: Record<string, unknown> = {
+      access_token: accessToken,
+      token_type: prepared.tokenType,
+      expires_in: prepared.expiresIn,
+      scope: prepared.claims.scope,
+      auth_session: prepared.claims.auth_session,
+    };
+    if (refreshToken !== undefined) body.refresh_token = refreshToken;
+    return body;
+  }
+}

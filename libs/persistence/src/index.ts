@@ -1,0 +1,4 @@
+export * from './data-source';
+export * from './persistence.module';
+export * from './pglite-pool';
+export { MIGRATIONS } from './migrations';

@@ -1,0 +1,105 @@
+import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { AuditEventEntity } from './audit-event.entity';
+import { Metrics } from './metrics.service';
+
+export type AuditEventType =
+  | 'device.registered'
+  | 'token.issued'
+  | 'token.refreshed'
+  | 'token.revoked'
+  | 'refresh_token.reuse_detected'
+  | 'client.auth_failed'
+  | 'signing_key.created'
+  | 'signing_key.rotated';
+
+export interface AuditEvent {
+  readonly type: AuditEventType;
+  readonly outcome?: 'success' | 'failure';
+  readonly clientId?: string;
+  readonly authSession?: string;
+  readonly subject?: string;
+  readonly ip?: string;
+  readonly requestId?: string;
+  /** Never tokens, secrets or codes: ids, reasons and counts only. */
+  readonly details?: Record<string, unknown>;
+}
+
+const FLUSH_MS = 200;
+const MAX_BATCH = 500;
+const MAX_BUFFER = 20_000;
+
+/**
+ * Audit trail in PostgreSQL. Events are buffered and written in multi-row inserts so the token
+ * endpoint pays no extra round trip per request; the buffer is flushed on shutdown. If PostgreSQL
+ * is down the buffer is kept (bounded) and retried; what overflows is counted in
+ * `fpa_audit_events_dropped_total` and logged.
+ */
+@Injectable()
+export class AuditService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('Audit');
+  private buffer: AuditEventEntity[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    @InjectRepository(AuditEventEntity) private readonly repo: Repository<AuditEventEntity>,
+    private readonly metrics: Metrics,
+  ) {}
+
+  record(event: AuditEvent): void {
+    const row = new AuditEventEntity();
+    row.occurredAt = new Date();
+    row.eventType = event.type;
+    row.outcome = event.outcome ?? 'success';
+    row.clientId = event.clientId ?? null;
+    row.authSession = event.authSession ?? null;
+    row.subject = event.subject ?? null;
+    row.ip = event.ip ?? null;
+    row.requestId = event.requestId ?? null;
+    row.details = event.details ?? {};
+    if (this.buffer.length >= MAX_BUFFER) {
+      this.metrics.auditDropped.inc();
+      return;
+    }
+    this.buffer.push(row);
+    if (this.buffer.length >= MAX_BATCH) void this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes everything buffered so far (tests and shutdown call this). */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.flushing) await this.flushing;
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer.splice(0, MAX_BATCH);
+    this.flushing = this.repo
+      .insert(batch as Parameters<Repository<AuditEventEntity>["insert"]>[0])
+      .then(() => undefined)
+      .catch((e: unknown) => {
+        this.logger.warn(`audit write failed, will retry: ${(e as Error).message}`);
+        this.buffer.unshift(...batch.slice(0, Math.max(0, MAX_BUFFER - this.buffer.length)));
+        if (!this.timer) {
+          this.timer = setTimeout(() => void this.flush(), 1000);
+          this.timer.unref();
+        }
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    await this.flushing;
+    if (this.buffer.length > 0 && !this.timer) void this.flush();
+  }
+
+  /** Before the DataSource closes (it closes in onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.flush().catch(() => undefined);
+  }
+}

@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import { type DynamicModule, type INestApplication, Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Logger } from 'nestjs-pino';
+import { ConfigError, loadConfig, withEmbeddedSecrets, type AppConfig, type AppName } from '@fpa/config';
+import { sendOAuthError, toOAuthError } from '@fpa/oauth-core';
+import { Lifecycle } from './lifecycle.service';
+import { Metrics } from './metrics.service';
+
+export const BODY_LIMIT = '64kb';
+
+/** Reads and validates the environment; on a bad value prints every problem and exits 1. */
+export function configFromEnv(app: AppName, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  try {
+    return withEmbeddedSecrets(loadConfig(app, env));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`[${app}] ${e.message}`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/** Builds the Nest application with the suite's HTTP conventions, without listening. */
+export async function createApp(module: DynamicModule, config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(module, { bodyParser: false, bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(Logger));
+  configureHttp(app, config);
+  return app;
+}
+
+export function configureHttp(app: NestExpressApplication, config: AppConfig): void {
+  app.set('trust proxy', config.http.trustProxy);
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const metrics = app.get(Metrics);
+  const lifecycle = app.get(Lifecycle);
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (lifecycle.isDraining) res.setHeader('Connection', 'close');
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      metrics.httpDuration.labels(req.method, route, String(res.statusCode)).observe(seconds);
+    });
+    next();
+  });
+
+  // CONTRACT §2: form bodies everywhere, JSON at the challenge endpoint. Non-extended parsing keeps
+  // repeated names as arrays so they can be refused; parser failures become OAuth errors, never HTML.
+  const urlencoded = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 });
+  const json = express.json({ limit: BODY_LIMIT, strict: true });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    urlencoded(req, res, (err?: unknown) => {
+      if (err) return sendOAuthError(res, toOAuthError(err));
+      json(req, res, (err2?: unknown) => (err2 ? sendOAuthError(res, toOAuthError(err2)) : next()));
+    });
+  });
+}
+
+/**
+ * Starts an app: config → Nest → listen, and a graceful SIGTERM: readiness fails at once, new
+ * connections are still served for SHUTDOWN_GRACE_MS (load balancers notice), then the server stops
+ * accepting, in-flight requests finish, and only then PostgreSQL and Redis are closed.
+ */
+export async function runApp(app: AppName, moduleFor: (config: AppConfig) => DynamicModule, afterStart?: (nest: INestApplication, config: AppConfig) => Promise<void>): Promise<INestApplication> {
+  const config = configFromEnv(app);
+  let nest: NestExpressApplication;
+  try {
+    nest = await createApp(moduleFor(config), config);
+    await nest.listen(config.http.port, config.http.host);
+  } catch (e) {
+    console.error(`[${app}] failed to start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  const logger = new NestLogger('Bootstrap');
+  const address = nest.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.http.port;
+  logger.log(`${app} listening on ${config.http.host}:${port} (issuer ${config.http.issuer}, mode ${config.mode})`);
+  if (afterStart) await afterStart(nest, config);
+  installShutdown(nest, config, logger);
+  return nest;
+}
+
+function installShutdown(nest: NestExpressApplication, config: AppConfig, logger: NestLogger): void {
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    nest.get(Lifecycle).startDraining();
+    logger.log(`${signal}: draining (readiness now fails)`);
+    const force = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.http.shutdownGraceMs + 30_000);
+    force.unref();
+    await new Promise((r) => setTimeout(r, config.http.shutdownGraceMs));
+    const server = nest.getHttpServer() as Server;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await nest.close();
+    logger.log('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

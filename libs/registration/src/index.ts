@@ -1,0 +1,3 @@
+export * from './device-registration.service';
+export * from './registration.controller';
+export * from './registration.module';

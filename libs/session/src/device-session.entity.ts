@@ -1,0 +1,54 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { PublicJwk } from '@fpa/crypto';
+
+export type DeviceSessionStatus = 'active' | 'revoked';
+
+/** An `auth_session` bound to a device key's RFC 7638 thumbprint (seed 000 (A)/(B), CONTRACT §3). */
+@Entity({ name: 'device_sessions' })
+export class DeviceSessionEntity {
+  @PrimaryColumn({ name: 'auth_session', type: 'text' })
+  authSession!: string;
+
+  @Column({ name: 'client_id', type: 'text' })
+  clientId!: string;
+
+  @Column({ name: 'key_jkt', type: 'text' })
+  keyJkt!: string;
+
+  @Column({ name: 'public_jwk', type: 'jsonb' })
+  publicJwk!: PublicJwk;
+
+  @Column({ name: 'key_alg', type: 'text' })
+  keyAlg!: string;
+
+  @Column({ type: 'text' })
+  status!: DeviceSessionStatus;
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+
+  @Column({ name: 'registered_ip', type: 'text', nullable: true })
+  registeredIp!: string | null;
+}
+
+export interface DeviceSession {
+  readonly authSession: string;
+  readonly clientId: string;
+  readonly keyJkt: string;
+  readonly publicJwk: PublicJwk;
+  readonly keyAlg: string;
+  readonly status: DeviceSessionStatus;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** Usable = active and not expired at `nowMs`. */
+export function isUsable(session: DeviceSession, nowMs: number): boolean {
+  return session.status === 'active' && session.expiresAt.getTime() > nowMs;
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import type { DataSource, Repository } from 'typeorm';
+import { randomToken, sha256B64u } from '@fpa/crypto';
+import { rowsOf } from '@fpa/persistence';
+import { RefreshTokenEntity } from './refresh-token.entity';
+
+export interface RefreshTokenGrant {
+  readonly clientId: string;
+  readonly authSession: string;
+  readonly subject: string;
+  readonly jkt: string | null;
+  readonly scope: string;
+  readonly audience: string;
+  readonly accessTokenJti: string;
+  readonly accessTokenExpiresAt: Date;
+}
+
+export interface IssuedAccessTokenRef {
+  readonly jti: string;
+  readonly expiresAt: Date;
+}
+
+/** Refresh tokens: 256-bit random values, stored as SHA-256 only, rotated on every use. */
+@Injectable()
+export class RefreshTokenService {
+  constructor(
+    @InjectRepository(RefreshTokenEntity) private readonly repo: Repository<RefreshTokenEntity>,
+    @InjectDataSource() private readonly ds: DataSource,
+  ) {}
+
+  /** Starts a family. `expiresAt` is the family's absolute lifetime, inherited by every rotation. */
+  async issue(grant: RefreshTokenGrant, now: Date, expiresAt: Date): Promise<string> {
+    const token = randomToken(32);
+    const id = randomUUID();
+    await this.repo.insert({
+      id,
+      tokenHash: sha256B64u(token),
+      familyId: id,
+      parentId: null,
+      ...grant,
+      status: 'active',
+      createdAt: now,
+      expiresAt,
+    });
+    return token;
+  }
+
+  async find(token: string): Promise<RefreshTokenEntity | undefined> {
+    if (token.length > 512) return undefined;
+    return (await this.repo.findOneBy({ tokenHash: sha256B64u(token) })) ?? undefined;
+  }
+
+  /**
+   * Marks `parentId` rotated and inserts its successor in one statement, so of any number of
+   * concurrent redemptions exactly one gets a successor. Returns undefined to the losers.
+   */
+  async rotate(parentId: string, grant: RefreshTokenGrant, now: Date): Promise<string | undefined> {
+    const token = randomToken(32);
+    const rows = rowsOf<{ id: string }>(
+      await this.ds.query(
+        `WITH parent AS (
+           UPDATE refresh_tokens SET status = 'rotated', used_at = $2
+           WHERE id = $1 AND status = 'active' AND expires_at > $2
+           RETURNING id, family_id, expires_at
+         )
+         INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope,
+                                     audience, access_token_jti, access_token_expires_at, status, created_at, expires_at)
+         SELECT $3, $4, parent.family_id, parent.id, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $2, parent.expires_at
+         FROM parent
+         RETURNING id`,
+        [
+          parentId,
+          now,
+          randomUUID(),
+          sha256B64u(token),
+          grant.clientId,
+          grant.authSession,
+          grant.subject,
+          grant.jkt,
+          grant.scope,
+          grant.audience,
+          grant.accessTokenJti,
+          grant.accessTokenExpiresAt,
+        ],
+      ),
+    );
+    return rows.length === 1 ? token : undefined;
+  }
+
+  /** Revokes every token of the family; returns the access tokens issued in it (to deny-list). */
+  async revokeFamily(familyId: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
+    const rows = rowsOf<{ access_token_jti: string; access_token_expires_at: Date }>(
+      await this.ds.query(
+        `UPDATE refresh_tokens SET status = 'revoked', revoked_at = $2, revoked_reason = $3
+         WHERE family_id = $1 AND status <> 'revoked'
+         RETURNING access_token_jti, access_token_expires_at`,
+        [familyId, now, reason],
+      ),
+    );
+    return rows.map((r) => ({ jti: r.access_token_jti, expiresAt: new Date(r.access_token_expires_at) }));
+  }
+
+  /** The access tokens of a family (whatever its state), for revocation by access token. */
+  async familyOfAccessToken(jti: string): Promise<string | undefined> {
+    const row = await this.repo.findOne({ where: { accessTokenJti: jti }, select: { familyId: true } });
+    return row?.familyId;
+  }
+}

@@ -1,0 +1,32 @@
+import { Inject } from '@nestjs/common';
+
+/**
+ * Short-lived shared state: replay caches (assertion and DPoP `jti`), rate limits, revoked
+ * access-token ids, challenge state. Redis in production; an in-process map only in the embedded
+ * default. Every operation is atomic on its own, so racing replicas cannot both win a claim.
+ * Implementations throw `OAuthError('temporarily_unavailable')` when the store cannot be reached:
+ * the suite refuses to issue what it cannot replay-protect.
+ */
+export interface EphemeralStore {
+  readonly kind: 'redis' | 'memory';
+  /** Records `key` for `ttlSeconds`; false when it was already recorded (a replay). */
+  claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Several claims in one round trip; each result as for `claimOnce`. */
+  claimEachOnce(claims: readonly { key: string; ttlSeconds: number }[]): Promise<boolean[]>;
+  /** Fixed-window counter: the count after this hit and seconds until the window resets. */
+  hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }>;
+  /** Marks keys (e.g. revoked token ids) until they expire. */
+  setFlags(flags: readonly { key: string; ttlSeconds: number }[]): Promise<void>;
+  /** True when any of the keys is flagged. */
+  anyFlagged(keys: readonly string[]): Promise<boolean>;
+  getJson<T>(key: string): Promise<T | undefined>;
+  setJson(key: string, value: unknown, ttlSeconds: number): Promise<void>;
+  /** Deletes and returns the value in one step (single-use state). */
+  takeJson<T>(key: string): Promise<T | undefined>;
+  delete(key: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const EPHEMERAL_STORE = Symbol('EPHEMERAL_STORE');
+export const InjectStore = (): ParameterDecorator => Inject(EPHEMERAL_STORE);

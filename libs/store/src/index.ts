@@ -1,0 +1,6 @@
+export * from './ephemeral-store';
+export * from './redis.store';
+export * from './memory.store';
+export * from './store.module';
+export * from './store-keys';
+export * from './rate-limit';

@@ -1,0 +1,143 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { OAuthError } from '@fpa/oauth-core';
+import type { EphemeralStore } from './ephemeral-store';
+
+const HIT_SCRIPT = `
+local c = redis.call('INCR', KEYS[1])
+if c == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {c, ttl}`;
+
+const TAKE_SCRIPT = `
+local v = redis.call('GET', KEYS[1])
+if v then redis.call('DEL', KEYS[1]) end
+return v`;
+
+type ScriptedRedis = Redis & {
+  fpaHit(key: string, window: number): Promise<[number, number]>;
+  fpaTake(key: string): Promise<string | null>;
+};
+
+/**
+ * Redis adapter. The offline queue is off and each command gets one retry, so a Redis outage
+ * turns into a fast 503 instead of requests piling up; the client reconnects by itself and the
+ * suite recovers when Redis is back.
+ */
+export class RedisStore implements EphemeralStore {
+  readonly kind = 'redis' as const;
+  private readonly redis: ScriptedRedis;
+
+  constructor(url: string, keyPrefix: string, extra: RedisOptions = {}) {
+    this.redis = new Redis(url, {
+      keyPrefix,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+      ...extra,
+    }) as ScriptedRedis;
+    // Errors surface on the commands that fail; the connection event would only repeat them.
+    this.redis.on('error', () => undefined);
+    this.redis.defineCommand('fpaHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
+    this.redis.defineCommand('fpaTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+  }
+
+  async connect(): Promise<void> {
+    await this.redis.connect();
+  }
+
+  get client(): Redis {
+    return this.redis;
+  }
+
+  claimOnce(key: string, ttlSeconds: number): Promise<boolean> {
+    return this.run(async () => (await this.redis.set(key, '1', 'EX', ttlSeconds, 'NX')) === 'OK');
+  }
+
+  claimEachOnce(claims: readonly { key: string; ttlSeconds: number }[]): Promise<boolean[]> {
+    return this.run(async () => {
+      const pipeline = this.redis.pipeline();
+      for (const c of claims) pipeline.set(c.key, '1', 'EX', c.ttlSeconds, 'NX');
+      const results = (await pipeline.exec()) ?? [];
+      return results.map(([err, value]) => {
+        if (err) throw err;
+        return value === 'OK';
+      });
+    });
+  }
+
+  hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }> {
+    return this.run(async () => {
+      const [count, ttl] = await this.redis.fpaHit(key, windowSeconds);
+      return { count: Number(count), resetSeconds: Math.max(1, Number(ttl)) };
+    });
+  }
+
+  setFlags(flags: readonly { key: string; ttlSeconds: number }[]): Promise<void> {
+    if (flags.length === 0) return Promise.resolve();
+    return this.run(async () => {
+      const pipeline = this.redis.pipeline();
+      for (const f of flags) pipeline.set(f.key, '1', 'EX', Math.max(1, Math.ceil(f.ttlSeconds)));
+      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    });
+  }
+
+  anyFlagged(keys: readonly string[]): Promise<boolean> {
+    if (keys.length === 0) return Promise.resolve(false);
+    return this.run(async () => (await this.redis.exists(...keys)) > 0);
+  }
+
+  getJson<T>(key: string): Promise<T | undefined> {
+    return this.run(async () => {
+      const v = await this.redis.get(key);
+      return v === null ? undefined : (JSON.parse(v) as T);
+    });
+  }
+
+  setJson(key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    return this.run(async () => {
+      await this.redis.set(key, JSON.stringify(value), 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+    });
+  }
+
+  takeJson<T>(key: string): Promise<T | undefined> {
+    return this.run(async () => {
+      const v = await this.redis.fpaTake(key);
+      return v === null ? undefined : (JSON.parse(v) as T);
+    });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.run(async () => {
+      await this.redis.del(key);
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.run(async () => {
+      await this.redis.ping();
+    });
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (e) {
+      throw new OAuthError('temporarily_unavailable', 'the replay-protection store is unavailable; retry later', {
+        headers: { 'Retry-After': '1' },
+        reason: 'redis_unavailable',
+        cause: e,
+      });
+    }
+  }
+}

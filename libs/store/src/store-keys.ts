@@ -1,0 +1,15 @@
+import { sha256B64u } from '@fpa/crypto';
+
+/**
+ * Names of every ephemeral key, in one place, so the AS and the resource-server guard agree.
+ * Client-chosen values (jti) are hashed: bounded key size, nothing reflected verbatim (DPOP-14).
+ */
+export const StoreKeys = {
+  /** JWTCA-7: a client assertion jti is single use per client. */
+  assertionJti: (clientId: string, jti: string): string => `jti:assert:${sha256B64u(`${clientId}\u0000${jti}`)}`,
+  /** DPOP-14: a proof jti is single use per server realm and key. */
+  dpopJti: (realm: string, jkt: string, jti: string): string => `jti:dpop:${sha256B64u(`${realm}\u0000${jkt}\u0000${jti}`)}`,
+  rateLimit: (bucket: string, subject: string): string => `rl:${bucket}:${sha256B64u(subject)}`,
+  revokedAccessToken: (jti: string): string => `revoked:at:${jti}`,
+  revokedSession: (authSession: string): string => `revoked:session:${sha256B64u(authSession)}`,
+};
