@@ -119,7 +119,8 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
   };
 
   // --- mode ---------------------------------------------------------------------------------
-  const modeRaw = raw('APP_MODE') ?? (app === 'standalone' ? 'embedded' : 'production');
+  // The standalone app defaults to the embedded default; the CLI follows the store it is pointed at.
+  const modeRaw = raw('APP_MODE') ?? (app === 'standalone' || (app === 'cli' && raw('DATABASE_URL') === undefined) ? 'embedded' : 'production');
   let mode: AppMode = 'production';
   if (modeRaw === 'production' || modeRaw === 'embedded') mode = modeRaw;
   else fail('APP_MODE', `must be production or embedded, got "${modeRaw}"`);

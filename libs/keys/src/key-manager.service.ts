@@ -90,9 +90,16 @@ export class KeyManager implements OnModuleInit, OnApplicationShutdown {
 
   /** Verifies a JWT this server issued, against every published key. */
   async verify(token: string, options: Omit<VerifyJwtOptions, 'algorithms'>): Promise<{ payload: JWTPayload; header: Record<string, unknown> }> {
-    const body = this.jwks();
-    if (this.keySet?.body !== body) this.keySet = { body, resolve: localKeySet(body) };
-    return verifyJwt(token, this.keySet.resolve, { ...options, algorithms: ['ES256', 'RS256'] });
+    return verifyJwt(token, this.resolver(), { ...options, algorithms: ['ES256', 'RS256'] });
+  }
+
+  /** Resolves a token header to one of the published public keys (for in-process resource servers). */
+  resolver(): ReturnType<typeof localKeySet> {
+    return (header) => {
+      const body = this.jwks();
+      if (this.keySet?.body !== body) this.keySet = { body, resolve: localKeySet(body) };
+      return this.keySet.resolve(header);
+    };
   }
 
   activeKey(): SigningKeyEntity {

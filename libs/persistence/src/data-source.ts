@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { DataSource, type DataSourceOptions, type EntitySchema } from 'typeorm';
 import type { AppConfig } from '@fpa/config';
 import { MIGRATIONS } from './migrations';
+import { lockDataDir } from './data-dir-lock';
 import { pgliteDriver } from './pglite-pool';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -26,6 +27,7 @@ export function dataSourceOptions(config: AppConfig, entities: EntityRef[] = [])
   };
   if (usesPglite(config)) {
     if (config.mode !== 'embedded') throw new Error('DATABASE_URL is required in production mode');
+    lockDataDir(config.dataDir, config.app);
     const dir = join(config.dataDir, 'pgdata');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     return { ...common, driver: pgliteDriver(dir) } as DataSourceOptions;

@@ -1,0 +1,135 @@
+import 'reflect-metadata';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ClientAdminService, ClientDefinitionError, ClientsModule, type Client } from '@fpa/clients';
+import { configFromEnv } from '@fpa/platform';
+import type { AppConfig } from '@fpa/config';
+import { KeyManager, KeysModule, keyState } from '@fpa/keys';
+import { openDataSource, runMigrations, usesPglite } from '@fpa/persistence';
+import { PlatformModule } from '@fpa/platform';
+
+const USAGE = `first-party-auth administration
+
+  npm run migration:run                         apply pending migrations
+  npm run client -- list
+  npm run client -- create <json>               e.g. '{"client_id":"my-app","type":"public","first_party":true,
+                                                  "grant_types":["fp_register","client_credentials","refresh_token"]}'
+  npm run client -- create-resource-server <client_id> [resource ...]
+                                                a confidential client that may introspect (prints its secret once)
+  npm run client -- disable <client_id> | enable <client_id> | rotate-secret <client_id>
+  npm run keys -- list
+  npm run keys -- rotate [--immediate]          publish a new signing key; it signs after KEY_PUBLISH_LEAD_SECONDS
+  npm run keys -- retire <kid>                  stop publishing a key now (compromise)
+
+Uses the same environment as the apps (DATABASE_URL, KEY_ENCRYPTION_KEY, …); without DATABASE_URL it
+works on the embedded default's data in DATA_DIR (stop the server first).`;
+
+@Module({})
+class CliModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return { module: CliModule, imports: [PlatformModule.forRoot(config, { store: false }), ClientsModule, KeysModule] };
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [area, command, ...args] = argv;
+  if (!area || area === 'help' || area === '--help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = configFromEnv('cli', { LOG_LEVEL: 'warn', ...process.env });
+  if (area === 'migration') {
+    if (command !== 'run') return usage();
+    const ds = await openDataSource(config);
+    try {
+      const ran = await runMigrations(ds, usesPglite(config));
+      console.log(ran.length ? `applied: ${ran.join(', ')}` : 'schema is up to date');
+    } finally {
+      await ds.destroy();
+    }
+    return 0;
+  }
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: ['error', 'warn'] });
+  try {
+    if (area === 'client') return await clientCommand(app.get(ClientAdminService), command, args);
+    if (area === 'keys') return await keysCommand(app.get(KeyManager), command, args);
+    return usage();
+  } finally {
+    await app.close();
+  }
+}
+
+async function clientCommand(admin: ClientAdminService, command: string | undefined, args: string[]): Promise<number> {
+  const show = (c: Client): string =>
+    `${c.id}\t${c.type}${c.firstParty ? ' first-party' : ''}\t${c.enabled ? 'enabled' : 'DISABLED'}\tgrants=${c.grantTypes.join(',') || '-'}\tauth=${c.authMethods.join(',')}${c.permissions.length ? `\tpermissions=${c.permissions.join(',')}` : ''}`;
+  switch (command) {
+    case 'list':
+      for (const c of await admin.list()) console.log(show(c));
+      return 0;
+    case 'create': {
+      if (!args[0]) return usage();
+      const { client, secret } = await admin.create(JSON.parse(args[0]) as unknown);
+      console.log(`created ${show(client)}`);
+      if (secret) console.log(`client_secret (shown once, store it now): ${secret}`);
+      return 0;
+    }
+    case 'create-resource-server': {
+      if (!args[0]) return usage();
+      const { client, secret } = await admin.create({ client_id: args[0], type: 'confidential', permissions: ['introspect'], resources: args.slice(1) });
+      console.log(`created ${show(client)}`);
+      console.log(`client_secret (shown once, store it now): ${secret}`);
+      return 0;
+    }
+    case 'disable':
+    case 'enable':
+      if (!args[0]) return usage();
+      console.log(show(await admin.setEnabled(args[0], command === 'enable')));
+      return 0;
+    case 'rotate-secret':
+      if (!args[0]) return usage();
+      console.log(`client_secret (shown once, store it now): ${await admin.rotateSecret(args[0])}`);
+      return 0;
+    default:
+      return usage();
+  }
+}
+
+async function keysCommand(keys: KeyManager, command: string | undefined, args: string[]): Promise<number> {
+  switch (command) {
+    case 'list': {
+      const now = Date.now();
+      for (const k of keys.list()) {
+        console.log(`${k.kid}\t${k.alg}\t${keyState(k, now)}\tactivates=${k.activatesAt.toISOString()}\tunpublished=${k.expiresAt?.toISOString() ?? '-'}`);
+      }
+      return 0;
+    }
+    case 'rotate': {
+      const r = await keys.rotate({ immediate: args.includes('--immediate') });
+      if (!r.created) console.log(`a rotation is already pending: ${r.kid} signs from ${r.activatesAt.toISOString()}`);
+      else {
+        console.log(`new key ${r.kid} is published now and signs from ${r.activatesAt.toISOString()}`);
+        for (const o of r.retiring) console.log(`  ${o.kid} stops signing then and stays published until ${o.expiresAt.toISOString()}`);
+      }
+      return 0;
+    }
+    case 'retire':
+      if (!args[0]) return usage();
+      console.log((await keys.retire(args[0])) ? `${args[0]} is no longer published` : `no key ${args[0]}`);
+      return 0;
+    default:
+      return usage();
+  }
+}
+
+function usage(): number {
+  console.error(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof ClientDefinitionError || e instanceof SyntaxError ? `error: ${(e as Error).message}` : e);
+    process.exit(1);
+  },
+);

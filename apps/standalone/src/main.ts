@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { runApp } from '@fpa/platform';
+import { StandaloneAppModule } from './standalone-app.module';
+
+void runApp(
+  'standalone',
+  (config) => StandaloneAppModule.forRoot(config),
+  async (_app, config) => {
+    const store = config.db.url ? 'PostgreSQL' : `PGlite in ${config.dataDir}/pgdata`;
+    const cache = config.redis.url ? 'Redis' : 'an in-process store';
+    console.log(
+      [
+        '',
+        `first-party-auth is running (${config.mode} mode) on ${store} with ${cache}.`,
+        `  issuer       ${config.http.issuer}`,
+        `  metadata     ${config.http.issuer}/.well-known/oauth-authorization-server`,
+        `  demo client  demo-app (first-party public client: fp_register, client_credentials, refresh_token)`,
+        `  sample API   ${config.http.issuer}/api/me (needs a DPoP-bound token)`,
+        '',
+        `Try the whole device flow from another terminal:  ISSUER=${config.http.issuer} npm run demo`,
+        config.mode === 'embedded' ? `Start over: stop the server and delete ${config.dataDir}/` : '',
+        '',
+      ].join('\n'),
+    );
+  },
+);

@@ -1,0 +1,42 @@
+import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ClientAdminService, ClientsModule, DEMO_CLIENT } from '@fpa/clients';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
+import { PlatformModule } from '@fpa/platform';
+import { RegistrationModule, registrationMetadata } from '@fpa/registration';
+import { SampleApiModule } from '@fpa/sample-api';
+
+export const STANDALONE_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin];
+
+/** Embedded default: the demo first-party client exists from the first start (CONTRACT §8). */
+@Injectable()
+class EmbeddedBootstrap implements OnApplicationBootstrap {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clients: ClientAdminService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.mode !== 'embedded') return;
+    const { created } = await this.clients.ensure(DEMO_CLIENT);
+    if (created) new Logger('Embedded').log(`created the demo client ${DEMO_CLIENT.client_id}`);
+  }
+}
+
+/** Every module in one process: registration, token, the sample API (challenge and federation as they land). */
+@Module({})
+export class StandaloneAppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: StandaloneAppModule,
+      imports: [
+        PlatformModule.forRoot(config),
+        ClientsModule,
+        RegistrationModule.forRoot({ withEndpoint: true }),
+        TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer)] }),
+        SampleApiModule.forRoot({ keys: 'local' }),
+      ],
+      providers: [EmbeddedBootstrap],
+    };
+  }
+}

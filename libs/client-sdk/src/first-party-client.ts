@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { createDpopProof, generateClientKeyPair, signJwt, type ClientKeyPair } from '@fpa/crypto';
+
+/** An OAuth error answer, with what the server said. */
+export class OAuthClientError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string | undefined,
+    readonly body: Record<string, unknown>,
+    readonly headers: Headers,
+  ) {
+    super(`${status} ${error}${description ? `: ${description}` : ''}`);
+    this.name = 'OAuthClientError';
+  }
+}
+
+export interface RegistrationResult {
+  readonly fp_token: string;
+  readonly token_type: 'fp+jwt';
+  readonly auth_session: string;
+  readonly state?: string;
+  readonly expires_in: number;
+}
+
+export interface TokenResult {
+  readonly access_token: string;
+  readonly token_type: string;
+  readonly expires_in: number;
+  readonly refresh_token?: string;
+  readonly scope?: string;
+  readonly auth_session?: string;
+}
+
+export type SdkEvent =
+  | { readonly step: 'register'; readonly authSession: string; readonly deviceJkt: string }
+  | { readonly step: 'nonce'; readonly server: string; readonly endpoint: string }
+  | { readonly step: 'token'; readonly grant: string; readonly tokenType: string; readonly expiresIn: number }
+  | { readonly step: 'resource'; readonly url: string; readonly status: number };
+
+export interface FirstPartyClientOptions {
+  /** The suite's issuer (its metadata document is read from it). */
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Device key (registered) and DPoP key (per RFC 9449; seed 000 (C): never the same). Generated when omitted. */
+  readonly deviceKey?: ClientKeyPair;
+  readonly dpopKey?: ClientKeyPair;
+  readonly fetch?: typeof fetch;
+  readonly onEvent?: (event: SdkEvent) => void;
+}
+
+interface Metadata {
+  readonly token_endpoint: string;
+  readonly device_registration_endpoint?: string;
+  readonly revocation_endpoint?: string;
+  readonly [k: string]: unknown;
+}
+
+/**
+ * The native-app side of the device flow (seeds 000/002/004): a device key pair registered at the
+ * registration endpoint, client assertions carrying `device_auth_session`, DPoP proofs with server
+ * nonces (retried once on `use_dpop_nonce`), refresh with rotation, and DPoP calls to APIs.
+ */
+export class FirstPartyClient {
+  authSession: string | undefined;
+  accessToken: string | undefined;
+  refreshToken: string | undefined;
+  tokenType: string | undefined;
+
+  private metadata: Metadata | undefined;
+  /** Nonces are per server (DPOP-27): keyed by origin and role. */
+  private readonly nonces = new Map<string, string>();
+  private readonly doFetch: typeof fetch;
+
+  private constructor(
+    readonly options: FirstPartyClientOptions,
+    readonly deviceKey: ClientKeyPair,
+    readonly dpopKey: ClientKeyPair,
+  ) {
+    this.doFetch = options.fetch ?? fetch;
+  }
+
+  static async create(options: FirstPartyClientOptions): Promise<FirstPartyClient> {
+    const deviceKey = options.deviceKey ?? (await generateClientKeyPair('ES256'));
+    const dpopKey = options.dpopKey ?? (await generateClientKeyPair('ES256'));
+    if (deviceKey.jkt === dpopKey.jkt) throw new Error('the DPoP key must differ from the device key');
+    return new FirstPartyClient(options, deviceKey, dpopKey);
+  }
+
+  get issuer(): string {
+    return this.options.issuer.replace(/\/+$/, '');
+  }
+
+  async discover(): Promise<Metadata> {
+    if (this.metadata) return this.metadata;
+    const res = await this.doFetch(`${this.issuer}/.well-known/oauth-authorization-server`);
+    const body = (await res.json()) as Metadata & { issuer?: string };
+    // RFC 8414 §3.3: the issuer in the document must be the one we asked.
+    if (!res.ok || body.issuer !== this.issuer) throw new Error(`metadata of ${this.issuer} is missing or names another issuer`);
+    this.metadata = body;
+    return body;
+  }
+
+  /** (A)/(B): register the device key; `via: 'token'` uses grant_type=fp_register (seed 004). */
+  async register(options: { state?: string; nonce?: string; via?: 'register' | 'token' } = {}): Promise<RegistrationResult> {
+    const md = await this.discover();
+    const url = options.via === 'token' ? md.token_endpoint : (md.device_registration_endpoint ?? `${this.issuer}/register`);
+    const form: Record<string, string> = { client_id: this.options.clientId, public_key: JSON.stringify(this.deviceKey.publicJwk) };
+    if (options.via === 'token') form.grant_type = 'fp_register';
+    if (options.state) form.state = options.state;
+    if (options.nonce) form.nonce = options.nonce;
+    const body = (await this.postForm(url, form)) as unknown as RegistrationResult;
+    this.authSession = body.auth_session;
+    this.options.onEvent?.({ step: 'register', authSession: body.auth_session, deviceJkt: this.deviceKey.jkt });
+    return body;
+  }
+
+  /** Seed 004 client assertion: iss = sub = client_id, aud = issuer, short-lived, single-use jti. */
+  async clientAssertion(overrides: Record<string, unknown> = {}): Promise<string> {
+    if (!this.authSession) throw new Error('register the device first');
+    const now = Math.floor(Date.now() / 1000);
+    return signJwt(
+      {
+        iss: this.options.clientId,
+        sub: this.options.clientId,
+        aud: this.issuer,
+        iat: now,
+        exp: now + 60,
+        jti: randomUUID(),
+        device_auth_session: this.authSession,
+        ...overrides,
+      },
+      { alg: this.deviceKey.alg, typ: 'client-authentication+jwt' },
+      this.deviceKey.privateKey,
+    );
+  }
+
+  /** (C)/(D): client credentials with the device assertion and DPoP. */
+  async requestToken(params: { scope?: string; resource?: string } = {}): Promise<TokenResult> {
+    const md = await this.discover();
+    const form: Record<string, string> = {
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await this.clientAssertion(),
+    };
+    if (params.scope) form.scope = params.scope;
+    if (params.resource) form.resource = params.resource;
+    return this.tokenRequest(md.token_endpoint, form, 'client_credentials');
+  }
+
+  async refresh(): Promise<TokenResult> {
+    if (!this.refreshToken) throw new Error('no refresh token');
+    const md = await this.discover();
+    return this.tokenRequest(md.token_endpoint, { grant_type: 'refresh_token', refresh_token: this.refreshToken, client_id: this.options.clientId }, 'refresh_token');
+  }
+
+  async revoke(token = this.refreshToken): Promise<void> {
+    if (!token) return;
+    const md = await this.discover();
+    await this.postForm(md.revocation_endpoint ?? `${this.issuer}/revoke`, { token, client_id: this.options.clientId });
+  }
+
+  /** Calls an API with `Authorization: DPoP` and a proof bound to the token (`ath`); retries once on a nonce challenge. */
+  async fetchResource(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+    if (!this.accessToken) throw new Error('no access token');
+    const method = (init.method ?? 'GET').toUpperCase();
+    const target = new URL(url);
+    const htu = `${target.origin}${target.pathname}`;
+    const nonceKey = `rs|${target.origin}`;
+    for (let attempt = 0; ; attempt++) {
+      const proof = await this.proof(method, htu, this.nonces.get(nonceKey), this.accessToken);
+      const res = await this.doFetch(url, {
+        method,
+        body: init.body,
+        headers: { ...init.headers, authorization: `${this.tokenType === 'Bearer' ? 'Bearer' : 'DPoP'} ${this.accessToken}`, dpop: proof },
+      });
+      const nonce = res.headers.get('dpop-nonce');
+      if (nonce) this.nonces.set(nonceKey, nonce);
+      const challenge = res.headers.get('www-authenticate') ?? '';
+      if (res.status === 401 && /error="use_dpop_nonce"/.test(challenge) && attempt === 0 && nonce) {
+        this.options.onEvent?.({ step: 'nonce', server: target.origin, endpoint: target.pathname });
+        continue;
+      }
+      this.options.onEvent?.({ step: 'resource', url, status: res.status });
+      return res;
+    }
+  }
+
+  /** A DPoP proof for the authorization server's endpoint (exposed for tests and custom calls). */
+  proof(htm: string, htu: string, nonce?: string, accessToken?: string): Promise<string> {
+    return createDpopProof(this.dpopKey, { htm, htu, nonce, accessToken });
+  }
+
+  private async tokenRequest(url: string, form: Record<string, string>, grant: string): Promise<TokenResult> {
+    const nonceKey = `as|${new URL(url).origin}`;
+    for (let attempt = 0; ; attempt++) {
+      const proof = await this.proof('POST', url, this.nonces.get(nonceKey));
+      try {
+        const body = (await this.postForm(url, form, { dpop: proof }, nonceKey)) as unknown as TokenResult;
+        this.accessToken = body.access_token;
+        this.tokenType = body.token_type;
+        if (body.refresh_token) this.refreshToken = body.refresh_token;
+        if (body.auth_session) this.authSession = body.auth_session;
+        this.options.onEvent?.({ step: 'token', grant, tokenType: body.token_type, expiresIn: body.expires_in });
+        return body;
+      } catch (e) {
+        // RFC 9449 §8: retry once with the nonce the server just gave us.
+        if (e instanceof OAuthClientError && e.error === 'use_dpop_nonce' && attempt === 0) {
+          this.options.onEvent?.({ step: 'nonce', server: new URL(url).origin, endpoint: new URL(url).pathname });
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private async postForm(url: string, form: Record<string, string>, headers: Record<string, string> = {}, nonceKey?: string): Promise<Record<string, unknown>> {
+    const res = await this.doFetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(form).toString(),
+    });
+    const nonce = res.headers.get('dpop-nonce');
+    if (nonce && nonceKey) this.nonces.set(nonceKey, nonce);
+    const text = await res.text();
+    const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!res.ok) throw new OAuthClientError(res.status, String(body.error ?? 'unknown_error'), body.error_description as string | undefined, body, res.headers);
+    return body;
+  }
+}

@@ -1,0 +1,28 @@
+import type { VerificationKey } from '@fpa/crypto';
+import type { Clock } from '@fpa/oauth-core';
+import type { EphemeralStore } from '@fpa/store';
+
+export type KeyResolver = (header: Record<string, unknown>) => Promise<VerificationKey>;
+
+export interface ResourceServerOptions {
+  /** The authorization server's issuer identifier; `iss` must equal it (AT-5). */
+  readonly issuer: string;
+  /** This resource server's identifier(s); `aud` must contain one (AT-5). */
+  readonly audience: string | readonly string[];
+  /** Where the AS keys come from: a JWKS URL (cached, refetched on unknown kid) or a local resolver. */
+  readonly keys: { readonly jwksUri: string } | { readonly resolve: KeyResolver };
+  /** External base URL of this API (scheme://host[:port]); the proof's `htu` is checked against it (DPOP-12). */
+  readonly publicBaseUrl: string;
+  /** Replay cache for proof `jti`s and revocation flags — the AS's Redis when the RS shares it. */
+  readonly store: EphemeralStore;
+  /** Resource-server nonces (DPOP-28); unset = nonces not required. */
+  readonly nonce?: { readonly secret: Uint8Array; readonly windowSeconds?: number };
+  readonly dpopAlgorithms?: readonly string[];
+  readonly proofMaxAgeSeconds?: number;
+  readonly clockSkewSeconds?: number;
+  /** Check the AS's revocation flags (revoked token ids and sessions) in `store`. Default true. */
+  readonly checkRevocation?: boolean;
+  readonly clock?: Clock;
+}
+
+export const RESOURCE_SERVER_OPTIONS = Symbol('RESOURCE_SERVER_OPTIONS');

@@ -1,0 +1,2 @@
+export * from './sample-api.module';
+export * from './demo-api.controller';

@@ -1,0 +1,38 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { KeyManager, KeysModule } from '@fpa/keys';
+import { ResourceServerModule, type ResourceServerOptions } from '@fpa/resource-server';
+import { EPHEMERAL_STORE, type EphemeralStore } from '@fpa/store';
+import { DemoApiController } from './demo-api.controller';
+
+/**
+ * The sample protected API. `keys: 'local'` (standalone) verifies with the in-process key manager;
+ * `keys: 'remote'` (the sample-api app) fetches the AS's JWKS over HTTP like any outside API would.
+ */
+@Module({})
+export class SampleApiModule {
+  static forRoot(options: { keys: 'local' | 'remote' }): DynamicModule {
+    const base = (config: AppConfig, store: EphemeralStore): Omit<ResourceServerOptions, 'keys'> => ({
+      issuer: config.resourceServer.issuer,
+      audience: config.resourceServer.audience,
+      publicBaseUrl: config.http.issuer,
+      store,
+      nonce: config.resourceServer.nonceSecret ? { secret: config.resourceServer.nonceSecret } : undefined,
+      proofMaxAgeSeconds: config.dpop.proofMaxAgeSeconds,
+      clockSkewSeconds: config.clockSkewSeconds,
+      dpopAlgorithms: config.dpop.algs,
+    });
+    const rs =
+      options.keys === 'local'
+        ? ResourceServerModule.forRootAsync({
+            imports: [KeysModule],
+            inject: [APP_CONFIG, EPHEMERAL_STORE, KeyManager],
+            useFactory: (config: AppConfig, store: EphemeralStore, keys: KeyManager) => ({ ...base(config, store), keys: { resolve: keys.resolver() } }),
+          })
+        : ResourceServerModule.forRootAsync({
+            inject: [APP_CONFIG, EPHEMERAL_STORE],
+            useFactory: (config: AppConfig, store: EphemeralStore) => ({ ...base(config, store), keys: { jwksUri: config.resourceServer.jwksUri } }),
+          });
+    return { module: SampleApiModule, imports: [rs], controllers: [DemoApiController] };
+  }
+}
