@@ -215,3 +215,24 @@ describe('device flow (standalone, PostgreSQL + Redis)', () => {
     expect(all).not.toContain(token.refresh_token);
   });
 });
+
+describe('RS256 signing (SIGNING_ALG=RS256)', () => {
+  let suite: RunningSuite;
+  beforeAll(async () => {
+    suite = await startStandalone('rs256', { SIGNING_ALG: 'RS256' });
+    await suite.createClient(DEVICE_CLIENT);
+  });
+  afterAll(async () => suite?.close());
+
+  it('AT-1: signs fp+jwt and at+jwt with RS256 and the API verifies them', async () => {
+    const jwks = (await (await fetch(`${suite.issuer}/jwks`)).json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', e: 'AQAB' });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+    const device = await FirstPartyClient.create({ issuer: suite.issuer, clientId: DEVICE_CLIENT.client_id });
+    const reg = await device.register();
+    expect(decodeJwtUnverified(reg.fp_token).header.alg).toBe('RS256');
+    const token = await device.requestToken();
+    expect(decodeJwtUnverified(token.access_token).header.alg).toBe('RS256');
+    expect((await device.fetchResource(`${suite.issuer}/api/me`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, ENV_VARS, loadConfig } from './index';
+
+const KEY = Buffer.alloc(32, 1).toString('base64url');
+const production = {
+  APP_MODE: 'production',
+  DATABASE_URL: 'postgres://u:hunter2@db.internal:5432/auth',
+  REDIS_URL: 'redis://cache:6379',
+  KEY_ENCRYPTION_KEY: KEY,
+  DPOP_NONCE_SECRET: KEY,
+  ISSUER: 'https://auth.example.com',
+};
+
+const problemsOf = (app: Parameters<typeof loadConfig>[0], env: NodeJS.ProcessEnv): string[] => {
+  try {
+    loadConfig(app, env);
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+  return [];
+};
+
+describe('loadConfig (CONTRACT §8)', () => {
+  it('defaults PORT to 3000 and ISSUER to http://localhost:<PORT>', () => {
+    const c = loadConfig('standalone', {});
+    expect(c.mode).toBe('embedded');
+    expect(c.http.port).toBe(3000);
+    expect(c.http.issuer).toBe('http://localhost:3000');
+    expect(loadConfig('standalone', { PORT: '8080' }).http.issuer).toBe('http://localhost:8080');
+    expect(c.tokens.defaultAudience).toBe('http://localhost:3000/resources');
+  });
+
+  it('accepts a complete production environment and strips a trailing slash from ISSUER', () => {
+    const c = loadConfig('token', { ...production, ISSUER: 'https://auth.example.com/' });
+    expect(c.http.issuer).toBe('https://auth.example.com');
+    expect(c.keys.encryptionKey).toHaveLength(32);
+    expect(c.db.runMigrations).toBe(false);
+  });
+
+  it('names every bad variable at once', () => {
+    const problems = problemsOf('token', { ...production, PORT: 'abc', SIGNING_ALG: 'HS256', DPOP_ALGS: 'ES256,none', ACCESS_TOKEN_TTL_SECONDS: '5' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['ACCESS_TOKEN_TTL_SECONDS', 'DPOP_ALGS', 'PORT', 'SIGNING_ALG']);
+  });
+
+  it('production needs the stores and secrets; embedded mode is only for the standalone app', () => {
+    const problems = problemsOf('token', { APP_MODE: 'production', ISSUER: 'https://a.example' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'DPOP_NONCE_SECRET', 'KEY_ENCRYPTION_KEY', 'REDIS_URL']);
+    expect(problemsOf('token', { APP_MODE: 'embedded' }).join()).toMatch(/APP_MODE: embedded mode is only for the standalone app/);
+    expect(loadConfig('token', production).mode).toBe('production');
+  });
+
+  it('refuses a non-https issuer outside localhost in production, and issuers with query or fragment (META-2)', () => {
+    expect(problemsOf('token', { ...production, ISSUER: 'http://auth.example.com' }).join()).toMatch(/ISSUER: must be an https URL/);
+    expect(problemsOf('token', { ...production, ISSUER: 'https://auth.example.com?x=1' }).join()).toMatch(/ISSUER: must not have a query/);
+    expect(loadConfig('token', { ...production, ISSUER: 'http://127.0.0.1:3000' }).http.issuer).toBe('http://127.0.0.1:3000');
+  });
+
+  it('never echoes secret values', () => {
+    const problems = problemsOf('token', { ...production, DATABASE_URL: 'mysql://u:hunter2@db/x', KEY_ENCRYPTION_KEY: 'c2hvcnQ' }).join('\n');
+    expect(problems).toMatch(/DATABASE_URL/);
+    expect(problems).toMatch(/KEY_ENCRYPTION_KEY: must decode to exactly 32 bytes/);
+    expect(problems).not.toContain('hunter2');
+    expect(problems).not.toContain('c2hvcnQ');
+  });
+
+  it('the README documents every environment variable', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const missing = Object.keys(ENV_VARS).filter((name) => !readme.includes(`\`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});

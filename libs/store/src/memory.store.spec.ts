@@ -1,0 +1,31 @@
+import { MemoryStore } from './memory.store';
+
+describe('MemoryStore (embedded default only)', () => {
+  let now = 1_000_000;
+  const store = new MemoryStore(() => now);
+  afterAll(() => store.close());
+
+  it('claimOnce admits a key once until it expires', async () => {
+    expect(await store.claimOnce('k', 10)).toBe(true);
+    expect(await store.claimOnce('k', 10)).toBe(false);
+    expect(await store.claimEachOnce([{ key: 'k', ttlSeconds: 10 }, { key: 'k2', ttlSeconds: 10 }])).toEqual([false, true]);
+    now += 11_000;
+    expect(await store.claimOnce('k', 10)).toBe(true);
+  });
+
+  it('hit counts within a window and resets after it', async () => {
+    expect((await store.hit('rl', 60)).count).toBe(1);
+    expect((await store.hit('rl', 60)).count).toBe(2);
+    now += 61_000;
+    expect((await store.hit('rl', 60)).count).toBe(1);
+  });
+
+  it('flags, JSON values and takeJson (single use)', async () => {
+    await store.setFlags([{ key: 'f', ttlSeconds: 5 }]);
+    expect(await store.anyFlagged(['x', 'f'])).toBe(true);
+    await store.setJson('j', { a: 1 }, 5);
+    expect(await store.getJson('j')).toEqual({ a: 1 });
+    expect(await store.takeJson('j')).toEqual({ a: 1 });
+    expect(await store.takeJson('j')).toBeUndefined();
+  });
+});
