@@ -105,7 +105,9 @@ export class FirstPartyClient {
   async register(options: { state?: string; nonce?: string; via?: 'register' | 'token' } = {}): Promise<RegistrationResult> {
     const md = await this.discover();
     const url = options.via === 'token' ? md.token_endpoint : (md.device_registration_endpoint ?? `${this.issuer}/register`);
-    const form: Record<string, string> = { client_id: this.options.clientId, public_key: JSON.stringify(this.deviceKey.publicJwk) };
+    // `alg` tells the server which algorithm the device signs its assertions with (an RSA key may
+    // sign RS256 or PS256, an OKP key EdDSA or Ed25519; the server otherwise picks the first one).
+    const form: Record<string, string> = { client_id: this.options.clientId, public_key: JSON.stringify(this.deviceKey.publicJwk), alg: this.deviceKey.alg };
     if (options.via === 'token') form.grant_type = 'fp_register';
     if (options.state) form.state = options.state;
     if (options.nonce) form.nonce = options.nonce;

@@ -72,7 +72,8 @@ export function thumbprint(jwk: JWK): Promise<string> {
 function parseKeyInput(input: string): Record<string, unknown> {
   if (input.startsWith('-----BEGIN')) {
     if (!input.startsWith('-----BEGIN PUBLIC KEY-----')) {
-      throw new CryptoInputError('private_key', 'public_key must be a PEM SubjectPublicKeyInfo (BEGIN PUBLIC KEY)');
+      const reason = /^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(input) ? 'private_key' : 'unsupported_key_format';
+      throw new CryptoInputError(reason, 'public_key must be a PEM SubjectPublicKeyInfo (BEGIN PUBLIC KEY)');
     }
     try {
       return createPublicKey({ key: input, format: 'pem' }).export({ format: 'jwk' }) as Record<string, unknown>;
