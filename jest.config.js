@@ -11,6 +11,8 @@ const common = {
 module.exports = {
   // Two cores: the e2e files are mostly waiting on PostgreSQL, Redis and child processes.
   maxWorkers: 2,
+  // Applies to every project (a per-project testTimeout is ignored by jest); e2e hooks start apps.
+  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'] },
     {
@@ -18,7 +20,6 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
-      testTimeout: 60000,
     },
   ],
 };

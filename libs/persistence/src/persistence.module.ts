@@ -16,7 +16,8 @@ export class PersistenceModule {
       module: PersistenceModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => ({ ...dataSourceOptions(config), autoLoadEntities: true }),
+          // Fail start-up quickly (the orchestrator restarts us) instead of TypeORM's 9 × 3 s retries.
+          useFactory: () => ({ ...dataSourceOptions(config), autoLoadEntities: true, retryAttempts: 2, retryDelay: 1000 }),
           dataSourceFactory: async (options) => {
             const ds = await new DataSource(options!).initialize();
             try {

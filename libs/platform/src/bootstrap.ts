@@ -2,14 +2,13 @@ import type { Server } from 'node:http';
 import { type DynamicModule, type INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, withEmbeddedSecrets, type AppConfig, type AppName } from '@fpa/config';
-import { sendOAuthError, toOAuthError } from '@fpa/oauth-core';
 import { Lifecycle } from './lifecycle.service';
 import { Metrics } from './metrics.service';
 
-export const BODY_LIMIT = '64kb';
+export { BODY_LIMIT } from './request-body.module';
 
 /** Reads and validates the environment; on a bad value prints every problem and exits 1. */
 export function configFromEnv(app: AppName, env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -52,16 +51,7 @@ export function configureHttp(app: NestExpressApplication, config: AppConfig): v
     next();
   });
 
-  // CONTRACT §2: form bodies everywhere, JSON at the challenge endpoint. Non-extended parsing keeps
-  // repeated names as arrays so they can be refused; parser failures become OAuth errors, never HTML.
-  const urlencoded = express.urlencoded({ extended: false, limit: BODY_LIMIT, parameterLimit: 100 });
-  const json = express.json({ limit: BODY_LIMIT, strict: true });
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    urlencoded(req, res, (err?: unknown) => {
-      if (err) return sendOAuthError(res, toOAuthError(err));
-      json(req, res, (err2?: unknown) => (err2 ? sendOAuthError(res, toOAuthError(err2)) : next()));
-    });
-  });
+  // Body parsing is module middleware (RequestBodyModule), so it runs after the request logger.
 }
 
 /**

@@ -13,6 +13,7 @@ import { HEALTH_OPTIONS, HealthController, type HealthOptions } from './health.c
 import { Lifecycle } from './lifecycle.service';
 import { loggerParams } from './logging';
 import { MetricsController } from './metrics.controller';
+import { RequestBodyModule } from './request-body.module';
 import { Metrics } from './metrics.service';
 
 export interface PlatformOptions {
@@ -41,7 +42,7 @@ export class PlatformModule {
       { provide: HEALTH_OPTIONS, useValue: health },
     ];
     const exports: (Provider | string | symbol)[] = [Metrics, Lifecycle, CLOCK];
-    const imports = [ConfigModule.forRoot(config), LoggerModule.forRoot(loggerParams(config)), TerminusModule];
+    const imports = [ConfigModule.forRoot(config), LoggerModule.forRoot(loggerParams(config)), TerminusModule, RequestBodyModule];
     if (database) {
       imports.push(PersistenceModule.forRoot(config), TypeOrmModule.forFeature([AuditEventEntity]));
       providers.push(AuditService);
