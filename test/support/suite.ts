@@ -68,11 +68,22 @@ export interface RunningSuite {
 /** The standalone app in this process, listening on a free port, on real PostgreSQL and Redis. */
 export async function startStandalone(label: string, overrides: Record<string, string> = {}, existing?: SuiteEnv): Promise<RunningSuite> {
   const suiteEnv = existing ?? (await createSuiteEnv(label));
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const config = withEmbeddedSecrets(loadConfig('standalone', { ...suiteEnv.env, PORT: String(port), ISSUER: issuer, ...overrides }));
-  const app = await createApp(StandaloneAppModule.forRoot(config), config);
-  await app.listen(port, '127.0.0.1');
+  let app: NestExpressApplication | undefined;
+  let config: AppConfig | undefined;
+  // freePort() closes its probe before we listen: another process may take the port in between.
+  for (let attempt = 1; !app; attempt++) {
+    const port = await freePort();
+    config = withEmbeddedSecrets(loadConfig('standalone', { ...suiteEnv.env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, ...overrides }));
+    const candidate = await createApp(StandaloneAppModule.forRoot(config), config);
+    try {
+      await candidate.listen(port, '127.0.0.1');
+      app = candidate;
+    } catch (e) {
+      await candidate.close();
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw e;
+    }
+  }
+  if (!config) throw new Error('unreachable');
   return {
     issuer: config.http.issuer,
     app,

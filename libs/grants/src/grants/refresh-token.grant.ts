@@ -39,16 +39,17 @@ export class RefreshTokenGrant implements GrantHandler {
     const rt = await this.refreshTokens.find(presented);
     if (!rt) throw new OAuthError('invalid_grant', 'unknown refresh token');
     if (rt.clientId !== auth.client.id) throw new OAuthError('invalid_grant', 'refresh token was issued to another client');
+    // DPOP-18: same key as at issuance. Checked before reuse detection: a party holding an old
+    // token but not the key cannot use it, and must not be able to end the session either.
+    if (rt.jkt !== null && ctx.dpop?.jkt !== rt.jkt) {
+      throw new OAuthError('invalid_grant', 'refresh token is bound to another DPoP key', { reason: 'refresh_key_mismatch' });
+    }
     if (rt.status === 'rotated') {
       await this.reuseDetected(rt, ctx, now);
       throw new OAuthError('invalid_grant', 'refresh token was already used; the session’s tokens are revoked', { reason: 'refresh_reuse' });
     }
     if (rt.status !== 'active') throw new OAuthError('invalid_grant', 'refresh token is revoked');
     if (rt.expiresAt.getTime() <= now.getTime()) throw new OAuthError('invalid_grant', 'refresh token is expired');
-    // DPOP-18: same key as at issuance.
-    if (rt.jkt !== null && ctx.dpop?.jkt !== rt.jkt) {
-      throw new OAuthError('invalid_grant', 'refresh token is bound to another DPoP key', { reason: 'refresh_key_mismatch' });
-    }
     if (rt.jkt === null && auth.client.type === 'public' && auth.deviceSession?.authSession !== rt.authSession) {
       throw new OAuthError('invalid_grant', 'an unbound refresh token needs the device assertion of its session');
     }
