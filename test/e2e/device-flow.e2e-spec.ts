@@ -2,6 +2,7 @@ import { FirstPartyClient } from '@fpa/client-sdk';
 import { decodeJwtUnverified, generateClientKeyPair } from '@fpa/crypto';
 import { KeyManager } from '@fpa/keys';
 import { AuditService } from '@fpa/platform';
+import { RevocationService } from '@fpa/session';
 import { expectNoStore, postForm } from '../support/http';
 import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
@@ -198,6 +199,34 @@ describe('device flow (standalone, PostgreSQL + Redis)', () => {
     expect((await other.fetchResource(`${suite.issuer}/api/me`)).status).toBe(200);
     expect(await introspect(before.access_token)).toMatchObject({ active: true });
     expect((await device.fetchResource(`${suite.issuer}/api/me`)).status).toBe(200);
+  });
+
+  it('revoking a device session stops its refresh tokens, access tokens (at the API, via the session flag) and assertions', async () => {
+    const device = await FirstPartyClient.create({ issuer: suite.issuer, clientId: DEVICE_CLIENT.client_id });
+    const reg = await device.register();
+    const token = await device.requestToken();
+    expect((await device.fetchResource(`${suite.issuer}/api/me`)).status).toBe(200);
+    expect(await suite.get(RevocationService).revokeSession(reg.auth_session, 'test', new Date())).toBe(true);
+
+    const api = await device.fetchResource(`${suite.issuer}/api/me`);
+    expect(api.status).toBe(401);
+    expect(api.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+    expect(await introspect(token.access_token)).toEqual({ active: false });
+    await expect(device.refresh()).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(device.requestToken()).rejects.toMatchObject({ status: 401, error: 'invalid_client' });
+    const rows = await suite.env.db.query<{ status: string }>('SELECT status FROM refresh_tokens WHERE auth_session = $1', [reg.auth_session]);
+    expect(rows.map((r) => r.status)).toEqual(['revoked']);
+  });
+
+  it('the session flag alone stops access tokens that no refresh token tracks', async () => {
+    await suite.createClient({ ...DEVICE_CLIENT, client_id: 'no-refresh-app', grant_types: ['fp_register', 'client_credentials'] });
+    const device = await FirstPartyClient.create({ issuer: suite.issuer, clientId: 'no-refresh-app' });
+    const reg = await device.register();
+    const token = await device.requestToken();
+    expect(token.refresh_token).toBeUndefined();
+    expect((await device.fetchResource(`${suite.issuer}/api/me`)).status).toBe(200);
+    await suite.get(RevocationService).revokeSession(reg.auth_session, 'test', new Date());
+    expect((await device.fetchResource(`${suite.issuer}/api/me`)).status).toBe(401);
   });
 
   it('writes an audit trail without secrets', async () => {

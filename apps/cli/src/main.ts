@@ -7,6 +7,7 @@ import type { AppConfig } from '@fpa/config';
 import { KeyManager, KeysModule, keyState } from '@fpa/keys';
 import { openDataSource, runMigrations, usesPglite } from '@fpa/persistence';
 import { PlatformModule } from '@fpa/platform';
+import { RevocationService, SessionModule } from '@fpa/session';
 
 const USAGE = `first-party-auth administration
 
@@ -17,6 +18,7 @@ const USAGE = `first-party-auth administration
   npm run client -- create-resource-server <client_id> [resource ...]
                                                 a confidential client that may introspect (prints its secret once)
   npm run client -- disable <client_id> | enable <client_id> | rotate-secret <client_id>
+  npm run session -- revoke <auth_session>     end a device session: refresh and access tokens stop working
   npm run keys -- list
   npm run keys -- rotate [--immediate]          publish a new signing key; it signs after KEY_PUBLISH_LEAD_SECONDS
   npm run keys -- retire <kid>                  stop publishing a key now (compromise)
@@ -26,8 +28,8 @@ works on the embedded default's data in DATA_DIR (stop the server first).`;
 
 @Module({})
 class CliModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [PlatformModule.forRoot(config, { store: false }), ClientsModule, KeysModule] };
+  static forRoot(config: AppConfig, area: string): DynamicModule {
+    return { module: CliModule, imports: [PlatformModule.forRoot(config, { store: area === 'session' }), ClientsModule, KeysModule, SessionModule] };
   }
 }
 
@@ -49,10 +51,15 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config, area), { logger: ['error', 'warn'] });
   try {
     if (area === 'client') return await clientCommand(app.get(ClientAdminService), command, args);
     if (area === 'keys') return await keysCommand(app.get(KeyManager), command, args);
+    if (area === 'session' && command === 'revoke' && args[0]) {
+      const known = await app.get(RevocationService).revokeSession(args[0], 'revoked_by_operator', new Date());
+      console.log(known ? `session revoked; its tokens no longer work` : `no active session ${args[0]} (tokens revoked anyway)`);
+      return known ? 0 : 1;
+    }
     return usage();
   } finally {
     await app.close();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EmbeddedJWK, decodeProtectedHeader, exportJWK, jwtVerify, type JWK } from 'jose';
+import { decodeProtectedHeader, exportJWK, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import { CryptoInputError } from './errors';
 import { hasPrivateMembers, thumbprint } from './jwk';
 import { signJwt, toVerificationError, type SigningKey } from './jwt';
@@ -86,9 +86,15 @@ export async function verifyDpopProof(proof: string, opts: DpopVerifyOptions): P
     throw new DpopProofError('private_jwk', 'DPoP proof jwk must not contain private members');
   }
   let payload: Record<string, unknown>;
+  let imported: ImportedProofKey;
+  try {
+    imported = await importProofKey(jwk as JWK, header.alg);
+  } catch {
+    throw new DpopProofError('jwk', 'DPoP proof jwk is not a valid public key for its alg');
+  }
   try {
     // DPOP-9: signature with the embedded key.
-    const result = await jwtVerify(proof, EmbeddedJWK, {
+    const result = await jwtVerify(proof, imported.key, {
       algorithms: [...opts.algorithms],
       typ: 'dpop+jwt',
       currentDate: new Date(opts.nowSeconds * 1000),
@@ -110,7 +116,7 @@ export async function verifyDpopProof(proof: string, opts: DpopVerifyOptions): P
   if (htm !== opts.htm) throw new DpopProofError('htm', 'DPoP proof htm does not match the request method');
   // DPOP-12: compare after RFC 3986 syntax/scheme normalisation, ignoring query and fragment.
   const normalized = normalizeHtu(htu);
-  if (normalized === undefined || normalized !== normalizeHtu(opts.htu)) {
+  if (normalized === undefined || normalized !== normalizedTarget(opts.htu)) {
     throw new DpopProofError('htu', 'DPoP proof htu does not match the request URL');
   }
   // DPOP-14: short acceptance window around now.
@@ -125,7 +131,44 @@ export async function verifyDpopProof(proof: string, opts: DpopVerifyOptions): P
   }
   const nonce = payload.nonce;
   if (nonce !== undefined && typeof nonce !== 'string') throw new DpopProofError('claims', 'DPoP proof nonce must be a string');
-  return { jkt: await thumbprint(jwk as JWK), jwk: jwk as JWK, jti, iat, nonce };
+  return { jkt: imported.jkt, jwk: jwk as JWK, jti, iat, nonce };
+}
+
+interface ImportedProofKey {
+  readonly key: CryptoKey;
+  readonly jkt: string;
+}
+
+const PROOF_KEY_CACHE_MAX = 20_000;
+const proofKeys = new Map<string, Promise<ImportedProofKey>>();
+
+/**
+ * A client signs many proofs with one DPoP key; importing it and hashing its thumbprint once per
+ * key (both with jose) instead of once per request keeps that work off the hot path. The cache key
+ * is the algorithm plus the key's RFC 7638 members, so two different keys can never share an entry.
+ */
+function importProofKey(jwk: JWK, alg: string): Promise<ImportedProofKey> {
+  const members = jwk.kty === 'EC' ? [jwk.kty, jwk.crv, jwk.x, jwk.y] : jwk.kty === 'OKP' ? [jwk.kty, jwk.crv, jwk.x] : [jwk.kty, jwk.n, jwk.e];
+  const cacheKey = `${alg}|${members.map((m) => (typeof m === 'string' ? m : '?')).join('|')}`;
+  let entry = proofKeys.get(cacheKey);
+  if (!entry) {
+    entry = (async () => ({ key: (await importJWK(jwk, alg)) as CryptoKey, jkt: await thumbprint(jwk) }))();
+    entry.catch(() => proofKeys.delete(cacheKey));
+    if (proofKeys.size >= PROOF_KEY_CACHE_MAX) proofKeys.delete(proofKeys.keys().next().value as string);
+    proofKeys.set(cacheKey, entry);
+  }
+  return entry;
+}
+
+const normalizedTargets = new Map<string, string | undefined>();
+
+/** The server's own expected URL is the same on every request: normalise it once. */
+function normalizedTarget(url: string): string | undefined {
+  if (!normalizedTargets.has(url)) {
+    if (normalizedTargets.size > 1000) normalizedTargets.clear();
+    normalizedTargets.set(url, normalizeHtu(url));
+  }
+  return normalizedTargets.get(url);
 }
 
 /** RFC 3986 §6.2.2/6.2.3 normalisation of an htu; undefined if it is not an absolute http(s) URL. */

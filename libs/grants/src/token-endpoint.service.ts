@@ -46,10 +46,18 @@ export class TokenEndpointService {
     const declared = grant.clientAuth === 'required' ? [...grant.parameters, ...CLIENT_AUTH_PARAMS] : grant.parameters;
     const params = pickParams(form, declared);
 
-    const proof = grant.dpop === 'supported' ? await this.dpop.validate(request, '/token') : undefined;
-    let client: AuthenticatedClient | undefined;
-    if (grant.clientAuth === 'required') {
-      client = await this.authenticator.authenticate(params, request, '/token');
+    // The proof and the client assertion are verified concurrently (each is a signature check plus,
+    // for the assertion, one session lookup); a DPoP failure — the nonce challenge above all — is
+    // reported first, so the answer does not depend on which finished first.
+    const [proofResult, clientResult] = await Promise.allSettled([
+      grant.dpop === 'supported' ? this.dpop.validate(request, '/token') : Promise.resolve(undefined),
+      grant.clientAuth === 'required' ? this.authenticator.authenticate(params, request, '/token') : Promise.resolve(undefined),
+    ]);
+    if (proofResult.status === 'rejected') throw proofResult.reason;
+    if (clientResult.status === 'rejected') throw clientResult.reason;
+    const proof = proofResult.value;
+    const client: AuthenticatedClient | undefined = clientResult.value;
+    if (client) {
       if (!client.client.grantTypes.includes(grantType)) {
         throw new OAuthError('unauthorized_client', `this client may not use ${grantType}`);
       }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import type { PublicJwk } from '@fpa/crypto';
 import { DeviceSessionEntity, type DeviceSession } from './device-session.entity';
 
@@ -17,7 +17,10 @@ export interface NewDeviceSession {
 
 @Injectable()
 export class DeviceSessionRepository {
-  constructor(@InjectRepository(DeviceSessionEntity) private readonly repo: Repository<DeviceSessionEntity>) {}
+  constructor(
+    @InjectRepository(DeviceSessionEntity) private readonly repo: Repository<DeviceSessionEntity>,
+    @InjectDataSource() private readonly ds: DataSource,
+  ) {}
 
   async create(s: NewDeviceSession): Promise<void> {
     await this.repo.insert({ ...s, status: 'active', revokedAt: null });
@@ -26,7 +29,24 @@ export class DeviceSessionRepository {
   async find(authSession: string): Promise<DeviceSession | undefined> {
     // auth_session values we mint are 43 base64url characters; anything else cannot exist.
     if (!/^[A-Za-z0-9_-]{20,128}$/.test(authSession)) return undefined;
-    return (await this.repo.findOneBy({ authSession })) ?? undefined;
+    // On the token endpoint's hot path: one plain statement instead of TypeORM's query builder.
+    const rows = (await this.ds.query(
+      `SELECT auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at
+       FROM device_sessions WHERE auth_session = $1`,
+      [authSession],
+    )) as SessionRow[];
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      authSession: r.auth_session,
+      clientId: r.client_id,
+      keyJkt: r.key_jkt,
+      publicJwk: r.public_jwk,
+      keyAlg: r.key_alg,
+      status: r.status,
+      createdAt: new Date(r.created_at),
+      expiresAt: new Date(r.expires_at),
+    };
   }
 
   async revoke(authSession: string, at: Date): Promise<boolean> {
@@ -37,4 +57,15 @@ export class DeviceSessionRepository {
   count(): Promise<number> {
     return this.repo.count();
   }
+}
+
+interface SessionRow {
+  auth_session: string;
+  client_id: string;
+  key_jkt: string;
+  public_jwk: PublicJwk;
+  key_alg: string;
+  status: DeviceSession['status'];
+  created_at: Date | string;
+  expires_at: Date | string;
 }

@@ -34,16 +34,13 @@ export class RefreshTokenService {
   async issue(grant: RefreshTokenGrant, now: Date, expiresAt: Date): Promise<string> {
     const token = randomToken(32);
     const id = randomUUID();
-    await this.repo.insert({
-      id,
-      tokenHash: sha256B64u(token),
-      familyId: id,
-      parentId: null,
-      ...grant,
-      status: 'active',
-      createdAt: now,
-      expiresAt,
-    });
+    // Hot path (every device grant): one plain INSERT.
+    await this.ds.query(
+      `INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope, audience,
+                                   access_token_jti, access_token_expires_at, status, created_at, expires_at)
+       VALUES ($1, $2, $1, NULL, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12)`,
+      [id, sha256B64u(token), grant.clientId, grant.authSession, grant.subject, grant.jkt, grant.scope, grant.audience, grant.accessTokenJti, grant.accessTokenExpiresAt, now, expiresAt],
+    );
     return token;
   }
 
@@ -97,6 +94,19 @@ export class RefreshTokenService {
          WHERE family_id = $1 AND status <> 'revoked'
          RETURNING access_token_jti, access_token_expires_at`,
         [familyId, now, reason],
+      ),
+    );
+    return rows.map((r) => ({ jti: r.access_token_jti, expiresAt: new Date(r.access_token_expires_at) }));
+  }
+
+  /** Revokes every family of a device session; returns the access tokens issued in them. */
+  async revokeSession(authSession: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
+    const rows = rowsOf<{ access_token_jti: string; access_token_expires_at: Date }>(
+      await this.ds.query(
+        `UPDATE refresh_tokens SET status = 'revoked', revoked_at = $2, revoked_reason = $3
+         WHERE auth_session = $1 AND status <> 'revoked'
+         RETURNING access_token_jti, access_token_expires_at`,
+        [authSession, now, reason],
       ),
     );
     return rows.map((r) => ({ jti: r.access_token_jti, expiresAt: new Date(r.access_token_expires_at) }));

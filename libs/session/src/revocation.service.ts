@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
+import { DeviceSessionRepository } from './device-session.repository';
+import { RefreshTokenService } from './refresh-token.service';
 import type { IssuedAccessTokenRef } from './refresh-token.service';
 import { TokenRevocationEntity } from './token-revocation.entity';
 
@@ -14,7 +17,23 @@ export class RevocationService {
   constructor(
     @InjectRepository(TokenRevocationEntity) private readonly repo: Repository<TokenRevocationEntity>,
     @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessions: DeviceSessionRepository,
+    private readonly refreshTokens: RefreshTokenService,
   ) {}
+
+  /**
+   * Ends a device session (a lost or compromised device): the session can no longer authenticate,
+   * its refresh tokens are revoked, its access tokens are deny-listed, and resource servers see the
+   * session flag for as long as any token of it can live. Returns false for an unknown session.
+   */
+  async revokeSession(authSession: string, reason: string, now: Date): Promise<boolean> {
+    const changed = await this.sessions.revoke(authSession, now);
+    const accessTokens = await this.refreshTokens.revokeSession(authSession, reason, now);
+    await this.revokeAccessTokens(accessTokens, reason, now);
+    await this.store.setFlags([{ key: StoreKeys.revokedSession(authSession), ttlSeconds: this.config.tokens.accessTokenTtl + this.config.clockSkewSeconds + 60 }]);
+    return changed;
+  }
 
   async revokeAccessTokens(tokens: readonly IssuedAccessTokenRef[], reason: string, now: Date): Promise<number> {
     const live = tokens.filter((t) => t.expiresAt.getTime() > now.getTime());
