@@ -493,6 +493,30 @@ describe('administration CLI against a suite database', () => {
     expect(ok.body.token_type).toBe('fp+jwt');
   });
 
+  it('`session revoke` ends a device session: its assertion and refresh token stop working', async () => {
+    registration ??= await spawnApp('registration', suite.env);
+    const token = await spawnApp('token', { ...suite.env, ISSUER: registration.url }, {});
+    try {
+      const device = await FirstPartyClient.create({
+        issuer: registration.url,
+        clientId: 'native-app',
+        // The registration app does not serve metadata: route /token and discovery to the token process.
+        fetch: (input, init) => fetch(String(input).replace(registration!.url, token.url).replace(`${token.url}/register`, `${registration!.url}/register`), init),
+      });
+      const reg = await device.register();
+      await device.requestToken();
+      const revoked = await cli(suite.env, 'session', 'revoke', reg.auth_session);
+      expect(revoked.code).toBe(0);
+      expect(revoked.output).toContain('session revoked');
+      await expect(device.refresh()).rejects.toMatchObject({ error: 'invalid_grant' });
+      await expect(device.requestToken()).rejects.toMatchObject({ status: 401, error: 'invalid_client' });
+      const unknown = await cli(suite.env, 'session', 'revoke', 'no-such-session-aaaaaaaaaaaaaaaaaaaaaaaaa');
+      expect(unknown.code).toBe(1);
+    } finally {
+      await token.stop();
+    }
+  });
+
   it('`keys rotate` prints the new kid and `keys list` shows it pending next to the active key', async () => {
     const before = await cli(suite.env, 'keys', 'list');
     expect(before.code).toBe(0);

@@ -29,7 +29,9 @@ works on the embedded default's data in DATA_DIR (stop the server first).`;
 @Module({})
 class CliModule {
   static forRoot(config: AppConfig, area: string): DynamicModule {
-    return { module: CliModule, imports: [PlatformModule.forRoot(config, { store: area === 'session' }), ClientsModule, KeysModule, SessionModule] };
+    // Only `session` needs Redis (it sets the revocation flags resource servers read).
+    const session = area === 'session';
+    return { module: CliModule, imports: [PlatformModule.forRoot(config, { store: session }), ClientsModule, KeysModule, ...(session ? [SessionModule] : [])] };
   }
 }
 
