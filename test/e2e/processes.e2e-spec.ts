@@ -494,12 +494,13 @@ describe('administration CLI against a suite database', () => {
   });
 
   it('`session revoke` ends a device session: its assertion and refresh token stop working', async () => {
+    expect((await cli(suite.env, 'client', 'create', JSON.stringify({ ...DEVICE_CLIENT, client_id: 'session-app' }))).code).toBe(0);
     registration ??= await spawnApp('registration', suite.env);
     const token = await spawnApp('token', { ...suite.env, ISSUER: registration.url }, {});
     try {
       const device = await FirstPartyClient.create({
         issuer: registration.url,
-        clientId: 'native-app',
+        clientId: 'session-app',
         // The registration app does not serve metadata: route /token and discovery to the token process.
         fetch: (input, init) => fetch(String(input).replace(registration!.url, token.url).replace(`${token.url}/register`, `${registration!.url}/register`), init),
       });
