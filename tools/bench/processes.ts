@@ -39,11 +39,15 @@ export interface AppProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** What `npm run start:*` passes to node: a larger young generation means fewer scavenges per request. */
+export const PRODUCTION_NODE_ARGS = ['--max-semi-space-size=32'];
+
 export async function startApp(name: 'token' | 'registration', env: Record<string, string>, port: number, nodeArgs: readonly string[] = []): Promise<AppProcess> {
   const main = join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm run bench builds first)`);
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, main], {
+  // The same V8 flags as the apps' start scripts (package.json), then any extra ones.
+  const child: ChildProcess = spawn(process.execPath, [...PRODUCTION_NODE_ARGS, ...nodeArgs, main], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -75,10 +75,16 @@ export async function openDataSource(config: AppConfig, entities: EntityRef[] = 
   return ds;
 }
 
-/** Rows of a raw query, whatever shape the driver gave (pg returns [rows, count] for UPDATE/DELETE). */
-export function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
-    return result[0] as T[];
-  }
-  return (result ?? []) as T[];
+export type SqlRunner = <T = Record<string, unknown>>(sql: string, params: readonly unknown[]) => Promise<T[]>;
+
+/**
+ * For the few statements on the token endpoint's hot path: straight to the driver's pool (pg's
+ * Pool, or the serialising PGlite pool — both answer `{ rows }`), skipping TypeORM's per-query
+ * QueryRunner, logger and broadcaster. Anything transactional still goes through TypeORM.
+ */
+export function sqlRunner(ds: DataSource): SqlRunner {
+  return async <T>(sql: string, params: readonly unknown[]) => {
+    const pool = (ds.driver as unknown as { master: { query(sql: string, params: unknown[]): Promise<{ rows: T[] }> } }).master;
+    return (await pool.query(sql, params as unknown[])).rows;
+  };
 }

@@ -1,6 +1,7 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { sqlRunner, type SqlRunner } from '@fpa/persistence';
 import { AuditEventEntity } from './audit-event.entity';
 import { Metrics } from './metrics.service';
 
@@ -43,10 +44,14 @@ export class AuditService implements BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
+  private readonly sql: SqlRunner;
+
   constructor(
-    @InjectRepository(AuditEventEntity) private readonly repo: Repository<AuditEventEntity>,
+    @InjectDataSource() ds: DataSource,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.sql = sqlRunner(ds);
+  }
 
   record(event: AuditEvent): void {
     const row = new AuditEventEntity();
@@ -80,9 +85,7 @@ export class AuditService implements BeforeApplicationShutdown {
     while (this.flushing) await this.flushing;
     if (this.buffer.length === 0) return;
     const batch = this.buffer.splice(0, MAX_BATCH);
-    this.flushing = this.repo
-      .insert(batch as Parameters<Repository<AuditEventEntity>["insert"]>[0])
-      .then(() => undefined)
+    this.flushing = this.insert(batch)
       .catch((e: unknown) => {
         this.logger.warn(`audit write failed, will retry: ${(e as Error).message}`);
         this.buffer.unshift(...batch.slice(0, Math.max(0, MAX_BUFFER - this.buffer.length)));
@@ -96,6 +99,20 @@ export class AuditService implements BeforeApplicationShutdown {
       });
     await this.flushing;
     if (this.buffer.length > 0 && !this.timer) void this.flush();
+  }
+
+  /** One multi-row INSERT per batch (9 parameters a row, far below PostgreSQL's 65,535). */
+  private async insert(batch: AuditEventEntity[]): Promise<void> {
+    const params: unknown[] = [];
+    const rows = batch.map((e) => {
+      const base = params.length;
+      params.push(e.occurredAt, e.eventType, e.outcome, e.clientId, e.authSession, e.subject, e.ip, e.requestId, JSON.stringify(e.details));
+      return `(${Array.from({ length: 9 }, (_, i) => `$${base + i + 1}`).join(', ')})`;
+    });
+    await this.sql(
+      `INSERT INTO audit_events (occurred_at, event_type, outcome, client_id, auth_session, subject, ip, request_id, details) VALUES ${rows.join(', ')}`,
+      params,
+    );
   }
 
   /** Before the DataSource closes (it closes in onApplicationShutdown). */

@@ -35,6 +35,8 @@ export function configureHttp(app: NestExpressApplication, config: AppConfig): v
   app.set('trust proxy', config.http.trustProxy);
   app.disable('x-powered-by');
   app.set('etag', false);
+  // No endpoint reads a query string (RFC 6749 parameters travel in the body).
+  app.set('query parser', false);
   const metrics = app.get(Metrics);
   const lifecycle = app.get(Lifecycle);
 

@@ -38,7 +38,8 @@ export function loggerParams(config: AppConfig): Params {
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'info'),
       autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
-      quietReqLogger: false,
+      // req.log carries only the request id (cheaper per request); the completion line has method and path.
+      quietReqLogger: true,
     },
   };
 }

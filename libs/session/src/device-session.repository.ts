@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import type { PublicJwk } from '@fpa/crypto';
+import { sqlRunner, type SqlRunner } from '@fpa/persistence';
 import { DeviceSessionEntity, type DeviceSession } from './device-session.entity';
 
 export interface NewDeviceSession {
@@ -17,10 +18,14 @@ export interface NewDeviceSession {
 
 @Injectable()
 export class DeviceSessionRepository {
+  private readonly sql: SqlRunner;
+
   constructor(
     @InjectRepository(DeviceSessionEntity) private readonly repo: Repository<DeviceSessionEntity>,
-    @InjectDataSource() private readonly ds: DataSource,
-  ) {}
+    @InjectDataSource() ds: DataSource,
+  ) {
+    this.sql = sqlRunner(ds);
+  }
 
   async create(s: NewDeviceSession): Promise<void> {
     await this.repo.insert({ ...s, status: 'active', revokedAt: null });
@@ -29,12 +34,12 @@ export class DeviceSessionRepository {
   async find(authSession: string): Promise<DeviceSession | undefined> {
     // auth_session values we mint are 43 base64url characters; anything else cannot exist.
     if (!/^[A-Za-z0-9_-]{20,128}$/.test(authSession)) return undefined;
-    // On the token endpoint's hot path: one plain statement instead of TypeORM's query builder.
-    const rows = (await this.ds.query(
+    // On the token endpoint's hot path: one plain statement straight to the pool.
+    const rows = await this.sql<SessionRow>(
       `SELECT auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at
        FROM device_sessions WHERE auth_session = $1`,
       [authSession],
-    )) as SessionRow[];
+    );
     const r = rows[0];
     if (!r) return undefined;
     return {

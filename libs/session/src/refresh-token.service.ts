@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import { randomToken, sha256B64u } from '@fpa/crypto';
-import { rowsOf } from '@fpa/persistence';
+import { sqlRunner, type SqlRunner } from '@fpa/persistence';
 import { RefreshTokenEntity } from './refresh-token.entity';
 
 export interface RefreshTokenGrant {
@@ -27,15 +27,19 @@ export interface IssuedAccessTokenRef {
 export class RefreshTokenService {
   constructor(
     @InjectRepository(RefreshTokenEntity) private readonly repo: Repository<RefreshTokenEntity>,
-    @InjectDataSource() private readonly ds: DataSource,
-  ) {}
+    @InjectDataSource() ds: DataSource,
+  ) {
+    this.sql = sqlRunner(ds);
+  }
+
+  private readonly sql: SqlRunner;
 
   /** Starts a family. `expiresAt` is the family's absolute lifetime, inherited by every rotation. */
   async issue(grant: RefreshTokenGrant, now: Date, expiresAt: Date): Promise<string> {
     const token = randomToken(32);
     const id = randomUUID();
-    // Hot path (every device grant): one plain INSERT.
-    await this.ds.query(
+    // Hot path (every device grant): one plain INSERT straight to the pool.
+    await this.sql(
       `INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope, audience,
                                    access_token_jti, access_token_expires_at, status, created_at, expires_at)
        VALUES ($1, $2, $1, NULL, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12)`,
@@ -55,59 +59,53 @@ export class RefreshTokenService {
    */
   async rotate(parentId: string, grant: RefreshTokenGrant, now: Date): Promise<string | undefined> {
     const token = randomToken(32);
-    const rows = rowsOf<{ id: string }>(
-      await this.ds.query(
-        `WITH parent AS (
-           UPDATE refresh_tokens SET status = 'rotated', used_at = $2
-           WHERE id = $1 AND status = 'active' AND expires_at > $2
-           RETURNING id, family_id, expires_at
-         )
-         INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope,
-                                     audience, access_token_jti, access_token_expires_at, status, created_at, expires_at)
-         SELECT $3, $4, parent.family_id, parent.id, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $2, parent.expires_at
-         FROM parent
-         RETURNING id`,
-        [
-          parentId,
-          now,
-          randomUUID(),
-          sha256B64u(token),
-          grant.clientId,
-          grant.authSession,
-          grant.subject,
-          grant.jkt,
-          grant.scope,
-          grant.audience,
-          grant.accessTokenJti,
-          grant.accessTokenExpiresAt,
-        ],
-      ),
+    const rows = await this.sql<{ id: string }>(
+      `WITH parent AS (
+         UPDATE refresh_tokens SET status = 'rotated', used_at = $2
+         WHERE id = $1 AND status = 'active' AND expires_at > $2
+         RETURNING id, family_id, expires_at
+       )
+       INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope,
+                                   audience, access_token_jti, access_token_expires_at, status, created_at, expires_at)
+       SELECT $3, $4, parent.family_id, parent.id, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $2, parent.expires_at
+       FROM parent
+       RETURNING id`,
+      [
+        parentId,
+        now,
+        randomUUID(),
+        sha256B64u(token),
+        grant.clientId,
+        grant.authSession,
+        grant.subject,
+        grant.jkt,
+        grant.scope,
+        grant.audience,
+        grant.accessTokenJti,
+        grant.accessTokenExpiresAt,
+      ],
     );
     return rows.length === 1 ? token : undefined;
   }
 
   /** Revokes every token of the family; returns the access tokens issued in it (to deny-list). */
   async revokeFamily(familyId: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
-    const rows = rowsOf<{ access_token_jti: string; access_token_expires_at: Date }>(
-      await this.ds.query(
-        `UPDATE refresh_tokens SET status = 'revoked', revoked_at = $2, revoked_reason = $3
-         WHERE family_id = $1 AND status <> 'revoked'
-         RETURNING access_token_jti, access_token_expires_at`,
-        [familyId, now, reason],
-      ),
+    const rows = await this.sql<RevokedRow>(
+      `UPDATE refresh_tokens SET status = 'revoked', revoked_at = $2, revoked_reason = $3
+       WHERE family_id = $1 AND status <> 'revoked'
+       RETURNING access_token_jti, access_token_expires_at`,
+      [familyId, now, reason],
     );
     return rows.map((r) => ({ jti: r.access_token_jti, expiresAt: new Date(r.access_token_expires_at) }));
   }
 
   /** Revokes every family of a device session; returns the access tokens issued in them. */
   async revokeSession(authSession: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
-    const rows = rowsOf<{ access_token_jti: string; access_token_expires_at: Date }>(
-      await this.ds.query(
-        `UPDATE refresh_tokens SET status = 'revoked', revoked_at = $2, revoked_reason = $3
-         WHERE auth_session = $1 AND status <> 'revoked'
-         RETURNING access_token_jti, access_token_expires_at`,
-        [authSession, now, reason],
-      ),
+    const rows = await this.sql<RevokedRow>(
+      `UPDATE refresh_tokens SET status = 'revoked', revoked_at = $2, revoked_reason = $3
+       WHERE auth_session = $1 AND status <> 'revoked'
+       RETURNING access_token_jti, access_token_expires_at`,
+      [authSession, now, reason],
     );
     return rows.map((r) => ({ jti: r.access_token_jti, expiresAt: new Date(r.access_token_expires_at) }));
   }
@@ -117,4 +115,9 @@ export class RefreshTokenService {
     const row = await this.repo.findOne({ where: { accessTokenJti: jti }, select: { familyId: true } });
     return row?.familyId;
   }
+}
+
+interface RevokedRow {
+  access_token_jti: string;
+  access_token_expires_at: Date;
 }

@@ -9,12 +9,21 @@ local ttl = redis.call('TTL', KEYS[1])
 if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {c, ttl}`;
 
+// One command for all of a request's single-use values: SET NX EX per key, 1 = claimed, 0 = replay.
+const CLAIM_SCRIPT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('SET', key, '1', 'EX', ARGV[i], 'NX') and 1 or 0
+end
+return out`;
+
 const TAKE_SCRIPT = `
 local v = redis.call('GET', KEYS[1])
 if v then redis.call('DEL', KEYS[1]) end
 return v`;
 
 type ScriptedRedis = Redis & {
+  fpaClaim(numberOfKeys: number, ...keysThenTtls: (string | number)[]): Promise<number[]>;
   fpaHit(key: string, window: number): Promise<[number, number]>;
   fpaTake(key: string): Promise<string | null>;
 };
@@ -42,6 +51,7 @@ export class RedisStore implements EphemeralStore {
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('fpaHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
     this.redis.defineCommand('fpaTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    this.redis.defineCommand('fpaClaim', { lua: CLAIM_SCRIPT });
   }
 
   async connect(): Promise<void> {
@@ -57,14 +67,11 @@ export class RedisStore implements EphemeralStore {
   }
 
   claimEachOnce(claims: readonly { key: string; ttlSeconds: number }[]): Promise<boolean[]> {
+    if (claims.length === 0) return Promise.resolve([]);
     return this.run(async () => {
-      const pipeline = this.redis.pipeline();
-      for (const c of claims) pipeline.set(c.key, '1', 'EX', c.ttlSeconds, 'NX');
-      const results = (await pipeline.exec()) ?? [];
-      return results.map(([err, value]) => {
-        if (err) throw err;
-        return value === 'OK';
-      });
+      const ttls = claims.map((c) => Math.max(1, Math.ceil(c.ttlSeconds)));
+      const results = await this.redis.fpaClaim(claims.length, ...claims.map((c) => c.key), ...ttls);
+      return results.map((r) => Number(r) === 1);
     });
   }
 
