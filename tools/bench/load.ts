@@ -1,3 +1,4 @@
+import http from 'node:http';
 import autocannon from 'autocannon';
 import type { PreparedRequest } from './device-flow';
 import { sleep } from './processes';
@@ -244,4 +245,81 @@ export async function runFixedRate(title: string, url: string, path: string, req
   }
   const results = await Promise.all(runs);
   return { ...phaseResult(title, connections, rate, rate * seconds, results, rec, feed), largestBurst10ms: feed.largestBurst10ms() };
+}
+
+/**
+ * Open loop at a fixed offered rate with a light client: `connections` keep-alive sockets, and a
+ * 1 ms scheduler that sends request i at start + i / rate whether or not earlier ones answered.
+ * Latency is measured from each request's *scheduled* send time, so a server that falls behind
+ * is charged for the queueing it causes (no coordinated omission). Unlike 1,000 autocannon
+ * connections, this costs the shared machine little, so the server gets the cores.
+ */
+export async function runPaced(title: string, url: string, path: string, requests: readonly PreparedRequest[], rate: number, seconds: number, stopAt: number, connections: number): Promise<PhaseResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const feed = new RequestFeed(requests);
+  const total = Math.min(rate * seconds, requests.length);
+  const rec = new Recorder(total);
+  const target = new URL(path, url);
+  let errors = 0;
+  let non2xx = 0;
+  let inflight = 0;
+  let sent = 0;
+  const start = performance.now();
+  rec.firstSendMs = start;
+  await new Promise<void>((resolve) => {
+    let stopped = false;
+    const maybeDone = (): void => {
+      if ((sent >= total || stopped) && inflight === 0) resolve();
+    };
+    const sendOne = (scheduled: number): void => {
+      inflight++;
+      const next = feed.take();
+      const req = http.request(target, { method: 'POST', agent, headers: next.headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) non2xx++;
+          rec.record(status, performance.now() - scheduled);
+          rec.sample(status, body);
+          inflight--;
+          maybeDone();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        inflight--;
+        maybeDone();
+      });
+      req.end(next.body);
+    };
+    const tick = (): void => {
+      if (Date.now() >= stopAt) stopped = true;
+      const due = stopped ? sent : Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+      while (sent < due) sendOne(start + (sent++ * 1000) / rate);
+      if (sent < total && !stopped) setTimeout(tick, 1);
+      else maybeDone();
+    };
+    tick();
+  });
+  agent.destroy();
+  return {
+    title,
+    connections,
+    offeredRate: rate,
+    planned: total,
+    completed: rec.count,
+    seconds: Math.max(1e-3, (rec.lastResponseMs - rec.firstSendMs) / 1000),
+    rps: rec.count / Math.max(1e-3, (rec.lastResponseMs - rec.firstSendMs) / 1000),
+    latency: rec.summary(),
+    non2xx,
+    errors,
+    timeouts: 0,
+    statuses: rec.statuses,
+    samples: rec.samples,
+    timeBound: rec.count < total,
+    feedExhausted: feed.exhausted,
+    largestBurst10ms: feed.largestBurst10ms(),
+  };
 }

@@ -125,7 +125,7 @@ export function renderReport(r: ReportInput): string {
     if (r.tokenMax) out.push(`- ≥ 1,000 device token grants/s: measured **${int(r.tokenMax.rps)} req/s** at ${r.tokenMax.connections} connections — ${r.tokenMax.rps >= 1000 ? 'met' : '**not met**'}.`);
     if (r.tokenRate) {
       const offered = r.tokenRate.offeredRate ?? 0;
-      const measured = `measured **p99 ${ms(r.tokenRate.latency.p99)} ms** at ${int(offered)} req/s offered (achieved ${int(r.tokenRate.rps)} req/s)`;
+      const measured = `measured **p99 ${ms(r.tokenRate.latency.p99)} ms** at ${int(offered)} req/s offered (achieved ${int(r.tokenRate.rps)} req/s; phase "${r.tokenRate.title}")`;
       if (offered < 1000) {
         out.push(`- p99 < 50 ms at 1,000 req/s: not evaluated — ${measured}; run with \`BENCH_RATE=1000\` (the default).`);
       } else {
