@@ -1,9 +1,8 @@
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { createDpopProof, decodeJwtUnverified, generateClientKeyPair, signJwt, thumbprint, type JWK } from '@fpa/crypto';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { Metrics } from '@fpa/platform';
-import { ASSERTION_TYPE, asNonce, expectNoStore, postForm, type FormResponse } from '../support/http';
+import { asNonce, ASSERTION_TYPE, expectNoStore, expectOAuthError, type FormResponse, postForm, rawPost } from '../support/http';
 import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
 /**
@@ -15,45 +14,6 @@ import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/su
 
 type Endpoint = 'register' | 'token';
 const ENDPOINTS: readonly Endpoint[] = ['register', 'token'];
-
-/** A raw POST: lets a test send repeated parameters, odd content types or repeated headers. */
-function rawPost(url: string, body: string | Buffer, headers: Record<string, string | string[]>): Promise<FormResponse> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: Record<string, unknown> = {};
-        try {
-          parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        } catch {
-          /* asserted through text */
-        }
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (Array.isArray(v)) v.forEach((x) => h.append(k, x));
-          else if (v !== undefined) h.set(k, String(v));
-        }
-        resolve({ status: res.statusCode ?? 0, headers: h, body: parsed, text });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** RFC 6749 §5.2 error shape, CONTRACT §2 (no-store, JSON, no stack or SQL). */
-function expectOAuthError(res: FormResponse, status: number, error: string): void {
-  expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
-  expectNoStore(res);
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  for (const k of Object.keys(res.body)) expect(['error', 'error_description']).toContain(k);
-  if (res.body.error_description !== undefined) {
-    expect(res.body.error_description).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/);
-  }
-  expect(res.text).not.toMatch(/\bat .+\.(ts|js):\d+|SELECT |INSERT |QueryFailedError/);
-}
 
 const privateJwk = (k: KeyObject): Record<string, unknown> => k.export({ format: 'jwk' }) as Record<string, unknown>;
 const publicJwk = (k: KeyObject): Record<string, unknown> => createPublicKey(k).export({ format: 'jwk' }) as Record<string, unknown>;

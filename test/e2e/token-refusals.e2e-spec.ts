@@ -1,9 +1,8 @@
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { createDpopProof, DpopNonces, generateClientKeyPair, signJwt, type ClientKeyPair, type DpopProofInput, type JWK } from '@fpa/crypto';
 import { Metrics } from '@fpa/platform';
-import { ASSERTION_TYPE, asNonce, clientCredentialsForm, expectNoStore, postForm, registeredDevice, type FormResponse } from '../support/http';
+import { asNonce, ASSERTION_TYPE, clientCredentialsForm, expectNoStore, expectOAuthError, type FormResponse, postForm, rawPost, registeredDevice } from '../support/http';
 import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
 /**
@@ -20,43 +19,6 @@ const b64u = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSO
 function hs256(header: Record<string, unknown>, payload: Record<string, unknown>, secret: string | Buffer): string {
   const input = `${b64u(header)}.${b64u(payload)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
-}
-
-/** A raw POST, so a request can carry the same header twice (DPOP-4) or a repeated parameter. */
-function rawPost(url: string, body: string, headers: Record<string, string | string[]>): Promise<FormResponse> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: Record<string, unknown> = {};
-        try {
-          parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        } catch {
-          /* asserted through text */
-        }
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) {
-          if (Array.isArray(v)) v.forEach((x) => h.append(k, x));
-          else if (v !== undefined) h.set(k, String(v));
-        }
-        resolve({ status: res.statusCode ?? 0, headers: h, body: parsed, text });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** RFC 6749 §5.2 error shape, CONTRACT §2. */
-function expectOAuthError(res: FormResponse, status: number, error: string): void {
-  expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
-  expectNoStore(res);
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  for (const k of Object.keys(res.body)) expect(['error', 'error_description']).toContain(k);
-  expect(res.body).not.toHaveProperty('access_token');
-  expect(res.text).not.toMatch(/\bat .+\.(ts|js):\d+|SELECT |INSERT |QueryFailedError/);
 }
 
 function expectToken(res: FormResponse): void {

@@ -89,23 +89,21 @@ export class RefreshTokenService {
   }
 
   /** Revokes every token of the family; returns the access tokens issued in it (to deny-list). */
-  async revokeFamily(familyId: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
-    const rows = await this.sql<RevokedRow>(
-      `UPDATE refresh_tokens SET status = 'revoked', revoked_at = $2, revoked_reason = $3
-       WHERE family_id = $1 AND status <> 'revoked'
-       RETURNING access_token_jti, access_token_expires_at`,
-      [familyId, now, reason],
-    );
-    return rows.map((r) => ({ jti: r.access_token_jti, expiresAt: new Date(r.access_token_expires_at) }));
+  revokeFamily(familyId: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
+    return this.revokeWhere('family_id', familyId, reason, now);
   }
 
   /** Revokes every family of a device session; returns the access tokens issued in them. */
-  async revokeSession(authSession: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
+  revokeSession(authSession: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
+    return this.revokeWhere('auth_session', authSession, reason, now);
+  }
+
+  private async revokeWhere(column: 'family_id' | 'auth_session', value: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
     const rows = await this.sql<RevokedRow>(
       `UPDATE refresh_tokens SET status = 'revoked', revoked_at = $2, revoked_reason = $3
-       WHERE auth_session = $1 AND status <> 'revoked'
+       WHERE ${column} = $1 AND status <> 'revoked'
        RETURNING access_token_jti, access_token_expires_at`,
-      [authSession, now, reason],
+      [value, now, reason],
     );
     return rows.map((r) => ({ jti: r.access_token_jti, expiresAt: new Date(r.access_token_expires_at) }));
   }
