@@ -5,7 +5,10 @@ const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': ['@swc/jest'] },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
-  moduleNameMapper: { '^@fpa/(.*)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: {
+    '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
+    '^@fpa/(.*)$': '<rootDir>/libs/$1/src',
+  },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };
 module.exports = {

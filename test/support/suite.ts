@@ -49,6 +49,10 @@ export async function createSuiteEnv(label: string, overrides: Record<string, st
       MIGRATIONS_RUN: 'true',
       LOG_LEVEL: 'warn',
       HOST: '127.0.0.1',
+      // Production mode wants transports for the challenge methods; suites that send messages
+      // start a real SMTP server / HTTP receiver and override these.
+      SMTP_URL: 'smtp://127.0.0.1:1',
+      SMS_PROVIDER_URL: 'http://127.0.0.1:1/sms',
       ...overrides,
     },
   };

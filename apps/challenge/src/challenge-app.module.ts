@@ -1,14 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { ChallengeModule } from '@fpa/challenge-kit';
+import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import type { AppConfig } from '@fpa/config';
 import { PlatformModule } from '@fpa/platform';
 
-/**
- * The challenge service (CONTRACT §1). Until its issue lands it serves health and metrics only, so it
- * can already be deployed, probed and scraped like the others.
- */
+/** The challenge service (CONTRACT §1, §5): POST /authorize-challenge with the built-in modules. */
 @Module({})
 export class ChallengeAppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config)] };
+    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config), ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES })] };
   }
 }

@@ -1,12 +1,14 @@
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ClientAdminService, ClientsModule, DEMO_CLIENT } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
-import { ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
+import { ChallengeModule, challengeMetadata } from '@fpa/challenge-kit';
+import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
+import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { PlatformModule } from '@fpa/platform';
 import { RegistrationModule, registrationMetadata } from '@fpa/registration';
 import { SampleApiModule } from '@fpa/sample-api';
 
-export const STANDALONE_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin];
+export const STANDALONE_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin, AuthorizationCodeGrant.plugin];
 
 /** Embedded default: the demo first-party client exists from the first start (CONTRACT §8). */
 @Injectable()
@@ -23,7 +25,7 @@ class EmbeddedBootstrap implements OnApplicationBootstrap {
   }
 }
 
-/** Every module in one process: registration, token, the sample API (challenge and federation as they land). */
+/** Every module in one process: registration, token, challenge, the sample API (federation as it lands). */
 @Module({})
 export class StandaloneAppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -33,7 +35,8 @@ export class StandaloneAppModule {
         PlatformModule.forRoot(config),
         ClientsModule,
         RegistrationModule.forRoot({ withEndpoint: true }),
-        TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer)] }),
+        TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata] }),
+        ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }),
         SampleApiModule.forRoot({ keys: 'local' }),
       ],
       providers: [EmbeddedBootstrap],

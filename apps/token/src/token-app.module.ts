@@ -1,11 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@fpa/config';
-import { ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
+import { challengeMetadata } from '@fpa/challenge-kit';
+import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { PlatformModule } from '@fpa/platform';
 import { registrationMetadata } from '@fpa/registration';
 
 /** The token service (CONTRACT §1): /token, /introspect, /revoke, /jwks, metadata. */
-export const DEVICE_FLOW_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin];
+export const TOKEN_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin, AuthorizationCodeGrant.plugin];
 
 @Module({})
 export class TokenAppModule {
@@ -14,7 +15,7 @@ export class TokenAppModule {
       module: TokenAppModule,
       imports: [
         PlatformModule.forRoot(config),
-        TokenModule.forRoot({ grants: DEVICE_FLOW_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer)] }),
+        TokenModule.forRoot({ grants: TOKEN_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata] }),
       ],
     };
   }

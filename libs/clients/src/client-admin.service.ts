@@ -110,6 +110,7 @@ export class ClientAdminService {
     e.permissions = def.permissions ?? [];
     e.dpopBoundAccessTokens = def.dpop_bound_access_tokens ?? def.type === 'public';
     e.enabled = def.enabled ?? true;
+    e.challengePolicy = def.challenge_policy ?? null;
     return e;
   }
 }

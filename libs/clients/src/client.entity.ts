@@ -46,6 +46,9 @@ export class ClientEntity {
   @Column({ type: 'boolean' })
   enabled!: boolean;
 
+  @Column({ name: 'challenge_policy', type: 'jsonb', nullable: true })
+  challengePolicy!: Record<string, unknown> | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
@@ -67,6 +70,7 @@ export interface Client {
   readonly permissions: readonly ClientPermission[];
   readonly dpopBoundAccessTokens: boolean;
   readonly enabled: boolean;
+  readonly challengePolicy: Readonly<Record<string, unknown>> | null;
 }
 
 export function toClient(e: ClientEntity): Client {
@@ -83,5 +87,6 @@ export function toClient(e: ClientEntity): Client {
     permissions: Object.freeze([...e.permissions]),
     dpopBoundAccessTokens: e.dpopBoundAccessTokens,
     enabled: e.enabled,
+    challengePolicy: e.challengePolicy,
   });
 }

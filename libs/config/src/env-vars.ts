@@ -111,6 +111,41 @@ export const ENV_VARS = {
   CLIENTS_FILE: {
     doc: 'Optional JSON file of clients upserted into PostgreSQL at start (declarative client management).',
   },
+  CHALLENGE_METHODS: {
+    doc: 'Challenge modules enabled at the authorization challenge endpoint (comma-separated).',
+    default: 'email_otp,sms_otp,totp,passkey',
+  },
+  OTP_TTL_SECONDS: { doc: 'Lifetime of an email or SMS one-time code.', default: '300' },
+  OTP_LENGTH: { doc: 'Digits in an email or SMS one-time code.', default: '6' },
+  CHALLENGE_MAX_ATTEMPTS: { doc: 'Wrong answers before a challenge is burned.', default: '5' },
+  CHALLENGE_FLOW_TTL_SECONDS: { doc: 'How long a challenge flow (its state in Redis) lives without activity.', default: '600' },
+  CHALLENGE_SESSION_TTL_SECONDS: {
+    doc: 'Lifetime of an `auth_session` created at the challenge endpoint until it yields a code (then DEVICE_SESSION_TTL_SECONDS).',
+    default: '900',
+  },
+  CHALLENGE_RATE_LIMIT_SESSION: { doc: 'Challenge requests per `auth_session` per minute.', default: '30' },
+  CHALLENGE_RATE_LIMIT_IP: { doc: 'Challenge requests per client IP per minute.', default: '300' },
+  CHALLENGE_RATE_LIMIT_DESTINATION: { doc: 'Codes sent to one email address or phone number per hour.', default: '10' },
+  CHALLENGE_RESEND_SECONDS: { doc: 'Minimum time between two codes to the same destination.', default: '30' },
+  AUTHORIZATION_CODE_TTL_SECONDS: { doc: 'Lifetime of an authorization code from the challenge endpoint.', default: '60' },
+  SMTP_URL: {
+    doc: 'SMTP server for email codes (nodemailer URL, e.g. `smtps://user:pass@smtp.example.com`). Required in production when `email_otp` is enabled; the embedded default writes to an outbox instead.',
+    secret: true,
+  },
+  EMAIL_FROM: { doc: 'Sender of email codes.', default: 'first-party-auth <no-reply@localhost>' },
+  SMS_PROVIDER_URL: {
+    doc: 'HTTPS endpoint of the SMS provider (a JSON POST per message). Required in production when `sms_otp` is enabled; the embedded default writes to an outbox instead.',
+  },
+  SMS_PROVIDER_AUTHORIZATION: { doc: 'Value of the `Authorization` header sent to the SMS provider.', secret: true },
+  SMS_PROVIDER_BODY: {
+    doc: 'JSON body template for the SMS provider; `{{to}}` and `{{message}}` are replaced (JSON-escaped).',
+    default: '{"to":"{{to}}","message":"{{message}}"}',
+  },
+  WEBAUTHN_RP_ID: { doc: 'WebAuthn relying-party id (a registrable domain). Default: the ISSUER host.' },
+  WEBAUTHN_RP_NAME: { doc: 'WebAuthn relying-party name shown by authenticators.', default: 'first-party-auth' },
+  WEBAUTHN_ORIGINS: {
+    doc: 'Origins accepted in passkey responses (comma-separated): web origins and native app origins such as `android:apk-key-hash:<hash>`. Default: the ISSUER origin.',
+  },
   RESOURCE_AUDIENCE: {
     doc: 'sample-api: the audience (resource identifier) it accepts. Default `<ISSUER>/resources`.',
   },

@@ -48,6 +48,27 @@ export interface AppConfig {
   readonly assertions: { readonly strictAudience: boolean; readonly maxLifetimeSeconds: number };
   readonly registration: { readonly rateLimit: number; readonly rateWindowSeconds: number };
   readonly clientsFile: string | undefined;
+  readonly challenge: {
+    readonly methods: readonly string[];
+    readonly otpTtlSeconds: number;
+    readonly otpLength: number;
+    readonly maxAttempts: number;
+    readonly flowTtlSeconds: number;
+    readonly sessionTtlSeconds: number;
+    readonly rateLimitSession: number;
+    readonly rateLimitIp: number;
+    readonly rateLimitDestination: number;
+    readonly resendSeconds: number;
+    readonly codeTtlSeconds: number;
+  };
+  readonly messaging: {
+    readonly smtpUrl: string | undefined;
+    readonly emailFrom: string;
+    readonly smsUrl: string | undefined;
+    readonly smsAuthorization: string | undefined;
+    readonly smsBodyTemplate: string;
+  };
+  readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] };
   readonly resourceServer: {
     readonly audience: string;
     readonly issuer: string;
@@ -166,6 +187,25 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
   const defaultAudience = url('DEFAULT_AUDIENCE', raw('DEFAULT_AUDIENCE'), ['https:', 'http:']) ?? `${issuer}/resources`;
   const authIssuer = raw('AUTH_ISSUER') ?? issuer;
 
+  const methods = (raw('CHALLENGE_METHODS') ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  const badMethod = methods.find((m) => !/^[a-z][a-z0-9_]{0,39}$/.test(m));
+  if (badMethod) fail('CHALLENGE_METHODS', `"${badMethod}" is not a method id`);
+  const smtpUrl = url('SMTP_URL', raw('SMTP_URL'), ['smtp:', 'smtps:']);
+  const smsUrl = url('SMS_PROVIDER_URL', raw('SMS_PROVIDER_URL'), ['https:', 'http:']);
+  const smsBodyTemplate = raw('SMS_PROVIDER_BODY') ?? '';
+  try {
+    JSON.parse(smsBodyTemplate.replace(/\{\{(to|message)\}\}/g, 'x'));
+  } catch {
+    fail('SMS_PROVIDER_BODY', 'must be a JSON template');
+  }
+  // Production sends real messages: a method without its transport stops start-up.
+  if (mode === 'production' && (app === 'challenge' || app === 'standalone')) {
+    if (methods.includes('email_otp') && !smtpUrl) fail('SMTP_URL', 'is required when email_otp is enabled in production');
+    if (methods.includes('sms_otp') && !smsUrl) fail('SMS_PROVIDER_URL', 'is required when sms_otp is enabled in production');
+  }
+  const issuerUrl = safeUrl(issuer);
+  const origins = (raw('WEBAUTHN_ORIGINS') ?? issuerUrl?.origin ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+
   const config: AppConfig = {
     app,
     mode,
@@ -203,6 +243,27 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       rateWindowSeconds: int('REGISTRATION_RATE_WINDOW_SECONDS', 1, 86_400),
     },
     clientsFile,
+    challenge: {
+      methods,
+      otpTtlSeconds: int('OTP_TTL_SECONDS', 30, 3600),
+      otpLength: int('OTP_LENGTH', 6, 10),
+      maxAttempts: int('CHALLENGE_MAX_ATTEMPTS', 1, 20),
+      flowTtlSeconds: int('CHALLENGE_FLOW_TTL_SECONDS', 60, 86_400),
+      sessionTtlSeconds: int('CHALLENGE_SESSION_TTL_SECONDS', 60, 86_400),
+      rateLimitSession: int('CHALLENGE_RATE_LIMIT_SESSION', 1, 10_000_000),
+      rateLimitIp: int('CHALLENGE_RATE_LIMIT_IP', 1, 10_000_000),
+      rateLimitDestination: int('CHALLENGE_RATE_LIMIT_DESTINATION', 1, 10_000_000),
+      resendSeconds: int('CHALLENGE_RESEND_SECONDS', 0, 3600),
+      codeTtlSeconds: int('AUTHORIZATION_CODE_TTL_SECONDS', 10, 600),
+    },
+    messaging: {
+      smtpUrl,
+      emailFrom: raw('EMAIL_FROM') ?? 'first-party-auth <no-reply@localhost>',
+      smsUrl,
+      smsAuthorization: raw('SMS_PROVIDER_AUTHORIZATION'),
+      smsBodyTemplate,
+    },
+    webauthn: { rpId: raw('WEBAUTHN_RP_ID') ?? issuerUrl?.hostname ?? 'localhost', rpName: raw('WEBAUTHN_RP_NAME') ?? 'first-party-auth', origins },
     resourceServer: {
       audience: url('RESOURCE_AUDIENCE', raw('RESOURCE_AUDIENCE'), ['https:', 'http:']) ?? `${issuer}/resources`,
       issuer: authIssuer,
@@ -237,6 +298,14 @@ function parseIssuer(value: string, mode: AppMode, fail: (why: string) => void):
   if (u.search || u.hash) fail('must not have a query or fragment');
   if (u.username || u.password) fail('must not contain credentials');
   return value.replace(/\/+$/, '');
+}
+
+function safeUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseTrustProxy(v: string): TrustProxy {

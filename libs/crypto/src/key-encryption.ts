@@ -22,3 +22,21 @@ export async function decryptPrivateJwk(jwe: string, kid: string, kek: Uint8Arra
   if (protectedHeader.kid !== kid) throw new Error(`encrypted key does not belong to kid ${kid}`);
   return JSON.parse(dec.decode(plaintext)) as JWK;
 }
+
+/**
+ * Any other secret at rest (TOTP seeds, pending enrolment secrets): a compact JWE under the key
+ * encryption key, with `context` bound into the protected header so a ciphertext cannot be moved
+ * to another record.
+ */
+export function encryptSecret(secret: string, context: string, kek: Uint8Array): Promise<string> {
+  return new CompactEncrypt(enc.encode(secret)).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', ctx: context }).encrypt(kek);
+}
+
+export async function decryptSecret(jwe: string, context: string, kek: Uint8Array): Promise<string> {
+  const { plaintext, protectedHeader } = await compactDecrypt(jwe, kek, {
+    keyManagementAlgorithms: ['dir'],
+    contentEncryptionAlgorithms: ['A256GCM'],
+  });
+  if (protectedHeader.ctx !== context) throw new Error('encrypted secret belongs to another record');
+  return dec.decode(plaintext);
+}

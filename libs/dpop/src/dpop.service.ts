@@ -43,7 +43,7 @@ export class DpopService {
    * Returns undefined when the request carries no DPoP header. Throws `invalid_dpop_proof` for a
    * bad proof and `use_dpop_nonce` (with a fresh `DPoP-Nonce`) when the nonce is missing or stale.
    */
-  async validate(request: RequestInfo, endpointPath: string): Promise<ValidatedDpopProof | undefined> {
+  async validate(request: RequestInfo, endpointPath: string, accessToken?: string): Promise<ValidatedDpopProof | undefined> {
     const header = singleHeader(request.headers, 'dpop');
     if (header === undefined) return undefined;
     if (header === 'multiple') throw this.refuse('multiple', 'exactly one DPoP header is allowed');
@@ -57,6 +57,8 @@ export class DpopService {
         nowSeconds: now,
         maxAgeSeconds: this.config.dpop.proofMaxAgeSeconds,
         skewSeconds: this.config.clockSkewSeconds,
+        // A request that also carries an access token (the challenge endpoint's device way in) binds it with `ath` (DPOP-15).
+        accessToken,
       });
     } catch (e) {
       if (e instanceof DpopProofError) throw this.refuse(e.failure, e.message);

@@ -103,6 +103,8 @@ export class ClientAuthenticator {
     const session = await this.sessions.find(authSession);
     if (!session) throw this.fail(m, 'unknown_session', 'unknown device_auth_session');
     if (session.clientId !== client.id) throw this.fail(m, 'foreign_session', 'device_auth_session belongs to another client');
+    // A challenge session is bound to a DPoP key, not a registered device key (seed 000 (C)).
+    if (session.kind !== 'device') throw this.fail(m, 'not_device_session', 'device_auth_session is not a registered device');
     if (!isUsable(session, nowMs)) throw this.fail(m, 'session_expired', 'device_auth_session is expired or revoked');
 
     const now = Math.floor(nowMs / 1000);

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { randomToken } from '@fpa/crypto';
 import { KeyManager } from '@fpa/keys';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
+import type { SessionUser } from '@fpa/session';
 
 export interface AccessTokenRequest {
   readonly clientId: string;
@@ -13,6 +14,8 @@ export interface AccessTokenRequest {
   readonly scope: string;
   /** DPoP key thumbprint; undefined = Bearer. */
   readonly jkt: string | undefined;
+  /** The user the session is attached to, once a challenge succeeded: `sub` becomes the user (AT-2/AT-3). */
+  readonly user?: SessionUser;
 }
 
 export interface PreparedAccessToken {
@@ -52,6 +55,7 @@ export class TokenIssuer {
       auth_session: req.authSession,
     };
     if (req.jkt !== undefined) claims.cnf = { jkt: req.jkt };
+    if (req.user) Object.assign(claims, userClaims(req.user));
     return { jti, expiresAt: new Date((now + ttl) * 1000), claims, tokenType: req.jkt !== undefined ? 'DPoP' : 'Bearer', expiresIn: ttl };
   }
 
@@ -75,4 +79,21 @@ export class TokenIssuer {
     if (refreshToken !== undefined) body.refresh_token = refreshToken;
     return body;
   }
+}
+
+/**
+ * AT-3 / STEP-2: what a resource server needs to decide on the user — who (`sub`), how
+ * (`amr`, RFC 8176 values), how strongly (`acr`), when (`auth_time`), and which identifiers were
+ * verified (OIDC's `email_verified` / `phone_number_verified`, without the values themselves).
+ */
+export function userClaims(user: SessionUser): Record<string, unknown> {
+  const claims: Record<string, unknown> = {
+    sub: user.userId,
+    auth_time: Math.floor(user.authTime.getTime() / 1000),
+    amr: [...user.amr],
+  };
+  if (user.acr) claims.acr = user.acr;
+  if (user.verified.includes('email')) claims.email_verified = true;
+  if (user.verified.includes('phone')) claims.phone_number_verified = true;
+  return claims;
 }

@@ -12,6 +12,11 @@ export type AuditEventType =
   | 'token.revoked'
   | 'refresh_token.reuse_detected'
   | 'client.auth_failed'
+  | 'challenge.verified'
+  | 'challenge.failed'
+  | 'challenge.code_issued'
+  | 'authorization_code.reuse_detected'
+  | 'credential.enrolled'
   | 'signing_key.created'
   | 'signing_key.rotated';
 

@@ -65,6 +65,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly challengeSteps = new Counter({
+    name: 'fpa_challenge_steps_total',
+    help: 'Authorization challenge steps by method and outcome (code_sent, prompted, verified, invalid_code, expired, burned, throttled, undeliverable).',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly challengeOutcomes = new Counter({
+    name: 'fpa_challenge_outcomes_total',
+    help: 'Authorization challenge endpoint answers by outcome (authorization_code, insufficient_authorization, redirect_to_web, error).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly auditDropped = new Counter({
     name: 'fpa_audit_events_dropped_total',
     help: 'Audit events that could not be written to PostgreSQL.',

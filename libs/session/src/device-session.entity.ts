@@ -35,6 +35,40 @@ export class DeviceSessionEntity {
 
   @Column({ name: 'registered_ip', type: 'text', nullable: true })
   registeredIp!: string | null;
+
+  @Column({ type: 'text' })
+  kind!: SessionKind;
+
+  @Column({ name: 'user_id', type: 'uuid', nullable: true })
+  userId!: string | null;
+
+  @Column({ name: 'auth_time', type: 'timestamptz', nullable: true })
+  authTime!: Date | null;
+
+  @Column({ type: 'text', array: true })
+  amr!: string[];
+
+  @Column({ type: 'text', nullable: true })
+  acr!: string | null;
+
+  @Column({ type: 'text', array: true })
+  verified!: string[];
+}
+
+/**
+ * `device`: created by device registration, bound to the device key (assertions).
+ * `challenge`: created at the authorization challenge endpoint, bound to the client's DPoP key.
+ */
+export type SessionKind = 'device' | 'challenge';
+
+/** What a session knows about its user once a challenge succeeded (FIPA-13, STEP-2). */
+export interface SessionUser {
+  readonly userId: string;
+  readonly authTime: Date;
+  readonly amr: readonly string[];
+  readonly acr: string | null;
+  /** Verified identifiers: `email`, `phone`. */
+  readonly verified: readonly string[];
 }
 
 export interface DeviceSession {
@@ -46,6 +80,8 @@ export interface DeviceSession {
   readonly status: DeviceSessionStatus;
   readonly createdAt: Date;
   readonly expiresAt: Date;
+  readonly kind: SessionKind;
+  readonly user: SessionUser | undefined;
 }
 
 /** Usable = active and not expired at `nowMs`. */

@@ -3,7 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import type { PublicJwk } from '@fpa/crypto';
 import { sqlRunner, type SqlRunner } from '@fpa/persistence';
-import { DeviceSessionEntity, type DeviceSession } from './device-session.entity';
+import { DeviceSessionEntity, type DeviceSession, type SessionKind, type SessionUser } from './device-session.entity';
 
 export interface NewDeviceSession {
   readonly authSession: string;
@@ -14,6 +14,7 @@ export interface NewDeviceSession {
   readonly createdAt: Date;
   readonly expiresAt: Date;
   readonly registeredIp: string | null;
+  readonly kind?: SessionKind;
 }
 
 @Injectable()
@@ -28,7 +29,11 @@ export class DeviceSessionRepository {
   }
 
   async create(s: NewDeviceSession): Promise<void> {
-    await this.repo.insert({ ...s, status: 'active', revokedAt: null });
+    await this.sql(
+      `INSERT INTO device_sessions (auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at, registered_ip, kind)
+       VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9)`,
+      [s.authSession, s.clientId, s.keyJkt, JSON.stringify(s.publicJwk), s.keyAlg, s.createdAt, s.expiresAt, s.registeredIp, s.kind ?? 'device'],
+    );
   }
 
   async find(authSession: string): Promise<DeviceSession | undefined> {
@@ -36,7 +41,7 @@ export class DeviceSessionRepository {
     if (!/^[A-Za-z0-9_-]{20,128}$/.test(authSession)) return undefined;
     // On the token endpoint's hot path: one plain statement straight to the pool.
     const rows = await this.sql<SessionRow>(
-      `SELECT auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at
+      `SELECT auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at, kind, user_id, auth_time, amr, acr, verified
        FROM device_sessions WHERE auth_session = $1`,
       [authSession],
     );
@@ -51,7 +56,27 @@ export class DeviceSessionRepository {
       status: r.status,
       createdAt: new Date(r.created_at),
       expiresAt: new Date(r.expires_at),
+      kind: r.kind,
+      user: r.user_id
+        ? { userId: r.user_id, authTime: new Date(r.auth_time ?? r.created_at), amr: r.amr ?? [], acr: r.acr, verified: r.verified ?? [] }
+        : undefined,
     };
+  }
+
+  /**
+   * Attaches the user a challenge verified and updates the session's authentication summary, which
+   * later tokens of the session carry (`sub`, `amr`, `acr`, `auth_time`). Refused (false) when the
+   * session already belongs to another user.
+   */
+  async attachUser(authSession: string, user: SessionUser, expiresAt?: Date): Promise<boolean> {
+    const rows = await this.sql(
+      `UPDATE device_sessions
+       SET user_id = $2, auth_time = $3, amr = $4, acr = $5, verified = $6, expires_at = GREATEST(expires_at, COALESCE($7, expires_at))
+       WHERE auth_session = $1 AND status = 'active' AND (user_id IS NULL OR user_id = $2)
+       RETURNING auth_session`,
+      [authSession, user.userId, user.authTime, [...user.amr], user.acr, [...user.verified], expiresAt ?? null],
+    );
+    return rows.length === 1;
   }
 
   async revoke(authSession: string, at: Date): Promise<boolean> {
@@ -73,4 +98,10 @@ interface SessionRow {
   status: DeviceSession['status'];
   created_at: Date | string;
   expires_at: Date | string;
+  kind: SessionKind;
+  user_id: string | null;
+  auth_time: Date | string | null;
+  amr: string[] | null;
+  acr: string | null;
+  verified: string[] | null;
 }

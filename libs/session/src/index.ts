@@ -5,3 +5,4 @@ export * from './refresh-token.service';
 export * from './token-revocation.entity';
 export * from './revocation.service';
 export * from './session.module';
+export * from './authorization-code.service';

@@ -35,9 +35,8 @@ export class RefreshTokenService {
   private readonly sql: SqlRunner;
 
   /** Starts a family. `expiresAt` is the family's absolute lifetime, inherited by every rotation. */
-  async issue(grant: RefreshTokenGrant, now: Date, expiresAt: Date): Promise<string> {
+  async issue(grant: RefreshTokenGrant, now: Date, expiresAt: Date, id: string = randomUUID()): Promise<string> {
     const token = randomToken(32);
-    const id = randomUUID();
     // Hot path (every device grant): one plain INSERT straight to the pool.
     await this.sql(
       `INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope, audience,

@@ -24,8 +24,22 @@ export interface EphemeralStore {
   /** Deletes and returns the value in one step (single-use state). */
   takeJson<T>(key: string): Promise<T | undefined>;
   delete(key: string): Promise<void>;
+  /** A JSON value with its version (1, 2, …); undefined when absent. */
+  getVersioned<T>(key: string): Promise<Versioned<T> | undefined>;
+  /**
+   * Writes `value` as version `expected + 1` only if the stored version is still `expected`
+   * (0 = the key must be absent). False = someone else wrote first: re-read and decide again.
+   */
+  compareAndSet(key: string, expected: number, value: unknown, ttlSeconds: number): Promise<boolean>;
+  /** Deletes only if the stored version is still `expected`. */
+  compareAndDelete(key: string, expected: number): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface Versioned<T> {
+  readonly version: number;
+  readonly value: T;
 }
 
 export const EPHEMERAL_STORE = Symbol('EPHEMERAL_STORE');

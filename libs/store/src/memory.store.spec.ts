@@ -29,3 +29,17 @@ describe('MemoryStore (embedded default only)', () => {
     expect(await store.takeJson('j')).toBeUndefined();
   });
 });
+
+describe('MemoryStore compare-and-set', () => {
+  const store = new MemoryStore();
+  afterAll(() => store.close());
+  it('writes only over the expected version', async () => {
+    expect(await store.compareAndSet('c', 0, { a: 1 }, 10)).toBe(true);
+    expect(await store.compareAndSet('c', 0, { a: 2 }, 10)).toBe(false);
+    expect(await store.getVersioned('c')).toEqual({ version: 1, value: { a: 1 } });
+    expect(await store.compareAndSet('c', 1, { a: 3 }, 10)).toBe(true);
+    expect(await store.compareAndDelete('c', 1)).toBe(false);
+    expect(await store.compareAndDelete('c', 2)).toBe(true);
+    expect(await store.getVersioned('c')).toBeUndefined();
+  });
+});

@@ -1,4 +1,5 @@
-import type { EphemeralStore } from './ephemeral-store';
+import type { EphemeralStore, Versioned } from './ephemeral-store';
+import { parseVersioned } from './redis.store';
 
 interface Entry {
   value: string;
@@ -83,6 +84,26 @@ export class MemoryStore implements EphemeralStore {
 
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
+  }
+
+  async getVersioned<T>(key: string): Promise<Versioned<T> | undefined> {
+    return parseVersioned<T>(this.live(key)?.value);
+  }
+
+  async compareAndSet(key: string, expected: number, value: unknown, ttlSeconds: number): Promise<boolean> {
+    const current = this.live(key);
+    const version = current ? Number(current.value.slice(0, current.value.indexOf('|'))) : 0;
+    if (version !== expected) return false;
+    this.put(key, `${version + 1}|${JSON.stringify(value)}`, Math.ceil(ttlSeconds));
+    return true;
+  }
+
+  async compareAndDelete(key: string, expected: number): Promise<boolean> {
+    const current = this.live(key);
+    const version = current ? Number(current.value.slice(0, current.value.indexOf('|'))) : 0;
+    if (version !== expected) return false;
+    this.entries.delete(key);
+    return true;
   }
 
   async ping(): Promise<void> {}

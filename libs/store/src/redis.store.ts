@@ -1,6 +1,6 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { OAuthError } from '@fpa/oauth-core';
-import type { EphemeralStore } from './ephemeral-store';
+import type { EphemeralStore, Versioned } from './ephemeral-store';
 
 const HIT_SCRIPT = `
 local c = redis.call('INCR', KEYS[1])
@@ -17,12 +17,22 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
+// Versioned values are stored as "<version>|<json>"; KEYS[1], ARGV = expected, new value, ttl.
+const CAS_SCRIPT = `
+local cur = redis.call('GET', KEYS[1])
+local v = 0
+if cur then v = tonumber(string.match(cur, '^(%d+)|')) end
+if v ~= tonumber(ARGV[1]) then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], (v + 1) .. '|' .. ARGV[2], 'EX', ARGV[3]) end
+return 1`;
+
 const TAKE_SCRIPT = `
 local v = redis.call('GET', KEYS[1])
 if v then redis.call('DEL', KEYS[1]) end
 return v`;
 
 type ScriptedRedis = Redis & {
+  fpaCas(key: string, expected: number, value: string, ttl: number): Promise<number>;
   fpaClaim(numberOfKeys: number, ...keysThenTtls: (string | number)[]): Promise<number[]>;
   fpaHit(key: string, window: number): Promise<[number, number]>;
   fpaTake(key: string): Promise<string | null>;
@@ -52,6 +62,7 @@ export class RedisStore implements EphemeralStore {
     this.redis.defineCommand('fpaHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
     this.redis.defineCommand('fpaTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
     this.redis.defineCommand('fpaClaim', { lua: CLAIM_SCRIPT });
+    this.redis.defineCommand('fpaCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
   }
 
   async connect(): Promise<void> {
@@ -122,6 +133,18 @@ export class RedisStore implements EphemeralStore {
     });
   }
 
+  getVersioned<T>(key: string): Promise<Versioned<T> | undefined> {
+    return this.run(async () => parseVersioned<T>(await this.redis.get(key)));
+  }
+
+  compareAndSet(key: string, expected: number, value: unknown, ttlSeconds: number): Promise<boolean> {
+    return this.run(async () => (await this.redis.fpaCas(key, expected, JSON.stringify(value), Math.max(1, Math.ceil(ttlSeconds)))) === 1);
+  }
+
+  compareAndDelete(key: string, expected: number): Promise<boolean> {
+    return this.run(async () => (await this.redis.fpaCas(key, expected, '', 1)) === 1);
+  }
+
   ping(): Promise<void> {
     return this.run(async () => {
       await this.redis.ping();
@@ -147,4 +170,10 @@ export class RedisStore implements EphemeralStore {
       });
     }
   }
+}
+
+export function parseVersioned<T>(raw: string | null | undefined): Versioned<T> | undefined {
+  if (!raw) return undefined;
+  const bar = raw.indexOf('|');
+  return { version: Number(raw.slice(0, bar)), value: JSON.parse(raw.slice(bar + 1)) as T };
 }

@@ -10,6 +10,10 @@ export const StoreKeys = {
   /** DPOP-14: a proof jti is single use per server realm and key. */
   dpopJti: (realm: string, jkt: string, jti: string): string => `jti:dpop:${sha256B64u(`${realm}\u0000${jkt}\u0000${jti}`)}`,
   rateLimit: (bucket: string, subject: string): string => `rl:${bucket}:${sha256B64u(subject)}`,
+  /** The orchestrator's state of one challenge flow. */
+  challengeFlow: (authSession: string): string => `challenge:${sha256B64u(authSession)}`,
+  /** RFC 9126 request object pushed by a redirect_to_web answer (FIPA-21/22). */
+  pushedRequest: (reference: string): string => `par:${sha256B64u(reference)}`,
   revokedAccessToken: (jti: string): string => `revoked:at:${jti}`,
   revokedSession: (authSession: string): string => `revoked:session:${sha256B64u(authSession)}`,
 };

@@ -44,13 +44,15 @@ export class ClientCredentialsGrant implements GrantHandler {
       audience,
       scope: scopeClaim(scopes, session.authSession),
       jkt: ctx.dpop?.jkt,
+      // Once a challenge attached a user to this device session, its tokens speak for that user.
+      user: session.user,
     });
     const refresh = client.grantTypes.includes('refresh_token')
       ? this.refreshTokens.issue(
           {
             clientId: client.id,
             authSession: session.authSession,
-            subject: client.id,
+            subject: prepared.claims.sub as string,
             jkt: ctx.dpop?.jkt ?? null,
             scope: prepared.claims.scope as string,
             audience,

@@ -64,13 +64,15 @@ export class RefreshTokenGrant implements GrantHandler {
       audience: rt.audience,
       scope: scopeClaim(scopes, rt.authSession),
       jkt: rt.jkt ?? ctx.dpop?.jkt,
+      // The session's current authentication state (a step-up since issuance shows up here).
+      user: session.user,
     });
     const next = await this.refreshTokens.rotate(
       rt.id,
       {
         clientId: rt.clientId,
         authSession: rt.authSession,
-        subject: rt.subject,
+        subject: prepared.claims.sub as string,
         jkt: rt.jkt ?? ctx.dpop?.jkt ?? null,
         scope: rt.scope,
         audience: rt.audience,

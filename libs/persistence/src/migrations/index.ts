@@ -1,4 +1,5 @@
 import { Initial1763800000000 } from './1763800000000-initial';
+import { UserAuthentication1763900000000 } from './1763900000000-user-authentication';
 
 /** Every migration, in order. Explicit imports: entity/migration globs break in monorepo builds (STYLE.md). */
-export const MIGRATIONS = [Initial1763800000000];
+export const MIGRATIONS = [Initial1763800000000, UserAuthentication1763900000000];

@@ -1,0 +1,2 @@
+export * from './email-otp.challenge';
+export * from './email-otp.module';

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { constantTimeEqual, isValidCodeVerifier, s256CodeChallenge } from '@fpa/crypto';
+import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
+import { AuditService } from '@fpa/platform';
+import { AuthorizationCodeService, DeviceSessionRepository, isUsable, RefreshTokenService, RevocationService, type AuthorizationCode } from '@fpa/session';
+import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
+import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
+import { TokenIssuer } from '../token-issuer.service';
+
+/**
+ * `authorization_code` for codes from the authorization challenge endpoint (FIPA-29): no
+ * `redirect_uri`; the code is single use, short-lived and bound to the client, the session, the
+ * PKCE challenge (GEN-2) and the DPoP key of the challenge requests (FIPA-33). A reused code is
+ * refused and the tokens issued from it are revoked (GEN-3).
+ */
+@Injectable()
+export class AuthorizationCodeGrant implements GrantHandler {
+  static readonly plugin: GrantPlugin = { grantType: 'authorization_code', handler: AuthorizationCodeGrant };
+
+  readonly grantType = 'authorization_code';
+  readonly parameters = ['code', 'code_verifier', 'redirect_uri', 'scope'] as const;
+  readonly clientAuth = 'required' as const;
+  readonly dpop = 'supported' as const;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly codes: AuthorizationCodeService,
+    private readonly sessions: DeviceSessionRepository,
+    private readonly refreshTokens: RefreshTokenService,
+    private readonly revocations: RevocationService,
+    private readonly issuer: TokenIssuer,
+    private readonly audit: AuditService,
+  ) {}
+
+  async handle(ctx: GrantContext): Promise<GrantResult> {
+    const value = ctx.form.code;
+    if (!value) throw new OAuthError('invalid_request', 'missing parameter code');
+    if (ctx.form.redirect_uri !== undefined) throw new OAuthError('invalid_request', 'codes from the authorization challenge endpoint are redeemed without redirect_uri');
+    const auth = ctx.client!;
+    const now = new Date(this.clock.nowMs());
+    const code = await this.codes.find(value);
+    if (!code) throw new OAuthError('invalid_grant', 'unknown authorization code');
+    if (code.consumedAt) {
+      await this.reuse(code, ctx, now);
+      throw new OAuthError('invalid_grant', 'the authorization code was already used; the tokens issued from it are revoked', { reason: 'code_reuse' });
+    }
+    if (code.clientId !== auth.client.id) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client');
+    if (code.expiresAt.getTime() <= now.getTime()) throw new OAuthError('invalid_grant', 'the authorization code is expired');
+    // FIPA-33 / DPOP-30: the token request proves the key the challenge requests used.
+    if (code.dpopJkt !== null && ctx.dpop?.jkt !== code.dpopJkt) throw new OAuthError('invalid_grant', 'the authorization code is bound to another DPoP key');
+    this.checkPkce(code, ctx.form.code_verifier);
+    // A device redeeming with its assertion must be the device whose session the user attached to.
+    if (auth.deviceSession && auth.deviceSession.authSession !== code.authSession) throw new OAuthError('invalid_grant', 'the authorization code belongs to another session');
+    const session = await this.sessions.find(code.authSession);
+    if (!session || !isUsable(session, now.getTime()) || session.user?.userId !== code.userId) {
+      throw new OAuthError('invalid_grant', 'the session of this code is expired or revoked');
+    }
+
+    const scopes = grantedScopes(auth.client, ctx.form.scope, scopesWithoutSession(code.scope));
+    const prepared = this.issuer.prepare({
+      clientId: auth.client.id,
+      subject: code.userId,
+      authSession: code.authSession,
+      audience: code.resource ?? this.config.tokens.defaultAudience,
+      scope: scopeClaim(scopes, code.authSession),
+      jkt: ctx.dpop?.jkt,
+      user: { userId: code.userId, authTime: code.authTime, amr: code.amr, acr: code.acr, verified: session.user.verified },
+    });
+    const familyId = auth.client.grantTypes.includes('refresh_token') ? randomUUID() : null;
+    // The refresh token exists before the code is consumed, so a racing reuse can always revoke it.
+    const refreshToken = familyId
+      ? await this.refreshTokens.issue(
+          {
+            clientId: auth.client.id,
+            authSession: code.authSession,
+            subject: code.userId,
+            jkt: ctx.dpop?.jkt ?? null,
+            scope: prepared.claims.scope as string,
+            audience: prepared.claims.aud as string,
+            accessTokenJti: prepared.jti,
+            accessTokenExpiresAt: prepared.expiresAt,
+          },
+          now,
+          this.issuer.refreshTokenExpiry(),
+          familyId,
+        )
+      : undefined;
+    if (!(await this.codes.consume(value, now, { accessTokenJti: prepared.jti, accessTokenExpiresAt: prepared.expiresAt, refreshFamilyId: familyId }))) {
+      if (familyId) await this.refreshTokens.revokeFamily(familyId, 'code_race_lost', now);
+      await this.reuse((await this.codes.find(value)) ?? code, ctx, now);
+      throw new OAuthError('invalid_grant', 'the authorization code was already used; the tokens issued from it are revoked', { reason: 'code_reuse' });
+    }
+    const accessToken = await this.issuer.sign(prepared);
+    return { body: this.issuer.response(prepared, accessToken, refreshToken), issued: { tokenType: prepared.tokenType } };
+  }
+
+  /** RFC 7636 §4.6: S256 only; a verifier without a challenge (or the reverse) is refused. */
+  private checkPkce(code: AuthorizationCode, verifier: string | undefined): void {
+    if (code.codeChallenge === null) {
+      if (verifier !== undefined) throw new OAuthError('invalid_grant', 'no code_challenge was sent for this code');
+      return;
+    }
+    if (verifier === undefined) throw new OAuthError('invalid_grant', 'code_verifier is required');
+    if (!isValidCodeVerifier(verifier) || !constantTimeEqual(s256CodeChallenge(verifier), code.codeChallenge)) {
+      throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge');
+    }
+  }
+
+  /** GEN-3: revoke what the first redemption issued. */
+  private async reuse(code: AuthorizationCode, ctx: GrantContext, now: Date): Promise<void> {
+    const accessTokens = code.refreshFamilyId ? await this.refreshTokens.revokeFamily(code.refreshFamilyId, 'code_reuse', now) : [];
+    if (code.accessTokenJti && code.accessTokenExpiresAt) accessTokens.push({ jti: code.accessTokenJti, expiresAt: code.accessTokenExpiresAt });
+    await this.revocations.revokeAccessTokens(accessTokens, 'code_reuse', now);
+    this.audit.record({
+      type: 'authorization_code.reuse_detected',
+      outcome: 'failure',
+      clientId: code.clientId,
+      authSession: code.authSession,
+      subject: code.userId,
+      ip: ctx.request.ip,
+      requestId: ctx.request.requestId,
+      details: { revokedAccessTokens: accessTokens.length },
+    });
+  }
+}

@@ -1,0 +1,5 @@
+export * from './messaging';
+export * from './smtp.sender';
+export * from './http-sms.sender';
+export * from './outbox';
+export * from './messaging.module';

@@ -1,0 +1,127 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { randomToken, sha256B64u } from '@fpa/crypto';
+import { sqlRunner, type SqlRunner } from '@fpa/persistence';
+
+export interface NewAuthorizationCode {
+  readonly clientId: string;
+  readonly authSession: string;
+  readonly userId: string;
+  /** FIPA-33: the DPoP key of the challenge requests; the token request must prove it. */
+  readonly dpopJkt: string | null;
+  /** RFC 7636 S256 challenge, when the challenge request carried one. */
+  readonly codeChallenge: string | null;
+  readonly scope: string;
+  readonly resource: string | null;
+  readonly acr: string | null;
+  readonly amr: readonly string[];
+  readonly authTime: Date;
+}
+
+export interface AuthorizationCode extends NewAuthorizationCode {
+  readonly expiresAt: Date;
+  readonly consumedAt: Date | null;
+  readonly accessTokenJti: string | null;
+  readonly accessTokenExpiresAt: Date | null;
+  readonly refreshFamilyId: string | null;
+}
+
+/**
+ * Authorization codes from the challenge endpoint (FIPA-29, GEN-3): 256-bit random, stored as
+ * SHA-256, short-lived, single use. Redemption is one conditional UPDATE that also records the
+ * tokens issued from the code, so a later reuse can revoke exactly those.
+ */
+@Injectable()
+export class AuthorizationCodeService {
+  private readonly sql: SqlRunner;
+
+  constructor(
+    @InjectDataSource() ds: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.sql = sqlRunner(ds);
+  }
+
+  async issue(c: NewAuthorizationCode, now: Date): Promise<string> {
+    const code = randomToken(32);
+    await this.sql(
+      `INSERT INTO authorization_codes (code_hash, client_id, auth_session, user_id, dpop_jkt, code_challenge, scope, resource, acr, amr, auth_time, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        sha256B64u(code),
+        c.clientId,
+        c.authSession,
+        c.userId,
+        c.dpopJkt,
+        c.codeChallenge,
+        c.scope,
+        c.resource,
+        c.acr,
+        [...c.amr],
+        c.authTime,
+        now,
+        new Date(now.getTime() + this.config.challenge.codeTtlSeconds * 1000),
+      ],
+    );
+    return code;
+  }
+
+  async find(code: string): Promise<AuthorizationCode | undefined> {
+    if (code.length > 256) return undefined;
+    const rows = await this.sql<CodeRow>('SELECT * FROM authorization_codes WHERE code_hash = $1', [sha256B64u(code)]);
+    return rows[0] ? toCode(rows[0]) : undefined;
+  }
+
+  /**
+   * Consumes the code and records what it yields. Exactly one of any number of concurrent calls
+   * gets true; the others lost the race (a reuse).
+   */
+  async consume(code: string, now: Date, issued: { accessTokenJti: string; accessTokenExpiresAt: Date; refreshFamilyId: string | null }): Promise<boolean> {
+    const rows = await this.sql(
+      `UPDATE authorization_codes SET consumed_at = $2, access_token_jti = $3, access_token_expires_at = $4, refresh_family_id = $5
+       WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING code_hash`,
+      [sha256B64u(code), now, issued.accessTokenJti, issued.accessTokenExpiresAt, issued.refreshFamilyId],
+    );
+    return rows.length === 1;
+  }
+}
+
+interface CodeRow {
+  client_id: string;
+  auth_session: string;
+  user_id: string;
+  dpop_jkt: string | null;
+  code_challenge: string | null;
+  scope: string;
+  resource: string | null;
+  acr: string | null;
+  amr: string[];
+  auth_time: Date;
+  expires_at: Date;
+  consumed_at: Date | null;
+  access_token_jti: string | null;
+  access_token_expires_at: Date | null;
+  refresh_family_id: string | null;
+}
+
+function toCode(r: CodeRow): AuthorizationCode {
+  return {
+    clientId: r.client_id,
+    authSession: r.auth_session,
+    userId: r.user_id,
+    dpopJkt: r.dpop_jkt,
+    codeChallenge: r.code_challenge,
+    scope: r.scope,
+    resource: r.resource,
+    acr: r.acr,
+    amr: r.amr,
+    authTime: new Date(r.auth_time),
+    expiresAt: new Date(r.expires_at),
+    consumedAt: r.consumed_at ? new Date(r.consumed_at) : null,
+    accessTokenJti: r.access_token_jti,
+    accessTokenExpiresAt: r.access_token_expires_at ? new Date(r.access_token_expires_at) : null,
+    refreshFamilyId: r.refresh_family_id,
+  };
+}

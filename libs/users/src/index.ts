@@ -1,0 +1,4 @@
+export * from './user.entity';
+export * from './identifiers';
+export * from './users.service';
+export * from './users.module';
