@@ -76,6 +76,11 @@ describe('authorization challenge: email OTP over SMTP (standalone, PostgreSQL +
     const reg = await device.register();
     const deviceToken = await device.requestToken();
     expect(decodeJwtUnverified(deviceToken.access_token).payload.sub).toBe(APP.client_id);
+    // The API needs a verified email: 403 with a step-up hint (CONTRACT §5, STEP-1).
+    const denied = await device.fetchResource(`${suite.issuer}/api/profile`);
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get('www-authenticate')).toMatch(/^DPoP error="insufficient_user_authentication".*acr_values="urn:first-party-auth:acr:email"/);
+    expect(await denied.json()).toMatchObject({ error: 'insufficient_user_authentication', missing: ['email_verified'] });
 
     // Seed 004: Authorization: DPoP <access token>, body carries the email.
     const c = await ChallengeClient.create(suite.issuer, deviceToken.access_token, device.dpopKey);
@@ -98,6 +103,10 @@ describe('authorization challenge: email OTP over SMTP (standalone, PostgreSQL +
     // A new client_credentials token for the device now speaks for the user too.
     const after = await device.requestToken();
     expect(decodeJwtUnverified(after.access_token).payload).toMatchObject({ sub: at.sub, email_verified: true, auth_session: reg.auth_session });
+    // …and the same API now answers 200.
+    const allowed = await device.fetchResource(`${suite.issuer}/api/profile`);
+    expect(allowed.status).toBe(200);
+    expect(await allowed.json()).toMatchObject({ sub: at.sub, email_verified: true });
   });
 
   it('a wrong code counts; five wrong codes burn the challenge, and the right code no longer works', async () => {

@@ -53,6 +53,8 @@ export class DpopAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const req = http.getRequest<AuthenticatedRequest>();
+    // Class- and method-level guards may both name this guard; a proof is checked (and claimed) once.
+    if (req.fpaAccess) return true;
     const res = http.getResponse<Response>();
     // DPOP-26: browsers may read the challenge headers.
     res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate, DPoP-Nonce');

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type FactoryProvider } from '@nestjs/common';
 import { DpopAuthGuard } from './dpop-auth.guard';
+import { UserAuthenticationGuard } from './user-authentication';
 import { RESOURCE_SERVER_OPTIONS, type ResourceServerOptions } from './resource-server.options';
 
 /**
@@ -14,8 +15,8 @@ export class ResourceServerModule {
     return {
       module: ResourceServerModule,
       imports,
-      providers: [{ provide: RESOURCE_SERVER_OPTIONS, ...factory }, DpopAuthGuard],
-      exports: [DpopAuthGuard, RESOURCE_SERVER_OPTIONS],
+      providers: [{ provide: RESOURCE_SERVER_OPTIONS, ...factory }, DpopAuthGuard, UserAuthenticationGuard],
+      exports: [DpopAuthGuard, UserAuthenticationGuard, RESOURCE_SERVER_OPTIONS],
     };
   }
 }

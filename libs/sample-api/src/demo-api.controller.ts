@@ -1,5 +1,5 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
-import { Access, DpopAuthGuard, type AccessContext } from '@fpa/resource-server';
+import { Access, DpopAuthGuard, RequireUserAuthentication, type AccessContext } from '@fpa/resource-server';
 
 /** A small protected API: shows what a resource server learns from a DPoP-bound token. */
 @Controller('api')
@@ -14,5 +14,19 @@ export class DemoApiController {
       scope: access.scopes.filter((s) => !s.startsWith('auth_session:')),
       jkt: access.jkt,
     };
+  }
+
+  /** Needs a user who verified an email address (issue 3): a device-only token gets 403 and a step-up hint. */
+  @Get('profile')
+  @RequireUserAuthentication({ verified: ['email'], stepUpAcr: 'urn:first-party-auth:acr:email' })
+  profile(@Access() access: AccessContext): Record<string, unknown> {
+    return { sub: access.subject, auth_session: access.authSession, email_verified: access.claims.email_verified === true, amr: access.claims.amr ?? [] };
+  }
+
+  /** Needs a phishing-resistant authentication (a passkey: amr contains hwk). */
+  @Get('payments')
+  @RequireUserAuthentication({ amr: ['hwk'], stepUpAcr: 'urn:first-party-auth:acr:phr' })
+  payments(@Access() access: AccessContext): Record<string, unknown> {
+    return { sub: access.subject, amr: access.claims.amr ?? [] };
   }
 }
