@@ -122,7 +122,8 @@ describe('authorization challenge: email OTP over SMTP (standalone, PostgreSQL +
     const fifth = await c.send({ code: wrong });
     expect(fifth.body).toMatchObject({ error: 'insufficient_authorization', status: 'attempts_exceeded' });
     const late = await c.send({ code: right });
-    expect(late.status).toBe(403);
+    expect(late.status).toBe(400);
+    expect(late.body).toMatchObject({ error: 'invalid_request' });
     expect(late.body.authorization_code).toBeUndefined();
   });
 });

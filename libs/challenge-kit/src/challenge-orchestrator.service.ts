@@ -117,7 +117,7 @@ export class ChallengeOrchestrator {
       throw new OAuthError('invalid_client', 'the access token is invalid or expired', { headers: { 'WWW-Authenticate': 'DPoP error="invalid_token"' } });
     }
     const proof = await this.dpop.validate(request, CHALLENGE_PATH, token);
-    if (!proof) throw this.dpop.refuse('missing', 'a DPoP proof is required');
+    if (!proof) throw new OAuthError('invalid_session', 'the device session is bound to the access token\'s DPoP key: send a DPoP proof with every request');
     if ((claims.cnf as { jkt?: unknown } | undefined)?.jkt !== proof.jkt) throw this.dpop.refuse('key_mismatch', 'the DPoP proof key does not match the access token');
     const authSession = String(claims.auth_session);
     if (await this.store.anyFlagged([StoreKeys.revokedAccessToken(String(claims.jti)), StoreKeys.revokedSession(authSession)])) {
@@ -138,9 +138,11 @@ export class ChallengeOrchestrator {
   private async identifyPublic(input: ChallengeInput, request: RequestInfo): Promise<Caller> {
     const nowMs = this.clock.nowMs();
     const proof = await this.dpop.validate(request, CHALLENGE_PATH);
+    const authSession = stringParam(input, 'auth_session', 128);
+    // FIPA-26: a follow-up without a proof for the session's key is refused as invalid_session.
+    if (!proof && authSession !== undefined) throw new OAuthError('invalid_session', 'this auth_session is bound to a DPoP key: send a DPoP proof with every request');
     // FIPA-33: DPoP binds the flow and the code; without it there is nothing to bind to.
     if (!proof) throw this.dpop.refuse('missing', 'a DPoP proof is required at the authorization challenge endpoint');
-    const authSession = stringParam(input, 'auth_session', 128);
     if (authSession !== undefined) {
       const session = await this.sessions.find(authSession);
       // FIPA-19, FIPA-26: unknown, expired, revoked, or presented with another key → invalid_session.
@@ -212,6 +214,10 @@ export class ChallengeOrchestrator {
     // An answer to the challenge in progress.
     if (active && (explicit === undefined || explicit === active.method) && action === undefined) {
       return this.answer(caller, flow, version, key, active, view, input, policy, requested, request);
+    }
+    // An answer with nothing to answer: a one-time code used again, or after the challenge was burned or expired.
+    if (!active && explicit === undefined && action === undefined && (input.code !== undefined || input.credential !== undefined)) {
+      throw new OAuthError('invalid_request', 'no challenge is in progress for this auth_session (a code is accepted once); start a new one');
     }
     // A method to begin: named, or inferred from what the client sent (seed 004: `email=`).
     const methodId = explicit ?? this.infer(input, view, decision.open);
