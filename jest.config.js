@@ -1,10 +1,10 @@
 // Two projects: fast unit specs beside the code, and e2e/integration suites that
 // talk to real PostgreSQL and Redis (test/). Both compile with swc; jose is ESM-only,
-// so it is transformed too.
+// so it is transformed too, as are otplib's ESM-only dependencies (@scure/base, …).
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': ['@swc/jest'] },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon)/)'],
   moduleNameMapper: {
     '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
     '^@fpa/(.*)$': '<rootDir>/libs/$1/src',
