@@ -90,7 +90,8 @@ export function expectOAuthError(res: FormResponse, status: number, error: strin
   expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
   expectNoStore(res);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  for (const k of Object.keys(res.body)) expect(['error', 'error_description']).toContain(k);
+  // FIPA-17: challenge-endpoint errors may also carry the auth_session the client is to continue with.
+  for (const k of Object.keys(res.body)) expect(['error', 'error_description', 'auth_session']).toContain(k);
   if (res.body.error_description !== undefined) {
     expect(res.body.error_description).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/);
   }

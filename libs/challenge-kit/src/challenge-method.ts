@@ -54,6 +54,11 @@ export type ChallengeStep<S extends Json = Json> =
       readonly amr: readonly string[];
       /** What was verified (an email address, a phone number), recorded with the authentication. */
       readonly verifiedValue?: string;
+      /**
+       * `add` makes the step an enrolment: the credential is stored for the (already verified) user,
+       * but nothing is authenticated by it — enrolling a key created in this very session proves no
+       * more than the factor that allowed the enrolment. `use` records an authentication with it.
+       */
       readonly credential?: CredentialChange;
     };
 
@@ -71,7 +76,11 @@ export interface ChallengeMethod<S extends Json = Json> {
   readonly amr: readonly string[];
   /** Request parameters the method reads besides `challenge_type` and `auth_session` (OpenAPI, SDK hints). */
   readonly parameters: readonly string[];
-  /** May this method be offered for this session now (e.g. TOTP needs a user with an enrolled secret)? */
+  /**
+   * Can this method authenticate the session now (it is then offered in `methods`)? E.g. TOTP needs
+   * a user with an enrolled app. Requests with an `action` (enrol, register, resend) skip this check;
+   * `begin` judges them and answers `invalid_input` when they do not fit.
+   */
   appliesTo(session: AuthSessionView): Promise<boolean>;
   begin(session: AuthSessionView, params: ChallengeParams): Promise<ChallengeStep<S>>;
   answer(session: AuthSessionView, state: S, params: ChallengeParams): Promise<ChallengeStep<S>>;

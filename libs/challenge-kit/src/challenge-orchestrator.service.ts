@@ -80,15 +80,23 @@ export class ChallengeOrchestrator {
     }
     await enforceRateLimit(this.store, 'challenge-ip', request.ip, this.config.challenge.rateLimitIp, 60);
     const caller = await this.identify(input, request);
-    // FIPA-28: per-session limit against guessing.
-    await enforceRateLimit(this.store, 'challenge-session', caller.session.authSession, this.config.challenge.rateLimitSession, 60);
-    // A flow step is retried when another request for the same session changed the state first.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.step(caller, input, request);
-      } catch (e) {
-        if (!(e instanceof FlowConflict) || attempt >= 4) throw e instanceof FlowConflict ? new OAuthError('invalid_request', 'concurrent requests for this auth_session; retry') : e;
+    try {
+      // FIPA-28: per-session limit against guessing.
+      await enforceRateLimit(this.store, 'challenge-session', caller.session.authSession, this.config.challenge.rateLimitSession, 60);
+      // A flow step is retried when another request for the same session changed the state first.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.step(caller, input, request);
+        } catch (e) {
+          if (!(e instanceof FlowConflict) || attempt >= 4) throw e instanceof FlowConflict ? new OAuthError('invalid_request', 'concurrent requests for this auth_session; retry') : e;
+        }
       }
+    } catch (e) {
+      // FIPA-17: once the session exists, errors carry it, so the client can correct the request and go on.
+      if (e instanceof OAuthError && e.extra.auth_session === undefined && e.code !== 'server_error') {
+        throw new OAuthError(e.code, e.description, { extra: { ...e.extra, auth_session: caller.session.authSession }, headers: e.headers, status: e.status, reason: e.reason, cause: e.cause });
+      }
+      throw e;
     }
   }
 
@@ -222,7 +230,7 @@ export class ChallengeOrchestrator {
     // A method to begin: named, or inferred from what the client sent (seed 004: `email=`).
     const methodId = explicit ?? this.infer(input, view, decision.open);
     if (methodId !== undefined) {
-      return this.begin(caller, { ...flow, active: undefined }, version, key, methodId, view, input, policy, requested, decision.open, request);
+      return this.begin(caller, restart ? { ...flow, active: undefined } : flow, version, key, methodId, view, input, policy, requested, decision.open, request);
     }
     if (decision.satisfiedAcr) return this.issueCode(caller, flow, version, key, view, decision.satisfiedAcr, request);
     return this.needMore(caller, flow, version, key, view, decision.open, 'method_required');
@@ -301,9 +309,12 @@ export class ChallengeOrchestrator {
     request: RequestInfo,
   ): Promise<ChallengeResult> {
     const method = this.method(methodId, policy);
-    if (!(await method.appliesTo(view))) return this.needMore(caller, flow, version, key, view, open, 'method_unavailable', { challenge_type: methodId });
+    // With an action (enrol, register, resend) the module judges the request in begin.
+    if (input.action === undefined && !(await method.appliesTo(view))) {
+      return this.needMore(caller, flow, version, key, view, open, 'method_unavailable', { challenge_type: methodId });
+    }
     const step = await method.begin(view, input);
-    return this.apply(caller, flow, version, key, method, step, undefined, view, policy, requested, request);
+    return this.apply(caller, { ...flow, active: undefined }, version, key, method, step, undefined, view, policy, requested, request, flow);
   }
 
   private async answer(
@@ -340,17 +351,21 @@ export class ChallengeOrchestrator {
     policy: ChallengePolicy,
     requested: readonly string[],
     request: RequestInfo,
+    /** The flow as it was before this request (a failed resend keeps the code already delivered). */
+    before: FlowState = flow,
   ): Promise<ChallengeResult> {
     const nowMs = this.clock.nowMs();
     if (step.kind === 'prompt') {
       const next: ActiveChallenge = { method: method.id, state: step.state, attempts: active?.attempts ?? 0, expiresAt: nowMs + step.expiresInSeconds * 1000 };
-      if (step.delivery) await this.throttle(step.delivery, method.id);
+      const release = step.delivery ? await this.throttle(step.delivery, method.id) : undefined;
       await this.save(key, version, { ...flow, active: next });
       if (step.delivery) {
         try {
           await this.deliver(step.delivery);
         } catch (e) {
-          await this.store.compareAndSet(key, version + 1, { ...flow, active: undefined }, this.config.challenge.flowTtlSeconds).catch(() => undefined);
+          // Nothing was sent: put the flow back as it was and give the resend slot back.
+          await this.store.compareAndSet(key, version + 1, before, this.config.challenge.flowTtlSeconds).catch(() => undefined);
+          await release?.();
           this.metrics.challengeSteps.inc({ method: method.id, outcome: 'undeliverable' });
           throw new OAuthError('temporarily_unavailable', `the ${step.delivery.channel === 'email' ? 'email' : 'SMS'} could not be sent; retry later`, {
             headers: { 'Retry-After': '5' },
@@ -375,11 +390,15 @@ export class ChallengeOrchestrator {
     }
     // Verified: consume the challenge first, so two racing correct answers cannot both count.
     await this.save(key, version, { ...flow, active: undefined });
+    const enrolment = step.credential?.action === 'add';
     const after = await this.recordSuccess(caller, method, step, request);
-    const nextView: AuthSessionView = { ...view, user: after, verifiedMethods: [method.id, ...view.verifiedMethods.filter((m) => m !== method.id)] };
+    // An enrolment stores a credential; it authenticates nothing, so the policy sees no new method.
+    const nextView: AuthSessionView = enrolment ? { ...view, user: after } : { ...view, user: after, verifiedMethods: [method.id, ...view.verifiedMethods.filter((m) => m !== method.id)] };
     const decision = decide(policy, requested, nextView.verifiedMethods);
     if (decision.satisfiedAcr) return this.issueCode(caller, { ...flow, active: undefined }, version + 1, key, nextView, decision.satisfiedAcr, request);
-    return this.needMore(caller, { ...flow, active: undefined }, version + 1, key, nextView, await this.openFor(policy, requested, nextView), 'additional_method_required', { completed: method.id });
+    return this.needMore(caller, { ...flow, active: undefined }, version + 1, key, nextView, await this.openFor(policy, requested, nextView), enrolment ? 'enrolled' : 'additional_method_required', {
+      completed: method.id,
+    });
   }
 
   /** Persists a verified step: the user (found or created), the credential change, the authentication record, the session link. */
@@ -395,8 +414,12 @@ export class ChallengeOrchestrator {
     const current = caller.session.user;
     if (current && current.userId !== user.id) throw new OAuthError('access_denied', 'this auth_session belongs to another user');
     if (step.credential?.action === 'add') {
+      // Enrolment: only for the user this session already verified by another method.
+      if (!current) throw new OAuthError('access_denied', 'enrolment needs a user verified in this session');
       if (!(await this.users.addCredential(user.id, step.credential.credential, now))) throw new OAuthError('invalid_request', 'this credential is already registered');
+      this.metrics.challengeSteps.inc({ method: method.id, outcome: 'enrolled' });
       this.audit.record({ type: 'credential.enrolled', clientId: caller.client.id, authSession: caller.session.authSession, subject: user.id, ip: request.ip, requestId: request.requestId, details: { method: method.id } });
+      return { id: user.id, email: user.email, phone: user.phone };
     }
     await this.users.recordAuthentication({ userId: user.id, authSession: caller.session.authSession, method: method.id, amr: step.amr, verifiedValue: step.verifiedValue ?? null, at: now });
     const verified = new Set(current?.verified ?? []);
@@ -515,14 +538,19 @@ export class ChallengeOrchestrator {
     if (!(await this.store.compareAndSet(key, version, flow, this.config.challenge.flowTtlSeconds))) throw new FlowConflict();
   }
 
-  /** Resend throttle and hourly cap per destination (issue 3: "per destination"). */
-  private async throttle(delivery: Delivery, method: string): Promise<void> {
+  /**
+   * Resend throttle and hourly cap per destination (issue 3: "per destination"). Returns a release
+   * for the resend slot, used when the message could not be sent. The hourly cap counts attempts.
+   */
+  private async throttle(delivery: Delivery, method: string): Promise<() => Promise<void>> {
     const { resendSeconds, rateLimitDestination } = this.config.challenge;
-    if (resendSeconds > 0 && !(await this.store.claimOnce(StoreKeys.rateLimit('challenge-resend', delivery.to), resendSeconds))) {
+    const slot = StoreKeys.rateLimit('challenge-resend', delivery.to);
+    if (resendSeconds > 0 && !(await this.store.claimOnce(slot, resendSeconds))) {
       this.metrics.challengeSteps.inc({ method, outcome: 'throttled' });
       throw new OAuthError('slow_down', `a code was just sent there; retry in ${resendSeconds} seconds`, { headers: { 'Retry-After': String(resendSeconds) } });
     }
     await enforceRateLimit(this.store, 'challenge-destination', delivery.to, rateLimitDestination, 3600);
+    return () => this.store.delete(slot).catch(() => undefined);
   }
 
   private async deliver(d: Delivery): Promise<void> {

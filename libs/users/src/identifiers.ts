@@ -21,7 +21,9 @@ export function maskEmail(email: string): string {
   return `${shown}@${domain}`;
 }
 
-/** `+44******1234` */
+/** `+44******1234`; short numbers show only their last two digits. */
 export function maskPhone(phone: string): string {
-  return `${phone.slice(0, 3)}${'*'.repeat(Math.max(0, phone.length - 7))}${phone.slice(-4)}`;
+  const shown = phone.length >= 11 ? 4 : 2;
+  const prefix = phone.length >= 11 ? phone.slice(0, 3) : '+';
+  return `${prefix}${'*'.repeat(Math.max(1, phone.length - prefix.length - shown))}${phone.slice(-shown)}`;
 }

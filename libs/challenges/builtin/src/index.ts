@@ -1,9 +1,8 @@
 import type { ChallengePlugin } from '@fpa/challenge-kit';
 import { EmailOtpModule } from '@fpa/challenges/email-otp';
-// builtin:imports (one line per module; keep this marker)
+import { PasskeyModule } from '@fpa/challenges/passkey';
+import { SmsOtpModule } from '@fpa/challenges/sms-otp';
+import { TotpModule } from '@fpa/challenges/totp';
 
 /** The challenge modules the suite ships; CHALLENGE_METHODS enables a subset at run time. */
-export const BUILTIN_CHALLENGES: readonly ChallengePlugin[] = [
-  EmailOtpModule.plugin,
-  // builtin:plugins (one line per module; keep this marker)
-];
+export const BUILTIN_CHALLENGES: readonly ChallengePlugin[] = [EmailOtpModule.plugin, SmsOtpModule.plugin, TotpModule.plugin, PasskeyModule.plugin];

@@ -1,0 +1,2 @@
+export * from './passkey.challenge';
+export * from './passkey.module';

@@ -1,0 +1,2 @@
+export * from './sms-otp.challenge';
+export * from './sms-otp.module';

@@ -1,0 +1,2 @@
+export * from './totp.challenge';
+export * from './totp.module';
