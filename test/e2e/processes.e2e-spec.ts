@@ -390,8 +390,10 @@ describe('embedded default: standalone on PGlite in DATA_DIR with an in-process 
   });
 
   it('`npm run demo` (dist/tools/demo/demo.js) completes against it', async () => {
-    const demo = await runToExit(join('dist', 'tools', 'demo', 'demo.js'), [], { ISSUER: app!.url });
+    // The demo reads the one-time code from the embedded default's outbox in DATA_DIR.
+    const demo = await runToExit(join('dist', 'tools', 'demo', 'demo.js'), [], { ISSUER: app!.url, DATA_DIR: embeddedDataDir });
     expect(demo.output).toContain('Done:');
+    expect(demo.output).toContain('/api/profile');
     expect(demo.code).toBe(0);
   });
 });

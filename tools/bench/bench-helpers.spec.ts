@@ -1,5 +1,6 @@
 import { RequestFeed, summarize } from './load';
-import { failureRatio, MARKER, mergeDocs } from './report';
+import { OptionsError, readOptions } from './options';
+import { challengeSection, failureRatio, MARKER, mergeDocs, type ChallengePhaseReport } from './report';
 import type { PhaseResult } from './load';
 
 describe('bench helpers', () => {
@@ -37,5 +38,49 @@ describe('bench helpers', () => {
     const phase = { completed: 990, errors: 10, non2xx: 5 } as PhaseResult;
     expect(failureRatio(phase)).toBeCloseTo(15 / 1000);
     expect(failureRatio({ completed: 0, errors: 0, non2xx: 0 } as PhaseResult)).toBe(1);
+  });
+
+  it('reads the phase selection and decides whether the docs are written', () => {
+    const all = readOptions({});
+    expect([...all.phases]).toEqual(['registration', 'token', 'challenge']);
+    expect(all.writeDocs).toBe(true);
+    expect([all.challengeRounds, all.challengeConcurrency, all.challengeSigning]).toEqual([3000, 32, 'presigned']);
+    const only = readOptions({ BENCH_ONLY: 'challenge', BENCH_CHALLENGE_SIGNING: 'live' });
+    expect([...only.phases]).toEqual(['challenge']);
+    expect(only.writeDocs).toBe(false);
+    expect(only.challengeSigning).toBe('live');
+    expect(readOptions({ BENCH_ONLY: 'challenge', BENCH_WRITE_DOCS: '1' }).writeDocs).toBe(true);
+    expect([...readOptions({ BENCH_SKIP: 'registration, challenge' }).phases]).toEqual(['token']);
+    expect(() => readOptions({ BENCH_ONLY: 'chalenge' })).toThrow(OptionsError);
+    expect(() => readOptions({ BENCH_ONLY: 'token', BENCH_SKIP: 'token' })).toThrow(/no phase/);
+    expect(() => readOptions({ BENCH_CHALLENGE_SIGNING: 'later' })).toThrow(/presigned or live/);
+  });
+
+  it('renders the challenge breakdown per step and per process', () => {
+    const lat = (p50: number) => ({ p50, p90: p50 * 2, p99: p50 * 3, max: p50 * 4, mean: p50 });
+    const c = {
+      title: 'Challenge round trip',
+      connections: 32,
+      completed: 990,
+      roundsStarted: 1000,
+      seconds: 2,
+      rps: 495,
+      latency: lat(20),
+      timeBound: false,
+      steps: { begin: { completed: 995, latency: lat(8) }, answer: { completed: 990, latency: lat(9) }, token: { completed: 990, latency: lat(3) } },
+      processes: [{ name: 'challenge', cpuMs: 1500, peakRssBytes: 200 * 1024 * 1024 }],
+      storeUsage: [{ name: 'Redis server (the whole process)', cpuMs: 100, peakRssBytes: undefined }],
+      clientCpuMs: 400,
+      emailsReceived: 1000,
+      nonceRetries: 0,
+      clientLoopDelayP99Ms: 3,
+      unexpected: new Map([['answer 400', 10]]),
+      unexpectedSamples: new Map([['answer 400', ['{"error":"invalid_request"}']]]),
+    } as unknown as ChallengePhaseReport;
+    const text = challengeSection(c).join('\n');
+    expect(text).toContain('| challenge | 0.75 | 1.52 | 200 |');
+    expect(text).toContain('| Redis server (the whole process) | 0.05 | 0.10 | – |');
+    expect(text).toContain('1,000 round trips started, 990 completed, 10 failed (1.00 %)');
+    expect(text).toContain('- answer 400: 10');
   });
 });

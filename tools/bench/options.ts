@@ -1,3 +1,7 @@
+/** The groups of phases a run can be limited to (BENCH_ONLY) or spared (BENCH_SKIP). */
+export const PHASE_GROUPS = ['registration', 'token', 'challenge'] as const;
+export type PhaseGroup = (typeof PHASE_GROUPS)[number];
+
 /** Settings of one benchmark run, read from the environment (see docs/benchmarks.md). */
 export interface BenchOptions {
   /** Requests of the max-throughput token phase (BENCH_TOKEN_REQUESTS). */
@@ -19,6 +23,16 @@ export interface BenchOptions {
   readonly redisUrl: string;
   /** Extra node arguments for the app processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (BENCH_APP_NODE_ARGS). */
   readonly appNodeArgs: readonly string[];
+  /** Email-OTP challenge round trips of the measured challenge phase (BENCH_CHALLENGE_ROUNDS). */
+  readonly challengeRounds: number;
+  /** Closed-loop workers of the challenge phase, one round trip in flight each (BENCH_CHALLENGE_CONCURRENCY). */
+  readonly challengeConcurrency: number;
+  /** DPoP proofs of the challenge phase: all signed before it (`presigned`) or each just before its request (`live`) (BENCH_CHALLENGE_SIGNING). */
+  readonly challengeSigning: 'presigned' | 'live';
+  /** The phase groups to run: BENCH_ONLY (comma-separated; default all) minus BENCH_SKIP. */
+  readonly phases: ReadonlySet<PhaseGroup>;
+  /** Write docs/benchmarks.md (BENCH_WRITE_DOCS; default: only when every phase group ran). */
+  readonly writeDocs: boolean;
 }
 
 export class OptionsError extends Error {}
@@ -34,6 +48,22 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     }
     return Number(raw);
   };
+  const groups = (name: string): PhaseGroup[] | undefined => {
+    const raw = env[name]?.trim();
+    if (!raw) return undefined;
+    const list = raw.split(',').map((g) => g.trim()).filter(Boolean);
+    const bad = list.filter((g) => !(PHASE_GROUPS as readonly string[]).includes(g));
+    if (bad.length > 0) problems.push(`${name} lists unknown phases (${bad.join(', ')}); known: ${PHASE_GROUPS.join(', ')}`);
+    return list.filter((g): g is PhaseGroup => (PHASE_GROUPS as readonly string[]).includes(g));
+  };
+  const only = groups('BENCH_ONLY');
+  const skip = groups('BENCH_SKIP') ?? [];
+  const phases = new Set(PHASE_GROUPS.filter((g) => (only === undefined || only.includes(g)) && !skip.includes(g)));
+  if (phases.size === 0) problems.push('BENCH_ONLY and BENCH_SKIP leave no phase to run');
+  const signing = env.BENCH_CHALLENGE_SIGNING?.trim() || 'presigned';
+  if (signing !== 'presigned' && signing !== 'live') problems.push(`BENCH_CHALLENGE_SIGNING must be presigned or live, got "${signing}"`);
+  const write = env.BENCH_WRITE_DOCS?.trim() || undefined;
+  if (write !== undefined && !['0', '1', 'true', 'false'].includes(write)) problems.push(`BENCH_WRITE_DOCS must be 1 or 0, got "${write}"`);
   const options: BenchOptions = {
     tokenRequests: int('BENCH_TOKEN_REQUESTS', 15_000, 100, 1_000_000),
     registerRequests: int('BENCH_REGISTER_REQUESTS', 3_000, 100, 1_000_000),
@@ -45,6 +75,12 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     adminDatabaseUrl: env.BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379',
     appNodeArgs: (env.BENCH_APP_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+    challengeRounds: int('BENCH_CHALLENGE_ROUNDS', 3_000, 10, 1_000_000),
+    challengeConcurrency: int('BENCH_CHALLENGE_CONCURRENCY', 32, 1, 1_000),
+    challengeSigning: signing === 'live' ? 'live' : 'presigned',
+    phases,
+    // A partial run would replace the whole generated section with fewer phases.
+    writeDocs: write === undefined ? phases.size === PHASE_GROUPS.length : write === '1' || write === 'true',
   };
   if (options.connections > options.tokenRequests || options.connections > options.registerRequests) {
     problems.push('BENCH_CONNECTIONS must not exceed BENCH_TOKEN_REQUESTS or BENCH_REGISTER_REQUESTS');

@@ -42,7 +42,7 @@ export interface AppProcess {
 /** What `npm run start:*` passes to node: a larger young generation means fewer scavenges per request. */
 export const PRODUCTION_NODE_ARGS = ['--max-semi-space-size=32'];
 
-export async function startApp(name: 'token' | 'registration', env: Record<string, string>, port: number, nodeArgs: readonly string[] = []): Promise<AppProcess> {
+export async function startApp(name: 'token' | 'registration' | 'challenge', env: Record<string, string>, port: number, nodeArgs: readonly string[] = []): Promise<AppProcess> {
   const main = join(ROOT, 'dist', 'apps', name, 'src', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm run bench builds first)`);
   const url = `http://127.0.0.1:${port}`;

@@ -1,18 +1,42 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem, type as osType } from 'node:os';
+import type { ChallengeRunResult } from './challenge-flow';
 import type { PhaseResult } from './load';
 
 export const MARKER = '<!-- bench:results -->';
 
-/** A load phase plus what the server process under load spent on it. */
+/** What one server process spent during a phase. */
+export interface ProcessUsage {
+  readonly name: string;
+  /** CPU time during the phase, ms (undefined off Linux). */
+  readonly cpuMs: number | undefined;
+  /** Peak RSS during the phase (or since start when the peak cannot be reset), bytes. */
+  readonly peakRssBytes: number | undefined;
+}
+
+/** A load phase plus what the server process(es) under load spent on it. */
 export interface PhaseReport extends PhaseResult {
-  readonly server: 'token' | 'registration';
-  /** CPU time of the server process during the phase, ms (undefined off Linux). */
+  /** The process under load, or several joined with " + ". */
+  readonly server: string;
+  /** CPU time of the server process (the sum, with several) during the phase, ms (undefined off Linux). */
   readonly serverCpuMs: number | undefined;
   /** Peak RSS of the server process during the phase (or since start when the peak cannot be reset), bytes. */
   readonly serverPeakRssBytes: number | undefined;
+  /** A phase served by several processes: each one's share. */
+  readonly processes?: readonly ProcessUsage[];
 }
+
+/** The email-OTP challenge round-trip phase (issue 3). */
+export type ChallengePhaseReport = PhaseReport &
+  ChallengeRunResult & {
+    readonly processes: readonly ProcessUsage[];
+    /** PostgreSQL backends of the bench database and the Redis server during the phase, when they run on this machine. */
+    readonly storeUsage?: readonly ProcessUsage[];
+  };
+
+/** Issue 3's target: complete challenge round trips (begin + answer + code exchange) per second. */
+export const CHALLENGE_TARGET_RPS = 500;
 
 export interface MachineInfo {
   readonly nproc: number;
@@ -94,7 +118,7 @@ export function resultsTable(phases: readonly PhaseReport[]): string {
       int(p.errors),
       cores,
       perReq,
-      mib(p.serverPeakRssBytes),
+      p.processes ? p.processes.map((u) => `${u.name} ${mib(u.peakRssBytes)}`).join(', ') : mib(p.serverPeakRssBytes),
     ];
   });
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
@@ -109,6 +133,8 @@ export interface ReportInput {
   /** The max-throughput and fixed-rate token phases, for the target lines. */
   readonly tokenMax: PhaseReport | undefined;
   readonly tokenRate: PhaseReport | undefined;
+  /** The measured challenge round-trip phase, when it ran. */
+  readonly challenge?: ChallengePhaseReport;
   readonly lifetimePeakRss: Readonly<Record<string, number | undefined>>;
   readonly settings: readonly string[];
   readonly notes: readonly string[];
@@ -135,6 +161,14 @@ export function renderReport(r: ReportInput): string {
     }
     out.push('');
   }
+  if (r.challenge) {
+    const c = r.challenge;
+    out.push('Targets (one challenge process and one token process):', '');
+    out.push(
+      `- ≥ ${int(CHALLENGE_TARGET_RPS)} complete email-OTP challenge round trips/s (begin + SMTP + answer + code exchange): measured **${int(c.rps)} round trips/s** (p99 ${ms(c.latency.p99)} ms) with ${c.connections} concurrent clients — ${c.rps >= CHALLENGE_TARGET_RPS ? 'met' : '**not met**'}.`,
+      '',
+    );
+  }
   for (const p of r.phases) {
     if (p.largestBurst10ms !== undefined && p.offeredRate !== undefined) {
       out.push(`Pacing of "${p.title}": at most ${p.largestBurst10ms} requests were sent within one 10 ms slot (perfectly even: ${Math.ceil(p.offeredRate / 100)}).`, '');
@@ -150,9 +184,11 @@ export function renderReport(r: ReportInput): string {
     out.push('');
   }
   const lifetime = Object.entries(r.lifetimePeakRss)
+    .filter(([, b]) => b !== undefined)
     .map(([name, b]) => `${name} ${mib(b)} MiB`)
     .join(', ');
   if (lifetime) out.push(`Peak RSS over each process's whole life (start-up, all phases): ${lifetime}.`, '');
+  if (r.challenge) out.push(...challengeSection(r.challenge));
   out.push('### Machine', '');
   out.push(`- CPU: ${r.machine.cpuModel} — nproc ${r.machine.nproc}`);
   out.push(`- Memory: ${(r.machine.memTotalBytes / 1024 ** 3).toFixed(1)} GiB`);
@@ -163,6 +199,44 @@ export function renderReport(r: ReportInput): string {
   for (const s of r.settings) out.push(`- ${s}`);
   out.push('');
   return out.join('\n');
+}
+
+/** The per-step and per-process breakdown of the challenge round-trip phase. */
+export function challengeSection(c: ChallengePhaseReport): string[] {
+  const out: string[] = [];
+  out.push('### Challenge round trip (issue 3)', '');
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  const steps: [string, string, { completed: number; latency: PhaseResult['latency'] }][] = [
+    ['begin — `POST /authorize-challenge` (client_id, response_type=code, S256 code_challenge, login_hint) → 403 `insufficient_authorization` `code_sent`, until the emailed code is in hand', 'challenge', c.steps.begin],
+    ['answer — `POST /authorize-challenge` (auth_session, code) → 200 `authorization_code`', 'challenge', c.steps.answer],
+    ['code exchange — `POST /token` `grant_type=authorization_code` (code_verifier, DPoP proof by the same key) → 200 DPoP tokens', 'token', c.steps.token],
+    ['**whole round trip**', 'challenge + token', { completed: c.completed, latency: c.latency }],
+  ];
+  out.push(line(['Step', 'Server', 'Completed', 'Per second', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'max (ms)']));
+  out.push(line(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:']));
+  for (const [name, server, s] of steps) {
+    out.push(line([name, server, int(s.completed), int(s.completed / c.seconds), ms(s.latency.p50), ms(s.latency.p90), ms(s.latency.p99), ms(s.latency.max)]));
+  }
+  out.push('');
+  out.push(line(['Process during the phase', 'CPU (cores)', 'CPU / round trip (ms)', 'Peak RSS (MiB)']));
+  out.push(line(['---', '---:', '---:', '---:']));
+  const cpu = (cpuMs: number | undefined): [string, string] =>
+    cpuMs === undefined ? ['–', '–'] : [(cpuMs / 1000 / c.seconds).toFixed(2), c.completed === 0 ? '–' : (cpuMs / c.completed).toFixed(2)];
+  for (const u of c.processes) out.push(line([u.name, ...cpu(u.cpuMs), mib(u.peakRssBytes)]));
+  for (const u of c.storeUsage ?? []) out.push(line([u.name, ...cpu(u.cpuMs), '–']));
+  out.push(line(['bench process (driver, HTTP client, SMTP sink)', ...cpu(c.clientCpuMs), '–']));
+  out.push('');
+  const failed = c.roundsStarted - c.completed;
+  out.push(
+    `${int(c.roundsStarted)} round trips started, ${int(c.completed)} completed${failed > 0 ? `, ${int(failed)} failed (${((failed / Math.max(1, c.roundsStarted)) * 100).toFixed(2)} %)` : ''}${c.timeBound ? ' (stopped by the time bound)' : ''} in ${c.seconds.toFixed(1)} s; ${int(c.emailsReceived)} emails reached the SMTP sink; ${int(c.nonceRetries)} requests were repeated after \`use_dpop_nonce\`; event-loop delay of the bench process p99 ${ms(c.clientLoopDelayP99Ms)} ms.`,
+    '',
+  );
+  if (c.unexpected.size > 0) {
+    out.push('Unexpected answers (a round trip stops at the first one):', '');
+    for (const [key, n] of c.unexpected) out.push(`- ${key}: ${int(n)} — e.g. \`${(c.unexpectedSamples.get(key)?.[0] ?? '').slice(0, 300).replace(/`/g, "'")}\``);
+    out.push('');
+  }
+  return out;
 }
 
 const INTRO = `# Benchmarks
@@ -186,17 +260,25 @@ What is measured, with [autocannon](https://github.com/mcollina/autocannon):
   in Redis, refresh-token insert, access-token signature, audit.
 - **Token, fixed rate** — the same requests at a fixed offered rate (default 1,000 req/s for 10 s),
   paced evenly over each second, to read the latency at that rate.
+- **Challenge round trip** (issue 3) — a challenge process next to the token process, and a
+  closed-loop driver: begin at \`POST /authorize-challenge\` (email OTP, delivered over SMTP to a
+  sink in the bench process), answer with the emailed code, redeem the authorization code at
+  \`POST /token\`; each round trip with a fresh DPoP key.
 
 For each phase: throughput, latency percentiles (p50/p90/p99/max), non-2xx responses (the run fails
 when more than 0.5 % of a phase's responses are not 2xx), and CPU time and peak RSS (VmHWM) of the
 server process under load.
 
-Targets: **≥ 1,000 device token grants/s from one token process, with p99 < 50 ms at that rate.**
+Targets: **≥ 1,000 device token grants/s from one token process, with p99 < 50 ms at that rate;
+≥ 500 complete challenge round trips/s.**
 
 Options (environment): \`BENCH_TOKEN_REQUESTS\` (default 15000), \`BENCH_REGISTER_REQUESTS\` (3000),
 \`BENCH_CONNECTIONS\` (32), \`BENCH_RATE\` (1000), \`BENCH_DURATION_SECONDS\` (10, the fixed-rate phase),
 \`BENCH_DEVICES\` (200), \`BENCH_MAX_PHASE_SECONDS\` (40), \`BENCH_APP_NODE_ARGS\` (extra node flags for
-the app processes, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`).
+the app processes, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`), \`BENCH_CHALLENGE_ROUNDS\` (3000),
+\`BENCH_CHALLENGE_CONCURRENCY\` (32), \`BENCH_CHALLENGE_SIGNING\` (presigned or live),
+\`BENCH_ONLY\` / \`BENCH_SKIP\` (registration, token, challenge; a partial run writes nothing here
+unless \`BENCH_WRITE_DOCS=1\`).
 
 Everything below the marker is generated by \`npm run bench\` and replaced by each run.
 

@@ -1,16 +1,25 @@
-import { FirstPartyClient, OAuthClientError, type SdkEvent } from '@fpa/client-sdk';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ChallengeAbandonedError, FirstPartyClient, OAuthClientError, RedirectToWebError, type AuthorizeResult, type SdkEvent } from '@fpa/client-sdk';
 import { decodeJwtUnverified } from '@fpa/crypto';
 
 /**
- * `npm run demo`: the whole device flow against a running suite, one printed step at a time.
- *   ISSUER     the suite (default http://localhost:3000)
- *   CLIENT_ID  a first-party client allowed fp_register and client_credentials (default demo-app)
- *   API_URL    a protected API (default <ISSUER>/api/me, the standalone app's sample API)
+ * `npm run demo`: the whole device flow against a running suite, one printed step at a time, then a
+ * step-up: the device's user proves an email address at the authorization challenge endpoint.
+ *   ISSUER       the suite (default http://localhost:3000)
+ *   CLIENT_ID    a first-party client allowed fp_register, client_credentials and authorization_code (default demo-app)
+ *   API_URL      a protected API (default <ISSUER>/api/me, the standalone app's sample API)
+ *   PROFILE_URL  an API that needs a verified email (default <ISSUER>/api/profile)
+ *   DEMO_EMAIL   the address that receives the code (default demo@example.com)
+ *   OUTBOX_PATH  where the embedded default writes codes (default <DATA_DIR or .data>/outbox.jsonl)
  */
 async function main(): Promise<void> {
   const issuer = (process.env.ISSUER ?? 'http://localhost:3000').replace(/\/+$/, '');
   const clientId = process.env.CLIENT_ID ?? 'demo-app';
   const apiUrl = process.env.API_URL ?? `${issuer}/api/me`;
+  const profileUrl = process.env.PROFILE_URL ?? `${issuer}/api/profile`;
+  const email = process.env.DEMO_EMAIL ?? 'demo@example.com';
+  const outboxPath = process.env.OUTBOX_PATH ?? join(process.env.DATA_DIR ?? '.data', 'outbox.jsonl');
   let n = 0;
   const step = (title: string, detail?: unknown): void => {
     console.log(`\n${++n}. ${title}`);
@@ -18,6 +27,7 @@ async function main(): Promise<void> {
   };
   const onEvent = (e: SdkEvent): void => {
     if (e.step === 'nonce') console.log(indent(`↺ ${e.server}${e.endpoint} asked for a DPoP nonce (use_dpop_nonce); retrying with it`));
+    if (e.step === 'authorization_code') step('(H) The challenge endpoint answered 200 {authorization_code, auth_session}: the acr is satisfied', { auth_session: e.authSession });
   };
 
   const client = await FirstPartyClient.create({ issuer, clientId, onEvent });
@@ -52,7 +62,85 @@ async function main(): Promise<void> {
 
   res = await client.fetchResource(apiUrl);
   step('Called the API with the refreshed token', { status: res.status });
-  console.log('\nDone: registration → DPoP-bound token → protected API → refresh.');
+
+  res = await client.fetchResource(profileUrl);
+  const denied = (await res.json()) as { acr_values?: string };
+  step(`Called ${profileUrl}: it needs a verified email, the device token has no user`, {
+    status: res.status,
+    'www-authenticate': res.headers.get('www-authenticate'),
+    body: denied,
+  });
+  if (res.status !== 403) throw new Error(`expected 403 insufficient_user_authentication from ${profileUrl}`);
+
+  // Step-up (RFC 9470 semantics): the device asks for the acr the API named, with its own token.
+  const outboxStart = await fileSize(outboxPath);
+  const stepUp = (): Promise<AuthorizeResult> =>
+    client.authorize({
+      mode: 'device',
+      acrValues: denied.acr_values,
+      params: { email },
+      onChallenge: async (challenge) => {
+        step(`(E)/(F) POST ${issuer}/authorize-challenge with Authorization: DPoP <device token>, email=${email} → 403 insufficient_authorization`, challenge);
+        if (challenge.status !== 'code_sent') return undefined;
+        const code = await codeFromOutbox(outboxPath, outboxStart, email);
+        step(`(G) Read the one-time code from the embedded outbox (${outboxPath}) and sent it back with auth_session`, { code });
+        return { code };
+      },
+    });
+  let result: AuthorizeResult;
+  try {
+    result = await stepUp();
+  } catch (e) {
+    // A second demo run right after the first: one code per address per CHALLENGE_RESEND_SECONDS.
+    const wait = e instanceof OAuthClientError && e.error === 'slow_down' ? Number(e.headers.get('retry-after') ?? 'NaN') : NaN;
+    if (!(wait > 0 && wait <= 60)) throw e;
+    console.log(indent(`↺ a code was just sent to ${email} (slow_down); waiting ${wait} s as Retry-After says`));
+    await new Promise((r) => setTimeout(r, wait * 1000));
+    result = await stepUp();
+  }
+  const user = decodeJwtUnverified(result.tokens.access_token).payload;
+  step('Redeemed the code at /token: authorization_code + code_verifier (PKCE) + device assertion + DPoP proof', {
+    token_type: result.tokens.token_type,
+    access_token: { sub: user.sub, auth_session: user.auth_session, acr: user.acr, amr: user.amr, email_verified: user.email_verified, auth_time: user.auth_time },
+  });
+
+  const deviceToken = await client.requestToken();
+  step('A new device token (client_credentials) now carries the user', { sub: decodeJwtUnverified(deviceToken.access_token).payload.sub, email_verified: decodeJwtUnverified(deviceToken.access_token).payload.email_verified });
+
+  res = await client.fetchResource(profileUrl);
+  step(`Called ${profileUrl} again`, { status: res.status, body: await res.json() });
+  if (res.status !== 200) throw new Error(`expected 200 from ${profileUrl} after the email challenge`);
+  console.log('\nDone: registration → DPoP-bound token → protected API → refresh → step-up with an email code → the API lets the user in.');
+}
+
+/** Bytes already in the outbox (0 when it does not exist yet): only lines after them are this run's. */
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await readFile(path)).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls the embedded outbox (JSON lines) for the newest email code to `to`, written after `start`. */
+async function codeFromOutbox(path: string, start: number, to: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let text = '';
+    try {
+      text = (await readFile(path)).subarray(start).toString('utf8');
+    } catch {
+      /* not written yet */
+    }
+    const lines = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { channel?: string; to?: string; text?: string });
+    const message = lines.reverse().find((m) => m.channel === 'email' && m.to === to);
+    const code = message?.text ? /code is (\d+)/.exec(message.text)?.[1] : undefined;
+    if (code) return code;
+    if (Date.now() > deadline) {
+      throw new Error(`no code for ${to} appeared in ${path} within ${timeoutMs / 1000} s — is the suite running on its embedded default (outbox)? Point OUTBOX_PATH at its DATA_DIR/outbox.jsonl.`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 function indent(s: string): string {
@@ -63,7 +151,9 @@ function indent(s: string): string {
 }
 
 main().catch((e: unknown) => {
-  if (e instanceof OAuthClientError) console.error(`\nThe server refused: ${e.message}`);
+  if (e instanceof RedirectToWebError) console.error(`\nNo native method can complete this; continue in a browser${e.requestUri ? ` with request_uri ${e.requestUri}` : ''}.`);
+  else if (e instanceof OAuthClientError) console.error(`\nThe server refused: ${e.message}`);
+  else if (e instanceof ChallengeAbandonedError) console.error(`\nStopped: ${e.message}`);
   else if (e instanceof TypeError && String((e as { cause?: unknown }).cause).includes('ECONNREFUSED')) {
     console.error(`\nNo suite at ${process.env.ISSUER ?? 'http://localhost:3000'} — start one with \`npm start\` first.`);
   } else console.error(e);

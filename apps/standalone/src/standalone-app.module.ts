@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ClientAdminService, ClientsModule, DEMO_CLIENT } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
-import { ChallengeModule, challengeMetadata } from '@fpa/challenge-kit';
+import { ChallengeModule, ChallengeOpenApiModule, challengeMetadata } from '@fpa/challenge-kit';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { PlatformModule } from '@fpa/platform';
@@ -37,6 +37,7 @@ export class StandaloneAppModule {
         RegistrationModule.forRoot({ withEndpoint: true }),
         TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata] }),
         ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }),
+        ChallengeOpenApiModule,
         SampleApiModule.forRoot({ keys: 'local' }),
       ],
       providers: [EmbeddedBootstrap],

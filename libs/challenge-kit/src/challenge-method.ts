@@ -77,6 +77,11 @@ export interface ChallengeMethod<S extends Json = Json> {
   /** Request parameters the method reads besides `challenge_type` and `auth_session` (OpenAPI, SDK hints). */
   readonly parameters: readonly string[];
   /**
+   * `status` values its prompts may put in the reply beyond the documented ones (CHALLENGE_STATUSES):
+   * the OpenAPI document enumerates them, and the contract suite refuses an undeclared status.
+   */
+  readonly statuses?: readonly string[];
+  /**
    * Can this method authenticate the session now (it is then offered in `methods`)? E.g. TOTP needs
    * a user with an enrolled app. Requests with an `action` (enrol, register, resend) skip this check;
    * `begin` judges them and answers `invalid_input` when they do not fit.

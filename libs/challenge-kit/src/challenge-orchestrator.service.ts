@@ -15,6 +15,7 @@ import { CHALLENGE_METHODS, type AuthSessionView, type ChallengeMethod, type Cha
 import { FlowConflict, type ActiveChallenge, type FlowState } from './challenge-flow';
 import { decide, policyFor, requestedAcrs, type ChallengePolicy } from './challenge-policy';
 import { stringParam, type ChallengeInput } from './challenge-request';
+import type { ChallengeStatus } from './openapi/challenge-statuses';
 
 export const CHALLENGE_PATH = '/authorize-challenge';
 
@@ -383,9 +384,8 @@ export class ChallengeOrchestrator {
       await this.save(key, version, { ...flow, active: burned ? undefined : { ...active, attempts } });
       this.metrics.challengeSteps.inc({ method: method.id, outcome: burned && step.reason !== 'expired' ? 'burned' : step.reason });
       this.audit.record({ type: 'challenge.failed', outcome: 'failure', clientId: caller.client.id, authSession: caller.session.authSession, ip: request.ip, requestId: request.requestId, details: { method: method.id, reason: step.reason, attempts } });
-      const extra: JsonObject = burned
-        ? { challenge_type: method.id, status: step.reason === 'expired' ? 'expired' : 'attempts_exceeded' }
-        : { challenge_type: method.id, status: 'invalid_code', attempts_remaining: this.config.challenge.maxAttempts - attempts };
+      const status: ChallengeStatus = burned ? (step.reason === 'expired' ? 'expired' : 'attempts_exceeded') : 'invalid_code';
+      const extra: JsonObject = burned ? { challenge_type: method.id, status } : { challenge_type: method.id, status, attempts_remaining: this.config.challenge.maxAttempts - attempts };
       return this.respond403(caller, 'insufficient_authorization', extra, await this.openFor(policy, requested, view));
     }
     // Verified: consume the challenge first, so two racing correct answers cannot both count.
@@ -478,7 +478,7 @@ export class ChallengeOrchestrator {
   }
 
   /** 403 insufficient_authorization with what to collect next — or redirect_to_web when no native method can. */
-  private async needMore(caller: Caller, flow: FlowState, version: number, key: string, view: AuthSessionView, open: readonly string[], status: string, extra: JsonObject = {}): Promise<ChallengeResult> {
+  private async needMore(caller: Caller, flow: FlowState, version: number, key: string, view: AuthSessionView, open: readonly string[], status: ChallengeStatus, extra: JsonObject = {}): Promise<ChallengeResult> {
     await this.save(key, version, flow);
     const available = await this.applicable(open, view);
     if (available.length === 0) return this.redirectToWeb(caller, flow);

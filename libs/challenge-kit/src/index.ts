@@ -8,3 +8,4 @@ export * from './challenge.module';
 export * from './challenge-kit.module';
 export * from './otp.service';
 export * from './secret-box.service';
+export * from './openapi';

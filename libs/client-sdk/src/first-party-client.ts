@@ -1,19 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createDpopProof, generateClientKeyPair, signJwt, type ClientKeyPair } from '@fpa/crypto';
-
-/** An OAuth error answer, with what the server said. */
-export class OAuthClientError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly description: string | undefined,
-    readonly body: Record<string, unknown>,
-    readonly headers: Headers,
-  ) {
-    super(`${status} ${error}${description ? `: ${description}` : ''}`);
-    this.name = 'OAuthClientError';
-  }
-}
+import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge, signJwt, type ClientKeyPair } from '@fpa/crypto';
+import type { AuthorizationChallenge, AuthorizeOptions } from './authorization-challenge';
+import { ChallengeAbandonedError, OAuthClientError, RedirectToWebError } from './errors';
 
 export interface RegistrationResult {
   readonly fp_token: string;
@@ -36,7 +24,18 @@ export type SdkEvent =
   | { readonly step: 'register'; readonly authSession: string; readonly deviceJkt: string }
   | { readonly step: 'nonce'; readonly server: string; readonly endpoint: string }
   | { readonly step: 'token'; readonly grant: string; readonly tokenType: string; readonly expiresIn: number }
-  | { readonly step: 'resource'; readonly url: string; readonly status: number };
+  | { readonly step: 'resource'; readonly url: string; readonly status: number }
+  | { readonly step: 'challenge'; readonly mode: 'public' | 'device'; readonly status: string; readonly challengeType: string | undefined; readonly methods: readonly string[] }
+  | { readonly step: 'authorization_code'; readonly mode: 'public' | 'device'; readonly authSession: string };
+
+/** The outcome of `authorize`: the code (already redeemed) and the tokens it gave. */
+export interface AuthorizeResult {
+  readonly authorizationCode: string;
+  readonly authSession: string;
+  readonly tokens: TokenResult;
+}
+
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 export interface FirstPartyClientOptions {
   /** The suite's issuer (its metadata document is read from it). */
@@ -53,13 +52,15 @@ interface Metadata {
   readonly token_endpoint: string;
   readonly device_registration_endpoint?: string;
   readonly revocation_endpoint?: string;
+  readonly authorization_challenge_endpoint?: string;
   readonly [k: string]: unknown;
 }
 
 /**
  * The native-app side of the device flow (seeds 000/002/004): a device key pair registered at the
  * registration endpoint, client assertions carrying `device_auth_session`, DPoP proofs with server
- * nonces (retried once on `use_dpop_nonce`), refresh with rotation, and DPoP calls to APIs.
+ * nonces (retried once on `use_dpop_nonce`), refresh with rotation, and DPoP calls to APIs — and the
+ * authorization challenge loop (`authorize`, seed 000 (E)–(H)) for both ways in.
  */
 export class FirstPartyClient {
   authSession: string | undefined;
@@ -68,6 +69,8 @@ export class FirstPartyClient {
   tokenType: string | undefined;
 
   private metadata: Metadata | undefined;
+  /** register() succeeded: `authorize` defaults to the device way in once there is an access token. */
+  private registered = false;
   /** Nonces are per server (DPOP-27): keyed by origin and role. */
   private readonly nonces = new Map<string, string>();
   private readonly doFetch: typeof fetch;
@@ -113,6 +116,7 @@ export class FirstPartyClient {
     if (options.nonce) form.nonce = options.nonce;
     const body = (await this.postForm(url, form)) as unknown as RegistrationResult;
     this.authSession = body.auth_session;
+    this.registered = true;
     this.options.onEvent?.({ step: 'register', authSession: body.auth_session, deviceJkt: this.deviceKey.jkt });
     return body;
   }
@@ -142,12 +146,67 @@ export class FirstPartyClient {
     const md = await this.discover();
     const form: Record<string, string> = {
       grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion_type: ASSERTION_TYPE,
       client_assertion: await this.clientAssertion(),
     };
     if (params.scope) form.scope = params.scope;
     if (params.resource) form.resource = params.resource;
     return this.tokenRequest(md.token_endpoint, form, 'client_credentials');
+  }
+
+  /**
+   * The authorization challenge loop (FiPA -04 §5, CONTRACT §5): starts a flow (PKCE S256 generated
+   * here), hands every 403 `insufficient_authorization` to `onChallenge` and sends its answer with
+   * `auth_session` and a proof by the same DPoP key, retries once on `use_dpop_nonce`, and redeems
+   * the authorization code at the token endpoint (public: `client_id`; device: a device assertion;
+   * both with the `code_verifier` and a DPoP proof). The tokens and `auth_session` are kept.
+   * Throws `RedirectToWebError` (with `requestUri`) on `redirect_to_web`, `ChallengeAbandonedError`
+   * when `onChallenge` gives up, `OAuthClientError` on any other refusal.
+   */
+  async authorize(options: AuthorizeOptions): Promise<AuthorizeResult> {
+    const md = await this.discover();
+    const endpoint = md.authorization_challenge_endpoint;
+    if (!endpoint) throw new Error(`${this.issuer} advertises no authorization_challenge_endpoint`);
+    const mode = options.mode ?? (this.registered && this.accessToken ? 'device' : 'public');
+    const deviceToken = mode === 'device' ? this.accessToken : undefined;
+    if (mode === 'device' && !deviceToken) throw new Error('device mode needs a device access token: register() and requestToken() first');
+    const verifier = randomToken(32);
+    const first: Record<string, unknown> = { response_type: 'code', code_challenge: s256CodeChallenge(verifier), code_challenge_method: 'S256' };
+    // Way (a) names the client; way (b) is identified by its access token.
+    if (mode === 'public') first.client_id = this.options.clientId;
+    if (options.scope) first.scope = options.scope;
+    if (options.acrValues) first.acr_values = options.acrValues;
+    if (options.maxAge !== undefined) first.max_age = String(options.maxAge);
+    if (options.loginHint) first.login_hint = options.loginHint;
+    if (options.resource) first.resource = options.resource;
+    if (options.challengeType) first.challenge_type = options.challengeType;
+    let params: Record<string, unknown> = { ...first, ...options.params };
+
+    const maxSteps = options.maxSteps ?? 20;
+    for (let step = 1; ; step++) {
+      if (step > maxSteps) throw new Error(`the authorization challenge did not complete within ${maxSteps} requests`);
+      const res = await this.challengeRequest(endpoint, params, deviceToken);
+      // FIPA-25: the newest auth_session replaces the stored one.
+      if (typeof res.body.auth_session === 'string') this.authSession = res.body.auth_session;
+      if (res.status === 200 && typeof res.body.authorization_code === 'string') {
+        const authSession = String(res.body.auth_session);
+        this.options.onEvent?.({ step: 'authorization_code', mode, authSession });
+        const form: Record<string, string> = { grant_type: 'authorization_code', code: res.body.authorization_code, code_verifier: verifier };
+        if (mode === 'device') Object.assign(form, { client_assertion_type: ASSERTION_TYPE, client_assertion: await this.clientAssertion() });
+        else form.client_id = this.options.clientId;
+        const tokens = await this.tokenRequest(md.token_endpoint, form, 'authorization_code');
+        return { authorizationCode: res.body.authorization_code, authSession, tokens };
+      }
+      if (res.status === 403 && res.body.error === 'redirect_to_web') throw new RedirectToWebError(res.body, res.headers);
+      if (res.status !== 403 || res.body.error !== 'insufficient_authorization') {
+        throw new OAuthClientError(res.status, String(res.body.error ?? 'unknown_error'), res.body.error_description as string | undefined, res.body, res.headers);
+      }
+      const challenge = res.body as unknown as AuthorizationChallenge;
+      this.options.onEvent?.({ step: 'challenge', mode, status: challenge.status, challengeType: challenge.challenge_type, methods: challenge.methods ?? [] });
+      const answer = await options.onChallenge(challenge);
+      if (answer === undefined) throw new ChallengeAbandonedError(challenge);
+      params = { ...answer, auth_session: challenge.auth_session };
+    }
   }
 
   async refresh(): Promise<TokenResult> {
@@ -191,6 +250,31 @@ export class FirstPartyClient {
   /** A DPoP proof for the authorization server's endpoint (exposed for tests and custom calls). */
   proof(htm: string, htu: string, nonce?: string, accessToken?: string): Promise<string> {
     return createDpopProof(this.dpopKey, { htm, htu, nonce, accessToken });
+  }
+
+  /** One request to the challenge endpoint (form, or JSON when a value is not a string), with one nonce retry. */
+  private async challengeRequest(url: string, params: Record<string, unknown>, accessToken: string | undefined): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+    const values = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && v !== null));
+    const asJson = Object.values(values).some((v) => typeof v !== 'string');
+    const nonceKey = `as|${new URL(url).origin}`;
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = {
+        'content-type': asJson ? 'application/json' : 'application/x-www-form-urlencoded',
+        dpop: await this.proof('POST', url, this.nonces.get(nonceKey), accessToken),
+      };
+      if (accessToken) headers.authorization = `DPoP ${accessToken}`;
+      const res = await this.doFetch(url, { method: 'POST', headers, body: asJson ? JSON.stringify(values) : new URLSearchParams(values as Record<string, string>).toString() });
+      const nonce = res.headers.get('dpop-nonce');
+      if (nonce) this.nonces.set(nonceKey, nonce);
+      const text = await res.text();
+      const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      // RFC 9449 §8: retry once with the nonce the server just gave us.
+      if (res.status === 400 && body.error === 'use_dpop_nonce' && attempt === 0 && nonce) {
+        this.options.onEvent?.({ step: 'nonce', server: new URL(url).origin, endpoint: new URL(url).pathname });
+        continue;
+      }
+      return { status: res.status, body, headers: res.headers };
+    }
   }
 
   private async tokenRequest(url: string, form: Record<string, string>, grant: string): Promise<TokenResult> {

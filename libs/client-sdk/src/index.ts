@@ -1,1 +1,3 @@
+export * from './errors';
+export * from './authorization-challenge';
 export * from './first-party-client';

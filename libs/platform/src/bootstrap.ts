@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { type DynamicModule, type INestApplication, Logger as NestLogger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
@@ -23,11 +23,26 @@ export function configFromEnv(app: AppName, env: NodeJS.ProcessEnv = process.env
   }
 }
 
+/**
+ * Application-level setup a module contributes (e.g. the challenge endpoint's OpenAPI document and
+ * Swagger UI): a provider under this token, in any module of the app, runs once in `createApp`,
+ * after the HTTP conventions and before the app listens (so its routes come before Nest's 404 handler).
+ */
+export const APP_SETUP = Symbol('APP_SETUP');
+export interface AppSetup {
+  setup(app: NestExpressApplication, config: AppConfig): void | Promise<void>;
+}
+
 /** Builds the Nest application with the suite's HTTP conventions, without listening. */
 export async function createApp(module: DynamicModule, config: AppConfig): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(module, { bodyParser: false, bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
   configureHttp(app, config);
+  // Nest has no multi-providers: collect APP_SETUP from every module.
+  for (const m of app.get(ModulesContainer).values()) {
+    const setup = m.providers.get(APP_SETUP)?.instance as AppSetup | undefined;
+    if (setup) await setup.setup(app, config);
+  }
   return app;
 }
 

@@ -1,4 +1,5 @@
 import type { AuthSessionView, ChallengeMethod, ChallengeParams, ChallengeStep, Json } from '../challenge-method';
+import { CHALLENGE_STATUS_VALUES } from '../openapi/challenge-statuses';
 
 type Prompt = Extract<ChallengeStep, { kind: 'prompt' }>;
 
@@ -60,6 +61,8 @@ export function describeChallengeMethodContract(name: string, makeHarness: () =>
         expect(JSON.stringify(prompt.state)).not.toContain(secret);
       }
       if (prompt.delivery) expect(prompt.delivery.to.length).toBeGreaterThan(0);
+      // A status the client sees is documented: in CHALLENGE_STATUSES, or declared by the method.
+      if (prompt.reply.status !== undefined) expect([...CHALLENGE_STATUS_VALUES, ...(h.method.statuses ?? [])]).toContain(prompt.reply.status);
     });
 
     it('verifies the correct answer against the stored (JSON round-tripped) state', async () => {

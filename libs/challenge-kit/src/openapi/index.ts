@@ -1,0 +1,5 @@
+export * from './challenge-statuses';
+export * from './challenge-request.dto';
+export * from './challenge-response.dto';
+export * from './setup-openapi';
+export * from './openapi.module';

@@ -1,0 +1,84 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, getSchemaPath, type OpenAPIObject } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { CHALLENGE_METHODS, type ChallengeRegistry } from '../challenge-method';
+import { ChallengeModule } from '../challenge.module';
+import { AuthorizeChallengeFollowUpRequestDto, AuthorizeChallengeInitialRequestDto, DEVICE_TOKEN_SCHEME } from './challenge-request.dto';
+import { InsufficientAuthorizationDto } from './challenge-response.dto';
+
+/** Where the document and Swagger UI are served (every app that includes the challenge endpoint). */
+export const OPENAPI_JSON_PATH = '/openapi.json';
+export const OPENAPI_UI_PATH = '/docs';
+
+/**
+ * The OpenAPI 3 document of the authorization challenge endpoint, from the DTOs and the
+ * controller's decorators, completed with what only the running app knows: the issuer, the
+ * enabled `challenge_type` values and the request parameters the plugged-in modules declare.
+ */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = app.get<AppConfig>(APP_CONFIG, { strict: false });
+  const builder = new DocumentBuilder()
+    .setTitle('first-party-auth: authorization challenge endpoint')
+    .setDescription(
+      [
+        'OAuth 2.0 for First-Party Applications (draft-ietf-oauth-first-party-apps-04) as profiled by first-party-auth (CONTRACT §5).',
+        'Every request carries a DPoP proof (RFC 9449) for the endpoint URL; answers carry `DPoP-Nonce` and `Cache-Control: no-store`.',
+        'See docs/challenge-modules.md for the wire profile and how challenge modules plug in.',
+      ].join('\n\n'),
+    )
+    .setVersion('fipa-04')
+    .addServer(config.http.issuer)
+    .addSecurity(DEVICE_TOKEN_SCHEME, {
+      type: 'http',
+      scheme: 'DPoP',
+      description: 'Way (b): a registered device’s DPoP-bound access token from client_credentials; the DPoP proof then carries `ath` (RFC 9449 §7).',
+    });
+  const document = SwaggerModule.createDocument(app, builder.build(), { include: [ChallengeModule] });
+  describePluggedMethods(document, app, config);
+  return document;
+}
+
+/** Builds the document and serves it at GET /openapi.json, with Swagger UI (swagger-ui-dist, no download) at /docs. */
+export function setupOpenApi(app: INestApplication): OpenAPIObject {
+  const document = buildOpenApiDocument(app);
+  SwaggerModule.setup(OPENAPI_UI_PATH, app, document, {
+    jsonDocumentUrl: OPENAPI_JSON_PATH,
+    raw: ['json'],
+    customSiteTitle: 'first-party-auth — authorization challenge endpoint',
+  });
+  return document;
+}
+
+/** The enabled methods become enums; parameters a module declares and the DTOs do not name are added. */
+function describePluggedMethods(document: OpenAPIObject, app: INestApplication, config: AppConfig): void {
+  let registry: ChallengeRegistry;
+  try {
+    registry = app.get<ChallengeRegistry>(CHALLENGE_METHODS, { strict: false });
+  } catch {
+    return;
+  }
+  const enabled = [...registry.keys()].filter((id) => config.challenge.methods.includes(id));
+  if (enabled.length === 0) return;
+  const schemas = document.components?.schemas ?? {};
+  const schema = (cls: Type): SchemaObject | undefined => schemas[getSchemaPath(cls).split('/').pop()!] as SchemaObject | undefined;
+  const requests = [schema(AuthorizeChallengeInitialRequestDto), schema(AuthorizeChallengeFollowUpRequestDto)].filter((s): s is SchemaObject => s !== undefined);
+  const named = new Set(requests.flatMap((r) => Object.keys(r.properties ?? {})));
+  for (const request of requests) {
+    const props = (request.properties ??= {});
+    const challengeType = props.challenge_type as SchemaObject | undefined;
+    if (challengeType) challengeType.enum = enabled;
+    for (const id of enabled) {
+      for (const p of registry.get(id)!.parameters) {
+        if (!named.has(p)) props[p] = { type: 'string', description: `Read by the \`${id}\` challenge module.` };
+      }
+    }
+  }
+  const reply = schema(InsufficientAuthorizationDto);
+  if (reply?.properties) {
+    (reply.properties.challenge_type as SchemaObject).enum = enabled;
+    const status = reply.properties.status as SchemaObject | undefined;
+    if (status?.enum) status.enum = [...new Set([...status.enum, ...enabled.flatMap((id) => registry.get(id)!.statuses ?? [])])];
+    ((reply.properties.methods as SchemaObject).items as SchemaObject).enum = enabled;
+  }
+}

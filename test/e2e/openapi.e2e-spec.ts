@@ -1,0 +1,127 @@
+import { ChallengeClient } from '../support/challenge';
+import { startSmtpSink, type SmtpSink } from '../support/smtp';
+import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+
+const APP = { ...DEVICE_CLIENT, client_id: 'openapi-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
+
+type Schema = { $ref?: string; oneOf?: Schema[]; properties?: Record<string, Schema>; required?: string[]; enum?: unknown[]; items?: Schema; type?: string };
+interface Doc {
+  openapi: string;
+  servers?: { url: string }[];
+  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Schema }> }; parameters?: { in: string; name: string; required?: boolean }[]; responses: Record<string, { content?: Record<string, { schema: Schema }>; headers?: Record<string, unknown> }> }>>;
+  components: { schemas: Record<string, Schema>; securitySchemes?: Record<string, { type: string; scheme?: string }> };
+}
+
+const STATUSES = [
+  'code_sent',
+  'invalid_code',
+  'attempts_exceeded',
+  'expired',
+  'method_required',
+  'method_unavailable',
+  'additional_method_required',
+  'enrollment_started',
+  'code_required',
+  'registration_required',
+  'assertion_required',
+];
+
+/** The OpenAPI document of POST /authorize-challenge (CONTRACT §5: "the shapes are documented in the OpenAPI document"). */
+describe('OpenAPI document of the authorization challenge endpoint (standalone)', () => {
+  let suite: RunningSuite;
+  let smtp: SmtpSink;
+  let doc: Doc;
+
+  const resolve = (s: Schema): Schema => (s.$ref ? doc.components.schemas[s.$ref.replace('#/components/schemas/', '')] : s);
+  const responseSchema = (status: number): Schema => doc.paths['/authorize-challenge'].post.responses[String(status)].content!['application/json'].schema;
+  /** Every top-level member a 403 body may carry, over the oneOf alternatives. */
+  const members = (s: Schema): Set<string> => new Set((s.oneOf ?? [s]).flatMap((alt) => Object.keys(resolve(alt).properties ?? {})));
+
+  beforeAll(async () => {
+    smtp = await startSmtpSink();
+    suite = await startStandalone('openapi', { SMTP_URL: smtp.url, CHALLENGE_RESEND_SECONDS: '0' });
+    await suite.createClient(APP);
+    const res = await fetch(`${suite.issuer}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    doc = (await res.json()) as Doc;
+  });
+  afterAll(async () => {
+    await suite?.close();
+    await smtp?.close();
+  });
+
+  it('is OpenAPI 3 for this issuer, with POST /authorize-challenge taking form and JSON bodies', () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.servers).toEqual([{ url: suite.issuer }]);
+    const op = doc.paths['/authorize-challenge']?.post;
+    expect(op).toBeDefined();
+    expect(Object.keys(op.requestBody!.content).sort()).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+    for (const media of Object.values(op.requestBody!.content)) {
+      const [initial, followUp] = media.schema.oneOf!.map(resolve);
+      expect(Object.keys(initial.properties!)).toEqual(
+        expect.arrayContaining(['client_id', 'response_type', 'scope', 'code_challenge', 'code_challenge_method', 'acr_values', 'max_age', 'login_hint', 'resource', 'challenge_type', 'email', 'phone']),
+      );
+      expect(Object.keys(followUp.properties!)).toEqual(expect.arrayContaining(['auth_session', 'challenge_type', 'action', 'code', 'credential']));
+      expect(followUp.required).toEqual(['auth_session']);
+      // The enabled modules, from the running registry.
+      expect(initial.properties!.challenge_type.enum).toEqual(expect.arrayContaining(['email_otp']));
+    }
+    const headers = op.parameters!.filter((p) => p.in === 'header');
+    expect(headers).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'DPoP', required: true }), expect.objectContaining({ name: 'Authorization', required: false })]));
+    expect(doc.components.securitySchemes?.device_access_token).toMatchObject({ type: 'http', scheme: 'DPoP' });
+  });
+
+  it('documents 200, 400, 401, 403, 429 and 503 with JSON schemas', () => {
+    for (const status of [200, 400, 401, 403, 429, 503]) {
+      const schema = responseSchema(status);
+      expect(schema).toBeDefined();
+      expect(members(schema).has(status === 200 ? 'authorization_code' : 'error')).toBe(true);
+    }
+    const ok = resolve(responseSchema(200));
+    expect(ok.required).toEqual(expect.arrayContaining(['authorization_code', 'auth_session']));
+    expect(doc.paths['/authorize-challenge'].post.responses['429'].headers).toHaveProperty('Retry-After');
+  });
+
+  it('403: insufficient_authorization with its status values enumerated, and redirect_to_web with request_uri', () => {
+    const alternatives = responseSchema(403).oneOf!.map(resolve);
+    const insufficient = alternatives.find((s) => s.properties!.error.enum?.[0] === 'insufficient_authorization')!;
+    const redirect = alternatives.find((s) => s.properties!.error.enum?.[0] === 'redirect_to_web')!;
+    expect(insufficient.properties!.status.enum).toEqual(expect.arrayContaining(STATUSES));
+    expect(Object.keys(insufficient.properties!)).toEqual(
+      expect.arrayContaining(['auth_session', 'challenge_type', 'status', 'destination', 'expires_in', 'code_length', 'attempts_remaining', 'methods', 'completed']),
+    );
+    expect(insufficient.required).toEqual(expect.arrayContaining(['error', 'auth_session', 'status', 'methods']));
+    expect(Object.keys(redirect.properties!)).toEqual(expect.arrayContaining(['auth_session', 'request_uri', 'expires_in']));
+  });
+
+  it('a live 403 (email OTP over SMTP) carries only documented members and a documented status', async () => {
+    const documented = members(responseSchema(403));
+    const statuses = resolve(responseSchema(403).oneOf![0]).properties!.status.enum!;
+    const c = await ChallengeClient.create(suite.issuer);
+    const sent = await c.send({ client_id: APP.client_id, response_type: 'code', code_challenge: c.codeChallenge, code_challenge_method: 'S256', login_hint: 'openapi@example.com' });
+    const code = await smtp.code('openapi@example.com');
+    const wrong = await c.send({ code: code === '000000' ? '111111' : '000000' });
+    const chosen = await c.send({ challenge_type: 'email_otp', action: 'resend' });
+    for (const res of [sent, wrong, chosen]) {
+      expect(res.status).toBe(403);
+      for (const k of Object.keys(res.body)) expect([k, documented.has(k)]).toEqual([k, true]);
+      expect(statuses).toContain(res.body.status);
+    }
+    expect(wrong.body.status).toBe('invalid_code');
+    const done = await c.send({ code: await smtp.code('openapi@example.com') });
+    expect(done.status).toBe(200);
+    for (const k of Object.keys(done.body)) expect(members(responseSchema(200)).has(k)).toBe(true);
+    // A code answered again: 400 with members of the documented error shape.
+    const again = await c.send({ code: '123456' });
+    expect(again.status).toBe(400);
+    for (const k of Object.keys(again.body)) expect([k, members(responseSchema(400)).has(k)]).toEqual([k, true]);
+    expect(resolve(responseSchema(400)).properties!.error.enum).toContain(again.body.error);
+  });
+
+  it('serves Swagger UI from the installed swagger-ui-dist', async () => {
+    const res = await fetch(`${suite.issuer}/docs`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('swagger-ui');
+  });
+});

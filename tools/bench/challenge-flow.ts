@@ -1,0 +1,303 @@
+import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge, type ClientKeyPair } from '@fpa/crypto';
+import { mapConcurrent } from './device-flow';
+import { summarize, type LatencySummary, type PhaseResult } from './load';
+import type { CodeSink } from './smtp-sink';
+
+/**
+ * The issue-3 round trip, closed loop: each of N workers repeats begin (`POST /authorize-challenge`
+ * with client_id, response_type=code, an S256 code_challenge and a unique login_hint → 403
+ * insufficient_authorization code_sent) → the code from the SMTP sink → answer (auth_session +
+ * code → 200 authorization_code) → `POST /token` grant_type=authorization_code with the
+ * code_verifier and a DPoP proof by the same key → 200 DPoP tokens. The answer depends on the
+ * emailed code, so autocannon (pre-built requests) cannot drive it.
+ */
+
+export const CHALLENGE_PATH = '/authorize-challenge';
+const FORM = 'application/x-www-form-urlencoded';
+export const STEPS = ['begin', 'answer', 'token'] as const;
+export type Step = (typeof STEPS)[number];
+
+/**
+ * How the DPoP proofs are made: all signed before the timed phase, or each right before its request
+ * (≈ 60–80 µs of bench-process CPU per ES256 proof, three per round trip, taken from the servers' cores).
+ */
+export type ProofSigning = 'presigned' | 'live';
+
+/** What one round trip needs that does not depend on the server: a fresh DPoP key, PKCE, a unique address. */
+export interface RoundMaterial {
+  readonly key: ClientKeyPair;
+  readonly verifier: string;
+  readonly codeChallenge: string;
+  readonly email: string;
+  /** Pre-signed proofs for begin, answer and token (presigned mode). */
+  readonly proofs?: readonly [string, string, string];
+}
+
+export interface PreparedRounds {
+  readonly rounds: RoundMaterial[];
+  /** `iat` of the oldest pre-signed proof, ms (presigned mode). */
+  readonly oldestIatMs: number | undefined;
+  readonly keySeconds: number;
+  readonly signSeconds: number;
+}
+
+/** Fresh EC P-256 DPoP keys, one per round, and — presigned — the three proofs of each round with `nonce`. */
+export async function prepareRounds(issuer: string, count: number, emailTag: string, signing: ProofSigning, nonce: string): Promise<PreparedRounds> {
+  let started = performance.now();
+  const keys = await mapConcurrent(count, 64, () => generateClientKeyPair('ES256'));
+  const keySeconds = (performance.now() - started) / 1000;
+  started = performance.now();
+  const oldestIatMs = Math.floor(Date.now() / 1000) * 1000;
+  const challengeHtu = `${issuer}${CHALLENGE_PATH}`;
+  const tokenHtu = `${issuer}/token`;
+  const rounds = await mapConcurrent(count, 64, async (i): Promise<RoundMaterial> => {
+    const key = keys[i];
+    const verifier = randomToken(32);
+    const base = { key, verifier, codeChallenge: s256CodeChallenge(verifier), email: `u${i}.${emailTag}@bench.example.com` };
+    if (signing === 'live') return base;
+    const proofs = await Promise.all([
+      createDpopProof(key, { htm: 'POST', htu: challengeHtu, nonce }),
+      createDpopProof(key, { htm: 'POST', htu: challengeHtu, nonce }),
+      createDpopProof(key, { htm: 'POST', htu: tokenHtu, nonce }),
+    ]);
+    return { ...base, proofs };
+  });
+  return { rounds, oldestIatMs: signing === 'presigned' ? oldestIatMs : undefined, keySeconds, signSeconds: (performance.now() - started) / 1000 };
+}
+
+export interface ChallengeRunSpec {
+  readonly title: string;
+  /** The challenge process (where requests go); proofs name `issuer` + path (the external URL). */
+  readonly challengeUrl: string;
+  /** The token process. */
+  readonly tokenUrl: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly rounds: readonly RoundMaterial[];
+  readonly concurrency: number;
+  /** No round starts after this (epoch ms); rounds in flight finish. */
+  readonly stopAt: number;
+  readonly sink: CodeSink;
+  readonly signing: ProofSigning;
+  /** The server nonce to put in live-signed proofs (replaced by each DPoP-Nonce the servers send). */
+  readonly nonce: string;
+  readonly requestTimeoutMs?: number;
+}
+
+export interface StepStats {
+  readonly completed: number;
+  readonly latency: LatencySummary;
+}
+
+export interface ChallengeRunResult extends PhaseResult {
+  /** Per step; `begin` runs from sending the request to holding both the 403 and the emailed code. */
+  readonly steps: Readonly<Record<Step, StepStats>>;
+  readonly roundsStarted: number;
+  /** Unexpected answers per "step status" (e.g. `answer 400`), and up to three bodies of each. */
+  readonly unexpected: ReadonlyMap<string, number>;
+  readonly unexpectedSamples: ReadonlyMap<string, string[]>;
+  /** Requests repeated after a `use_dpop_nonce` answer (a fresh live-signed proof with the new nonce). */
+  readonly nonceRetries: number;
+  readonly emailsReceived: number;
+  /** CPU time of the bench process (driver, proofs signed live, SMTP sink) during the phase, ms. */
+  readonly clientCpuMs: number;
+  /** Event-loop delay of the bench process during the phase, ms (a busy client would queue its own work). */
+  readonly clientLoopDelayP99Ms: number;
+}
+
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+  readonly nonce: string | undefined;
+}
+
+class StepFailure extends Error {
+  constructor(
+    readonly key: string,
+    readonly body: string,
+    readonly connection: boolean,
+  ) {
+    super(key);
+  }
+}
+
+/**
+ * node:http with keep-alive agents, not fetch: on the 2-core VM, fetch cost about five times the
+ * client CPU per request (≈ 250–330 µs against ≈ 50 µs for a small POST), CPU the servers need.
+ */
+function post(agent: http.Agent, url: URL, headers: Record<string, string>, body: string, timeoutMs: number): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-type': FORM, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        const nonce = res.headers['dpop-nonce'];
+        resolve({ status: res.statusCode ?? 0, body: text, nonce: typeof nonce === 'string' ? nonce : undefined });
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const form = (params: Record<string, string>): string =>
+  Object.entries(params)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join('&');
+
+function parse(text: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export async function runChallengeRoundTrips(spec: ChallengeRunSpec): Promise<ChallengeRunResult> {
+  const timeoutMs = spec.requestTimeoutMs ?? 10_000;
+  // One keep-alive pool per server; a worker has at most one request in flight.
+  const challengeAgent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const tokenAgent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const challengeTarget = new URL(CHALLENGE_PATH, spec.challengeUrl);
+  const tokenTarget = new URL('/token', spec.tokenUrl);
+  const htu: Record<Step, string> = { begin: `${spec.issuer}${CHALLENGE_PATH}`, answer: `${spec.issuer}${CHALLENGE_PATH}`, token: `${spec.issuer}/token` };
+  let nonce = spec.nonce;
+  let nonceRetries = 0;
+  const latencies: Record<Step | 'round', number[]> = { begin: [], answer: [], token: [], round: [] };
+  const unexpected = new Map<string, number>();
+  const unexpectedSamples = new Map<string, string[]>();
+  const statuses = new Map<number, number>();
+  const samples = new Map<number, string[]>();
+  let non2xx = 0;
+  let errors = 0;
+  let timeouts = 0;
+  let completed = 0;
+  let next = 0;
+  let lastDoneMs = 0;
+
+  const fail = (key: string, body: string, connection = false): never => {
+    throw new StepFailure(key, body, connection);
+  };
+
+  /** One request of a round; a `use_dpop_nonce` answer is retried once with a live proof carrying the new nonce. */
+  const send = async (step: Step, round: RoundMaterial, body: string): Promise<Reply> => {
+    const agent = step === 'token' ? tokenAgent : challengeAgent;
+    const target = step === 'token' ? tokenTarget : challengeTarget;
+    let proof = spec.signing === 'presigned' ? round.proofs![STEPS.indexOf(step)] : await createDpopProof(round.key, { htm: 'POST', htu: htu[step], nonce });
+    for (let attempt = 0; ; attempt++) {
+      let reply: Reply;
+      try {
+        reply = await post(agent, target, { dpop: proof }, body, timeoutMs);
+      } catch (e) {
+        return fail(`${step} ${/timeout/.test((e as Error).message) ? 'timeout' : 'connection error'}`, (e as Error).message, true);
+      }
+      if (reply.nonce) nonce = reply.nonce;
+      if (attempt === 0 && reply.status === 400 && reply.nonce && reply.body.includes('use_dpop_nonce')) {
+        nonceRetries++;
+        proof = await createDpopProof(round.key, { htm: 'POST', htu: htu[step], nonce: reply.nonce });
+        continue;
+      }
+      return reply;
+    }
+  };
+
+  const runRound = async (round: RoundMaterial): Promise<void> => {
+    const t0 = performance.now();
+    const begin = await send('begin', round, form({ client_id: spec.clientId, response_type: 'code', code_challenge: round.codeChallenge, code_challenge_method: 'S256', login_hint: round.email }));
+    const b = parse(begin.body);
+    if (begin.status !== 403 || b.error !== 'insufficient_authorization' || b.status !== 'code_sent' || typeof b.auth_session !== 'string') fail(`begin ${begin.status}`, begin.body);
+    let code: string;
+    try {
+      code = await spec.sink.code(round.email, timeoutMs);
+    } catch (e) {
+      return fail('begin no email', (e as Error).message);
+    }
+    const t1 = performance.now();
+    const answer = await send('answer', round, form({ auth_session: b.auth_session as string, code }));
+    const a = parse(answer.body);
+    if (answer.status !== 200 || typeof a.authorization_code !== 'string') fail(`answer ${answer.status}`, answer.body);
+    const t2 = performance.now();
+    const token = await send('token', round, form({ grant_type: 'authorization_code', code: a.authorization_code as string, code_verifier: round.verifier, client_id: spec.clientId }));
+    const t = parse(token.body);
+    if (token.status !== 200 || typeof t.access_token !== 'string' || t.token_type !== 'DPoP') fail(`token ${token.status}`, token.body);
+    const t3 = performance.now();
+    latencies.begin.push(t1 - t0);
+    latencies.answer.push(t2 - t1);
+    latencies.token.push(t3 - t2);
+    latencies.round.push(t3 - t0);
+    completed++;
+    lastDoneMs = t3;
+    if (samples.size === 0) samples.set(200, [token.body.slice(0, 2000)]);
+  };
+
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const emailsBefore = spec.sink.received;
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < spec.rounds.length && Date.now() < spec.stopAt) {
+      const round = spec.rounds[next++];
+      try {
+        await runRound(round);
+      } catch (e) {
+        if (!(e instanceof StepFailure)) throw e;
+        spec.sink.forget(round.email);
+        unexpected.set(e.key, (unexpected.get(e.key) ?? 0) + 1);
+        const list = unexpectedSamples.get(e.key) ?? [];
+        if (list.length < 3) unexpectedSamples.set(e.key, [...list, e.body.slice(0, 2000)]);
+        if (e.connection) {
+          errors++;
+          if (e.key.endsWith('timeout')) timeouts++;
+        } else {
+          non2xx++;
+          const status = Number(/ (\d{3})$/.exec(e.key)?.[1] ?? 0);
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          const s = samples.get(status) ?? [];
+          if (s.length < 3) samples.set(status, [...s, `${e.key}: ${e.body.slice(0, 2000)}`]);
+        }
+        lastDoneMs = performance.now();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(spec.concurrency, spec.rounds.length) }, worker));
+  const cpu = process.cpuUsage(cpuBefore);
+  loopDelay.disable();
+  challengeAgent.destroy();
+  tokenAgent.destroy();
+
+  const seconds = Math.max(1e-3, ((lastDoneMs || performance.now()) - start) / 1000);
+  if (completed > 0) statuses.set(200, completed);
+  const stepStats = (s: Step): StepStats => ({ completed: latencies[s].length, latency: summarize(latencies[s]) });
+  return {
+    title: spec.title,
+    connections: spec.concurrency,
+    offeredRate: undefined,
+    planned: spec.rounds.length,
+    completed,
+    seconds,
+    rps: completed / seconds,
+    latency: summarize(latencies.round),
+    non2xx,
+    errors,
+    timeouts,
+    statuses,
+    samples,
+    timeBound: next < spec.rounds.length,
+    feedExhausted: 0,
+    steps: { begin: stepStats('begin'), answer: stepStats('answer'), token: stepStats('token') },
+    roundsStarted: next,
+    unexpected,
+    unexpectedSamples,
+    nonceRetries,
+    emailsReceived: spec.sink.received - emailsBefore,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
+    clientLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+  };
+}
