@@ -10,7 +10,7 @@ import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core
 import { AuditService, Metrics } from '@fpa/platform';
 import { AuthorizationCodeService, DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
 import { EPHEMERAL_STORE, StoreKeys, enforceRateLimit, type EphemeralStore } from '@fpa/store';
-import { UsersService, normalizeEmail, normalizePhone } from '@fpa/users';
+import { UsersService, normalizeEmail, normalizePhone, type AuthenticationRecord } from '@fpa/users';
 import { CHALLENGE_METHODS, type AuthSessionView, type ChallengeMethod, type ChallengeRegistry, type ChallengeStep, type Delivery, type JsonObject } from './challenge-method';
 import { FlowConflict, type ActiveChallenge, type FlowState } from './challenge-flow';
 import { decide, policyFor, requestedAcrs, type ChallengePolicy } from './challenge-policy';
@@ -18,6 +18,14 @@ import { stringParam, type ChallengeInput } from './challenge-request';
 import type { ChallengeStatus } from './openapi/challenge-statuses';
 
 export const CHALLENGE_PATH = '/authorize-challenge';
+
+/** What a verified step leaves behind for the session summary. */
+interface StepOutcome {
+  readonly user: AuthSessionView['user'];
+  readonly verified: readonly string[];
+  readonly amr: readonly string[];
+  readonly authTime: Date;
+}
 
 export interface ChallengeResult {
   readonly status: 200 | 403;
@@ -28,12 +36,16 @@ export interface ChallengeResult {
 /** Parameters that start (or restart) a flow: a follow-up carrying any of them is a new authorization request. */
 const FLOW_PARAMS = ['scope', 'acr_values', 'max_age', 'code_challenge', 'resource'] as const;
 
+/** Who is calling, bound to which key, and what this request learned about the session (request-scoped). */
 interface Caller {
   readonly client: Client;
   readonly session: DeviceSession;
   readonly mode: 'public' | 'device';
   readonly proof: ValidatedDpopProof;
+  /** The session was created by this very request: nothing to read back about it. */
   readonly created: boolean;
+  /** The session's authentication records, newest first (read once per request, then kept current). */
+  records?: AuthenticationRecord[];
 }
 
 /**
@@ -169,20 +181,20 @@ export class ChallengeOrchestrator {
     // FIPA-10 (-03/-04): response_type is required and must be code.
     if (stringParam(input, 'response_type') !== 'code') throw new OAuthError('invalid_request', 'response_type must be code');
     await this.claim(proof);
-    const newSession = randomToken(32);
-    await this.sessions.create({
-      authSession: newSession,
+    const session: DeviceSession = {
+      authSession: randomToken(32),
       clientId: client.id,
       keyJkt: proof.jkt,
       publicJwk: proof.jwk as DeviceSession['publicJwk'],
       keyAlg: 'dpop',
+      status: 'active',
       createdAt: new Date(nowMs),
       expiresAt: new Date(nowMs + this.config.challenge.sessionTtlSeconds * 1000),
-      registeredIp: request.ip,
       kind: 'challenge',
-    });
-    const session = await this.sessions.find(newSession);
-    return { client, session: session!, mode: 'public', proof, created: true };
+      user: undefined,
+    };
+    await this.sessions.create({ ...session, registeredIp: request.ip });
+    return { client, session, mode: 'public', proof, created: true, records: [] };
   }
 
   /** FIPA-1 / FIPA-11: only first-party clients; a client_id sent anyway must match. */
@@ -205,7 +217,7 @@ export class ChallengeOrchestrator {
 
   private async step(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<ChallengeResult> {
     const key = StoreKeys.challengeFlow(caller.session.authSession);
-    const stored = await this.store.getVersioned<FlowState>(key);
+    const stored = caller.created ? undefined : await this.store.getVersioned<FlowState>(key);
     const restart = caller.created || !stored || FLOW_PARAMS.some((p) => input[p] !== undefined);
     const flow: FlowState = restart ? this.newFlow(caller, input) : stored.value;
     const version = stored?.version ?? 0;
@@ -233,7 +245,7 @@ export class ChallengeOrchestrator {
     if (methodId !== undefined) {
       return this.begin(caller, restart ? { ...flow, active: undefined } : flow, version, key, methodId, view, input, policy, requested, decision.open, request);
     }
-    if (decision.satisfiedAcr) return this.issueCode(caller, flow, version, key, view, decision.satisfiedAcr, request);
+    if (decision.satisfiedAcr) return this.issueCode(caller, flow, version, key, decision.satisfiedAcr, request);
     return this.needMore(caller, flow, version, key, view, decision.open, 'method_required');
   }
 
@@ -264,10 +276,8 @@ export class ChallengeOrchestrator {
   }
 
   private async view(caller: Caller, flow: FlowState): Promise<AuthSessionView> {
-    const nowMs = this.clock.nowMs();
-    const records = await this.users.sessionAuthentications(caller.session.authSession);
-    const maxAge = flow.request.maxAge;
-    const fresh = maxAge === undefined ? records : records.filter((r) => r.authenticatedAt.getTime() >= nowMs - maxAge * 1000);
+    caller.records ??= await this.users.sessionAuthentications(caller.session.authSession);
+    const fresh = this.inWindow(caller.records, flow);
     const userId = caller.session.user?.userId;
     const user = userId ? await this.users.find(userId) : undefined;
     return {
@@ -278,6 +288,14 @@ export class ChallengeOrchestrator {
       verifiedMethods: [...new Set(fresh.map((r) => r.method))],
       loginHint: flow.request.loginHint,
     };
+  }
+
+  /** The records that count for this flow (max_age, FIPA-13). */
+  private inWindow(records: readonly AuthenticationRecord[], flow: FlowState): AuthenticationRecord[] {
+    const maxAge = flow.request.maxAge;
+    if (maxAge === undefined) return [...records];
+    const since = this.clock.nowMs() - maxAge * 1000;
+    return records.filter((r) => r.authenticatedAt.getTime() >= since);
   }
 
   /** An email or phone the client sent (or the login_hint) picks the matching OTP method. */
@@ -391,18 +409,23 @@ export class ChallengeOrchestrator {
     // Verified: consume the challenge first, so two racing correct answers cannot both count.
     await this.save(key, version, { ...flow, active: undefined });
     const enrolment = step.credential?.action === 'add';
-    const after = await this.recordSuccess(caller, method, step, request);
+    const outcome = await this.recordSuccess(caller, method, step, request);
     // An enrolment stores a credential; it authenticates nothing, so the policy sees no new method.
-    const nextView: AuthSessionView = enrolment ? { ...view, user: after } : { ...view, user: after, verifiedMethods: [method.id, ...view.verifiedMethods.filter((m) => m !== method.id)] };
+    const nextView: AuthSessionView = enrolment ? { ...view, user: outcome.user } : { ...view, user: outcome.user, verifiedMethods: [method.id, ...view.verifiedMethods.filter((m) => m !== method.id)] };
     const decision = decide(policy, requested, nextView.verifiedMethods);
-    if (decision.satisfiedAcr) return this.issueCode(caller, { ...flow, active: undefined }, version + 1, key, nextView, decision.satisfiedAcr, request);
+    if (decision.satisfiedAcr) return this.issueCode(caller, { ...flow, active: undefined }, version + 1, key, decision.satisfiedAcr, request, outcome);
+    if (!enrolment) await this.attach(caller, outcome, null);
     return this.needMore(caller, { ...flow, active: undefined }, version + 1, key, nextView, await this.openFor(policy, requested, nextView), enrolment ? 'enrolled' : 'additional_method_required', {
       completed: method.id,
     });
   }
 
-  /** Persists a verified step: the user (found or created), the credential change, the authentication record, the session link. */
-  private async recordSuccess(caller: Caller, method: ChallengeMethod, step: Extract<ChallengeStep, { kind: 'verified' }>, request: RequestInfo): Promise<AuthSessionView['user']> {
+  /**
+   * Persists a verified step: the user (found or created), the credential change, the
+   * authentication record. Linking the session to the user is left to the caller, which knows
+   * whether a code follows (one update either way).
+   */
+  private async recordSuccess(caller: Caller, method: ChallengeMethod, step: Extract<ChallengeStep, { kind: 'verified' }>, request: RequestInfo): Promise<StepOutcome> {
     const now = new Date(this.clock.nowMs());
     if (step.credential?.action === 'use') {
       const fresh = await this.users.recordCredentialUse(step.credential.method, step.credential.credentialId, now, step.credential.counter);
@@ -413,49 +436,45 @@ export class ChallengeOrchestrator {
     if (!user) throw new OAuthError('access_denied', 'unknown user');
     const current = caller.session.user;
     if (current && current.userId !== user.id) throw new OAuthError('access_denied', 'this auth_session belongs to another user');
+    const view = { id: user.id, email: user.email, phone: user.phone };
     if (step.credential?.action === 'add') {
       // Enrolment: only for the user this session already verified by another method.
       if (!current) throw new OAuthError('access_denied', 'enrolment needs a user verified in this session');
       if (!(await this.users.addCredential(user.id, step.credential.credential, now))) throw new OAuthError('invalid_request', 'this credential is already registered');
       this.metrics.challengeSteps.inc({ method: method.id, outcome: 'enrolled' });
       this.audit.record({ type: 'credential.enrolled', clientId: caller.client.id, authSession: caller.session.authSession, subject: user.id, ip: request.ip, requestId: request.requestId, details: { method: method.id } });
-      return { id: user.id, email: user.email, phone: user.phone };
+      return { user: view, verified: current.verified, amr: current.amr, authTime: current.authTime };
     }
     await this.users.recordAuthentication({ userId: user.id, authSession: caller.session.authSession, method: method.id, amr: step.amr, verifiedValue: step.verifiedValue ?? null, at: now });
+    caller.records = [{ method: method.id, amr: step.amr, userId: user.id, authenticatedAt: now }, ...(caller.records ?? [])];
     const verified = new Set(current?.verified ?? []);
     if (step.subject.type === 'email') verified.add('email');
     if (step.subject.type === 'phone') verified.add('phone');
-    const attached = await this.sessions.attachUser(caller.session.authSession, {
-      userId: user.id,
-      authTime: now,
-      amr: [...new Set([...(current?.amr ?? []), ...step.amr])],
-      acr: current?.acr ?? null,
-      verified: [...verified],
-    });
-    if (!attached) throw new OAuthError('access_denied', 'this auth_session belongs to another user');
     this.metrics.challengeSteps.inc({ method: method.id, outcome: 'verified' });
     this.audit.record({ type: 'challenge.verified', clientId: caller.client.id, authSession: caller.session.authSession, subject: user.id, ip: request.ip, requestId: request.requestId, details: { method: method.id, amr: [...step.amr] } });
-    return { id: user.id, email: user.email, phone: user.phone };
+    return { user: view, verified: [...verified], amr: [...new Set([...(current?.amr ?? []), ...step.amr])], authTime: now };
+  }
+
+  /** Links the session to the user with its authentication summary (what later tokens carry). */
+  private async attach(caller: Caller, o: StepOutcome, acr: string | null, expiresAt?: Date): Promise<void> {
+    const attached = await this.sessions.attachUser(caller.session.authSession, { userId: o.user!.id, authTime: o.authTime, amr: o.amr, acr, verified: o.verified }, expiresAt);
+    if (!attached) throw new OAuthError('access_denied', 'this auth_session belongs to another user');
   }
 
   /** FIPA-15/16: the collected information suffices — a single-use code bound to client, session, PKCE and DPoP key. */
-  private async issueCode(caller: Caller, flow: FlowState, version: number, key: string, view: AuthSessionView, acr: string, request: RequestInfo): Promise<ChallengeResult> {
+  private async issueCode(caller: Caller, flow: FlowState, version: number, key: string, acr: string, request: RequestInfo, outcome?: StepOutcome): Promise<ChallengeResult> {
     const now = new Date(this.clock.nowMs());
-    const records = await this.users.sessionAuthentications(caller.session.authSession);
-    const userId = view.user?.id ?? records[0]?.userId;
+    caller.records ??= await this.users.sessionAuthentications(caller.session.authSession);
+    const inWindow = this.inWindow(caller.records, flow);
+    const userId = outcome?.user?.id ?? caller.session.user?.userId ?? inWindow[0]?.userId;
     if (!userId) throw new OAuthError('server_error', undefined, { reason: 'satisfied without a user' });
-    const inWindow = flow.request.maxAge === undefined ? records : records.filter((r) => r.authenticatedAt.getTime() >= now.getTime() - flow.request.maxAge! * 1000);
     const methods = new Set(inWindow.map((r) => r.method));
     const amr = [...new Set(inWindow.flatMap((r) => r.amr))];
     if (methods.size >= 2 && !amr.includes('mfa')) amr.push('mfa');
     const authTime = inWindow[0]?.authenticatedAt ?? now;
-    const session = (await this.sessions.find(caller.session.authSession)) ?? caller.session;
-    await this.sessions.attachUser(
-      caller.session.authSession,
-      { userId, authTime, amr, acr, verified: session.user?.verified ?? [] },
-      // A challenge session that produced a code lives as long as a device session.
-      new Date(now.getTime() + this.config.tokens.deviceSessionTtl * 1000),
-    );
+    const verified = outcome?.verified ?? caller.session.user?.verified ?? [];
+    // One update: the user, the summary later tokens carry, and (for a challenge session) a device session's lifetime.
+    await this.attach(caller, { user: { id: userId, email: null, phone: null }, verified, amr, authTime }, acr, new Date(now.getTime() + this.config.tokens.deviceSessionTtl * 1000));
     const code = await this.codes.issue(
       {
         clientId: caller.client.id,

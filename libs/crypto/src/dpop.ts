@@ -151,12 +151,16 @@ function importProofKey(jwk: JWK, alg: string): Promise<ImportedProofKey> {
   const members = jwk.kty === 'EC' ? [jwk.kty, jwk.crv, jwk.x, jwk.y] : jwk.kty === 'OKP' ? [jwk.kty, jwk.crv, jwk.x] : [jwk.kty, jwk.n, jwk.e];
   const cacheKey = `${alg}|${members.map((m) => (typeof m === 'string' ? m : '?')).join('|')}`;
   let entry = proofKeys.get(cacheKey);
-  if (!entry) {
-    entry = (async () => ({ key: (await importJWK(jwk, alg)) as CryptoKey, jkt: await thumbprint(jwk) }))();
+  if (entry) {
+    // Least recently used goes first: a hit moves the key to the back, so the long-lived keys of
+    // active devices survive a burst of one-off keys (a sign-in creates a fresh one each time).
+    proofKeys.delete(cacheKey);
+  } else {
+    entry = Promise.all([importJWK(jwk, alg), thumbprint(jwk)]).then(([key, jkt]) => ({ key: key as CryptoKey, jkt }));
     entry.catch(() => proofKeys.delete(cacheKey));
     if (proofKeys.size >= PROOF_KEY_CACHE_MAX) proofKeys.delete(proofKeys.keys().next().value as string);
-    proofKeys.set(cacheKey, entry);
   }
+  proofKeys.set(cacheKey, entry);
   return entry;
 }
 
