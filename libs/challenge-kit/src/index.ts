@@ -9,3 +9,4 @@ export * from './challenge-kit.module';
 export * from './otp.service';
 export * from './secret-box.service';
 export * from './openapi';
+export * from './otp-challenge';

@@ -25,7 +25,7 @@ describe('email_otp specifics', () => {
   const method = new EmailOtpChallenge(new OtpService(config), new FixedClock(1_800_000_000_000));
   it('normalises the address, masks it in the reply and needs an address', async () => {
     const step = await method.begin({ authSession: 's', clientId: 'c', mode: 'public', user: undefined, verifiedMethods: [], loginHint: undefined }, { email: ' Bob.Smith@Example.COM ' });
-    expect(step).toMatchObject({ kind: 'prompt', state: { email: 'bob.smith@example.com' }, reply: { destination: 'b******h@example.com' }, delivery: { to: 'bob.smith@example.com' } });
+    expect(step).toMatchObject({ kind: 'prompt', state: { to: 'bob.smith@example.com' }, reply: { destination: 'b******h@example.com' }, delivery: { to: 'bob.smith@example.com' } });
     const none = await method.begin({ authSession: 's', clientId: 'c', mode: 'public', user: undefined, verifiedMethods: [], loginHint: undefined }, {});
     expect(none).toMatchObject({ kind: 'rejected', reason: 'invalid_input' });
   });

@@ -36,7 +36,7 @@ describe('sms_otp specifics', () => {
     const step = await method.begin(session(), { phone: ' +44 (7700) 900-123 ' });
     expect(step).toMatchObject({
       kind: 'prompt',
-      state: { phone: '+447700900123' },
+      state: { to: '+447700900123' },
       reply: { status: 'code_sent', destination: '+44******0123', code_length: 6 },
       expiresInSeconds: 300,
       delivery: { channel: 'sms', to: '+447700900123' },
@@ -48,9 +48,9 @@ describe('sms_otp specifics', () => {
 
   it('takes the phone parameter first, then login_hint, then the session user’s phone', async () => {
     const user = { id: 'u', email: null, phone: '+15551234567' };
-    await expect(method.begin(session({ loginHint: '+33612345678', user }), { phone: '+4915112345678' })).resolves.toMatchObject({ state: { phone: '+4915112345678' } });
-    await expect(method.begin(session({ loginHint: '+33612345678', user }), {})).resolves.toMatchObject({ state: { phone: '+33612345678' } });
-    await expect(method.begin(session({ user }), {})).resolves.toMatchObject({ state: { phone: '+15551234567' } });
+    await expect(method.begin(session({ loginHint: '+33612345678', user }), { phone: '+4915112345678' })).resolves.toMatchObject({ state: { to: '+4915112345678' } });
+    await expect(method.begin(session({ loginHint: '+33612345678', user }), {})).resolves.toMatchObject({ state: { to: '+33612345678' } });
+    await expect(method.begin(session({ user }), {})).resolves.toMatchObject({ state: { to: '+15551234567' } });
   });
 
   it('refuses a missing or malformed number as invalid_input (the core answers invalid_request)', async () => {
