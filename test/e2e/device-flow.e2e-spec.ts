@@ -199,6 +199,14 @@ describe('device flow (standalone, PostgreSQL + Redis)', () => {
     expect((await other.fetchResource(`${suite.issuer}/api/me`)).status).toBe(200);
     expect(await introspect(before.access_token)).toMatchObject({ active: true });
     expect((await device.fetchResource(`${suite.issuer}/api/me`)).status).toBe(200);
+
+    // Both rotations are in the audit trail.
+    await suite.get(AuditService).flush();
+    const rotations = await suite.env.db.query<{ details: { kid: string; immediate: boolean } }>("SELECT details FROM audit_events WHERE event_type = 'signing_key.rotated' ORDER BY id");
+    expect(rotations.map((r) => [r.details.kid, r.details.immediate])).toEqual([
+      [pending.kid, false],
+      [now.kid, true],
+    ]);
   });
 
   it('revoking a device session stops its refresh tokens, access tokens (at the API, via the session flag) and assertions', async () => {
@@ -216,6 +224,8 @@ describe('device flow (standalone, PostgreSQL + Redis)', () => {
     await expect(device.requestToken()).rejects.toMatchObject({ status: 401, error: 'invalid_client' });
     const rows = await suite.env.db.query<{ status: string }>('SELECT status FROM refresh_tokens WHERE auth_session = $1', [reg.auth_session]);
     expect(rows.map((r) => r.status)).toEqual(['revoked']);
+    await suite.get(AuditService).flush();
+    expect(await suite.env.db.query("SELECT 1 FROM audit_events WHERE event_type = 'device_session.revoked' AND auth_session = $1", [reg.auth_session])).toHaveLength(1);
   });
 
   it('the session flag alone stops access tokens that no refresh token tracks', async () => {

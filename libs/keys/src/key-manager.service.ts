@@ -16,6 +16,7 @@ import {
   type VerifyJwtOptions,
 } from '@fpa/crypto';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
+import { AuditService } from '@fpa/platform';
 import { keyState, SigningKeyEntity } from './signing-key.entity';
 
 const BOOTSTRAP_LOCK = 7_238_911_043;
@@ -46,6 +47,7 @@ export class KeyManager implements OnModuleInit, OnApplicationShutdown {
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -135,8 +137,10 @@ export class KeyManager implements OnModuleInit, OnApplicationShutdown {
       await m.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
       if ((await m.count(SigningKeyEntity)) > 0) return;
       const now = new Date(this.clock.nowMs());
-      await m.insert(SigningKeyEntity, await this.newRow(now));
+      const row = await this.newRow(now);
+      await m.insert(SigningKeyEntity, row);
       this.logger.log(`created the first ${this.config.keys.signingAlg} signing key`);
+      this.audit.record({ type: 'signing_key.created', details: { kid: row.kid, alg: row.alg } });
     });
   }
 
@@ -169,6 +173,10 @@ export class KeyManager implements OnModuleInit, OnApplicationShutdown {
         }
       }
       await m.insert(SigningKeyEntity, row);
+      this.audit.record({
+        type: 'signing_key.rotated',
+        details: { kid: row.kid, alg: row.alg, activatesAt: activatesAt.toISOString(), immediate: options.immediate === true, retiring: retiring.map((r) => r.kid) },
+      });
       return { kid: row.kid, activatesAt, created: true, retiring };
     });
   }
@@ -177,7 +185,9 @@ export class KeyManager implements OnModuleInit, OnApplicationShutdown {
   async retire(kid: string): Promise<boolean> {
     const now = new Date(this.clock.nowMs());
     const result = await this.repo.update({ kid }, { expiresAt: now, deactivatedAt: now });
-    return (result.affected ?? 0) > 0;
+    const retired = (result.affected ?? 0) > 0;
+    if (retired) this.audit.record({ type: 'signing_key.retired', details: { kid } });
+    return retired;
   }
 
   private async newRow(now: Date, activatesAt: Date = now): Promise<SigningKeyEntity> {

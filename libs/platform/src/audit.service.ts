@@ -18,7 +18,9 @@ export type AuditEventType =
   | 'authorization_code.reuse_detected'
   | 'credential.enrolled'
   | 'signing_key.created'
-  | 'signing_key.rotated';
+  | 'signing_key.rotated'
+  | 'signing_key.retired'
+  | 'device_session.revoked';
 
 export interface AuditEvent {
   readonly type: AuditEventType;

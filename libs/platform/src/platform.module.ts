@@ -15,6 +15,7 @@ import { loggerParams } from './logging';
 import { MetricsController } from './metrics.controller';
 import { RequestBodyModule } from './request-body.module';
 import { Metrics } from './metrics.service';
+import { StoreMetrics } from './store-metrics';
 
 export interface PlatformOptions {
   /** PostgreSQL (TypeORM + migrations + audit). Default true. */
@@ -40,6 +41,7 @@ export class PlatformModule {
       { provide: CLOCK, useClass: SystemClock },
       { provide: APP_FILTER, useClass: OAuthExceptionFilter },
       { provide: HEALTH_OPTIONS, useValue: health },
+      StoreMetrics,
     ];
     const exports: (Provider | string | symbol)[] = [Metrics, Lifecycle, CLOCK];
     const imports = [ConfigModule.forRoot(config), LoggerModule.forRoot(loggerParams(config)), TerminusModule, RequestBodyModule];

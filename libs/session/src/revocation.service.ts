@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { AuditService } from '@fpa/platform';
 import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
 import { DeviceSessionRepository } from './device-session.repository';
 import { RefreshTokenService } from './refresh-token.service';
@@ -20,6 +21,7 @@ export class RevocationService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly sessions: DeviceSessionRepository,
     private readonly refreshTokens: RefreshTokenService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -32,6 +34,7 @@ export class RevocationService {
     const accessTokens = await this.refreshTokens.revokeSession(authSession, reason, now);
     await this.revokeAccessTokens(accessTokens, reason, now);
     await this.store.setFlags([{ key: StoreKeys.revokedSession(authSession), ttlSeconds: this.config.tokens.accessTokenTtl + this.config.clockSkewSeconds + 60 }]);
+    this.audit.record({ type: 'device_session.revoked', authSession, details: { reason, known: changed, accessTokens: accessTokens.length } });
     return changed;
   }
 
