@@ -1,0 +1,277 @@
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import {
+  ALL_CHECKS,
+  CONTRACT_ROUTES,
+  HTTP_APPS,
+  checkAvailability,
+  checkEnvironment,
+  checkIngress,
+  checkNamespaceAndSecrets,
+  checkNetworkPolicies,
+  checkPodSecurity,
+  checkProbes,
+  checkSchemas,
+  httpAppWorkload,
+  index,
+  render,
+  route,
+  type K8sObject,
+  type Manifests,
+} from '../support/k8s-manifests';
+
+/**
+ * The Kubernetes manifests (k8s/): each overlay renders with `kubectl kustomize`, every object is a
+ * valid Kubernetes object of a known kind, and the deployment rules hold — security context, probes,
+ * resources, Secret references only, the environment the apps validate (ENV_VARS, loadConfig in
+ * production), rollouts that never drop below the PodDisruptionBudget, the CONTRACT §1 routes and the
+ * NetworkPolicies. No cluster needed. The "mutations" block proves each check fails when its rule breaks.
+ */
+
+const OVERLAYS = ['dev', 'prod'] as const;
+const rendered = new Map<string, K8sObject[]>();
+const manifests = (overlay: string): Manifests => index(rendered.get(overlay)!);
+
+beforeAll(() => {
+  for (const overlay of OVERLAYS) rendered.set(overlay, render(overlay));
+});
+
+describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
+  it('renders the four apps, the migration Job, the rotation CronJob, the Ingress and the NetworkPolicies', () => {
+    const m = manifests(overlay);
+    for (const app of HTTP_APPS) expect(httpAppWorkload(m, app)).toBeDefined();
+    const kinds = m.objects.map((o) => o.kind);
+    for (const kind of ['Namespace', 'ConfigMap', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Job', 'CronJob', 'Ingress', 'NetworkPolicy']) expect(kinds).toContain(kind);
+  });
+
+  it('every object is of a known kind, valid against its Kubernetes schema, with no unknown field', () => {
+    expect(checkSchemas(manifests(overlay))).toEqual([]);
+  });
+
+  it('one restricted namespace, and no Secret manifest: only references to the operator-made Secret', () => {
+    expect(checkNamespaceAndSecrets(manifests(overlay))).toEqual([]);
+  });
+
+  it('every container: non-root, read-only root filesystem, no privilege escalation, capabilities dropped, RuntimeDefault seccomp, resources, pinned image', () => {
+    expect(checkPodSecurity(manifests(overlay))).toEqual([]);
+  });
+
+  it('the HTTP apps are probed on /health/live and /health/ready at their PORT', () => {
+    expect(checkProbes(manifests(overlay))).toEqual([]);
+  });
+
+  it('the suite sets only ENV_VARS names, takes every secret from a secretKeyRef, and its environment passes loadConfig in production', () => {
+    expect(checkEnvironment(manifests(overlay))).toEqual([]);
+  });
+
+  it('rollouts keep every old pod until a new one is ready; shutdown grace; a Service, PDB and CPU autoscaler per app', () => {
+    expect(checkAvailability(manifests(overlay))).toEqual([]);
+  });
+
+  it('the Ingress routes every CONTRACT §1 path to its service and never /metrics or /health', () => {
+    expect(checkIngress(manifests(overlay))).toEqual([]);
+  });
+
+  it('NetworkPolicies: default deny, ingress only from ingress-nginx and monitoring, PostgreSQL and Redis only for the suite', () => {
+    expect(checkNetworkPolicies(manifests(overlay))).toEqual([]);
+  });
+
+  it('the migration Job, the key-rotation CronJob, database capacity and the managed-store rules', () => {
+    const m = manifests(overlay);
+    expect([...ALL_CHECKS.checkJobs(m), ...ALL_CHECKS.checkDatabaseCapacity(m), ...ALL_CHECKS.checkExternalStores(m)]).toEqual([]);
+  });
+});
+
+describe('overlay differences', () => {
+  const images = (overlay: string): string[] => manifests(overlay).workloads.flatMap((w) => w.containers.map((c) => c.image ?? ''));
+
+  it('dev runs PostgreSQL, Redis and a mail catcher in the namespace; prod runs none of them', () => {
+    expect(images('dev')).toEqual(expect.arrayContaining([expect.stringMatching(/^postgres:/), expect.stringMatching(/^redis:/), expect.stringMatching(/mailpit/)]));
+    expect(images('prod').filter((i) => !i.startsWith('ghcr.io/first-party-auth/'))).toEqual([]);
+  });
+
+  it('prod: images by digest, a TLS host from cert-manager, at least 3 replicas of the busy apps', () => {
+    const m = manifests('prod');
+    expect(images('prod').every((i) => /@sha256:[0-9a-f]{64}$/.test(i))).toBe(true);
+    const ing = m.objects.find((o) => o.kind === 'Ingress') as unknown as IIngress;
+    expect(ing.metadata?.annotations?.['cert-manager.io/cluster-issuer']).toBeDefined();
+    expect(ing.spec?.tls?.[0]?.hosts).toEqual([ing.spec?.rules?.[0]?.host]);
+    for (const app of ['token', 'registration', 'challenge'] as const) expect((httpAppWorkload(m, app)!.owner as unknown as IDeployment).spec?.replicas).toBeGreaterThanOrEqual(3);
+  });
+
+  it('the Ingress router used by the checks reads Exact before Prefix and segment-wise prefixes', () => {
+    const ing: IIngress = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      spec: {
+        rules: [
+          {
+            http: {
+              paths: [
+                { path: '/fed', pathType: 'Prefix', backend: { service: { name: 'a', port: { name: 'http' } } } },
+                { path: '/token', pathType: 'Exact', backend: { service: { name: 'b', port: { name: 'http' } } } },
+                { path: '/', pathType: 'Prefix', backend: { service: { name: 'c', port: { number: 80 } } } },
+              ],
+            },
+          },
+        ],
+      },
+    };
+    expect(route(ing, '/token')?.service).toBe('b');
+    expect(route(ing, '/fed/x')?.service).toBe('a');
+    expect(route(ing, '/federation')?.service).toBe('c');
+    expect(route(ing, '/metrics')?.service).toBe('c');
+  });
+});
+
+/** Each rule, broken on purpose in a copy of the dev or prod render: the check that guards it must say so. */
+describe('mutations: every check fails when its rule breaks', () => {
+  type Find = <T>(kind: string, name: string) => T;
+  const mutate = (overlay: string, change: (find: Find, objects: K8sObject[]) => void): Manifests => {
+    const objects = structuredClone(rendered.get(overlay)!);
+    const find: Find = <T>(kind: string, name: string): T => {
+      const o = objects.find((x) => x.kind === kind && x.metadata?.name === name);
+      if (!o) throw new Error(`no ${kind}/${name}`);
+      return o as unknown as T;
+    };
+    change(find, objects);
+    return index(objects);
+  };
+  const container = (find: Find, name: string): IContainer => find<IDeployment>('Deployment', name).spec!.template.spec!.containers[0];
+
+  it('an unknown kind, a schema violation and a misspelt field', () => {
+    const m = mutate('dev', (find, objects) => {
+      objects.push({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'sm', namespace: 'first-party-auth' } });
+      (container(find, 'token').ports![0] as { containerPort: unknown }).containerPort = 'http';
+      const probe = container(find, 'challenge').readinessProbe as Record<string, unknown>;
+      probe.periodSecond = probe.periodSeconds;
+    });
+    const problems = checkSchemas(m).join('\n');
+    expect(problems).toMatch(/ServiceMonitor\/sm: unknown kind/);
+    expect(problems).toMatch(/Deployment\/token: .*containerPort must be integer/);
+    expect(problems).toMatch(/Deployment\/challenge: unknown field spec\.template\.spec\.containers\[0\]\.readinessProbe\.periodSecond/);
+  });
+
+  it('a Secret manifest with data', () => {
+    const m = mutate('prod', (_find, objects) => {
+      objects.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'first-party-auth-secrets', namespace: 'first-party-auth' }, stringData: { DATABASE_URL: 'postgres://x:y@db/fpa' } });
+    });
+    expect(checkNamespaceAndSecrets(m)).toEqual([expect.stringMatching(/^Secret\/first-party-auth-secrets: Secret manifests are not allowed/)]);
+  });
+
+  it('readOnlyRootFilesystem removed, a capability added, no memory limit', () => {
+    const m = mutate('dev', (find) => {
+      delete container(find, 'token').securityContext!.readOnlyRootFilesystem;
+      container(find, 'registration').securityContext!.capabilities!.add = ['NET_BIND_SERVICE'];
+      delete find<{ spec: { template: { spec: { containers: IContainer[] } } } }>('StatefulSet', 'postgres').spec.template.spec.containers[0].resources!.limits!.memory;
+    });
+    expect(checkPodSecurity(m)).toEqual([
+      'Deployment/registration/registration: adds capabilities NET_BIND_SERVICE',
+      'Deployment/token/token: readOnlyRootFilesystem must be true',
+      'StatefulSet/postgres/postgres: resources.limits.memory missing',
+    ]);
+  });
+
+  it('a readiness probe on the wrong path', () => {
+    const m = mutate('prod', (find) => {
+      container(find, 'challenge').readinessProbe!.httpGet!.path = '/health/live';
+    });
+    expect(checkProbes(m)).toEqual(['Deployment/challenge/challenge: readinessProbe probes /health/live, expected /health/ready']);
+  });
+
+  it('a literal DATABASE_URL, an unknown variable, a missing DPOP_NONCE_SECRET, a literal postgres password', () => {
+    const m = mutate('dev', (find) => {
+      const token = container(find, 'token');
+      token.env = token.env!.filter((e) => e.name !== 'DATABASE_URL' && e.name !== 'DPOP_NONCE_SECRET');
+      token.env.push({ name: 'DATABASE_URL', value: 'postgres://fpa:hunter2@postgres:5432/fpa' }, { name: 'NODE_OPTIONS', value: '--max-old-space-size=256' });
+      const pg = find<{ spec: { template: { spec: { containers: IContainer[] } } } }>('StatefulSet', 'postgres').spec.template.spec.containers[0];
+      pg.env = pg.env!.map((e) => (e.name === 'POSTGRES_PASSWORD' ? { name: e.name, value: 'hunter2' } : e));
+    });
+    const problems = checkEnvironment(m).join('\n');
+    expect(problems).toMatch(/Deployment\/token\/token: DATABASE_URL has a literal value that looks like a secret/);
+    expect(problems).toMatch(/Deployment\/token\/token: DATABASE_URL is secret in ENV_VARS and must come from a secretKeyRef, not a literal value/);
+    expect(problems).toMatch(/Deployment\/token\/token: NODE_OPTIONS is not in ENV_VARS/);
+    expect(problems).toMatch(/Deployment\/token\/token: DPOP_NONCE_SECRET is required in production and not provided/);
+    expect(problems).toMatch(/Deployment\/token\/token: loadConfig\('token'\) refuses this environment: DPOP_NONCE_SECRET: is required when APP_MODE=production/);
+    expect(problems).toMatch(/StatefulSet\/postgres\/postgres: POSTGRES_PASSWORD must come from a secretKeyRef/);
+  });
+
+  it('email_otp without SMTP_URL for the challenge app, and an http ISSUER in production', () => {
+    const m = mutate('prod', (find, objects) => {
+      const c = container(find, 'challenge');
+      c.env = c.env!.filter((e) => e.name !== 'SMTP_URL');
+      const cm = objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+      cm.data.ISSUER = 'http://auth.example.com';
+    });
+    const problems = checkEnvironment(m).join('\n');
+    expect(problems).toMatch(/Deployment\/challenge\/challenge: loadConfig\('challenge'\) refuses this environment: .*SMTP_URL: is required when email_otp is enabled in production/);
+    expect(problems).toMatch(/Deployment\/token\/token: loadConfig\('token'\) refuses this environment: ISSUER: must be an https URL/);
+  });
+
+  it('maxUnavailable 1, a short termination grace, a missing PodDisruptionBudget and autoscaler', () => {
+    const m = mutate('dev', (find, objects) => {
+      find<IDeployment>('Deployment', 'token').spec!.strategy!.rollingUpdate!.maxUnavailable = 1;
+      find<IDeployment>('Deployment', 'registration').spec!.template.spec!.terminationGracePeriodSeconds = 30;
+      objects.splice(objects.findIndex((o) => o.kind === 'PodDisruptionBudget' && o.metadata?.name === 'challenge'), 1);
+      objects.splice(objects.findIndex((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata?.name === 'federation'), 1);
+    });
+    expect(checkAvailability(m)).toEqual([
+      'Deployment/registration: terminationGracePeriodSeconds 30 must exceed SHUTDOWN_GRACE_MS (10000 ms) + the 30 s drain',
+      'Deployment/token: rollingUpdate.maxUnavailable must be 0 (a rollout must never go below the PodDisruptionBudget)',
+      'challenge: no PodDisruptionBudget selects Deployment/challenge\'s pods',
+      'federation: no HorizontalPodAutoscaler targets Deployment/federation',
+    ]);
+  });
+
+  it('/metrics made public, /token sent to the registration service, /par dropped', () => {
+    const m = mutate('prod', (find) => {
+      const paths = find<IIngress>('Ingress', 'first-party-auth').spec!.rules![0].http!.paths;
+      paths.push({ path: '/metrics', pathType: 'Prefix', backend: { service: { name: 'token', port: { name: 'http' } } } });
+      paths.find((p) => p.path === '/token')!.backend.service!.name = 'registration';
+      paths.splice(paths.findIndex((p) => p.path === '/par'), 1);
+    });
+    expect(checkIngress(m)).toEqual([
+      `Ingress: /token goes to Service registration, not to the ${CONTRACT_ROUTES['/token']} service`,
+      'Ingress: /par is not routed (CONTRACT §1: token)',
+      'Ingress: /metrics must not be public, it goes to Service token',
+    ]);
+  });
+
+  it('no default deny, PostgreSQL egress for every pod, the apps open to any namespace', () => {
+    const m = mutate('dev', (find, objects) => {
+      objects.splice(objects.findIndex((o) => o.kind === 'NetworkPolicy' && o.metadata?.name === 'default-deny'), 1);
+      find<INetworkPolicy>('NetworkPolicy', 'allow-postgres-egress').spec!.podSelector = {};
+      find<INetworkPolicy>('NetworkPolicy', 'allow-http-from-ingress-controller').spec!.ingress![0].from = [{ namespaceSelector: {} }];
+    });
+    const problems = checkNetworkPolicies(m).join('\n');
+    expect(problems).toMatch(/no default-deny policy/);
+    expect(problems).toMatch(/StatefulSet\/postgres: egress to PostgreSQL \(5432\) is only for the suite's pods/);
+    expect(problems).toMatch(/Deployment\/mailpit: egress to PostgreSQL/);
+    expect(problems).toMatch(/allow-http-from-ingress-controller: Deployment\/token admits \{"namespaceSelector":\{\}\}/);
+    expect(problems).toMatch(/Deployment\/token: the ingress controller \(namespace ingress-nginx\) cannot reach the http port/);
+  });
+
+  it('the rotation CronJob allowed to overlap, the migration Job gone', () => {
+    const m = mutate('prod', (find, objects) => {
+      find<{ spec: { concurrencyPolicy: string } }>('CronJob', 'rotate-keys').spec.concurrencyPolicy = 'Allow';
+      objects.splice(objects.findIndex((o) => o.kind === 'Job'), 1);
+    });
+    expect(ALL_CHECKS.checkJobs(m)).toEqual(['no Job runs `migration run`', 'CronJob/rotate-keys: concurrencyPolicy must be Forbid']);
+  });
+
+  it('a tag instead of a digest in prod, DATABASE_SSL off; too few PostgreSQL connections in dev', () => {
+    const prod = mutate('prod', (find, objects) => {
+      container(find, 'federation').image = 'ghcr.io/first-party-auth/federation:0.1.0';
+      (objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> }).data.DATABASE_SSL = 'false';
+    });
+    const problems = ALL_CHECKS.checkExternalStores(prod);
+    expect(problems).toContain('Deployment/federation: image ghcr.io/first-party-auth/federation:0.1.0 must be pinned by digest');
+    expect(problems).toContain('Deployment/token: DATABASE_SSL must be true for a managed PostgreSQL');
+    const dev = mutate('dev', (find) => {
+      find<{ spec: { template: { spec: { containers: IContainer[] } } } }>('StatefulSet', 'postgres').spec.template.spec.containers[0].args = ['postgres', '-c', 'max_connections=50'];
+    });
+    expect(ALL_CHECKS.checkDatabaseCapacity(dev)).toEqual([expect.stringMatching(/^PostgreSQL max_connections 50 is below the \d+ connections the pools may open$/)]);
+  });
+});
