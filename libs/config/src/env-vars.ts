@@ -52,6 +52,9 @@ export const ENV_VARS = {
     doc: '`true` to require TLS to PostgreSQL (verifies the server certificate).',
     default: 'false',
   },
+  DATABASE_SSL_CA: {
+    doc: 'Path to a PEM bundle of CAs that sign the PostgreSQL server certificate (managed databases with a private CA, e.g. RDS or Cloud SQL). Implies `DATABASE_SSL=true`.',
+  },
   MIGRATIONS_RUN: {
     doc: 'Run pending migrations at start-up. Default `true` in embedded mode; in production migrations run as a job and the app refuses to start on a stale schema.',
   },

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, ENV_VARS, loadConfig } from './index';
 
@@ -55,6 +56,17 @@ describe('loadConfig (CONTRACT §8)', () => {
     expect(problemsOf('token', { ...production, ISSUER: 'http://auth.example.com' }).join()).toMatch(/ISSUER: must be an https URL/);
     expect(problemsOf('token', { ...production, ISSUER: 'https://auth.example.com?x=1' }).join()).toMatch(/ISSUER: must not have a query/);
     expect(loadConfig('token', { ...production, ISSUER: 'http://127.0.0.1:3000' }).http.issuer).toBe('http://127.0.0.1:3000');
+  });
+
+  it('DATABASE_SSL_CA reads a PEM bundle and turns TLS on; an unreadable or non-PEM file stops start-up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fpa-ca-'));
+    const pem = join(dir, 'ca.pem');
+    writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const c = loadConfig('token', { ...production, DATABASE_SSL_CA: pem });
+    expect(c.db).toMatchObject({ ssl: true, sslCa: expect.stringContaining('BEGIN CERTIFICATE') });
+    writeFileSync(join(dir, 'bad.pem'), 'nope');
+    expect(problemsOf('token', { ...production, DATABASE_SSL_CA: join(dir, 'bad.pem') }).join()).toMatch(/DATABASE_SSL_CA: .*no PEM/);
+    expect(problemsOf('token', { ...production, DATABASE_SSL_CA: join(dir, 'missing.pem') }).join()).toMatch(/DATABASE_SSL_CA: cannot read/);
   });
 
   it('never echoes secret values', () => {

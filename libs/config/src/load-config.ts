@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ENV_VARS, type AppName, type EnvVarName } from './env-vars';
 
 export type AppMode = 'production' | 'embedded';
@@ -21,6 +22,8 @@ export interface AppConfig {
     readonly url: string | undefined;
     readonly poolSize: number;
     readonly ssl: boolean;
+    /** PEM CA bundle for the server certificate (DATABASE_SSL_CA). */
+    readonly sslCa: string | undefined;
     readonly runMigrations: boolean;
   };
   readonly redis: { readonly url: string | undefined; readonly keyPrefix: string };
@@ -160,6 +163,16 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
   // --- stores -------------------------------------------------------------------------------
   const dbUrl = url('DATABASE_URL', raw('DATABASE_URL'), ['postgres:', 'postgresql:']);
   const redisUrl = url('REDIS_URL', raw('REDIS_URL'), ['redis:', 'rediss:']);
+  const sslCaPath = raw('DATABASE_SSL_CA');
+  let sslCa: string | undefined;
+  if (sslCaPath !== undefined) {
+    try {
+      sslCa = readFileSync(sslCaPath, 'utf8');
+      if (!sslCa.includes('-----BEGIN CERTIFICATE-----')) fail('DATABASE_SSL_CA', `${sslCaPath} holds no PEM certificate`);
+    } catch {
+      fail('DATABASE_SSL_CA', `cannot read ${sslCaPath}`);
+    }
+  }
   const migrationsRaw = raw('MIGRATIONS_RUN');
   const runMigrations = migrationsRaw === undefined ? mode === 'embedded' : bool('MIGRATIONS_RUN');
 
@@ -211,7 +224,7 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
     mode,
     http: { port, host, issuer, trustProxy, shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 0, 600_000) },
     log: { level },
-    db: { url: dbUrl, poolSize: int('DATABASE_POOL_SIZE', 1, 500), ssl: bool('DATABASE_SSL'), runMigrations },
+    db: { url: dbUrl, poolSize: int('DATABASE_POOL_SIZE', 1, 500), ssl: bool('DATABASE_SSL') || sslCa !== undefined, sslCa, runMigrations },
     redis: { url: redisUrl, keyPrefix: raw('REDIS_KEY_PREFIX') ?? 'fpa:' },
     dataDir: raw('DATA_DIR') ?? '.data',
     keys: {

@@ -36,7 +36,8 @@ export function dataSourceOptions(config: AppConfig, entities: EntityRef[] = [])
     ...common,
     url: config.db.url,
     poolSize: config.db.poolSize,
-    ssl: config.db.ssl ? { rejectUnauthorized: true } : false,
+    // TLS always verifies the server: against Node's CAs, or the bundle in DATABASE_SSL_CA.
+    ssl: config.db.ssl ? { rejectUnauthorized: true, ...(config.db.sslCa ? { ca: config.db.sslCa } : {}) } : false,
     connectTimeoutMS: 3000,
     applicationName: `first-party-auth/${config.app}`,
     extra: { idleTimeoutMillis: 30_000 },

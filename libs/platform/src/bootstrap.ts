@@ -109,7 +109,12 @@ function installShutdown(nest: NestExpressApplication, config: AppConfig, logger
     force.unref();
     await new Promise((r) => setTimeout(r, config.http.shutdownGraceMs));
     const server = nest.getHttpServer() as Server;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // close() shuts idle keep-alive connections once; a request still running now leaves its
+    // connection idle later, which would hold close() open for the keep-alive timeout. Sweep them.
+    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+    await closed;
+    clearInterval(sweeper);
     await nest.close();
     logger.log('stopped');
     process.exit(0);
