@@ -1,4 +1,4 @@
-import { SMTPServer } from 'smtp-server';
+import { extractCode, startSmtpReceiver } from '../../tools/shared/smtp-receiver';
 
 export interface CapturedMail {
   readonly from: string;
@@ -21,31 +21,15 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const messages: CapturedMail[] = [];
   const waiters: { to: string; resolve: (m: CapturedMail) => void }[] = [];
   const consumed = new Set<CapturedMail>();
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const mail: CapturedMail = {
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        };
-        messages.push(mail);
-        const i = waiters.findIndex((w) => mail.to.includes(w.to));
-        if (i >= 0) {
-          consumed.add(mail);
-          waiters.splice(i, 1)[0].resolve(mail);
-        }
-        callback();
-      });
-    },
+  const receiver = await startSmtpReceiver((raw, recipients) => {
+    const mail: CapturedMail = { from: '', to: recipients, raw };
+    messages.push(mail);
+    const i = waiters.findIndex((w) => mail.to.includes(w.to));
+    if (i >= 0) {
+      consumed.add(mail);
+      waiters.splice(i, 1)[0].resolve(mail);
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.server.address() as { port: number }).port;
   const next = (to: string, timeoutMs = 5000): Promise<CapturedMail> => {
     const ready = messages.find((m) => m.to.includes(to) && !consumed.has(m));
     if (ready) {
@@ -58,15 +42,14 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     });
   };
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: receiver.url,
     messages,
     next,
     async code(to, timeoutMs) {
-      const mail = await next(to, timeoutMs);
-      const m = /code is (\d{4,10})/.exec(mail.raw.replace(/=\r?\n/g, ''));
-      if (!m) throw new Error(`no code in the email to ${to}`);
-      return m[1];
+      const code = extractCode((await next(to, timeoutMs)).raw);
+      if (!code) throw new Error(`no code in the email to ${to}`);
+      return code;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => receiver.close(),
   };
 }

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -10,20 +9,12 @@ import { createApp } from '@fpa/platform';
 import { StandaloneAppModule } from '../../apps/standalone/src/standalone-app.module';
 import { TEST_REDIS_URL } from './env';
 import { createTestDatabase, type TestDatabase } from './test-db';
+import { freePort } from '../../tools/shared/net';
+
+export { freePort };
 
 export const ROOT = join(__dirname, '..', '..');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export const secret = (): string => randomBytes(32).toString('base64url');
 

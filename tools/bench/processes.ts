@@ -1,7 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { freePort } from '../shared/net';
+
+export { freePort };
 
 /** The repository root: the nearest folder above this file with a package.json (works from dist/ and from sources). */
 export const ROOT = findRoot(__dirname);
@@ -13,17 +15,6 @@ function findRoot(start: string): string {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const OUTPUT_KEEP = 64 * 1024;
 

@@ -1,4 +1,6 @@
-import { SMTPServer } from 'smtp-server';
+import { extractCode, startSmtpReceiver } from '../shared/smtp-receiver';
+
+export { extractCode };
 
 /**
  * A real SMTP server on loopback (no TLS, no AUTH) inside the bench process, standing in for the
@@ -18,57 +20,33 @@ export interface CodeSink {
   close(): Promise<void>;
 }
 
-/** The code in the challenge process's email text (`Your sign-in code is 123456. …`), quoted-printable or not. */
-export function extractCode(raw: string): string | undefined {
-  const m = /code is (\d{4,10})/.exec(raw.replace(/=\r?\n/g, ''));
-  return m?.[1];
-}
-
 export async function startCodeSink(): Promise<CodeSink> {
   const ready = new Map<string, string[]>();
   const waiters = new Map<string, (code: string) => void>();
   let received = 0;
   let unparsable = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    // Every connection comes from the challenge process's pool; no reverse DNS look-ups.
-    disableReverseLookup: true,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received++;
-        const code = extractCode(Buffer.concat(chunks).toString('utf8'));
-        if (code === undefined) unparsable++;
-        else {
-          for (const r of session.envelope.rcptTo) {
-            const to = r.address.toLowerCase();
-            const waiter = waiters.get(to);
-            if (waiter) {
-              waiters.delete(to);
-              waiter(code);
-            } else {
-              const list = ready.get(to);
-              if (list) list.push(code);
-              else ready.set(to, [code]);
-            }
-          }
-        }
-        // Answered only now: the sender's sendMail() resolves after the code is in the map.
-        callback();
-      });
-    },
+  const receiver = await startSmtpReceiver((raw, recipients) => {
+    received++;
+    const code = extractCode(raw);
+    if (code === undefined) {
+      unparsable++;
+      return;
+    }
+    for (const address of recipients) {
+      const to = address.toLowerCase();
+      const waiter = waiters.get(to);
+      if (waiter) {
+        waiters.delete(to);
+        waiter(code);
+      } else {
+        const list = ready.get(to);
+        if (list) list.push(code);
+        else ready.set(to, [code]);
+      }
+    }
   });
-  server.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.server.address() as { port: number }).port;
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: receiver.url,
     get received() {
       return received;
     },
@@ -98,6 +76,6 @@ export async function startCodeSink(): Promise<CodeSink> {
       ready.delete(to);
       waiters.delete(to);
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => receiver.close(),
   };
 }

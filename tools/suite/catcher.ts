@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpReceiver } from '../shared/smtp-receiver';
 
 /**
  * The suite's stand-in for a mail relay and an SMS provider: a local SMTP server (no TLS, no AUTH) and
@@ -27,28 +27,11 @@ export async function startMessageCatcher(outboxPath: string): Promise<MessageCa
   const write = (entry: Record<string, unknown>): Promise<void> =>
     (queue = queue.then(() => appendFile(outboxPath, `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`, { mode: 0o600 })).catch(() => undefined));
 
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    disableReverseLookup: true,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const { subject, text } = parseMail(Buffer.concat(chunks).toString('utf8'));
-        const to = session.envelope.rcptTo.map((r) => r.address);
-        // Answered once written: the sender's sendMail() resolves after the code is in the file.
-        void Promise.all(to.map((address) => write({ channel: 'email', to: address, subject, text }))).then(() => callback());
-      });
-    },
+  // Answered once written: the sender's sendMail() resolves after the code is in the file.
+  const smtp = await startSmtpReceiver(async (raw, recipients) => {
+    const { subject, text } = parseMail(raw);
+    await Promise.all(recipients.map((address) => write({ channel: 'email', to: address, subject, text })));
   });
-  smtp.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    smtp.server.once('error', reject);
-    smtp.listen(0, '127.0.0.1', () => resolve());
-  });
-  const smtpPort = (smtp.server.address() as { port: number }).port;
 
   const sms: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -71,11 +54,11 @@ export async function startMessageCatcher(outboxPath: string): Promise<MessageCa
   const smsPort = (sms.address() as { port: number }).port;
 
   return {
-    smtpUrl: `smtp://127.0.0.1:${smtpPort}`,
+    smtpUrl: smtp.url,
     smsUrl: `http://127.0.0.1:${smsPort}/sms`,
     outboxPath,
     async close() {
-      await Promise.all([new Promise<void>((resolve) => smtp.close(() => resolve())), new Promise<void>((resolve) => sms.close(() => resolve()))]);
+      await Promise.all([smtp.close(), new Promise<void>((resolve) => sms.close(() => resolve()))]);
       await queue;
     },
   };

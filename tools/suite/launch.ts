@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { DEMO_CLIENT } from '@fpa/clients';
 import { CONTRACT_ROUTES, startProxy, type Proxy, type ProxyEvent, type RouteRule } from './proxy';
+import { freePort } from '../shared/net';
+
+export { freePort };
 
 /**
  * The suite as separate processes behind one URL (what `npm run start:suite` runs, and what the
@@ -41,17 +43,6 @@ export function redact(url: string): string {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export class SuiteStartError extends Error {}
 
