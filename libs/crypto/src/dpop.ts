@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, exportJWK, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
+import { decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import { CryptoInputError } from './errors';
 import { hasPrivateMembers, thumbprint } from './jwk';
 import { signJwt, toVerificationError, type SigningKey } from './jwt';
@@ -215,10 +215,4 @@ export async function createDpopProof(
   if (input.nonce !== undefined) payload.nonce = input.nonce;
   if (input.accessToken !== undefined) payload.ath = sha256B64u(input.accessToken);
   return signJwt(payload, { alg: key.alg, typ: 'dpop+jwt', jwk: key.publicJwk }, key.privateKey);
-}
-
-export async function publicJwkOf(key: SigningKey): Promise<JWK> {
-  const jwk = await exportJWK(key);
-  for (const m of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']) delete (jwk as Record<string, unknown>)[m];
-  return jwk;
 }

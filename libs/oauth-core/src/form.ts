@@ -33,12 +33,6 @@ export function pickParams(form: Form, allowed: readonly string[]): Form {
   return out;
 }
 
-export function requireParam(form: Form, name: string): string {
-  const v = form[name];
-  if (v === undefined) throw new OAuthError('invalid_request', `missing parameter ${name}`);
-  return v;
-}
-
 function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '?').slice(0, 64);
 }

@@ -106,12 +106,6 @@ export class RefreshTokenService {
     );
     return rows.map((r) => ({ jti: r.access_token_jti, expiresAt: new Date(r.access_token_expires_at) }));
   }
-
-  /** The access tokens of a family (whatever its state), for revocation by access token. */
-  async familyOfAccessToken(jti: string): Promise<string | undefined> {
-    const row = await this.repo.findOne({ where: { accessTokenJti: jti }, select: { familyId: true } });
-    return row?.familyId;
-  }
 }
 
 interface RevokedRow {
