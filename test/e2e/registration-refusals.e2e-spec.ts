@@ -1,7 +1,7 @@
 import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
 import { createDpopProof, decodeJwtUnverified, generateClientKeyPair, signJwt, thumbprint, type JWK } from '@fpa/crypto';
 import { FirstPartyClient } from '@fpa/client-sdk';
-import { Metrics } from '@fpa/platform';
+import { RegistrationMetrics } from '@fpa/registration';
 import { asNonce, ASSERTION_TYPE, expectNoStore, expectOAuthError, type FormResponse, postForm, rawPost } from '../support/http';
 import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
@@ -39,7 +39,7 @@ describe('device registration refusals (standalone, PostgreSQL + Redis)', () => 
 
   /** Registration outcomes counted by the app (fpa_device_registrations_total), refusals only. */
   const outcomes = async (): Promise<Map<string, number>> =>
-    new Map((await suite.get(Metrics).registrations.get()).values.map((v) => [String(v.labels.outcome), v.value] as const));
+    new Map((await suite.get(RegistrationMetrics).registrations.get()).values.map((v) => [String(v.labels.outcome), v.value] as const));
 
   /**
    * Sends a refused request; proves nothing was stored and that exactly the expected refusal
@@ -291,7 +291,7 @@ describe('device registration refusals (standalone, PostgreSQL + Redis)', () => 
       // The fp_register grant at /token is the same handler and the same bucket.
       checkLimited(await postForm(`${limited.issuer}/token`, { grant_type: 'fp_register', ...form() }));
       expect(await limitedSessions()).toBe(3);
-      const limitedOutcomes = (await limited.get(Metrics).registrations.get()).values;
+      const limitedOutcomes = (await limited.get(RegistrationMetrics).registrations.get()).values;
       expect(limitedOutcomes.find((v) => v.labels.outcome === 'rate_limited:register')?.value).toBe(2);
 
       // Per client IP: a different client (as seen through the trusted loopback proxy) still registers.

@@ -1,7 +1,8 @@
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { createDpopProof, DpopNonces, generateClientKeyPair, signJwt, type ClientKeyPair, type DpopProofInput, type JWK } from '@fpa/crypto';
-import { Metrics } from '@fpa/platform';
+import { DpopMetrics } from '@fpa/dpop';
+import { TokenMetrics } from '@fpa/grants';
 import { asNonce, ASSERTION_TYPE, clientCredentialsForm, expectNoStore, expectOAuthError, type FormResponse, postForm, rawPost, registeredDevice } from '../support/http';
 import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
@@ -31,11 +32,10 @@ function expectToken(res: FormResponse): void {
 
 /** Failure reasons counted by the app (fpa_dpop_failures_total, fpa_client_auth_failures_total), as `dpop:<reason>` / `auth:<reason>`. */
 async function failureCounts(app: RunningSuite): Promise<Map<string, number>> {
-  const metrics = app.get(Metrics);
   const out = new Map<string, number>();
   for (const [prefix, counter] of [
-    ['dpop', metrics.dpopFailures],
-    ['auth', metrics.clientAuthFailures],
+    ['dpop', app.get(DpopMetrics).failures],
+    ['auth', app.get(TokenMetrics).clientAuthFailures],
   ] as const) {
     for (const v of (await counter.get()).values) {
       const key = `${prefix}:${String(v.labels.reason)}`;

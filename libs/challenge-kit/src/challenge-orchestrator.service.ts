@@ -7,7 +7,8 @@ import { audienceFor, grantedScopes } from '@fpa/grants';
 import { KeyManager } from '@fpa/keys';
 import { EMAIL_SENDER, SMS_SENDER, DeliveryError, type EmailSender, type SmsSender } from '@fpa/messaging';
 import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core';
-import { AuditService, Metrics } from '@fpa/platform';
+import { AuditService } from '@fpa/platform';
+import { ChallengeMetrics } from './challenge.metrics';
 import { AuthorizationCodeService, DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
 import { EPHEMERAL_STORE, StoreKeys, enforceRateLimit, type EphemeralStore } from '@fpa/store';
 import { UsersService, normalizeEmail, normalizePhone, type AuthenticationRecord } from '@fpa/users';
@@ -70,7 +71,7 @@ export class ChallengeOrchestrator {
     private readonly dpop: DpopService,
     private readonly keys: KeyManager,
     private readonly audit: AuditService,
-    private readonly metrics: Metrics,
+    private readonly metrics: ChallengeMetrics,
   ) {}
 
   async handle(input: ChallengeInput, request: RequestInfo): Promise<ChallengeResult> {

@@ -12,6 +12,7 @@ import { CHALLENGE_METHODS, type ChallengeMethod, type ChallengePlugin } from '.
 import { ChallengeOrchestrator, CHALLENGE_PATH } from './challenge-orchestrator.service';
 import { DEFAULT_POLICY } from './challenge-policy';
 import { ChallengeKitModule } from './challenge-kit.module';
+import { ChallengeMetrics } from './challenge.metrics';
 
 export interface ChallengeModuleOptions {
   readonly methods: readonly ChallengePlugin[];
@@ -45,7 +46,7 @@ export class ChallengeModule {
       module: ChallengeModule,
       imports: [ClientsModule, SessionModule, UsersModule, KeysModule, DpopModule, MessagingModule.forRoot(), ChallengeKitModule, ...options.methods.map((p) => p.module)],
       controllers: [AuthorizeChallengeController],
-      providers: [registry, ChallengeOrchestrator],
+      providers: [registry, ChallengeOrchestrator, ChallengeMetrics],
       exports: [CHALLENGE_METHODS],
     };
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { DpopNonces, DpopProofError, verifyDpopProof, type VerifiedDpopProof } from '@fpa/crypto';
 import { CLOCK, OAuthError, singleHeader, type Clock, type RequestInfo } from '@fpa/oauth-core';
-import { Metrics } from '@fpa/platform';
+import { DpopMetrics } from './dpop.metrics';
 import { StoreKeys } from '@fpa/store';
 
 export interface ValidatedDpopProof extends VerifiedDpopProof {
@@ -23,7 +23,7 @@ export class DpopService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly metrics: Metrics,
+    private readonly metrics: DpopMetrics,
   ) {
     const secret = config.dpop.nonceSecret;
     if (!secret) throw new Error('DPOP_NONCE_SECRET is not configured');
@@ -66,7 +66,7 @@ export class DpopService {
     }
     // DPOP-13, DPOP-27: a proof without the current nonce is answered with a new one.
     if (proof.nonce === undefined || !this.nonces.isValid(proof.nonce, now)) {
-      this.metrics.dpopFailures.inc({ reason: 'nonce' });
+      this.metrics.failures.inc({ reason: 'nonce' });
       throw new OAuthError('use_dpop_nonce', 'Authorization server requires nonce in DPoP proof', {
         headers: { 'DPoP-Nonce': this.nonces.current(now) },
         reason: proof.nonce === undefined ? 'nonce_missing' : 'nonce_stale',
@@ -77,7 +77,7 @@ export class DpopService {
   }
 
   refuse(reason: string, description: string): OAuthError {
-    this.metrics.dpopFailures.inc({ reason });
+    this.metrics.failures.inc({ reason });
     return new OAuthError('invalid_dpop_proof', description, { reason: `dpop_${reason}` });
   }
 }

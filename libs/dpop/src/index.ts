@@ -1,2 +1,3 @@
 export * from './dpop.service';
 export * from './dpop.module';
+export * from './dpop.metrics';

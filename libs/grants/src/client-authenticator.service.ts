@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TokenMetrics } from './token.metrics';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { ClientRegistry, verifyClientSecret, type Client, type ClientAuthMethod } from '@fpa/clients';
 import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type VerificationKey } from '@fpa/crypto';
 import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
-import { Metrics } from '@fpa/platform';
+
 import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
 import { StoreKeys } from '@fpa/store';
 
@@ -37,7 +38,7 @@ export class ClientAuthenticator {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly clients: ClientRegistry,
     private readonly sessions: DeviceSessionRepository,
-    private readonly metrics: Metrics,
+    private readonly metrics: TokenMetrics,
   ) {}
 
   async authenticate(form: Form, request: RequestInfo, endpointPath = '/token'): Promise<AuthenticatedClient> {

@@ -11,6 +11,7 @@ import { GRANT_REGISTRY, type GrantHandler, type GrantPlugin } from './grant-han
 import { TokenEndpointService } from './token-endpoint.service';
 import { TokenIntrospectionService } from './token-introspection.service';
 import { TokenIssuer } from './token-issuer.service';
+import { TokenMetrics } from './token.metrics';
 import { TokenManagementController } from './token-management.controller';
 import { TokenController } from './token.controller';
 
@@ -55,8 +56,8 @@ export class TokenModule {
       module: TokenModule,
       imports: [ClientsModule, SessionModule, KeysModule, DpopModule, ...options.grants.flatMap((g) => g.imports ?? [])],
       controllers: [TokenController, TokenManagementController, DiscoveryController],
-      providers: [...handlers, registry, metadata, TokenEndpointService, ClientAuthenticator, TokenIssuer, TokenIntrospectionService],
-      exports: [ClientAuthenticator, TokenIssuer, KeysModule, DpopModule],
+      providers: [...handlers, registry, metadata, TokenEndpointService, ClientAuthenticator, TokenIssuer, TokenIntrospectionService, TokenMetrics],
+      exports: [ClientAuthenticator, TokenIssuer, TokenMetrics, KeysModule, DpopModule],
     };
   }
 }

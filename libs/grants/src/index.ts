@@ -9,3 +9,4 @@ export * from './grants/client-credentials.grant';
 export * from './grants/refresh-token.grant';
 export * from './grants/fp-register.grant';
 export * from './grants/authorization-code.grant';
+export * from './token.metrics';

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TokenMetrics } from './token.metrics';
 import { DpopService, type ValidatedDpopProof } from '@fpa/dpop';
 import { OAuthError, pickParams, type Form, type RequestInfo } from '@fpa/oauth-core';
-import { AuditService, Metrics } from '@fpa/platform';
+import { AuditService } from '@fpa/platform';
 import { EPHEMERAL_STORE, type EphemeralStore } from '@fpa/store';
 import { CLIENT_AUTH_PARAMS, ClientAuthenticator, type AuthenticatedClient } from './client-authenticator.service';
 import { GRANT_REGISTRY, type GrantRegistry } from './grant-handler';
@@ -24,7 +25,7 @@ export class TokenEndpointService {
     @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     private readonly dpop: DpopService,
     private readonly authenticator: ClientAuthenticator,
-    private readonly metrics: Metrics,
+    private readonly metrics: TokenMetrics,
     private readonly audit: AuditService,
   ) {}
 

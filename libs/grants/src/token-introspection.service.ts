@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TokenMetrics } from './token.metrics';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { KeyManager } from '@fpa/keys';
 import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
-import { AuditService, Metrics } from '@fpa/platform';
+import { AuditService } from '@fpa/platform';
 import { DeviceSessionRepository, isUsable, RefreshTokenService, RevocationService } from '@fpa/session';
 import { ClientAuthenticator, type AuthenticatedClient } from './client-authenticator.service';
 
@@ -24,7 +25,7 @@ export class TokenIntrospectionService {
     private readonly revocations: RevocationService,
     private readonly sessions: DeviceSessionRepository,
     private readonly audit: AuditService,
-    private readonly metrics: Metrics,
+    private readonly metrics: TokenMetrics,
   ) {}
 
   async introspect(form: Form, request: RequestInfo): Promise<Claims> {

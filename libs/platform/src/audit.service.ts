@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { sqlRunner, type SqlRunner } from '@fpa/persistence';
 import { AuditEventEntity } from './audit-event.entity';
-import { Metrics } from './metrics.service';
+import { MetricsRegistry } from './metrics.service';
 
 export type AuditEventType =
   | 'device.registered'
@@ -52,12 +52,11 @@ export class AuditService implements BeforeApplicationShutdown {
   private flushing: Promise<void> | undefined;
 
   private readonly sql: SqlRunner;
+  private readonly dropped;
 
-  constructor(
-    @InjectDataSource() ds: DataSource,
-    private readonly metrics: Metrics,
-  ) {
+  constructor(@InjectDataSource() ds: DataSource, metrics: MetricsRegistry) {
     this.sql = sqlRunner(ds);
+    this.dropped = metrics.counter({ name: 'fpa_audit_events_dropped_total', help: 'Audit events that could not be written to PostgreSQL.' });
   }
 
   record(event: AuditEvent): void {
@@ -72,7 +71,7 @@ export class AuditService implements BeforeApplicationShutdown {
     row.requestId = event.requestId ?? null;
     row.details = event.details ?? {};
     if (this.buffer.length >= MAX_BUFFER) {
-      this.metrics.auditDropped.inc();
+      this.dropped.inc();
       return;
     }
     this.buffer.push(row);

@@ -6,7 +6,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, withEmbeddedSecrets, type AppConfig, type AppName } from '@fpa/config';
 import { Lifecycle } from './lifecycle.service';
-import { Metrics } from './metrics.service';
+import { MetricsRegistry } from './metrics.service';
 
 export { BODY_LIMIT } from './request-body.module';
 
@@ -52,7 +52,7 @@ export function configureHttp(app: NestExpressApplication, config: AppConfig): v
   app.set('etag', false);
   // No endpoint reads a query string (RFC 6749 parameters travel in the body).
   app.set('query parser', false);
-  const metrics = app.get(Metrics);
+  const metrics = app.get(MetricsRegistry);
   const lifecycle = app.get(Lifecycle);
 
   app.use((req: Request, res: Response, next: NextFunction) => {

@@ -3,7 +3,7 @@ import { HealthCheckService, TypeOrmHealthIndicator, type HealthIndicatorFunctio
 import type { Response } from 'express';
 import { EPHEMERAL_STORE, type EphemeralStore } from '@fpa/store';
 import { Lifecycle } from './lifecycle.service';
-import { Metrics } from './metrics.service';
+import { MetricsRegistry } from './metrics.service';
 
 export const HEALTH_OPTIONS = Symbol('HEALTH_OPTIONS');
 export interface HealthOptions {
@@ -21,7 +21,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     private readonly lifecycle: Lifecycle,
-    private readonly metrics: Metrics,
+    private readonly metrics: MetricsRegistry,
     @Inject(HEALTH_OPTIONS) private readonly options: HealthOptions,
     @Optional() private readonly db?: TypeOrmHealthIndicator,
     @Optional() @Inject(EPHEMERAL_STORE) private readonly store?: EphemeralStore,

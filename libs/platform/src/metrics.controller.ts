@@ -1,10 +1,10 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Metrics } from './metrics.service';
+import { MetricsRegistry } from './metrics.service';
 
 @Controller()
 export class MetricsController {
-  constructor(private readonly metrics: Metrics) {}
+  constructor(private readonly metrics: MetricsRegistry) {}
 
   /** Prometheus text exposition (CONTRACT §1). Keep it off the public ingress. */
   @Get('metrics')

@@ -14,7 +14,7 @@ import { Lifecycle } from './lifecycle.service';
 import { loggerParams } from './logging';
 import { MetricsController } from './metrics.controller';
 import { RequestBodyModule } from './request-body.module';
-import { Metrics } from './metrics.service';
+import { MetricsRegistry } from './metrics.service';
 import { StoreMetrics } from './store-metrics';
 
 export interface PlatformOptions {
@@ -36,14 +36,14 @@ export class PlatformModule {
     const store = options.store ?? true;
     const health: HealthOptions = { database, store };
     const providers: Provider[] = [
-      Metrics,
+      MetricsRegistry,
       Lifecycle,
       { provide: CLOCK, useClass: SystemClock },
       { provide: APP_FILTER, useClass: OAuthExceptionFilter },
       { provide: HEALTH_OPTIONS, useValue: health },
       StoreMetrics,
     ];
-    const exports: (Provider | string | symbol)[] = [Metrics, Lifecycle, CLOCK];
+    const exports: (Provider | string | symbol)[] = [MetricsRegistry, Lifecycle, CLOCK];
     const imports = [ConfigModule.forRoot(config), LoggerModule.forRoot(loggerParams(config)), TerminusModule, RequestBodyModule];
     if (database) {
       imports.push(PersistenceModule.forRoot(config), TypeOrmModule.forFeature([AuditEventEntity]));

@@ -3,7 +3,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { Gauge } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { EPHEMERAL_STORE, type EphemeralStore } from '@fpa/store';
-import { Metrics } from './metrics.service';
+import { MetricsRegistry } from './metrics.service';
 
 interface PoolCounts {
   totalCount?: number;
@@ -19,7 +19,7 @@ interface PoolCounts {
 @Injectable()
 export class StoreMetrics implements OnModuleInit {
   constructor(
-    private readonly metrics: Metrics,
+    private readonly metrics: MetricsRegistry,
     @Optional() @Inject(getDataSourceToken()) private readonly ds?: DataSource,
     @Optional() @Inject(EPHEMERAL_STORE) private readonly store?: EphemeralStore,
   ) {}

@@ -4,7 +4,8 @@ import { ClientRegistry } from '@fpa/clients';
 import { CryptoInputError, parseDevicePublicKey, randomToken } from '@fpa/crypto';
 import { KeyManager } from '@fpa/keys';
 import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
-import { AuditService, Metrics } from '@fpa/platform';
+import { AuditService } from '@fpa/platform';
+import { RegistrationMetrics } from './registration.metrics';
 import { DeviceSessionRepository } from '@fpa/session';
 import { EPHEMERAL_STORE, enforceRateLimit, type EphemeralStore } from '@fpa/store';
 
@@ -36,7 +37,7 @@ export class DeviceRegistrationService {
     private readonly sessions: DeviceSessionRepository,
     private readonly keys: KeyManager,
     private readonly audit: AuditService,
-    private readonly metrics: Metrics,
+    private readonly metrics: RegistrationMetrics,
   ) {}
 
   async register(form: Form, request: RequestInfo): Promise<RegistrationResponse> {

@@ -3,6 +3,7 @@ import { ClientsModule } from '@fpa/clients';
 import { KeysModule } from '@fpa/keys';
 import { SessionModule } from '@fpa/session';
 import { DeviceRegistrationService } from './device-registration.service';
+import { RegistrationMetrics } from './registration.metrics';
 import { RegistrationController } from './registration.controller';
 
 export const registrationMetadata = (issuer: string): Record<string, unknown> => ({
@@ -20,8 +21,8 @@ export class RegistrationModule {
       module: RegistrationModule,
       imports: [ClientsModule, SessionModule, KeysModule],
       controllers: options.withEndpoint ? [RegistrationController] : [],
-      providers: [DeviceRegistrationService],
-      exports: [DeviceRegistrationService],
+      providers: [DeviceRegistrationService, RegistrationMetrics],
+      exports: [DeviceRegistrationService, RegistrationMetrics],
     };
   }
 }

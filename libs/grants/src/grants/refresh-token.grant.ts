@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { TokenMetrics } from '../token.metrics';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
-import { AuditService, Metrics } from '@fpa/platform';
+import { AuditService } from '@fpa/platform';
 import { DeviceSessionRepository, isUsable, RefreshTokenService, RevocationService, type RefreshTokenEntity } from '@fpa/session';
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
@@ -28,7 +29,7 @@ export class RefreshTokenGrant implements GrantHandler {
     private readonly revocations: RevocationService,
     private readonly sessions: DeviceSessionRepository,
     private readonly audit: AuditService,
-    private readonly metrics: Metrics,
+    private readonly metrics: TokenMetrics,
   ) {}
 
   async handle(ctx: GrantContext): Promise<GrantResult> {
