@@ -1,6 +1,6 @@
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { FirstPartyClient } from '@fpa/client-sdk';
-import { createDpopProof, decodeJwtUnverified } from '@fpa/crypto';
+import { createDpopProof, decodeJwtUnverified, randomToken } from '@fpa/crypto';
 import { ChallengeClient } from '../support/challenge';
 import { expectNoStore, rawPost, type FormResponse } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
@@ -69,14 +69,15 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
     suite = await startStandalone('challengepasskey', { SMTP_URL: smtp.url, CHALLENGE_RESEND_SECONDS: '0' });
     await suite.createClient(APP);
     // Default WebAuthn config: RP ID = the issuer's host, origin = the issuer's origin.
-    alice = new SoftwareAuthenticator({ rpId: new URL(suite.issuer).hostname, origin: new URL(suite.issuer).origin });
+    // A device-bound passkey (no BE flag): RFC 8176 `hwk`. Synced ones (`swk`) are tested below.
+    alice = new SoftwareAuthenticator({ rpId: new URL(suite.issuer).hostname, origin: new URL(suite.issuer).origin, backedUp: false });
   });
   afterAll(async () => {
     await suite?.close();
     await smtp?.close();
   });
 
-  it('acr phr: an email code alone yields no code; the verified user registers a passkey (action=register) → code → tokens', async () => {
+  it('acr phr: e-mail alone yields no code; a passkey enrolled on the strength of e-mail does not reach phr in the same flow (finding 1), a later request does', async () => {
     const c = await ChallengeClient.create(suite.issuer);
     const first = await start(c, { acr_values: PHR, login_hint: 'alice@example.com' });
     expectError(first, 403, 'insufficient_authorization');
@@ -102,33 +103,49 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
       excludeCredentials: [],
     });
 
-    // The attestation as a JSON object in a JSON body. Enrolling proves nothing new (the key was made
-    // in this session): phr is still unmet, and the flow asks for an assertion with the passkey.
+    // The attestation as a JSON object in a JSON body. The passkey is stored, provisional: it was
+    // enrolled on an e-mail code, so in this flow it proves nothing the e-mail did not — no method
+    // here can reach phr, and the app is told so by an empty `methods`, not sent to the browser.
     const enrolled = await sendJson(c, { credential: alice.register(options) });
     expectError(enrolled, 403, 'insufficient_authorization');
-    expect(enrolled.body).toMatchObject({ status: 'enrolled', completed: 'passkey', methods: ['passkey'] });
-    const [{ count }] = await suite.env.db.query<{ count: string }>("SELECT count(*) FROM user_authentications WHERE auth_session = $1 AND method = 'passkey'", [c.authSession]);
-    expect(Number(count)).toBe(0);
+    expect(enrolled.body).toMatchObject({ status: 'enrolled', completed: 'passkey', provisional: true, methods: [] });
+    const [stored] = await suite.env.db.query<{ provisional: boolean; enrolled_by: string; basis_rank: number }>('SELECT provisional, enrolled_by, basis_rank FROM user_credentials WHERE credential_id = $1', [alice.id]);
+    expect(stored).toEqual({ provisional: true, enrolled_by: 'authentication', basis_rank: 1 });
 
+    // The climb of finding 1: assert with it in the same flow. Recorded, not counted: no code.
     const prompt = await c.send({ challenge_type: 'passkey' });
     expect(prompt.body).toMatchObject({ status: 'assertion_required' });
     expect(requestOptions(prompt).allowCredentials?.map((x) => x.id)).toEqual([alice.id]);
-    const done = await sendJson(c, { credential: alice.assert(requestOptions(prompt)) });
+    const climbed = await sendJson(c, { credential: alice.assert(requestOptions(prompt)) });
+    expect(climbed.status).toBe(403);
+    expect(climbed.body).not.toHaveProperty('authorization_code');
+    const events = await suite.env.db.query<{ counted: boolean }>("SELECT counted FROM user_authentications WHERE auth_session = $1 AND method = 'passkey'", [c.authSession]);
+    expect(events).toEqual([{ counted: false }]);
+
+    // A later, separate authorization request (same session, new PKCE): now the passkey counts,
+    // and the token says exactly what satisfied phr — the passkey, not the e-mail code.
+    c.verifier = randomToken(32);
+    const again = await c.send({ acr_values: PHR, challenge_type: 'passkey', code_challenge: c.codeChallenge, code_challenge_method: 'S256' });
+    expect(again.body).toMatchObject({ status: 'assertion_required', auth_session: c.authSession });
+    const done = await sendJson(c, { credential: alice.assert(requestOptions(again)) });
     expect(done.status).toBe(200);
     expectNoStore(done);
     expect(done.body).toEqual({ authorization_code: expect.any(String), auth_session: c.authSession });
-
     const tokens = await c.redeem(done.body.authorization_code as string, { client_id: APP.client_id });
     expect(tokens.status).toBe(200);
     const at = decodeJwtUnverified(tokens.body.access_token as string).payload;
     expect(at).toMatchObject({ sub: aliceId, acr: PHR, auth_session: c.authSession, cnf: { jkt: c.key.jkt } });
-    expect(at.amr).toEqual(expect.arrayContaining(['hwk', 'user', 'otp', 'email', 'mfa']));
+    expect(at.amr).toEqual(['hwk', 'user', 'mfa']);
+    const [promoted] = await suite.env.db.query<{ provisional: boolean }>('SELECT provisional FROM user_credentials WHERE credential_id = $1', [alice.id]);
+    expect(promoted.provisional).toBe(false);
 
     const creds = await suite.env.db.query<{ user_id: string; credential_id: string; public_data: Record<string, unknown> }>(
       'SELECT user_id, credential_id, public_data FROM user_credentials WHERE method = $1',
       ['passkey'],
     );
-    expect(creds).toEqual([{ user_id: aliceId, credential_id: alice.id, public_data: { publicKey: alice.cosePublicKey().toString('base64url'), transports: ['internal', 'hybrid'], aaguid: '00000000-0000-0000-0000-000000000000' } }]);
+    expect(creds).toEqual([
+      { user_id: aliceId, credential_id: alice.id, public_data: { publicKey: alice.cosePublicKey().toString('base64url'), transports: ['internal', 'hybrid'], aaguid: '00000000-0000-0000-0000-000000000000', backupEligible: false } },
+    ]);
   });
 
   it('later, a new session without login_hint: the assertion alone signs the same user in (JSON body, then a form body)', async () => {
@@ -158,14 +175,14 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
     expect(Number(row.counter)).toBe(alice.signCount);
   });
 
-  it('the sample API needs amr hwk: a device token without a passkey gets 403; after a passkey step-up via the device way in, 200', async () => {
+  it('the sample API needs acr phr: a device token without a passkey gets 403; after a passkey step-up via the device way in, 200', async () => {
     const device = await FirstPartyClient.create({ issuer: suite.issuer, clientId: APP.client_id });
     const reg = await device.register();
     await device.requestToken();
     const anonymous = await device.fetchResource(`${suite.issuer}/api/payments`);
     expect(anonymous.status).toBe(403);
     expect(anonymous.headers.get('cache-control')).toBe('no-store');
-    expect(await anonymous.json()).toMatchObject({ error: 'insufficient_user_authentication', missing: ['amr:hwk'] });
+    expect(await anonymous.json()).toMatchObject({ error: 'insufficient_user_authentication', missing: ['acr'] });
 
     // The user proves their email on the device: a user-bound token, still without hwk.
     const byEmail = await ChallengeClient.create(suite.issuer, device.accessToken, device.dpopKey);
@@ -179,7 +196,7 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
     expect(denied.status).toBe(403);
     expect(denied.headers.get('cache-control')).toBe('no-store');
     expect(denied.headers.get('www-authenticate')).toMatch(/^DPoP error="insufficient_user_authentication".*acr_values="urn:first-party-auth:acr:phr"/);
-    expect(await denied.json()).toMatchObject({ error: 'insufficient_user_authentication', missing: ['amr:hwk'], acr_values: PHR });
+    expect(await denied.json()).toMatchObject({ error: 'insufficient_user_authentication', missing: ['acr'], acr_values: PHR });
 
     // Step-up with the hinted acr: the session knows Alice, so her passkey is offered.
     const stepUp = await ChallengeClient.create(suite.issuer, device.accessToken, device.dpopKey);
@@ -298,9 +315,7 @@ describe('authorization challenge: passkeys from an Android app (WEBAUTHN_ORIGIN
     const reg = await c.send({ challenge_type: 'passkey', action: 'register' });
     expect(creationOptions(reg).rp).toEqual({ id: RP_ID, name: 'Example Login' });
     const registered = await c.send({ credential: JSON.stringify(phone.register(creationOptions(reg))) });
-    expect(registered.body).toMatchObject({ status: 'enrolled' });
-    const proof = await c.send({ challenge_type: 'passkey' });
-    expect((await sendJson(c, { credential: phone.assert(requestOptions(proof)) })).status).toBe(200);
+    expect(registered.body).toMatchObject({ status: 'enrolled', provisional: true });
 
     const later = await ChallengeClient.create(suite.issuer);
     const prompt = await start(later, { challenge_type: 'passkey' });
@@ -313,6 +328,7 @@ describe('authorization challenge: passkeys from an Android app (WEBAUTHN_ORIGIN
     expect(done.status).toBe(200);
     const tokens = await later.redeem(done.body.authorization_code as string, { client_id: APP.client_id });
     const [dana] = await suite.env.db.query<{ id: string }>('SELECT id FROM users WHERE email = $1', ['dana@example.com']);
-    expect(decodeJwtUnverified(tokens.body.access_token as string).payload).toMatchObject({ sub: dana.id, amr: expect.arrayContaining(['hwk']) });
+    // The test authenticator is a synced passkey (BE flag): a software-secured key, `swk` (RFC 8176).
+    expect(decodeJwtUnverified(tokens.body.access_token as string).payload).toMatchObject({ sub: dana.id, amr: expect.arrayContaining(['swk']) });
   });
 });

@@ -1,9 +1,7 @@
 import { type DynamicModule, Inject, Injectable, Module } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ChallengeModule, ChallengeOpenApiModule, challengeMetadata } from '@fpa/interaction';
 import {
-  ChallengeModule,
-  ChallengeOpenApiModule,
-  challengeMetadata,
   type AuthSessionView,
   type ChallengeMethod,
   type ChallengeParams,

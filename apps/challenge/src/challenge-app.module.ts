@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ChallengeModule, ChallengeOpenApiModule } from '@fpa/challenge-kit';
+import { ChallengeModule, ChallengeOpenApiModule } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import type { AppConfig } from '@fpa/config';
 import { PlatformModule } from '@fpa/platform';

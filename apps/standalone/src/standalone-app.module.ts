@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ClientAdminService, ClientsModule, DEMO_CLIENT } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
-import { ChallengeModule, ChallengeOpenApiModule, challengeMetadata } from '@fpa/challenge-kit';
+import { ChallengeModule, ChallengeOpenApiModule, challengeMetadata } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { PlatformModule } from '@fpa/platform';

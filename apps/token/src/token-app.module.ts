@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@fpa/config';
-import { challengeMetadata } from '@fpa/challenge-kit';
+import { challengeMetadata } from '@fpa/interaction';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { PlatformModule } from '@fpa/platform';
 import { registrationMetadata } from '@fpa/registration';

@@ -27,11 +27,15 @@ export function otpPrompt(otp: OtpService, nowMs: number, to: string, c: OtpChan
     reply: { status: 'code_sent', destination: c.mask(to), code_length: otp.length },
     expiresInSeconds: otp.ttlSeconds,
     delivery: { channel: c.channel, to, ...c.message(code, minutes) },
+    // Issue 7 finding 2: wrong codes count per destination across flows and sessions.
+    guard: `${c.channel}:${to}`,
   };
 }
 
 export function otpAnswer(otp: OtpService, nowMs: number, state: OtpState, params: ChallengeParams, subject: OtpChannel['subject'], amr: readonly string[]): ChallengeStep<OtpState> {
   if (typeof params.code !== 'string') return { kind: 'rejected', reason: 'invalid_input', description: 'code is required' };
+  // Malformed (not 4–10 digits) is not an attempt: it is refused before anything is compared.
+  if (!/^\d{4,10}$/.test(params.code.trim())) return { kind: 'rejected', reason: 'invalid_input', description: `code must be ${otp.length} digits` };
   const result = otp.check(state, params.code, nowMs);
   if (result === 'expired') return { kind: 'rejected', reason: 'expired' };
   if (result === 'invalid') return { kind: 'rejected', reason: 'invalid_code' };

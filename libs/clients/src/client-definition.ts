@@ -1,5 +1,6 @@
 import { plainToInstance, Expose } from 'class-transformer';
 import { ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, validateSync } from 'class-validator';
+import { acrPolicyProblems } from '@fpa/assurance';
 import type { ClientAuthMethod, ClientPermission, ClientType } from './client.entity';
 
 export const KNOWN_GRANT_TYPES = ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] as const;
@@ -74,7 +75,7 @@ export function parseClientDefinition(input: unknown): ClientDefinition {
   if ((def.grant_types ?? []).includes('fp_register') && !def.first_party) {
     problems.push('fp_register is only for first-party clients (FIPA-1)');
   }
-  problems.push(...policyProblems(def.challenge_policy));
+  problems.push(...acrPolicyProblems(def.challenge_policy));
   if (problems.length > 0) throw new ClientDefinitionError(`client ${String(def.client_id)}: ${problems.join('; ')}`);
   return def;
 }
@@ -97,22 +98,5 @@ class ClientDefinitionKeys {
   dpop_bound_access_tokens = 0;
   enabled = 0;
   challenge_policy = 0;
-}
-
-/** Shape check for a client definition's `challenge_policy`. Returns problems, empty when fine. */
-export function policyProblems(input: unknown): string[] {
-  if (input === undefined || input === null) return [];
-  if (typeof input !== 'object' || Array.isArray(input)) return ['challenge_policy must be an object'];
-  const p = input as Record<string, unknown>;
-  const problems: string[] = [];
-  const isList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[a-z][a-z0-9_]*$/.test(x));
-  for (const k of Object.keys(p)) if (!['methods', 'default_acr', 'acr'].includes(k)) problems.push(`challenge_policy.${k} is unknown`);
-  if (p.methods !== undefined && !isList(p.methods)) problems.push('challenge_policy.methods must be a list of method ids');
-  if (p.default_acr !== undefined && typeof p.default_acr !== 'string') problems.push('challenge_policy.default_acr must be a string');
-  if (p.acr !== undefined) {
-    if (typeof p.acr !== 'object' || p.acr === null || Array.isArray(p.acr)) problems.push('challenge_policy.acr must map acr values to lists of method sets');
-    else for (const [acr, sets] of Object.entries(p.acr)) if (!Array.isArray(sets) || !sets.every(isList) || sets.length === 0) problems.push(`challenge_policy.acr["${acr}"] must be a non-empty list of method sets`);
-  }
-  return problems;
 }
 

@@ -96,7 +96,7 @@ export const ENV_VARS = {
   KEY_REFRESH_SECONDS: { doc: 'How often each replica reloads signing keys from PostgreSQL.', default: '30' },
   ACCESS_TOKEN_TTL_SECONDS: { doc: 'Access-token lifetime.', default: '600' },
   REFRESH_TOKEN_TTL_SECONDS: { doc: 'Refresh-token lifetime (the family’s absolute lifetime).', default: '2592000' },
-  DEVICE_SESSION_TTL_SECONDS: { doc: 'Lifetime of a device `auth_session` after registration.', default: '2592000' },
+  DEVICE_SESSION_TTL_SECONDS: { doc: 'Lifetime of a device `auth_session` after registration (user authentications extend it by SESSION_IDLE_TTL_SECONDS, up to SESSION_MAX_LIFETIME_SECONDS).', default: '2592000' },
   FP_TOKEN_TTL_SECONDS: { doc: 'Lifetime of the `fp+jwt` registration token (`expires_in`).', default: '3600' },
   DEFAULT_AUDIENCE: {
     doc: 'Access-token `aud` when the client names no `resource`. Default `<ISSUER>/resources`.',
@@ -123,7 +123,7 @@ export const ENV_VARS = {
   CHALLENGE_MAX_ATTEMPTS: { doc: 'Wrong answers before a challenge is burned.', default: '5' },
   CHALLENGE_FLOW_TTL_SECONDS: { doc: 'How long a challenge flow (its state in Redis) lives without activity.', default: '600' },
   CHALLENGE_SESSION_TTL_SECONDS: {
-    doc: 'Lifetime of an `auth_session` created at the challenge endpoint until it yields a code (then DEVICE_SESSION_TTL_SECONDS).',
+    doc: 'Lifetime of an `auth_session` created at the challenge endpoint until a user authenticates in it (then SESSION_IDLE_TTL_SECONDS, up to SESSION_MAX_LIFETIME_SECONDS).',
     default: '900',
   },
   CHALLENGE_RATE_LIMIT_SESSION: { doc: 'Challenge requests per `auth_session` per minute.', default: '30' },
@@ -131,6 +131,26 @@ export const ENV_VARS = {
   CHALLENGE_RATE_LIMIT_DESTINATION: { doc: 'Codes sent to one email address or phone number per hour.', default: '10' },
   CHALLENGE_RESEND_SECONDS: { doc: 'Minimum time between two codes to the same destination.', default: '30' },
   AUTHORIZATION_CODE_TTL_SECONDS: { doc: 'Lifetime of an authorization code from the challenge endpoint.', default: '60' },
+  AUTH_LOCKOUT_THRESHOLD: {
+    doc: 'Wrong answers per secret (a TOTP user, an OTP destination, a user’s passkeys), counted in PostgreSQL across flows, before it locks.',
+    default: '10',
+  },
+  AUTH_LOCKOUT_SECONDS: { doc: 'First lockout after AUTH_LOCKOUT_THRESHOLD failures; each further failure doubles it.', default: '60' },
+  AUTH_LOCKOUT_MAX_SECONDS: { doc: 'Longest lockout.', default: '3600' },
+  AUTH_LOCKOUT_RESET_SECONDS: { doc: 'Failures are forgotten after this long without one.', default: '86400' },
+  ENROLMENT_MAX_AGE_SECONDS: {
+    doc: 'Enrolling a credential (passkey, TOTP app) needs an authentication in this session at most this old, at least as strong as the user’s strongest credential.',
+    default: '300',
+  },
+  RECOVERY_HOLD_SECONDS: {
+    doc: 'A credential enrolled through account recovery (`action=recover`) proves nothing beyond its recovery basis for this long (a client’s `challenge_policy.recovery.hold_seconds` overrides it).',
+    default: '86400',
+  },
+  SESSION_MAX_LIFETIME_SECONDS: { doc: 'Absolute lifetime of every `auth_session`, from its creation; nothing extends it.', default: '7776000' },
+  SESSION_IDLE_TTL_SECONDS: {
+    doc: 'A user authentication keeps its `auth_session` alive this long (within the absolute lifetime); a code issued without user interaction extends nothing.',
+    default: '2592000',
+  },
   SMTP_URL: {
     doc: 'SMTP server for email codes (nodemailer URL, e.g. `smtps://user:pass@smtp.example.com`). Required in production when `email_otp` is enabled; the embedded default writes to an outbox instead.',
     secret: true,

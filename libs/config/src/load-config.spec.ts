@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withEnvTable } from '../../../tools/docs/env-table';
 import { ConfigError, ENV_VARS, loadConfig } from './index';
 
 const KEY = Buffer.alloc(32, 1).toString('base64url');
@@ -81,5 +82,10 @@ describe('loadConfig (CONTRACT §8)', () => {
     const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
     const missing = Object.keys(ENV_VARS).filter((name) => !readme.includes(`\`${name}\``));
     expect(missing).toEqual([]);
+  });
+
+  it('the README configuration table is exactly the one ENV_VARS generates (npm run docs:env)', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    expect(withEnvTable(readme)).toBe(readme);
   });
 });

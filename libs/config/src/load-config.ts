@@ -63,6 +63,19 @@ export interface AppConfig {
     readonly rateLimitDestination: number;
     readonly resendSeconds: number;
     readonly codeTtlSeconds: number;
+    /** Issue 7: failures per secret (PostgreSQL) before lockout, and the backoff. */
+    readonly lockout: { readonly threshold: number; readonly baseLockSeconds: number; readonly maxLockSeconds: number; readonly resetSeconds: number };
+    /** A new credential needs an authentication at least this recent. */
+    readonly enrolmentMaxAgeSeconds: number;
+    /** A credential enrolled through recovery proves nothing beyond its recovery basis for this long. */
+    readonly recoveryHoldSeconds: number;
+  };
+  /** auth_session lifetimes (issue 7 finding 5). */
+  readonly sessions: {
+    /** From creation; nothing extends a session past it. */
+    readonly maxLifetimeSeconds: number;
+    /** How long a user authentication keeps the session alive (bounded by the absolute lifetime). */
+    readonly idleSeconds: number;
   };
   readonly messaging: {
     readonly smtpUrl: string | undefined;
@@ -268,6 +281,18 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       rateLimitDestination: int('CHALLENGE_RATE_LIMIT_DESTINATION', 1, 10_000_000),
       resendSeconds: int('CHALLENGE_RESEND_SECONDS', 0, 3600),
       codeTtlSeconds: int('AUTHORIZATION_CODE_TTL_SECONDS', 10, 600),
+      lockout: {
+        threshold: int('AUTH_LOCKOUT_THRESHOLD', 1, 1000),
+        baseLockSeconds: int('AUTH_LOCKOUT_SECONDS', 1, 86_400),
+        maxLockSeconds: int('AUTH_LOCKOUT_MAX_SECONDS', 1, 2_592_000),
+        resetSeconds: int('AUTH_LOCKOUT_RESET_SECONDS', 60, 31_536_000),
+      },
+      enrolmentMaxAgeSeconds: int('ENROLMENT_MAX_AGE_SECONDS', 10, 86_400),
+      recoveryHoldSeconds: int('RECOVERY_HOLD_SECONDS', 0, 2_592_000),
+    },
+    sessions: {
+      maxLifetimeSeconds: int('SESSION_MAX_LIFETIME_SECONDS', 60, 31_536_000),
+      idleSeconds: int('SESSION_IDLE_TTL_SECONDS', 60, 31_536_000),
     },
     messaging: {
       smtpUrl,

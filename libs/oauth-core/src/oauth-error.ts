@@ -104,6 +104,12 @@ export class OAuthError extends Error {
     return { ...body, ...this.extra };
   }
 
+  /** FIPA-17: once a session exists, its errors carry `auth_session` (server_error never does). */
+  withAuthSession(authSession: string): OAuthError {
+    if (this.code === 'server_error' || this.extra.auth_session !== undefined) return this;
+    return new OAuthError(this.code, this.description, { extra: { ...this.extra, auth_session: authSession }, headers: this.headers, status: this.status, reason: this.reason, cause: this.cause });
+  }
+
   withHeaders(headers: Record<string, string>): OAuthError {
     return new OAuthError(this.code, this.description, {
       extra: this.extra,

@@ -17,6 +17,7 @@ export type AuditEventType =
   | 'challenge.code_issued'
   | 'authorization_code.reuse_detected'
   | 'credential.enrolled'
+  | 'credential.recovered'
   | 'signing_key.created'
   | 'signing_key.rotated'
   | 'signing_key.retired'

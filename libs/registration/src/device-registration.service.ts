@@ -94,6 +94,7 @@ export class DeviceRegistrationService {
       keyAlg: key.alg,
       createdAt: new Date(nowMs),
       expiresAt: new Date(nowMs + this.config.tokens.deviceSessionTtl * 1000),
+      absoluteExpiresAt: new Date(nowMs + this.config.sessions.maxLifetimeSeconds * 1000),
       registeredIp: request.ip,
     });
 

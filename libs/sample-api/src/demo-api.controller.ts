@@ -23,9 +23,13 @@ export class DemoApiController {
     return { sub: access.subject, auth_session: access.authSession, email_verified: access.claims.email_verified === true, amr: access.claims.amr ?? [] };
   }
 
-  /** Needs a phishing-resistant authentication (a passkey: amr contains hwk). */
+  /**
+   * Needs a phishing-resistant authentication (acr phr: a passkey, device-bound `hwk` or synced
+   * `swk`). Asking for the acr, not for an amr value, keeps the requirement and the step-up hint
+   * the same thing.
+   */
   @Get('payments')
-  @RequireUserAuthentication({ amr: ['hwk'], stepUpAcr: 'urn:first-party-auth:acr:phr' })
+  @RequireUserAuthentication({ acr: ['urn:first-party-auth:acr:phr'], stepUpAcr: 'urn:first-party-auth:acr:phr' })
   payments(@Access() access: AccessContext): Record<string, unknown> {
     return { sub: access.subject, amr: access.claims.amr ?? [] };
   }

@@ -68,6 +68,47 @@ export class AuthorizationCodeService {
     return code;
   }
 
+  /**
+   * Issues a code for an authorization the session's user just satisfied, in one statement that
+   * also records what later tokens of the session carry (`sub`, `acr`, `amr`, `auth_time`,
+   * verified identifiers) and, when the user interacted in this flow, extends the session to
+   * `extendUntil` — never past its absolute lifetime (issue 7 finding 5). Undefined when the
+   * session is expired, revoked or belongs to another user: nothing is written then.
+   */
+  async issueForSession(c: NewAuthorizationCode, verified: readonly string[], extendUntil: Date | null, now: Date): Promise<string | undefined> {
+    const code = randomToken(32);
+    const rows = await this.sql(
+      `WITH s AS (
+         UPDATE device_sessions
+         SET user_id = $4, auth_time = $11, amr = $10, acr = $9, verified = $14,
+             expires_at = CASE WHEN $15::timestamptz IS NULL THEN expires_at ELSE LEAST(absolute_expires_at, GREATEST(expires_at, $15::timestamptz)) END
+         WHERE auth_session = $3 AND status = 'active' AND expires_at > $12 AND absolute_expires_at > $12 AND (user_id IS NULL OR user_id = $4)
+         RETURNING auth_session
+       )
+       INSERT INTO authorization_codes (code_hash, client_id, auth_session, user_id, dpop_jkt, code_challenge, scope, resource, acr, amr, auth_time, created_at, expires_at)
+       SELECT $1, $2, s.auth_session, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM s
+       RETURNING code_hash`,
+      [
+        sha256B64u(code),
+        c.clientId,
+        c.authSession,
+        c.userId,
+        c.dpopJkt,
+        c.codeChallenge,
+        c.scope,
+        c.resource,
+        c.acr,
+        [...c.amr],
+        c.authTime,
+        now,
+        new Date(now.getTime() + this.config.challenge.codeTtlSeconds * 1000),
+        [...verified],
+        extendUntil,
+      ],
+    );
+    return rows.length === 1 ? code : undefined;
+  }
+
   async find(code: string): Promise<AuthorizationCode | undefined> {
     if (code.length > 256) return undefined;
     const rows = await this.sql<CodeRow>('SELECT * FROM authorization_codes WHERE code_hash = $1', [sha256B64u(code)]);

@@ -30,6 +30,9 @@ export class DeviceSessionEntity {
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
 
+  @Column({ name: 'absolute_expires_at', type: 'timestamptz' })
+  absoluteExpiresAt!: Date;
+
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
 
@@ -80,11 +83,13 @@ export interface DeviceSession {
   readonly status: DeviceSessionStatus;
   readonly createdAt: Date;
   readonly expiresAt: Date;
+  /** The absolute end (issue 7 finding 5); `expiresAt` never passes it. */
+  readonly absoluteExpiresAt: Date;
   readonly kind: SessionKind;
   readonly user: SessionUser | undefined;
 }
 
-/** Usable = active and not expired at `nowMs`. */
+/** Usable = active, and neither its idle expiry nor its absolute lifetime has passed at `nowMs`. */
 export function isUsable(session: DeviceSession, nowMs: number): boolean {
-  return session.status === 'active' && session.expiresAt.getTime() > nowMs;
+  return session.status === 'active' && session.expiresAt.getTime() > nowMs && session.absoluteExpiresAt.getTime() > nowMs;
 }

@@ -3,7 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import type { PublicJwk } from '@fpa/crypto';
 import { sqlRunner, type SqlRunner } from '@fpa/persistence';
-import { DeviceSessionEntity, type DeviceSession, type SessionKind, type SessionUser } from './device-session.entity';
+import { DeviceSessionEntity, type DeviceSession, type SessionKind } from './device-session.entity';
 
 export interface NewDeviceSession {
   readonly authSession: string;
@@ -13,6 +13,8 @@ export interface NewDeviceSession {
   readonly keyAlg: string;
   readonly createdAt: Date;
   readonly expiresAt: Date;
+  /** Nothing extends the session past this (SESSION_MAX_LIFETIME_SECONDS from creation). */
+  readonly absoluteExpiresAt: Date;
   readonly registeredIp: string | null;
   readonly kind?: SessionKind;
 }
@@ -30,9 +32,9 @@ export class DeviceSessionRepository {
 
   async create(s: NewDeviceSession): Promise<void> {
     await this.sql(
-      `INSERT INTO device_sessions (auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at, registered_ip, kind)
-       VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9)`,
-      [s.authSession, s.clientId, s.keyJkt, JSON.stringify(s.publicJwk), s.keyAlg, s.createdAt, s.expiresAt, s.registeredIp, s.kind ?? 'device'],
+      `INSERT INTO device_sessions (auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at, registered_ip, kind, absolute_expires_at)
+       VALUES ($1, $2, $3, $4, $5, 'active', $6, LEAST($7::timestamptz, $10::timestamptz), $8, $9, $10)`,
+      [s.authSession, s.clientId, s.keyJkt, JSON.stringify(s.publicJwk), s.keyAlg, s.createdAt, s.expiresAt, s.registeredIp, s.kind ?? 'device', s.absoluteExpiresAt],
     );
   }
 
@@ -41,7 +43,7 @@ export class DeviceSessionRepository {
     if (!/^[A-Za-z0-9_-]{20,128}$/.test(authSession)) return undefined;
     // On the token endpoint's hot path: one plain statement straight to the pool.
     const rows = await this.sql<SessionRow>(
-      `SELECT auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at, kind, user_id, auth_time, amr, acr, verified
+      `SELECT auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at, absolute_expires_at, kind, user_id, auth_time, amr, acr, verified
        FROM device_sessions WHERE auth_session = $1`,
       [authSession],
     );
@@ -56,27 +58,12 @@ export class DeviceSessionRepository {
       status: r.status,
       createdAt: new Date(r.created_at),
       expiresAt: new Date(r.expires_at),
+      absoluteExpiresAt: new Date(r.absolute_expires_at),
       kind: r.kind,
       user: r.user_id
         ? { userId: r.user_id, authTime: new Date(r.auth_time ?? r.created_at), amr: r.amr ?? [], acr: r.acr, verified: r.verified ?? [] }
         : undefined,
     };
-  }
-
-  /**
-   * Attaches the user a challenge verified and updates the session's authentication summary, which
-   * later tokens of the session carry (`sub`, `amr`, `acr`, `auth_time`). Refused (false) when the
-   * session already belongs to another user.
-   */
-  async attachUser(authSession: string, user: SessionUser, expiresAt?: Date): Promise<boolean> {
-    const rows = await this.sql(
-      `UPDATE device_sessions
-       SET user_id = $2, auth_time = $3, amr = $4, acr = $5, verified = $6, expires_at = GREATEST(expires_at, COALESCE($7, expires_at))
-       WHERE auth_session = $1 AND status = 'active' AND (user_id IS NULL OR user_id = $2)
-       RETURNING auth_session`,
-      [authSession, user.userId, user.authTime, [...user.amr], user.acr, [...user.verified], expiresAt ?? null],
-    );
-    return rows.length === 1;
   }
 
   async revoke(authSession: string, at: Date): Promise<boolean> {
@@ -98,6 +85,7 @@ interface SessionRow {
   status: DeviceSession['status'];
   created_at: Date | string;
   expires_at: Date | string;
+  absolute_expires_at: Date | string;
   kind: SessionKind;
   user_id: string | null;
   auth_time: Date | string | null;

@@ -16,12 +16,22 @@ export interface User {
   readonly phoneVerified: boolean;
 }
 
+/** One verified authentication of a session, with what it proved (the assurance function's input). */
 export interface AuthenticationRecord {
   readonly method: string;
   readonly amr: readonly string[];
   readonly userId: string;
   readonly authenticatedAt: Date;
+  readonly flowId: string | null;
+  readonly factor: string;
+  readonly factors: 1 | 2;
+  readonly phishingResistant: boolean;
+  readonly verifies: 'email' | 'phone' | null;
+  readonly credentialId: string | null;
+  readonly counted: boolean;
 }
+
+export type NewAuthenticationRecord = Omit<AuthenticationRecord, 'authenticatedAt'> & { readonly authSession: string; readonly verifiedValue: string | null; readonly at: Date };
 
 export interface StoredCredential {
   readonly method: string;
@@ -31,6 +41,14 @@ export interface StoredCredential {
   /** Decrypted on read; stored only as JWE. */
   readonly secret: string | undefined;
   readonly counter: number;
+  /** Enrolled on a weaker factor (or by recovery): proves no more than that until used in a later flow. */
+  readonly provisional: boolean;
+  /** The authorization request (flow) that enrolled it: nothing counts in that flow. */
+  readonly enrolledFlow: string | null;
+  /** A recovered credential proves nothing before this (epoch ms). */
+  readonly trustedAfterMs: number | null;
+  /** The strength of what enrolled it (the bar a provisional credential sets for further enrolments). */
+  readonly basisRank: number;
 }
 
 export interface NewCredential {
@@ -39,6 +57,15 @@ export interface NewCredential {
   readonly publicData: Record<string, unknown>;
   readonly secret?: string;
   readonly counter?: number;
+}
+
+/** How a credential came to be, recorded by the core with it (issue 7 finding 1). */
+export interface Enrolment {
+  readonly flowId: string;
+  readonly provisional: boolean;
+  readonly basisRank: number;
+  readonly by: 'authentication' | 'recovery';
+  readonly trustedAfter: Date | null;
 }
 
 /**
@@ -80,20 +107,34 @@ export class UsersService {
     return rows[0] ? toUser(rows[0]) : undefined;
   }
 
-  async recordAuthentication(r: { userId: string; authSession: string; method: string; amr: readonly string[]; verifiedValue: string | null; at: Date }): Promise<void> {
+  async recordAuthentication(r: NewAuthenticationRecord): Promise<void> {
     await this.sql(
-      'INSERT INTO user_authentications (user_id, auth_session, method, amr, verified_value, authenticated_at) VALUES ($1, $2, $3, $4, $5, $6)',
-      [r.userId, r.authSession, r.method, [...r.amr], r.verifiedValue, r.at],
+      `INSERT INTO user_authentications (user_id, auth_session, method, amr, verified_value, authenticated_at, flow_id, factor, factors, phishing_resistant, verifies, credential_id, counted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [r.userId, r.authSession, r.method, [...r.amr], r.verifiedValue, r.at, r.flowId, r.factor, r.factors, r.phishingResistant, r.verifies, r.credentialId, r.counted],
     );
   }
 
-  /** The session's authentications, newest first. */
+  /** The session's authentications, newest first (the 50 newest: more never changes an assessment). */
   async sessionAuthentications(authSession: string): Promise<AuthenticationRecord[]> {
-    const rows = await this.sql<{ method: string; amr: string[]; user_id: string; authenticated_at: Date }>(
-      'SELECT method, amr, user_id, authenticated_at FROM user_authentications WHERE auth_session = $1 ORDER BY authenticated_at DESC, id DESC LIMIT 50',
+    const rows = await this.sql<AuthenticationRow>(
+      `SELECT method, amr, user_id, authenticated_at, flow_id, factor, factors, phishing_resistant, verifies, credential_id, counted
+       FROM user_authentications WHERE auth_session = $1 ORDER BY authenticated_at DESC, id DESC LIMIT 50`,
       [authSession],
     );
-    return rows.map((r) => ({ method: r.method, amr: r.amr, userId: r.user_id, authenticatedAt: new Date(r.authenticated_at) }));
+    return rows.map((r) => ({
+      method: r.method,
+      amr: r.amr,
+      userId: r.user_id,
+      authenticatedAt: new Date(r.authenticated_at),
+      flowId: r.flow_id,
+      factor: r.factor ?? r.method,
+      factors: r.factors === 2 ? 2 : 1,
+      phishingResistant: r.phishing_resistant,
+      verifies: r.verifies,
+      credentialId: r.credential_id,
+      counted: r.counted,
+    }));
   }
 
   // --- enrolled credentials -------------------------------------------------------------------
@@ -103,20 +144,31 @@ export class UsersService {
     return Promise.all(rows.map((r) => this.toCredential(r)));
   }
 
+  /** Every credential the user holds, without secrets (what the enrolment rule weighs). */
+  async heldCredentials(userId: string): Promise<Omit<StoredCredential, 'secret'>[]> {
+    const rows = await this.sql<CredentialRow>('SELECT * FROM user_credentials WHERE user_id = $1 ORDER BY created_at', [userId]);
+    return rows.map((r) => ({ ...this.toPublicCredential(r) }));
+  }
+
   async credential(method: string, credentialId: string): Promise<StoredCredential | undefined> {
     const rows = await this.sql<CredentialRow>('SELECT * FROM user_credentials WHERE method = $1 AND credential_id = $2', [method, credentialId]);
     return rows[0] ? this.toCredential(rows[0]) : undefined;
   }
 
-  /** Stores a new credential; false when that credential id is already registered. */
-  async addCredential(userId: string, c: NewCredential, now: Date): Promise<boolean> {
+  /** Stores a new credential with how it was enrolled; false when that credential id is already registered. */
+  async addCredential(userId: string, c: NewCredential, enrolment: Enrolment, now: Date): Promise<boolean> {
     const secretJwe = c.secret === undefined ? null : await encryptSecret(c.secret, `${c.method}:${c.credentialId}`, this.kek());
     const rows = await this.sql(
-      `INSERT INTO user_credentials (method, credential_id, user_id, public_data, secret_jwe, counter, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING credential_id`,
-      [c.method, c.credentialId, userId, JSON.stringify(c.publicData), secretJwe, c.counter ?? 0, now],
+      `INSERT INTO user_credentials (method, credential_id, user_id, public_data, secret_jwe, counter, created_at, provisional, enrolled_flow, trusted_after, enrolled_by, basis_rank)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING RETURNING credential_id`,
+      [c.method, c.credentialId, userId, JSON.stringify(c.publicData), secretJwe, c.counter ?? 0, now, enrolment.provisional, enrolment.flowId, enrolment.trustedAfter, enrolment.by, enrolment.basisRank],
     );
     return rows.length === 1;
+  }
+
+  /** A provisional credential used in a later, separate authentication becomes a full one. */
+  async promoteCredential(method: string, credentialId: string): Promise<void> {
+    await this.sql('UPDATE user_credentials SET provisional = false WHERE method = $1 AND credential_id = $2', [method, credentialId]);
   }
 
   /**
@@ -135,13 +187,20 @@ export class UsersService {
   }
 
   private async toCredential(r: CredentialRow): Promise<StoredCredential> {
+    return { ...this.toPublicCredential(r), secret: r.secret_jwe ? await decryptSecret(r.secret_jwe, `${r.method}:${r.credential_id}`, this.kek()) : undefined };
+  }
+
+  private toPublicCredential(r: CredentialRow): Omit<StoredCredential, 'secret'> {
     return {
       method: r.method,
       credentialId: r.credential_id,
       userId: r.user_id,
       publicData: r.public_data,
-      secret: r.secret_jwe ? await decryptSecret(r.secret_jwe, `${r.method}:${r.credential_id}`, this.kek()) : undefined,
       counter: Number(r.counter),
+      provisional: r.provisional,
+      enrolledFlow: r.enrolled_flow,
+      trustedAfterMs: r.trusted_after ? new Date(r.trusted_after).getTime() : null,
+      basisRank: r.basis_rank,
     };
   }
 
@@ -167,6 +226,24 @@ interface CredentialRow {
   public_data: Record<string, unknown>;
   secret_jwe: string | null;
   counter: string | number;
+  provisional: boolean;
+  enrolled_flow: string | null;
+  trusted_after: Date | string | null;
+  basis_rank: number;
+}
+
+interface AuthenticationRow {
+  method: string;
+  amr: string[];
+  user_id: string;
+  authenticated_at: Date;
+  flow_id: string | null;
+  factor: string | null;
+  factors: number;
+  phishing_resistant: boolean;
+  verifies: 'email' | 'phone' | null;
+  credential_id: string | null;
+  counted: boolean;
 }
 
 function toUser(r: UserRow): User {

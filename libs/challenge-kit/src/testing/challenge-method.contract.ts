@@ -1,5 +1,5 @@
 import type { AuthSessionView, ChallengeMethod, ChallengeParams, ChallengeStep, Json } from '../challenge-method';
-import { CHALLENGE_STATUS_VALUES } from '../openapi/challenge-statuses';
+import { CHALLENGE_STATUS_VALUES } from '../challenge-statuses';
 
 type Prompt = Extract<ChallengeStep, { kind: 'prompt' }>;
 
@@ -15,8 +15,8 @@ export interface ChallengeContractHarness {
   wrongAnswer(prompt: Prompt): Promise<ChallengeParams>;
   /** Values that must never appear in the reply or in the stored state (e.g. the OTP itself). */
   secrets?(prompt: Prompt): Promise<readonly string[]>;
-  /** Moves the method's clock forward; enables the expiry check. */
-  advanceClock?(seconds: number): void;
+  /** Moves the method's clock forward (every method's prompts expire, so every harness has a clock). */
+  advanceClock(seconds: number): void;
 }
 
 const roundTrip = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -61,6 +61,11 @@ export function describeChallengeMethodContract(name: string, makeHarness: () =>
         expect(JSON.stringify(prompt.state)).not.toContain(secret);
       }
       if (prompt.delivery) expect(prompt.delivery.to.length).toBeGreaterThan(0);
+      // The secret's lockout key (finding 2): stable, bounded, never the secret itself.
+      if (prompt.guard !== undefined) {
+        expect(prompt.guard).toMatch(/^[a-z_]+:.{1,400}$/);
+        for (const secret of (await h.secrets?.(prompt)) ?? []) expect(prompt.guard).not.toContain(secret);
+      }
       // A status the client sees is documented: in CHALLENGE_STATUSES, or declared by the method.
       if (prompt.reply.status !== undefined) expect([...CHALLENGE_STATUS_VALUES, ...(h.method.statuses ?? [])]).toContain(prompt.reply.status);
     });
@@ -80,16 +85,15 @@ export function describeChallengeMethodContract(name: string, makeHarness: () =>
       expect(step).toMatchObject({ kind: 'rejected', reason: 'invalid_code' });
     });
 
-    it('rejects malformed input as invalid_input and never throws', async () => {
+    it('rejects malformed input as invalid_input (not counted as an attempt) and never throws', async () => {
       const prompt = await begin();
-      for (const params of [{}, { code: 123 }, { code: { nested: true } }, { credential: 'not json' }, { code: 'x'.repeat(5000) }] as ChallengeParams[]) {
+      for (const params of [{}, { code: 123 }, { code: { nested: true } }, { credential: 'not json' }, { code: 'x'.repeat(5000) }, { code: '1'.repeat(5000) }] as ChallengeParams[]) {
         const step = await h.method.answer(await h.session(), roundTrip(prompt.state) as Json, params);
-        expect(step.kind).toBe('rejected');
+        expect({ params: Object.keys(params), step }).toMatchObject({ step: { kind: 'rejected', reason: 'invalid_input' } });
       }
     });
 
     it('rejects an answer after the challenge expired', async () => {
-      if (!h.advanceClock) return;
       const prompt = await begin();
       const answer = await h.correctAnswer(prompt);
       h.advanceClock(prompt.expiresInSeconds + 1);

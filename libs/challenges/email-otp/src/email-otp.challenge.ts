@@ -21,6 +21,8 @@ const EMAIL: OtpChannel = {
 export class EmailOtpChallenge implements ChallengeMethod<OtpState> {
   readonly id = 'email_otp';
   readonly amr = ['otp', 'email'] as const;
+  /** A success verifies the address (the `…:email` acr). */
+  readonly assurance = { verifies: 'email' } as const;
   readonly parameters = ['email', 'login_hint', 'code'] as const;
 
   constructor(

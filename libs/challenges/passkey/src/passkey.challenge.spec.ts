@@ -28,7 +28,7 @@ class FakeCredentialStore implements PasskeyCredentials {
   }
   add(userId: string, c: NewCredential): void {
     // JSON round trip: public_data is jsonb.
-    this.rows.set(`${c.method}:${c.credentialId}`, { method: c.method, credentialId: c.credentialId, userId, publicData: JSON.parse(JSON.stringify(c.publicData)) as Record<string, unknown>, secret: undefined, counter: c.counter ?? 0 });
+    this.rows.set(`${c.method}:${c.credentialId}`, { method: c.method, credentialId: c.credentialId, userId, publicData: JSON.parse(JSON.stringify(c.publicData)) as Record<string, unknown>, secret: undefined, counter: c.counter ?? 0, provisional: false, enrolledFlow: null, trustedAfterMs: null, basisRank: 0 });
   }
   use(method: string, credentialId: string, counter: number | undefined): void {
     const row = this.rows.get(`${method}:${credentialId}`)!;
@@ -128,19 +128,35 @@ describe('passkey registration', () => {
     expect((prompt.state as { challenge: string }).challenge).toBe(options.challenge);
   });
 
-  it('verifies the attestation and hands the core a credential to add, with mfa when the user was verified', async () => {
+  it('verifies the attestation and hands the core a credential to add, saying whether the user was verified', async () => {
     const f = fixture();
-    const auth = authenticator({ transports: ['internal'] });
+    const auth = authenticator({ transports: ['internal'], backedUp: false });
     const verified = await f.enrol(auth);
     expect(verified).toMatchObject({
       kind: 'verified',
       subject: { type: 'user', id: f.user.id },
       amr: ['hwk', 'user', 'mfa'],
-      credential: { action: 'add', credential: { method: 'passkey', credentialId: auth.id, counter: 0, publicData: { publicKey: auth.cosePublicKey().toString('base64url'), transports: ['internal'], aaguid: '00000000-0000-0000-0000-000000000000' } } },
+      userVerified: true,
+      credential: {
+        action: 'add',
+        credential: { method: 'passkey', credentialId: auth.id, counter: 0, publicData: { publicKey: auth.cosePublicKey().toString('base64url'), transports: ['internal'], aaguid: '00000000-0000-0000-0000-000000000000', backupEligible: false } },
+      },
     });
     const noUv = fixture();
-    const presenceOnly = await noUv.enrol(authenticator({ userVerified: false }));
-    expect(presenceOnly.amr).toEqual(['hwk', 'user']);
+    const presenceOnly = await noUv.enrol(authenticator({ userVerified: false, backedUp: false }));
+    expect(presenceOnly).toMatchObject({ amr: ['hwk', 'user'], userVerified: false });
+  });
+
+  it('a synced (backup-eligible) passkey is a software-secured key: swk, not hwk (RFC 8176)', async () => {
+    const f = fixture();
+    const auth = authenticator({ backedUp: true });
+    const verified = await f.enrol(auth);
+    expect(verified).toMatchObject({ amr: ['swk', 'user', 'mfa'], credential: { credential: { publicData: { backupEligible: true } } } });
+    await expect(authenticate(f, auth, f.session(undefined))).resolves.toMatchObject({ kind: 'verified', amr: ['swk', 'user', 'mfa'] });
+  });
+
+  it('declares what it proves: phishing-resistant, multi-factor capable, enrolled with action=register', () => {
+    expect(fixture().method.assurance).toEqual({ phishingResistant: true, multiFactorCapable: true, enrolAction: 'register' });
   });
 
   it('refuses a registration for another challenge, origin or RP ID (counted), and a passkey already registered (not counted)', async () => {
@@ -174,19 +190,21 @@ describe('passkey authentication', () => {
     const auth = authenticator({ transports: ['internal', 'hybrid'] });
     await f.enrol(auth);
     const known = (await f.method.begin(f.session(f.user), {})) as Prompt;
-    expect(known).toMatchObject({ kind: 'prompt', expiresInSeconds: 300, reply: { status: 'assertion_required' }, state: { mode: 'authenticate', userId: f.user.id } });
+    expect(known).toMatchObject({ kind: 'prompt', expiresInSeconds: 300, reply: { status: 'assertion_required' }, state: { mode: 'authenticate', userId: f.user.id }, guard: `passkey:${f.user.id}` });
     expect(requestOptions(known)).toMatchObject({ rpId: RP_ID, userVerification: 'preferred', allowCredentials: [{ id: auth.id, type: 'public-key', transports: ['internal', 'hybrid'] }] });
     const anonymous = (await f.method.begin(f.session(undefined), {})) as Prompt;
     expect(requestOptions(anonymous).allowCredentials ?? []).toEqual([]);
     expect(anonymous.state).toMatchObject({ mode: 'authenticate', userId: null });
+    // Nobody to lock out in a discoverable ceremony (and an assertion cannot be guessed).
+    expect(anonymous.guard).toBeUndefined();
   });
 
   it('an assertion alone names the user; the sign count is handed to the core to move forward', async () => {
     const f = fixture();
-    const auth = authenticator();
+    const auth = authenticator({ backedUp: false });
     await f.enrol(auth);
     const step = await authenticate(f, auth, f.session(undefined));
-    expect(step).toEqual({ kind: 'verified', subject: { type: 'user', id: f.user.id }, amr: ['hwk', 'user', 'mfa'], credential: { action: 'use', method: 'passkey', credentialId: auth.id, counter: 1 } });
+    expect(step).toEqual({ kind: 'verified', subject: { type: 'user', id: f.user.id }, amr: ['hwk', 'user', 'mfa'], userVerified: true, credential: { action: 'use', method: 'passkey', credentialId: auth.id, counter: 1 } });
     f.store.use('passkey', auth.id, 1);
     const second = await authenticate(f, auth, f.session(f.user), {}, true);
     expect(second).toMatchObject({ kind: 'verified', credential: { counter: 2 } });
@@ -197,7 +215,7 @@ describe('passkey authentication', () => {
     const auth = authenticator({ counter: 'zero', userVerified: false });
     await f.enrol(auth);
     const step = await authenticate(f, auth, f.session(undefined));
-    expect(step).toEqual({ kind: 'verified', subject: { type: 'user', id: f.user.id }, amr: ['hwk', 'user'], credential: { action: 'use', method: 'passkey', credentialId: auth.id } });
+    expect(step).toEqual({ kind: 'verified', subject: { type: 'user', id: f.user.id }, amr: ['swk', 'user'], userVerified: false, credential: { action: 'use', method: 'passkey', credentialId: auth.id } });
   });
 
   it.each<[string, ResponseVariant]>([

@@ -32,6 +32,8 @@ export interface PasskeyPublicData {
   readonly publicKey: string;
   readonly transports?: readonly string[];
   readonly aaguid?: string;
+  /** WebAuthn BE flag at registration: a synced (multi-device) passkey, whose key can leave the device. */
+  readonly backupEligible?: boolean;
 }
 
 const TTL_SECONDS = 300;
@@ -47,15 +49,18 @@ const invalidCode = (description?: string): Rejected => ({ kind: 'rejected', rea
 
 /**
  * `passkey`: WebAuthn (L3) through @simplewebauthn/server. `action=register` enrols a passkey for
- * the user the session already verified; without an action, an assertion — alone, with a
- * discoverable credential — authenticates a returning user. RFC 8176 `hwk` (proof of possession
- * of a hardware-bound key) and `user` (user presence); `mfa` when the authenticator verified the
- * user (UV: the key and a PIN or biometric).
+ * the user the session already verified (the core applies the enrolment rule first); without an
+ * action, an assertion — alone, with a discoverable credential — authenticates a returning user.
+ * RFC 8176: `hwk` for a device-bound key, `swk` for a synced (backup-eligible) passkey, whose key
+ * can leave the hardware; `user` (user presence); and when the authenticator verified the user
+ * (UV: the key and a PIN or biometric) the step says so, which the core counts as two factors.
  */
 @Injectable()
 export class PasskeyChallenge implements ChallengeMethod<PasskeyState> {
   readonly id = PASSKEY;
   readonly amr = ['hwk', 'user'] as const;
+  /** Phishing-resistant (origin-bound), and two factors in one when the authenticator verifies the user. */
+  readonly assurance = { phishingResistant: true, multiFactorCapable: true, enrolAction: 'register' } as const;
   readonly parameters = ['action', 'credential'] as const;
 
   constructor(
@@ -135,11 +140,13 @@ export class PasskeyChallenge implements ChallengeMethod<PasskeyState> {
       publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
       ...(info.credential.transports ? { transports: [...info.credential.transports] } : {}),
       aaguid: info.aaguid,
+      backupEligible: info.credentialDeviceType === 'multiDevice',
     };
     return {
       kind: 'verified',
       subject: { type: 'user', id: state.userId },
-      amr: this.amrFor(info.userVerified),
+      amr: this.amrFor(info.userVerified, info.credentialDeviceType === 'multiDevice'),
+      userVerified: info.userVerified,
       credential: { action: 'add', credential: { method: PASSKEY, credentialId: info.credential.id, publicData: { ...publicData }, counter: info.credential.counter } },
     };
   }
@@ -161,6 +168,10 @@ export class PasskeyChallenge implements ChallengeMethod<PasskeyState> {
       state: { mode: 'authenticate', challenge: options.challenge, userId: user?.id ?? null, expiresAt: this.clock.nowMs() + TTL_SECONDS * 1000 },
       reply: { status: 'assertion_required', public_key_credential_request_options: toJson(options) },
       expiresInSeconds: TTL_SECONDS,
+      // Failures count against the user's passkeys across flows. A discoverable ceremony names no
+      // user beforehand, and an assertion cannot be guessed: nothing to lock then (locking on a
+      // credential id the caller chooses would let anyone lock a user out).
+      ...(user ? { guard: `passkey:${user.id}` } : {}),
     };
   }
 
@@ -197,18 +208,22 @@ export class PasskeyChallenge implements ChallengeMethod<PasskeyState> {
       return invalidCode();
     }
     if (!result.verified) return invalidCode();
-    const { newCounter, userVerified } = result.authenticationInfo;
+    const { newCounter, userVerified, credentialDeviceType } = result.authenticationInfo;
+    const synced = credentialDeviceType === 'multiDevice' || (stored.publicData as Partial<PasskeyPublicData>).backupEligible === true;
     return {
       kind: 'verified',
       subject: { type: 'user', id: stored.userId },
-      amr: this.amrFor(userVerified),
+      amr: this.amrFor(userVerified, synced),
+      userVerified,
       // WebAuthn §6.1.1: a counter that stays 0 means "not supported" (synced passkeys); otherwise it must move forward, which the core enforces once more.
       credential: { action: 'use', method: PASSKEY, credentialId: stored.credentialId, ...(newCounter > 0 ? { counter: newCounter } : {}) },
     };
   }
 
-  private amrFor(userVerified: boolean): string[] {
-    return userVerified ? [...this.amr, 'mfa'] : [...this.amr];
+  /** RFC 8176: `swk` for a synced passkey (the key is not bound to one device's hardware), else `hwk`. */
+  private amrFor(userVerified: boolean, synced: boolean): string[] {
+    const amr = [synced ? 'swk' : 'hwk', 'user'];
+    return userVerified ? [...amr, 'mfa'] : amr;
   }
 }
 

@@ -20,6 +20,8 @@ const SMS: OtpChannel = {
 export class SmsOtpChallenge implements ChallengeMethod<OtpState> {
   readonly id = 'sms_otp';
   readonly amr = ['sms', 'otp'] as const;
+  /** A success verifies the number (the `…:phone` acr). */
+  readonly assurance = { verifies: 'phone' } as const;
   readonly parameters = ['phone', 'login_hint', 'code'] as const;
 
   constructor(

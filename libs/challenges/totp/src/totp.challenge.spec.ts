@@ -18,7 +18,7 @@ class FakeCredentials implements TotpCredentialSource {
     return this.rows.filter((c) => c.userId === userId && c.method === method);
   }
   add(secret: string, overrides: Partial<StoredCredential> = {}): StoredCredential {
-    const c: StoredCredential = { method: 'totp', credentialId: `cred-${this.rows.length + 1}`, userId: USER.id, publicData: { digits: 6, period: 30, algorithm: 'sha1' }, secret, counter: 0, ...overrides };
+    const c: StoredCredential = { method: 'totp', credentialId: `cred-${this.rows.length + 1}`, userId: USER.id, publicData: { digits: 6, period: 30, algorithm: 'sha1' }, secret, counter: 0, provisional: false, enrolledFlow: null, trustedAfterMs: null, basisRank: 0, ...overrides };
     this.rows.push(c);
     return c;
   }
@@ -91,11 +91,13 @@ describe('totp specifics', () => {
   });
 
   describe('enrolment (action=enroll)', () => {
-    it('is refused without a user verified by another method', async () => {
-      for (const s of [session({ user: undefined, verifiedMethods: [] }), session({ verifiedMethods: [] })]) {
-        const step = await method.begin(s, { action: 'enroll' });
-        expect(step).toMatchObject({ kind: 'rejected', reason: 'invalid_input', description: expect.stringMatching(/verified by another method/) });
-      }
+    it('is refused without a user (the core applies the enrolment rule before it asks the module)', async () => {
+      const step = await method.begin(session({ user: undefined, verifiedMethods: [] }), { action: 'enroll' });
+      expect(step).toMatchObject({ kind: 'rejected', reason: 'invalid_input', description: expect.stringMatching(/verified by another method/) });
+    });
+
+    it('declares its enrolment action, so the core gates it', () => {
+      expect(method.assurance).toEqual({ enrolAction: 'enroll' });
     });
 
     it('refuses an unknown action', async () => {
@@ -154,11 +156,6 @@ describe('totp specifics', () => {
       await expect(method.answer(session(), prompt.state, { code: await codeAt(secret, clock) })).resolves.toMatchObject({ kind: 'rejected', reason: 'expired' });
     });
 
-    it('a second app needs the first one verified in this session', async () => {
-      store.add(generateSecret());
-      await expect(method.begin(session(), { action: 'enroll' })).resolves.toMatchObject({ kind: 'rejected', reason: 'invalid_input', description: expect.stringMatching(/already enrolled/) });
-      await begin(session({ verifiedMethods: ['totp', 'email_otp'] }), { action: 'enroll' });
-    });
   });
 
   describe('authentication', () => {
@@ -171,6 +168,8 @@ describe('totp specifics', () => {
         state: { mode: 'authenticate', userId: USER.id, credentialIds: [cred.credentialId], expiresAt: T0 + TOTP_PROMPT_SECONDS * 1000 },
         reply: { status: 'code_required', digits: 8 },
         expiresInSeconds: 120,
+        // Finding 2: wrong codes are counted per user across flows.
+        guard: `totp:${USER.id}`,
       });
       expect(JSON.stringify(prompt)).not.toContain(secret);
     });
@@ -220,13 +219,14 @@ describe('totp specifics', () => {
       await expect(method.answer(session(), prompt.state, { code: await codeAt(late, clock) })).resolves.toMatchObject({ kind: 'rejected', reason: 'invalid_code' });
     });
 
-    it('accepts the code typed with spaces; a wrong length is a wrong code; a missing code is malformed input', async () => {
+    it('accepts the code typed with spaces; too short or missing is malformed input (not an attempt)', async () => {
       const secret = generateSecret();
       store.add(secret);
       const prompt = await begin(session());
       const code = await codeAt(secret, clock);
       await expect(method.answer(session(), prompt.state, { code: `${code.slice(0, 3)} ${code.slice(3)}` })).resolves.toMatchObject({ kind: 'verified' });
-      await expect(method.answer(session(), prompt.state, { code: code.slice(1) })).resolves.toMatchObject({ kind: 'rejected', reason: 'invalid_code' });
+      await expect(method.answer(session(), prompt.state, { code: code.slice(1) })).resolves.toMatchObject({ kind: 'rejected', reason: 'invalid_input' });
+      await expect(method.answer(session(), prompt.state, { code: String((Number(code) + 1) % 1_000_000).padStart(6, '0') })).resolves.toMatchObject({ kind: 'rejected', reason: 'invalid_code' });
       await expect(method.answer(session(), prompt.state, {})).resolves.toMatchObject({ kind: 'rejected', reason: 'invalid_input' });
     });
 

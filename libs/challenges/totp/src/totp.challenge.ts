@@ -48,8 +48,10 @@ export type TotpCredentialSource = Pick<UsersService, 'credentials'>;
 @Injectable()
 export class TotpChallenge implements ChallengeMethod<TotpState> {
   readonly id = 'totp';
-  /** RFC 8176 §2: `otp`. (`mfa` is added by the core when two methods were verified.) */
+  /** RFC 8176 §2: `otp`. (`mfa` is added by the core when the events it counts are two factors.) */
   readonly amr = ['otp'] as const;
+  /** A possession factor of its own (one class, whatever the number of apps); `action=enroll` adds one. */
+  readonly assurance = { enrolAction: 'enroll' } as const;
   readonly parameters = ['action', 'code'] as const;
 
   constructor(
@@ -76,6 +78,8 @@ export class TotpChallenge implements ChallengeMethod<TotpState> {
       state: { mode: 'authenticate', userId: user.id, credentialIds: credentials.map((c) => c.credentialId), expiresAt: this.clock.nowMs() + TOTP_PROMPT_SECONDS * 1000 },
       reply: { status: 'code_required', digits: settingsOf(credentials[0]).digits },
       expiresInSeconds: TOTP_PROMPT_SECONDS,
+      // Issue 7 finding 2: wrong codes count per user across flows (the core locks out with backoff).
+      guard: `totp:${user.id}`,
     };
   }
 
@@ -84,25 +88,19 @@ export class TotpChallenge implements ChallengeMethod<TotpState> {
     if (this.clock.nowMs() >= state.expiresAt) return { kind: 'rejected', reason: 'expired' };
     // The state belongs to the session's user; anything else is a stale or foreign state: burn it.
     if (session.user?.id !== state.userId) return { kind: 'rejected', reason: 'expired', description: 'the challenge no longer matches the session' };
-    // Authenticator apps show "123 456"; accept the digits with or without spaces.
+    // Authenticator apps show "123 456"; accept the digits with or without spaces. Anything that
+    // cannot be a code is malformed, not a guess: refused before anything is compared.
     const code = params.code.length <= 32 ? params.code.replace(/\s+/g, '') : '';
+    if (!/^\d{6,8}$/.test(code)) return invalidInput('code must be the 6 to 8 digits the authenticator app shows');
     return state.mode === 'enroll' ? this.answerEnrolment(session, state, code) : this.answerAuthentication(state, code);
   }
 
   // --- enrolment --------------------------------------------------------------------------------
 
+  /** The core has already applied the enrolment rule (a fresh factor at least as strong as the user's strongest). */
   private async beginEnrolment(session: AuthSessionView): Promise<Step> {
     const user = session.user;
-    // Adding a credential needs a user proven in this session by another method (e.g. email_otp).
-    if (!user || session.verifiedMethods.length === 0) {
-      return invalidInput('TOTP enrolment needs a user verified by another method first (e.g. email_otp)');
-    }
-    // A second app may only be added by someone who passed the first: otherwise one factor would
-    // suffice to replace the other.
-    const existing = await this.users.credentials(user.id, this.id);
-    if (existing.length > 0 && !session.verifiedMethods.includes(this.id)) {
-      return invalidInput('a TOTP authenticator is already enrolled; verify with it (challenge_type=totp) before adding another');
-    }
+    if (!user) return invalidInput('TOTP enrolment needs a user verified by another method first (e.g. email_otp)');
     const secret = generateSecret({ length: SECRET_BYTES });
     const { digits, period, algorithm } = TOTP_DEFAULTS;
     const otpauthUri = generateURI({ issuer: TOTP_ISSUER, label: user.email ?? user.phone ?? user.id, secret, digits, period, algorithm });

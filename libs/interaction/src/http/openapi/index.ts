@@ -1,4 +1,3 @@
-export * from './challenge-statuses';
 export * from './challenge-request.dto';
 export * from './challenge-response.dto';
 export * from './setup-openapi';

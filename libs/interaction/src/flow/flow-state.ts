@@ -1,4 +1,4 @@
-import type { Json } from './challenge-method';
+import type { Json, JsonObject } from '@fpa/challenge-kit';
 
 /** The initial request's authorization parameters, kept for the whole flow. */
 export interface FlowRequest {
@@ -16,13 +16,21 @@ export interface ActiveChallenge {
   readonly state: Json;
   readonly attempts: number;
   readonly expiresAt: number;
+  /** The secret it checks (the prompt's `guard`): wrong answers are also counted there, across flows. */
+  readonly guard?: string;
+  /** `pending`: waiting for `resume`; the client polls. */
+  readonly pending?: { readonly reply: JsonObject; readonly intervalSeconds?: number };
+  /** An enrolment (`action=register|enroll`), or one through the recovery path (`action=recover`). */
+  readonly enrolment?: 'authentication' | 'recovery';
 }
 
 /**
- * Everything the orchestrator keeps about one flow, in Redis under the auth_session (versioned,
- * written with compare-and-set). Never returned to the client.
+ * Everything the loop keeps about one authorization request (a flow), in Redis under the
+ * auth_session, versioned and written with compare-and-set. Never returned to the client.
  */
 export interface FlowState {
+  /** Random per authorization request: "a later, separate authentication" is another flow. */
+  readonly flowId: string;
   readonly authSession: string;
   readonly clientId: string;
   readonly mode: 'public' | 'device';
@@ -33,7 +41,7 @@ export interface FlowState {
   readonly createdAt: number;
 }
 
-/** Thrown when another request changed the flow first; the orchestrator re-reads and decides again. */
+/** Thrown when another request changed the flow first; the loop re-reads and decides again. */
 export class FlowConflict extends Error {
   constructor() {
     super('the challenge flow changed concurrently');

@@ -1,5 +1,7 @@
 import { OAuthError } from '@fpa/oauth-core';
-import type { Json } from './challenge-method';
+import type { Json } from '@fpa/challenge-kit';
+
+export const CHALLENGE_PATH = '/authorize-challenge';
 
 export type ChallengeInput = Readonly<Record<string, Json>>;
 

@@ -2,8 +2,8 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, getSchemaPath, type OpenAPIObject } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
-import { CHALLENGE_METHODS, type ChallengeRegistry } from '../challenge-method';
-import { ChallengeModule } from '../challenge.module';
+import { CHALLENGE_METHODS, type ChallengeRegistry } from '@fpa/challenge-kit';
+import { ChallengeModule } from '../../interaction.module';
 import { AuthorizeChallengeFollowUpRequestDto, AuthorizeChallengeInitialRequestDto, DEVICE_TOKEN_SCHEME } from './challenge-request.dto';
 import { InsufficientAuthorizationDto } from './challenge-response.dto';
 

@@ -2,9 +2,11 @@ import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { HeadersObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { Request, Response } from 'express';
-import { requestInfo, sendJson } from '@fpa/oauth-core';
-import { ChallengeOrchestrator } from './challenge-orchestrator.service';
+import { DpopService } from '@fpa/dpop';
+import { OAuthError, requestInfo, sendJson } from '@fpa/oauth-core';
+import { InteractionLoop } from '../loop/interaction-loop.service';
 import { readChallengeInput } from './challenge-request';
+import { renderFipaJson } from './fipa-json.renderer';
 import { AuthorizeChallengeFollowUpRequestDto, AuthorizeChallengeInitialRequestDto, DEVICE_TOKEN_SCHEME } from './openapi/challenge-request.dto';
 import {
   AuthorizationCodeResponseDto,
@@ -24,13 +26,16 @@ const RETRY_AFTER: HeadersObject = { 'Retry-After': { description: 'Seconds to w
 /**
  * `POST /authorize-challenge` — FiPA's authorization challenge endpoint, the federation draft's
  * native authorization endpoint (CONTRACT §1, §5). The decorators describe the wire profile for the
- * OpenAPI document (openapi/setup-openapi.ts); the orchestrator alone decides the answers.
+ * OpenAPI document (openapi/setup-openapi.ts); the interaction loop alone decides the answers and FIPA_JSON renders them.
  */
 @ApiTags('authorization challenge')
 @ApiExtraModels(AuthorizeChallengeInitialRequestDto, AuthorizeChallengeFollowUpRequestDto, InsufficientAuthorizationDto, RedirectToWebDto)
 @Controller()
 export class AuthorizeChallengeController {
-  constructor(private readonly orchestrator: ChallengeOrchestrator) {}
+  constructor(
+    private readonly loop: InteractionLoop,
+    private readonly dpop: DpopService,
+  ) {}
 
   @Post('authorize-challenge')
   @HttpCode(200)
@@ -88,7 +93,13 @@ export class AuthorizeChallengeController {
   @ApiResponse({ status: 500, description: 'An unexpected fault (logged with the request id).', type: ServerErrorDto, headers: NO_STORE })
   @ApiResponse({ status: 503, description: 'A code could not be delivered, or a store is down (`temporarily_unavailable`).', type: TemporarilyUnavailableErrorDto, headers: { ...NO_STORE, ...RETRY_AFTER } })
   async challenge(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const result = await this.orchestrator.handle(readChallengeInput(req.body, req.headers['content-type']), requestInfo(req));
-    sendJson(res, result.status, result.body, result.headers);
+    // Every answer of the flow carries the current nonce (RFC 9449 §8).
+    const nonce = { 'DPoP-Nonce': this.dpop.currentNonce() };
+    try {
+      const wire = renderFipaJson(await this.loop.handle(readChallengeInput(req.body, req.headers['content-type']), requestInfo(req)));
+      sendJson(res, wire.status, wire.body, { ...nonce, ...wire.headers });
+    } catch (e) {
+      throw e instanceof OAuthError && !e.headers['DPoP-Nonce'] ? e.withHeaders(nonce) : e;
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CHALLENGE_STATUSES, CHALLENGE_STATUS_VALUES } from './challenge-statuses';
+import { CHALLENGE_STATUSES, CHALLENGE_STATUS_VALUES } from '@fpa/challenge-kit';
 
 const statusList = Object.entries(CHALLENGE_STATUSES)
   .map(([status, meaning]) => `- \`${status}\`: ${meaning}`)

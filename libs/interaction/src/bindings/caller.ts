@@ -1,0 +1,31 @@
+import type { Client } from '@fpa/clients';
+import type { RequestInfo } from '@fpa/oauth-core';
+import type { DeviceSession } from '@fpa/session';
+import type { ChallengeInput } from '../http/challenge-request';
+
+/** Who is calling, bound to which key (request-scoped; what a binding establishes). */
+export interface Caller {
+  readonly client: Client;
+  readonly session: DeviceSession;
+  /** `public`: a session created at the endpoint; `device`: a registered device's session. */
+  readonly mode: 'public' | 'device';
+  /** RFC 7638 thumbprint of the key every request of the flow proves (FIPA-26/33). */
+  readonly jkt: string;
+  /** The session was created by this very request. */
+  readonly created: boolean;
+}
+
+/**
+ * How a caller proves who it is (STYLE.md: caller bindings are plug-ins). The native endpoint has
+ * two — a first-party public client with a DPoP proof, and a registered device with its DPoP-bound
+ * access token; the browser login adds a cookie + CSRF binding. A binding claims every single-use
+ * value of the request (the proof's `jti`) before it returns.
+ */
+export interface CallerBinding {
+  readonly name: string;
+  /** Does this request use this binding (e.g. `Authorization: DPoP`)? */
+  applies(request: RequestInfo): boolean;
+  bind(input: ChallengeInput, request: RequestInfo): Promise<Caller>;
+}
+
+export const CALLER_BINDINGS = Symbol('CALLER_BINDINGS');

@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { provisionalUse } from '@fpa/assurance';
+import type { ChallengeMethod, InteractionStep } from '@fpa/challenge-kit';
+import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
+import { AuditService } from '@fpa/platform';
+import { UsersService, type NewCredential } from '@fpa/users';
+import { InteractionMetrics } from '../interaction.metrics';
+import { SessionFacts } from '../loop/session-facts.service';
+import type { SessionEvent, Turn } from '../loop/turn';
+import { EnrolmentGuard, type EnrolmentPath } from './enrolment-guard.service';
+
+type Verified = Extract<InteractionStep, { kind: 'verified' }>;
+
+/** What a verified step left behind. */
+export type Recorded = { readonly kind: 'authenticated'; readonly event: SessionEvent } | { readonly kind: 'enrolled'; readonly provisional: boolean };
+
+/**
+ * The authentication recorder port: persists what a verified step proved — the user (found or
+ * created from a verified identifier), an enrolled credential (after the enrolment rule), a
+ * credential's use (its counter moves forward only; a provisional one is promoted in a later
+ * flow), and the authentication event with what it proved. Keeps the turn's facts current.
+ */
+@Injectable()
+export class AuthenticationRecorder {
+  constructor(
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly users: UsersService,
+    private readonly enrolment: EnrolmentGuard,
+    private readonly facts: SessionFacts,
+    private readonly audit: AuditService,
+    private readonly metrics: InteractionMetrics,
+  ) {}
+
+  async record(turn: Turn, method: ChallengeMethod, step: Verified, path: EnrolmentPath | undefined): Promise<Recorded> {
+    const now = new Date(this.clock.nowMs());
+    const user = await this.users.resolve(step.subject, now);
+    if (!user) throw new OAuthError('access_denied', 'unknown user');
+    // One session, one user: a second person cannot authenticate into someone else's session.
+    const current = await this.facts.userId(turn);
+    if (current !== undefined && current !== user.id) throw new OAuthError('access_denied', 'this auth_session belongs to another user');
+    if (step.credential?.action === 'add') return this.enrol(turn, method, step.credential.credential, user.id, path ?? 'authentication', now);
+
+    let counted = true;
+    let credentialId: string | null = null;
+    if (step.credential?.action === 'use') {
+      const { credentialId: id, counter } = step.credential;
+      const stored = await this.users.credential(step.credential.method, id);
+      if (!stored || stored.userId !== user.id) throw new OAuthError('access_denied', 'unknown credential');
+      // A TOTP code or an assertion counts once: a second use of the same step/counter is refused.
+      if (!(await this.users.recordCredentialUse(step.credential.method, id, now, counter))) throw new OAuthError('access_denied', 'this code or assertion was already used');
+      const use = provisionalUse(stored, turn.flow.flowId, now.getTime());
+      if (use.promote) await this.users.promoteCredential(step.credential.method, id);
+      counted = use.counted;
+      credentialId = id;
+    }
+    const multiFactor = method.assurance?.multiFactorCapable === true && step.userVerified === true;
+    const verifies = step.subject.type === 'email' ? 'email' : step.subject.type === 'phone' ? 'phone' : null;
+    const event: SessionEvent = {
+      method: method.id,
+      amr: [...step.amr],
+      atMs: now.getTime(),
+      factor: method.assurance?.factor ?? method.id,
+      factors: multiFactor ? 2 : 1,
+      phishingResistant: method.assurance?.phishingResistant === true,
+      ...(verifies ? { verifies } : {}),
+      credentialBound: credentialId !== null,
+      counted,
+      userId: user.id,
+      flowId: turn.flow.flowId,
+    };
+    await this.users.recordAuthentication({
+      userId: user.id,
+      authSession: turn.caller.session.authSession,
+      method: method.id,
+      amr: event.amr,
+      verifiedValue: step.verifiedValue ?? null,
+      at: now,
+      flowId: turn.flow.flowId,
+      factor: event.factor,
+      factors: event.factors,
+      phishingResistant: event.phishingResistant,
+      verifies,
+      credentialId,
+      counted,
+    });
+    turn.events = [event, ...(await this.facts.events(turn))];
+    if (turn.user?.id !== user.id) turn.user = user;
+    this.metrics.steps.inc({ method: method.id, outcome: 'verified' });
+    this.audit.record({
+      type: 'challenge.verified',
+      clientId: turn.caller.client.id,
+      authSession: turn.caller.session.authSession,
+      subject: user.id,
+      ip: turn.request.ip,
+      requestId: turn.request.requestId,
+      details: { method: method.id, amr: [...step.amr], counted, factors: event.factors },
+    });
+    return { kind: 'authenticated', event };
+  }
+
+  private async enrol(turn: Turn, method: ChallengeMethod, credential: NewCredential, userId: string, path: EnrolmentPath, now: Date): Promise<Recorded> {
+    const decision = await this.enrolment.decide(turn, method, path);
+    if (!decision.allowed || decision.userId !== userId) throw new OAuthError('access_denied', 'this enrolment is no longer allowed: authenticate again with your strongest factor');
+    const trustedAfter = path === 'recovery' ? new Date(now.getTime() + turn.policy.recovery.holdSeconds * 1000) : null;
+    const added = await this.users.addCredential(userId, credential, { flowId: turn.flow.flowId, provisional: decision.provisional, basisRank: decision.basisRank, by: path, trustedAfter }, now);
+    if (!added) throw new OAuthError('invalid_request', 'this credential is already registered');
+    this.metrics.steps.inc({ method: method.id, outcome: 'enrolled' });
+    this.metrics.enrolments.inc({ method: method.id, path, provisional: String(decision.provisional) });
+    this.audit.record({
+      type: path === 'recovery' ? 'credential.recovered' : 'credential.enrolled',
+      clientId: turn.caller.client.id,
+      authSession: turn.caller.session.authSession,
+      subject: userId,
+      ip: turn.request.ip,
+      requestId: turn.request.requestId,
+      details: { method: method.id, provisional: decision.provisional, basisRank: decision.basisRank, ...(trustedAfter ? { trustedAfter: trustedAfter.toISOString() } : {}) },
+    });
+    return { kind: 'enrolled', provisional: decision.provisional };
+  }
+}

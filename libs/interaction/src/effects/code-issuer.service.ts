@@ -1,0 +1,67 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Satisfaction } from '@fpa/assurance';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
+import { AuditService } from '@fpa/platform';
+import { AuthorizationCodeService } from '@fpa/session';
+import { FlowStore } from '../flow/flow-store';
+import type { EndpointOutcome } from '../loop/outcome';
+import { SessionFacts } from '../loop/session-facts.service';
+import type { Turn } from '../loop/turn';
+
+/**
+ * The code issuer port (FIPA-15/16): a single-use code bound to the client, the session, the PKCE
+ * challenge and the DPoP key, carrying the `acr`, `amr` and `auth_time` of exactly the events that
+ * satisfied the policy (finding 4). The session is extended only when a user authenticated in this
+ * flow, and never past its absolute lifetime (finding 5).
+ */
+@Injectable()
+export class CodeIssuer {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly codes: AuthorizationCodeService,
+    private readonly flows: FlowStore,
+    private readonly facts: SessionFacts,
+    private readonly audit: AuditService,
+  ) {}
+
+  async issue(turn: Turn, satisfied: Satisfaction): Promise<Extract<EndpointOutcome, { kind: 'code' }>> {
+    const now = new Date(this.clock.nowMs());
+    const user = await this.facts.user(turn);
+    if (!user) throw new OAuthError('server_error', undefined, { reason: 'satisfied without a user' });
+    const { flow, caller } = turn;
+    const interacted = (await this.facts.events(turn)).some((e) => e.flowId === flow.flowId);
+    const verified = [...(user.emailVerified ? ['email'] : []), ...(user.phoneVerified ? ['phone'] : [])];
+    const code = await this.codes.issueForSession(
+      {
+        clientId: caller.client.id,
+        authSession: caller.session.authSession,
+        userId: user.id,
+        dpopJkt: flow.dpopJkt,
+        codeChallenge: flow.request.codeChallenge ?? null,
+        scope: flow.request.scopes.join(' '),
+        resource: flow.request.resource ?? null,
+        acr: satisfied.acr,
+        amr: satisfied.amr,
+        authTime: new Date(satisfied.authTimeMs),
+      },
+      verified,
+      interacted ? new Date(now.getTime() + this.config.sessions.idleSeconds * 1000) : null,
+      now,
+    );
+    if (!code) throw new OAuthError('invalid_session', 'the auth_session expired, was revoked, or belongs to another user');
+    // The flow is complete. If another request moved it on meanwhile, its state simply lapses; the code is bound either way.
+    await this.flows.complete(caller.session.authSession, turn.version);
+    this.audit.record({
+      type: 'challenge.code_issued',
+      clientId: caller.client.id,
+      authSession: caller.session.authSession,
+      subject: user.id,
+      ip: turn.request.ip,
+      requestId: turn.request.requestId,
+      details: { acr: satisfied.acr, amr: [...satisfied.amr], interacted },
+    });
+    return { kind: 'code', authSession: caller.session.authSession, authorizationCode: code };
+  }
+}

@@ -1,0 +1,56 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
+import { FlowConflict, type FlowState } from './flow-state';
+
+export interface LoadedFlow {
+  readonly flow: FlowState;
+  /** The compare-and-set version the next write must name. */
+  readonly version: number;
+}
+
+/**
+ * The loop's storage port (STYLE.md: load, compare-and-set, retry on conflict). Flows are
+ * short-lived and per auth_session; the implementation keeps them in the ephemeral store (Redis in
+ * production), where a write names the version it read, so two racing requests cannot both
+ * change one flow — the loser re-reads and decides again.
+ */
+export abstract class FlowStore {
+  abstract load(authSession: string): Promise<LoadedFlow | undefined>;
+  /** Writes `flow` if the stored version is still `version` (0 = absent); the new version, or FlowConflict. */
+  abstract save(flow: FlowState, version: number): Promise<number>;
+  /** Ends the flow if it is still at `version` (a completed flow's state simply lapses otherwise). */
+  abstract complete(authSession: string, version: number): Promise<void>;
+  /** Puts back what a failed side effect changed (best effort: a conflict means someone moved on). */
+  abstract restore(flow: FlowState, writtenVersion: number): Promise<void>;
+}
+
+@Injectable()
+export class EphemeralFlowStore extends FlowStore {
+  constructor(
+    @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  async load(authSession: string): Promise<LoadedFlow | undefined> {
+    const stored = await this.store.getVersioned<FlowState>(StoreKeys.challengeFlow(authSession));
+    // A flow written by an earlier release (no flowId) is not resumed: the client starts again.
+    if (!stored || typeof stored.value.flowId !== 'string') return undefined;
+    return { flow: stored.value, version: stored.version };
+  }
+
+  async save(flow: FlowState, version: number): Promise<number> {
+    if (!(await this.store.compareAndSet(StoreKeys.challengeFlow(flow.authSession), version, flow, this.config.challenge.flowTtlSeconds))) throw new FlowConflict();
+    return version + 1;
+  }
+
+  async complete(authSession: string, version: number): Promise<void> {
+    await this.store.compareAndDelete(StoreKeys.challengeFlow(authSession), version);
+  }
+
+  async restore(flow: FlowState, writtenVersion: number): Promise<void> {
+    await this.store.compareAndSet(StoreKeys.challengeFlow(flow.authSession), writtenVersion, flow, this.config.challenge.flowTtlSeconds).catch(() => false);
+  }
+}

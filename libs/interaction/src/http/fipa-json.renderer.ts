@@ -1,0 +1,51 @@
+import type { EndpointOutcome, OutcomeKind } from '../loop/outcome';
+
+/** An answer on the wire: status, JSON body, extra headers (the controller adds no-store and the DPoP nonce). */
+export interface WireResponse {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly headers?: Record<string, string>;
+}
+
+type Renderers = { readonly [K in OutcomeKind]: (o: Extract<EndpointOutcome, { kind: K }>) => WireResponse };
+
+/**
+ * The native endpoint's renderer (FiPA -04 §5.2, CONTRACT §2/§5): every outcome the loop can
+ * return, as JSON. `satisfies` makes a new outcome without a rendering a build error.
+ */
+export const FIPA_JSON = {
+  code: (o) => ({ status: 200, body: { authorization_code: o.authorizationCode, auth_session: o.authSession } }),
+  // FIPA-19: 403; FIPA-20: the challenge's hints travel as extra members.
+  need_more: (o) => ({
+    status: 403,
+    body: { error: 'insufficient_authorization', auth_session: o.authSession, status: o.status, ...o.challenge, methods: [...o.methods] },
+    ...(o.retryAfterSeconds !== undefined ? { headers: { 'Retry-After': String(o.retryAfterSeconds) } } : {}),
+  }),
+  // WALLET-2: `status: "pending"` while polling.
+  pending: (o) => ({
+    status: 403,
+    body: {
+      error: 'insufficient_authorization',
+      auth_session: o.authSession,
+      ...o.reply,
+      challenge_type: o.challengeType,
+      status: 'pending',
+      expires_in: o.expiresIn,
+      ...(o.intervalSeconds !== undefined ? { interval: o.intervalSeconds } : {}),
+    },
+  }),
+  // FIPA-21: 403, with a PAR request_uri when the flow had a code_challenge.
+  redirect_to_web: (o) => ({
+    status: 403,
+    body: {
+      error: 'redirect_to_web',
+      error_description: 'no native method can complete this request; continue in a browser',
+      auth_session: o.authSession,
+      ...(o.requestUri ? { request_uri: o.requestUri, expires_in: o.expiresIn } : {}),
+    },
+  }),
+} satisfies Renderers;
+
+export function renderFipaJson(outcome: EndpointOutcome): WireResponse {
+  return (FIPA_JSON[outcome.kind] as (o: EndpointOutcome) => WireResponse)(outcome);
+}

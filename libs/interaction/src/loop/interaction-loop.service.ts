@@ -1,0 +1,147 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { acrPolicyFor, requestedAcrs } from '@fpa/assurance';
+import { CHALLENGE_METHODS, type ChallengeRegistry, type JsonObject } from '@fpa/challenge-kit';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { OAuthError, type RequestInfo } from '@fpa/oauth-core';
+import { DeviceSessionRepository } from '@fpa/session';
+import { EPHEMERAL_STORE, enforceRateLimit, type EphemeralStore } from '@fpa/store';
+import type { Caller } from '../bindings/caller';
+import { CallerBindings } from '../bindings/caller-bindings.service';
+import { FlowConflict, type FlowState } from '../flow/flow-state';
+import { FlowStore } from '../flow/flow-store';
+import type { ChallengeInput } from '../http/challenge-request';
+import { InteractionMetrics } from '../interaction.metrics';
+import { ROUTING_RULES, type RoutingRule } from '../routing/routing';
+import { FlowStarter } from './flow-starter';
+import type { EndpointOutcome } from './outcome';
+import { StepRunner } from './step-runner.service';
+import type { Turn } from './turn';
+
+/** Web-only parameters have no meaning at the native endpoint (FIPA-8). */
+const WEB_ONLY = ['redirect_uri', 'request_uri', 'response_mode'] as const;
+const MAX_CONFLICT_RETRIES = 4;
+
+/**
+ * The interaction loop (STYLE.md "How the native endpoint grows"): bind the caller, rate-limit,
+ * load the flow (compare-and-set, retry on conflict), let routing speak, run one step, store,
+ * return an outcome. It owns nothing else; `resume` is the way back in from outside.
+ */
+@Injectable()
+export class InteractionLoop {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
+    @Inject(CHALLENGE_METHODS) private readonly methods: ChallengeRegistry,
+    @Inject(ROUTING_RULES) private readonly routing: readonly RoutingRule[],
+    private readonly bindings: CallerBindings,
+    private readonly flows: FlowStore,
+    private readonly starter: FlowStarter,
+    private readonly steps: StepRunner,
+    private readonly sessions: DeviceSessionRepository,
+    private readonly metrics: InteractionMetrics,
+  ) {}
+
+  async handle(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
+    try {
+      const outcome = await this.run(input, request);
+      this.metrics.outcomes.inc({ outcome: outcome.kind });
+      return outcome;
+    } catch (e) {
+      this.metrics.outcomes.inc({ outcome: e instanceof OAuthError ? e.code : 'error' });
+      throw e;
+    }
+  }
+
+  /**
+   * The flow of `authSession` hears from outside (a federation callback, a wallet's direct_post)
+   * about its challenge in progress, under the same compare-and-set as the client's answers; the
+   * client's next poll sees the result.
+   */
+  async resume(authSession: string, payload: JsonObject, request: RequestInfo): Promise<EndpointOutcome> {
+    const session = await this.sessions.find(authSession);
+    const loaded = session ? await this.flows.load(authSession) : undefined;
+    if (!session || !loaded?.flow.active) throw new OAuthError('invalid_session', 'no challenge is waiting for this auth_session');
+    const caller = await this.starter.callerFor(session, loaded.flow);
+    return this.withRetries(caller, async () => {
+      const turn = await this.load(caller, request);
+      if (!turn.flow.active) throw new OAuthError('invalid_session', 'no challenge is waiting for this auth_session');
+      return this.steps.resume(turn, turn.flow.active, payload);
+    });
+  }
+
+  private async run(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
+    for (const p of WEB_ONLY) if (input[p] !== undefined) throw new OAuthError('invalid_request', `${p} is not used at the authorization challenge endpoint`);
+    await enforceRateLimit(this.store, 'challenge-ip', request.ip, this.config.challenge.rateLimitIp, 60);
+    const caller = await this.bindings.bind(input, request);
+    try {
+      // FIPA-28: per-session limit against guessing.
+      await enforceRateLimit(this.store, 'challenge-session', caller.session.authSession, this.config.challenge.rateLimitSession, 60);
+      return await this.withRetries(caller, () => this.turn(caller, input, request));
+    } catch (e) {
+      // FIPA-17: once the session exists, errors carry it, so the client can correct the request and go on.
+      throw e instanceof OAuthError ? e.withAuthSession(caller.session.authSession) : e;
+    }
+  }
+
+  /** A step is retried when another request for the same session changed the flow first. */
+  private async withRetries(caller: Caller, step: () => Promise<EndpointOutcome>): Promise<EndpointOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (e) {
+        if (!(e instanceof FlowConflict)) throw e;
+        if (attempt >= MAX_CONFLICT_RETRIES) throw new OAuthError('invalid_request', 'concurrent requests for this auth_session; retry', { extra: { auth_session: caller.session.authSession } });
+      }
+    }
+  }
+
+  private async turn(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
+    const turn = await this.load(caller, request, input);
+    for (const rule of this.routing) {
+      const routed = await rule.route(turn, input);
+      if (routed) return routed;
+    }
+    const explicit = typeof input.challenge_type === 'string' ? input.challenge_type : undefined;
+    if (input.challenge_type !== undefined && (explicit === undefined || explicit.length > 64)) throw new OAuthError('invalid_request', 'challenge_type must be a method id');
+    const action = input.action;
+    if (action !== undefined && (typeof action !== 'string' || action.length > 32)) throw new OAuthError('invalid_request', 'action must be a short string');
+    const active = turn.flow.active;
+    const answering = input.code !== undefined || input.credential !== undefined;
+
+    // A client polling a challenge that waits for something outside (WALLET-2).
+    if (active?.pending && explicit === undefined && action === undefined && !answering) return this.steps.poll(turn, active);
+    // An answer to the challenge in progress.
+    if (active && !active.pending && (explicit === undefined || explicit === active.method) && action === undefined) return this.steps.answer(turn, active, input);
+    // An answer with nothing to answer: a one-time code used again, or after the challenge was burned or expired.
+    if (!active && explicit === undefined && action === undefined && answering) {
+      throw new OAuthError('invalid_request', 'no challenge is in progress for this auth_session (a code is accepted once); start a new one');
+    }
+    // A method to begin: named, or inferred from what the client sent (seed 004: `email=`).
+    const methodId = explicit ?? (await this.starter.infer(input, turn, this.methods, () => this.steps.open(turn)));
+    if (methodId !== undefined) return this.steps.begin(turn, methodId, input);
+    return this.steps.decideNow(turn);
+  }
+
+  /** Reads (or starts) the flow and builds the turn. */
+  private async load(caller: Caller, request: RequestInfo, input?: ChallengeInput): Promise<Turn> {
+    const loaded = caller.created ? undefined : await this.flows.load(caller.session.authSession);
+    let flow: FlowState;
+    let version = loaded?.version ?? 0;
+    const enabled = [...this.methods.keys()].filter((m) => this.config.challenge.methods.includes(m));
+    const policy = acrPolicyFor(caller.client.challengePolicy, enabled, { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds });
+    if (input && this.starter.startsFlow(caller, input, loaded?.flow)) {
+      flow = this.starter.newFlow(caller, input);
+      requestedAcrs(policy, flow.request.acrValues);
+      // A new authorization request replaces the one in progress (compare-and-set against it).
+      version = await this.flows.save(flow, version);
+    } else if (loaded) {
+      flow = loaded.flow;
+    } else {
+      // Issue 7 finding 5: a request that is neither an answer nor an authorization request does not mint codes.
+      throw new OAuthError('invalid_request', 'no authorization request is in progress for this auth_session; start one (response_type=code with its parameters)');
+    }
+    // FIPA-26: the flow is bound to the first request's DPoP key.
+    if (flow.dpopJkt !== caller.jkt) throw new OAuthError('invalid_session', 'this auth_session is bound to another DPoP key');
+    return { caller, flow, version, policy, requested: requestedAcrs(policy, flow.request.acrValues), request };
+  }
+}

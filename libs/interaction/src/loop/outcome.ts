@@ -1,0 +1,28 @@
+import type { ChallengeStatus, JsonObject } from '@fpa/challenge-kit';
+
+/**
+ * What the loop returns (STYLE.md: the second union). Each binding has one renderer that maps
+ * every kind to the wire through a `Record<EndpointOutcome['kind'], …>` checked with `satisfies`:
+ * a new kind without a rendering does not build. Federation adds `insufficient_information`,
+ * `federate` and `redirect_to_app` here, as routing decisions.
+ */
+export type EndpointOutcome =
+  /** FIPA-15/16: the collected information suffices. */
+  | { readonly kind: 'code'; readonly authSession: string; readonly authorizationCode: string }
+  /** FIPA-19: more is needed — the challenge in progress (if any), its status and the methods still open. */
+  | {
+      readonly kind: 'need_more';
+      readonly authSession: string;
+      readonly status: ChallengeStatus;
+      /** The challenge's own members (the method's reply, `challenge_type`, `expires_in`, …). */
+      readonly challenge: JsonObject;
+      readonly methods: readonly string[];
+      /** Locked out (`status: locked`): when to try again. */
+      readonly retryAfterSeconds?: number;
+    }
+  /** Waiting for something outside the client's requests (a wallet, a downstream server): poll with auth_session. */
+  | { readonly kind: 'pending'; readonly authSession: string; readonly challengeType: string; readonly reply: JsonObject; readonly expiresIn: number; readonly intervalSeconds?: number }
+  /** FIPA-21: no native method can complete the request; `requestUri` only when it had a code_challenge. */
+  | { readonly kind: 'redirect_to_web'; readonly authSession: string; readonly requestUri?: string; readonly expiresIn?: number };
+
+export type OutcomeKind = EndpointOutcome['kind'];

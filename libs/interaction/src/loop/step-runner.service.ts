@@ -1,0 +1,133 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CHALLENGE_METHODS, type ChallengeMethod, type ChallengeParams, type ChallengeRegistry, type JsonObject } from '@fpa/challenge-kit';
+import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
+import { AttemptLimiter } from '@fpa/users';
+import { EnrolmentGuard, type EnrolmentPath } from '../effects/enrolment-guard.service';
+import type { ActiveChallenge } from '../flow/flow-state';
+import type { ChallengeInput } from '../http/challenge-request';
+import { InteractionMetrics } from '../interaction.metrics';
+import type { EndpointOutcome } from './outcome';
+import { OutcomeDecider } from './outcome-decider.service';
+import { SessionFacts } from './session-facts.service';
+import { StepApplier } from './step-applier.service';
+import type { Turn } from './turn';
+
+/**
+ * Runs one plug-in call for the loop: begin a method (after the enrolment rule, for enrolments),
+ * answer the challenge in progress (after the per-secret lockout), or resume it from outside.
+ */
+@Injectable()
+export class StepRunner {
+  constructor(
+    @Inject(CHALLENGE_METHODS) private readonly methods: ChallengeRegistry,
+    @Inject(CLOCK) private readonly clock: Clock,
+    private readonly facts: SessionFacts,
+    private readonly enrolment: EnrolmentGuard,
+    private readonly attempts: AttemptLimiter,
+    private readonly applier: StepApplier,
+    private readonly decider: OutcomeDecider,
+    private readonly metrics: InteractionMetrics,
+  ) {}
+
+  method(turn: Turn, id: string): ChallengeMethod {
+    const m = this.methods.get(id);
+    if (!m || !turn.policy.methods.includes(id)) throw new OAuthError('invalid_request', 'unknown or disabled challenge_type');
+    return m;
+  }
+
+  async begin(turn: Turn, methodId: string, input: ChallengeInput): Promise<EndpointOutcome> {
+    const method = this.method(turn, methodId);
+    const action = typeof input.action === 'string' ? input.action : undefined;
+    const enrolAction = method.assurance?.enrolAction;
+    const path: EnrolmentPath | undefined = action === 'recover' ? 'recovery' : action !== undefined && action === enrolAction ? 'authentication' : undefined;
+    let params: ChallengeParams = input;
+    if (path) {
+      if (!enrolAction) throw new OAuthError('invalid_request', `${method.id} enrols no credential`);
+      // Finding 1: asked before the module sees the request, and again when the enrolment completes.
+      const decision = await this.enrolment.decide(turn, method, path);
+      if (!decision.allowed) return this.reauthenticate(turn, method, path, decision.needRank);
+      params = { ...input, action: enrolAction };
+    } else if (action === 'recover') {
+      throw new OAuthError('invalid_request', `${method.id} has no recovery path`);
+    } else if (action === undefined && !(await method.appliesTo(await this.facts.view(turn)))) {
+      // With an action (resend, …) the module judges the request in begin.
+      return this.decider.needMore(turn, 'method_unavailable', { challenge_type: methodId });
+    }
+    const step = await method.begin(await this.facts.view(turn), params);
+    // Beginning replaces whatever was in progress (a resend keeps nothing of the old code but its destination).
+    return this.applier.apply(turn, method, step, undefined, path);
+  }
+
+  async answer(turn: Turn, active: ActiveChallenge, input: ChallengeInput): Promise<EndpointOutcome> {
+    const method = this.method(turn, active.method);
+    if (this.clock.nowMs() >= active.expiresAt) {
+      await this.applier.save(turn, { ...turn.flow, active: undefined });
+      this.metrics.steps.inc({ method: method.id, outcome: 'expired' });
+      return this.decider.needMore(turn, 'expired', { challenge_type: method.id });
+    }
+    // Finding 2: every answer is charged against its secret before it is checked; a locked secret is not checked at all.
+    if (active.guard) {
+      const charge = await this.attempts.charge(active.guard, new Date(this.clock.nowMs()));
+      if (!charge.allowed) {
+        this.metrics.lockouts.inc({ method: method.id });
+        this.metrics.steps.inc({ method: method.id, outcome: 'locked' });
+        return this.decider.needMore(turn, 'locked', { challenge_type: method.id, retry_after: charge.retryAfterSeconds }, undefined, charge.retryAfterSeconds);
+      }
+    }
+    const step = await method.answer(await this.facts.view(turn), active.state, input);
+    if (active.guard && step.kind === 'verified') await this.attempts.succeed(active.guard);
+    if (active.guard && step.kind === 'rejected' && step.reason === 'invalid_input') await this.attempts.refund(active.guard);
+    return this.applier.apply(turn, method, step, active, active.enrolment);
+  }
+
+  /** Something outside the client's requests for the challenge in progress (STYLE.md: a way back in). */
+  async resume(turn: Turn, active: ActiveChallenge, payload: JsonObject): Promise<EndpointOutcome> {
+    const method = this.method(turn, active.method);
+    if (!method.resume) throw new OAuthError('invalid_request', `${method.id} is not waiting for anything`);
+    if (this.clock.nowMs() >= active.expiresAt) {
+      await this.applier.save(turn, { ...turn.flow, active: undefined });
+      throw new OAuthError('invalid_request', 'the challenge expired');
+    }
+    const step = await method.resume(await this.facts.view(turn), active.state, payload);
+    return this.applier.apply(turn, method, step, active, active.enrolment);
+  }
+
+  /** Nothing to begin or answer: a code if the request is already satisfied, else what is still open. */
+  decideNow(turn: Turn): Promise<EndpointOutcome> {
+    return this.decider.decide(turn, 'method_required');
+  }
+
+  /** Methods that can still help the flow's requested acr. */
+  async open(turn: Turn): Promise<readonly string[]> {
+    return (await this.facts.assess(turn)).open;
+  }
+
+  /** The client polls a pending challenge: nothing to compute until `resume` has run. */
+  async poll(turn: Turn, active: ActiveChallenge): Promise<EndpointOutcome> {
+    if (this.clock.nowMs() >= active.expiresAt) {
+      await this.applier.save(turn, { ...turn.flow, active: undefined });
+      return this.decider.needMore(turn, 'expired', { challenge_type: active.method });
+    }
+    return this.applier.pendingOutcome(turn, active);
+  }
+
+  /**
+   * The enrolment rule refused: more is needed first — a fresh authentication with a factor at
+   * least as strong as the user's strongest (or, for recovery, what the recovery policy requires).
+   */
+  private async reauthenticate(turn: Turn, method: ChallengeMethod, path: EnrolmentPath, needRank: number): Promise<EndpointOutcome> {
+    const open = await this.strongEnough(turn, path, needRank);
+    return this.decider.needMore(turn, 'reauthentication_required', { challenge_type: method.id, enrolment: path }, open);
+  }
+
+  private async strongEnough(turn: Turn, path: EnrolmentPath, needRank: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of turn.policy.methods) {
+      const m = this.methods.get(id);
+      if (!m) continue;
+      const rank = m.assurance?.phishingResistant ? 3 : m.assurance?.enrolAction ? 2 : 1;
+      if (path === 'recovery' ? m.assurance?.verifies !== undefined : rank >= needRank) out.push(id);
+    }
+    return out;
+  }
+}
