@@ -10,7 +10,7 @@ import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core
 import { AuditService } from '@fpa/platform';
 import { ChallengeMetrics } from './challenge.metrics';
 import { AuthorizationCodeService, DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
-import { EPHEMERAL_STORE, StoreKeys, enforceRateLimit, type EphemeralStore } from '@fpa/store';
+import { EPHEMERAL_STORE, StoreKeys, enforceRateLimit, ipRateLimitSubject, type EphemeralStore } from '@fpa/store';
 import { UsersService, normalizeEmail, normalizePhone, type AuthenticationRecord } from '@fpa/users';
 import { CHALLENGE_METHODS, type AuthSessionView, type ChallengeMethod, type ChallengeRegistry, type ChallengeStep, type Delivery, type JsonObject } from './challenge-method';
 import { FlowConflict, type ActiveChallenge, type FlowState } from './challenge-flow';
@@ -92,7 +92,7 @@ export class ChallengeOrchestrator {
     for (const p of ['redirect_uri', 'request_uri', 'response_mode']) {
       if (input[p] !== undefined) throw new OAuthError('invalid_request', `${p} is not used at the authorization challenge endpoint`);
     }
-    await enforceRateLimit(this.store, 'challenge-ip', request.ip, this.config.challenge.rateLimitIp, 60);
+    await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
     const caller = await this.identify(input, request);
     try {
       // FIPA-28: per-session limit against guessing.
