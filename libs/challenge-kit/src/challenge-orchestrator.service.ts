@@ -5,7 +5,7 @@ import { randomToken } from '@fpa/crypto';
 import { DpopService, type ValidatedDpopProof } from '@fpa/dpop';
 import { audienceFor, grantedScopes } from '@fpa/grants';
 import { KeyManager } from '@fpa/keys';
-import { EMAIL_SENDER, SMS_SENDER, DeliveryError, type EmailSender, type SmsSender } from '@fpa/messaging';
+import { EMAIL_SENDER, SMS_SENDER, DeliveryError, SendBudget, type EmailSender, type SmsSender } from '@fpa/messaging';
 import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
 import { ChallengeMetrics } from './challenge.metrics';
@@ -72,6 +72,7 @@ export class ChallengeOrchestrator {
     private readonly keys: KeyManager,
     private readonly audit: AuditService,
     private readonly metrics: ChallengeMetrics,
+    private readonly budget: SendBudget,
   ) {}
 
   async handle(input: ChallengeInput, request: RequestInfo): Promise<ChallengeResult> {
@@ -377,7 +378,7 @@ export class ChallengeOrchestrator {
     const nowMs = this.clock.nowMs();
     if (step.kind === 'prompt') {
       const next: ActiveChallenge = { method: method.id, state: step.state, attempts: active?.attempts ?? 0, expiresAt: nowMs + step.expiresInSeconds * 1000 };
-      const release = step.delivery ? await this.throttle(step.delivery, method.id) : undefined;
+      const release = step.delivery ? await this.throttle(step.delivery, method.id, caller.client.id) : undefined;
       await this.save(key, version, { ...flow, active: next });
       if (step.delivery) {
         try {
@@ -562,7 +563,7 @@ export class ChallengeOrchestrator {
    * Resend throttle and hourly cap per destination (issue 3: "per destination"). Returns a release
    * for the resend slot, used when the message could not be sent. The hourly cap counts attempts.
    */
-  private async throttle(delivery: Delivery, method: string): Promise<() => Promise<void>> {
+  private async throttle(delivery: Delivery, method: string, clientId: string): Promise<() => Promise<void>> {
     const { resendSeconds, rateLimitDestination } = this.config.challenge;
     const slot = StoreKeys.rateLimit('challenge-resend', delivery.to);
     if (resendSeconds > 0 && !(await this.store.claimOnce(slot, resendSeconds))) {
@@ -570,7 +571,15 @@ export class ChallengeOrchestrator {
       throw new OAuthError('slow_down', `a code was just sent there; retry in ${resendSeconds} seconds`, { headers: { 'Retry-After': String(resendSeconds) } });
     }
     await enforceRateLimit(this.store, 'challenge-destination', delivery.to, rateLimitDestination, 3600);
-    return () => this.store.delete(slot).catch(() => undefined);
+    // Issue 7 finding 10: the client's and the global hourly send budgets; given back with the slot when nothing was sent.
+    const spent = await this.budget.consume(delivery.channel, clientId).catch(async (e: unknown) => {
+      await this.store.delete(slot).catch(() => undefined);
+      throw e;
+    });
+    return async () => {
+      await this.store.delete(slot).catch(() => undefined);
+      await spent.giveBack();
+    };
   }
 
   private async deliver(d: Delivery): Promise<void> {
