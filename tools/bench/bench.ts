@@ -51,6 +51,8 @@ const CHALLENGE_ENV = {
   CHALLENGE_RATE_LIMIT_SESSION: '10000000',
   CHALLENGE_RATE_LIMIT_DESTINATION: '10000000',
   CHALLENGE_RESEND_SECONDS: '0',
+  SEND_BUDGET_EMAIL_PER_CLIENT: '10000000',
+  SEND_BUDGET_EMAIL_GLOBAL: '10000000',
 } as const;
 /** Raised from the default 60 s so that proofs pre-signed before a phase stay acceptable through it. */
 const DPOP_PROOF_MAX_AGE_SECONDS = 120;

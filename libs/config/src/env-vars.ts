@@ -107,7 +107,7 @@ export const ENV_VARS = {
   },
   ASSERTION_MAX_LIFETIME_SECONDS: { doc: 'Client assertions may not expire further ahead than this.', default: '300' },
   REGISTRATION_RATE_LIMIT: {
-    doc: 'Device registrations allowed per client IP per window.',
+    doc: 'Device registrations allowed per client IP per window (an IPv6 client counts by its /64).',
     default: '30',
   },
   REGISTRATION_RATE_WINDOW_SECONDS: { doc: 'Window of the registration rate limit.', default: '60' },
@@ -127,7 +127,7 @@ export const ENV_VARS = {
     default: '900',
   },
   CHALLENGE_RATE_LIMIT_SESSION: { doc: 'Challenge requests per `auth_session` per minute.', default: '30' },
-  CHALLENGE_RATE_LIMIT_IP: { doc: 'Challenge requests per client IP per minute.', default: '300' },
+  CHALLENGE_RATE_LIMIT_IP: { doc: 'Challenge requests per client IP per minute (an IPv6 client counts by its /64).', default: '300' },
   CHALLENGE_RATE_LIMIT_DESTINATION: { doc: 'Codes sent to one email address or phone number per hour.', default: '10' },
   CHALLENGE_RESEND_SECONDS: { doc: 'Minimum time between two codes to the same destination.', default: '30' },
   AUTHORIZATION_CODE_TTL_SECONDS: { doc: 'Lifetime of an authorization code from the challenge endpoint.', default: '60' },
@@ -151,6 +151,13 @@ export const ENV_VARS = {
     doc: 'A user authentication keeps its `auth_session` alive this long (within the absolute lifetime); a code issued without user interaction extends nothing.',
     default: '2592000',
   },
+  SEND_BUDGET_SMS_PER_CLIENT: {
+    doc: 'SMS messages one client (app) may have sent per clock hour, across all its users; then 429 `slow_down` until the hour ends. Caps SMS pumping through free public sessions.',
+    default: '500',
+  },
+  SEND_BUDGET_SMS_GLOBAL: { doc: 'SMS messages the whole suite may send per clock hour, all clients together.', default: '1000' },
+  SEND_BUDGET_EMAIL_PER_CLIENT: { doc: 'Emails one client (app) may have sent per clock hour, across all its users.', default: '5000' },
+  SEND_BUDGET_EMAIL_GLOBAL: { doc: 'Emails the whole suite may send per clock hour, all clients together.', default: '10000' },
   SMTP_URL: {
     doc: 'SMTP server for email codes (nodemailer URL, e.g. `smtps://user:pass@smtp.example.com`). Required in production when `email_otp` is enabled; the embedded default writes to an outbox instead.',
     secret: true,

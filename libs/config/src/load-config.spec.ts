@@ -70,6 +70,14 @@ describe('loadConfig (CONTRACT §8)', () => {
     expect(problemsOf('token', { ...production, DATABASE_SSL_CA: join(dir, 'missing.pem') }).join()).toMatch(/DATABASE_SSL_CA: cannot read/);
   });
 
+  it('send budgets: hourly per client and global per channel; a client budget above the global one is refused', () => {
+    expect(loadConfig('token', production).messaging.sendBudget).toEqual({ email: { perClient: 5000, global: 10000 }, sms: { perClient: 500, global: 1000 } });
+    const c = loadConfig('token', { ...production, SEND_BUDGET_SMS_PER_CLIENT: '3', SEND_BUDGET_SMS_GLOBAL: '5' });
+    expect(c.messaging.sendBudget.sms).toEqual({ perClient: 3, global: 5 });
+    const problems = problemsOf('token', { ...production, SEND_BUDGET_SMS_PER_CLIENT: '10', SEND_BUDGET_SMS_GLOBAL: '5', SEND_BUDGET_EMAIL_GLOBAL: '0' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['SEND_BUDGET_EMAIL_GLOBAL', 'SEND_BUDGET_SMS_PER_CLIENT']);
+  });
+
   it('never echoes secret values', () => {
     const problems = problemsOf('token', { ...production, DATABASE_URL: 'mysql://u:hunter2@db/x', KEY_ENCRYPTION_KEY: 'c2hvcnQ' }).join('\n');
     expect(problems).toMatch(/DATABASE_URL/);

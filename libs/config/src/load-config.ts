@@ -83,6 +83,8 @@ export interface AppConfig {
     readonly smsUrl: string | undefined;
     readonly smsAuthorization: string | undefined;
     readonly smsBodyTemplate: string;
+    /** Messages per clock hour, per client and for the whole suite, by channel. */
+    readonly sendBudget: { readonly [channel in 'email' | 'sms']: { readonly perClient: number; readonly global: number } };
   };
   readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] };
   readonly resourceServer: {
@@ -229,6 +231,13 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
     if (methods.includes('email_otp') && !smtpUrl) fail('SMTP_URL', 'is required when email_otp is enabled in production');
     if (methods.includes('sms_otp') && !smsUrl) fail('SMS_PROVIDER_URL', 'is required when sms_otp is enabled in production');
   }
+  const sendBudget = {
+    email: { perClient: int('SEND_BUDGET_EMAIL_PER_CLIENT', 1, 10_000_000), global: int('SEND_BUDGET_EMAIL_GLOBAL', 1, 10_000_000) },
+    sms: { perClient: int('SEND_BUDGET_SMS_PER_CLIENT', 1, 10_000_000), global: int('SEND_BUDGET_SMS_GLOBAL', 1, 10_000_000) },
+  };
+  // A client budget above the global one could never apply: most likely the two were swapped.
+  if (sendBudget.email.global > 0 && sendBudget.email.perClient > sendBudget.email.global) fail('SEND_BUDGET_EMAIL_PER_CLIENT', 'must not exceed SEND_BUDGET_EMAIL_GLOBAL');
+  if (sendBudget.sms.global > 0 && sendBudget.sms.perClient > sendBudget.sms.global) fail('SEND_BUDGET_SMS_PER_CLIENT', 'must not exceed SEND_BUDGET_SMS_GLOBAL');
   const issuerUrl = safeUrl(issuer);
   const origins = (raw('WEBAUTHN_ORIGINS') ?? issuerUrl?.origin ?? '').split(',').map((o) => o.trim()).filter(Boolean);
 
@@ -300,6 +309,7 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       smsUrl,
       smsAuthorization: raw('SMS_PROVIDER_AUTHORIZATION'),
       smsBodyTemplate,
+      sendBudget,
     },
     webauthn: { rpId: raw('WEBAUTHN_RP_ID') ?? issuerUrl?.hostname ?? 'localhost', rpName: raw('WEBAUTHN_RP_NAME') ?? 'first-party-auth', origins },
     resourceServer: {

@@ -1,5 +1,7 @@
 import { Inject } from '@nestjs/common';
 
+export type MessageChannel = 'email' | 'sms';
+
 export interface EmailMessage {
   readonly to: string;
   readonly subject: string;
@@ -30,7 +32,7 @@ export const InjectSmsSender = (): ParameterDecorator => Inject(SMS_SENDER);
 /** A transport failed: the code was not delivered (the orchestrator answers 503). */
 export class DeliveryError extends Error {
   constructor(
-    readonly channel: 'email' | 'sms',
+    readonly channel: MessageChannel,
     message: string,
     options?: { cause?: unknown },
   ) {

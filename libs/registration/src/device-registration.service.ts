@@ -7,7 +7,7 @@ import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa
 import { AuditService } from '@fpa/platform';
 import { RegistrationMetrics } from './registration.metrics';
 import { DeviceSessionRepository } from '@fpa/session';
-import { EPHEMERAL_STORE, enforceRateLimit, type EphemeralStore } from '@fpa/store';
+import { EPHEMERAL_STORE, enforceRateLimit, ipRateLimitSubject, type EphemeralStore } from '@fpa/store';
 
 /** Parameters of a device registration request (CONTRACT §3; seed 004 "Device Registration Request"). */
 export const REGISTRATION_PARAMS = ['client_id', 'public_key', 'alg', 'state', 'nonce'] as const;
@@ -51,7 +51,7 @@ export class DeviceRegistrationService {
 
   private async doRegister(form: Form, request: RequestInfo): Promise<RegistrationResponse> {
     const { rateLimit, rateWindowSeconds } = this.config.registration;
-    await enforceRateLimit(this.store, 'register', request.ip, rateLimit, rateWindowSeconds);
+    await enforceRateLimit(this.store, 'register', ipRateLimitSubject(request.ip), rateLimit, rateWindowSeconds);
 
     const clientId = form.client_id;
     if (!clientId) throw new OAuthError('invalid_request', 'missing parameter client_id', { reason: 'missing_client_id' });

@@ -15,6 +15,8 @@ export interface EphemeralStore {
   claimEachOnce(claims: readonly { key: string; ttlSeconds: number }[]): Promise<boolean[]>;
   /** Fixed-window counter: the count after this hit and seconds until the window resets. */
   hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }>;
+  /** Takes one `hit` back (a unit given back), never below zero; keeps the window's expiry; a no-op once the window is gone. */
+  unhit(key: string): Promise<void>;
   /** Marks keys (e.g. revoked token ids) until they expire. */
   setFlags(flags: readonly { key: string; ttlSeconds: number }[]): Promise<void>;
   /** True when any of the keys is flagged. */

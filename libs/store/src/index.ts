@@ -4,3 +4,4 @@ export * from './memory.store';
 export * from './store.module';
 export * from './store-keys';
 export * from './rate-limit';
+export * from './ip-subject';

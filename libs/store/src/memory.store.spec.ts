@@ -20,6 +20,20 @@ describe('MemoryStore (embedded default only)', () => {
     expect((await store.hit('rl', 60)).count).toBe(1);
   });
 
+  it('unhit gives a hit back, never below zero, within the same window', async () => {
+    expect((await store.hit('u', 60)).count).toBe(1);
+    expect((await store.hit('u', 60)).count).toBe(2);
+    await store.unhit('u');
+    expect((await store.hit('u', 60)).count).toBe(2);
+    await store.unhit('u');
+    await store.unhit('u');
+    await store.unhit('u');
+    expect((await store.hit('u', 60)).count).toBe(1);
+    now += 61_000;
+    await store.unhit('u');
+    expect((await store.hit('u', 60)).count).toBe(1);
+  });
+
   it('flags, JSON values and takeJson (single use)', async () => {
     await store.setFlags([{ key: 'f', ttlSeconds: 5 }]);
     expect(await store.anyFlagged(['x', 'f'])).toBe(true);

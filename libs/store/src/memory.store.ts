@@ -58,6 +58,11 @@ export class MemoryStore implements EphemeralStore {
     return { count: Number(e.value), resetSeconds: Math.max(1, Math.ceil((e.expiresAt - this.now()) / 1000)) };
   }
 
+  async unhit(key: string): Promise<void> {
+    const e = this.live(key);
+    if (e && Number(e.value) > 0) e.value = String(Number(e.value) - 1);
+  }
+
   async setFlags(flags: readonly { key: string; ttlSeconds: number }[]): Promise<void> {
     for (const f of flags) this.put(f.key, '1', Math.ceil(f.ttlSeconds));
   }

@@ -9,6 +9,12 @@ local ttl = redis.call('TTL', KEYS[1])
 if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {c, ttl}`;
 
+// DECR keeps the key's TTL; a missing or zero counter stays as it is.
+const UNHIT_SCRIPT = `
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+if c and c > 0 then redis.call('DECR', KEYS[1]) end
+return 0`;
+
 // One command for all of a request's single-use values: SET NX EX per key, 1 = claimed, 0 = replay.
 const CLAIM_SCRIPT = `
 local out = {}
@@ -35,6 +41,7 @@ type ScriptedRedis = Redis & {
   fpaCas(key: string, expected: number, value: string, ttl: number): Promise<number>;
   fpaClaim(numberOfKeys: number, ...keysThenTtls: (string | number)[]): Promise<number[]>;
   fpaHit(key: string, window: number): Promise<[number, number]>;
+  fpaUnhit(key: string): Promise<number>;
   fpaTake(key: string): Promise<string | null>;
 };
 
@@ -60,6 +67,7 @@ export class RedisStore implements EphemeralStore {
     // Errors surface on the commands that fail; the connection event would only repeat them.
     this.redis.on('error', () => undefined);
     this.redis.defineCommand('fpaHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
+    this.redis.defineCommand('fpaUnhit', { numberOfKeys: 1, lua: UNHIT_SCRIPT });
     this.redis.defineCommand('fpaTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
     this.redis.defineCommand('fpaClaim', { lua: CLAIM_SCRIPT });
     this.redis.defineCommand('fpaCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
@@ -90,6 +98,12 @@ export class RedisStore implements EphemeralStore {
     return this.run(async () => {
       const [count, ttl] = await this.redis.fpaHit(key, windowSeconds);
       return { count: Number(count), resetSeconds: Math.max(1, Number(ttl)) };
+    });
+  }
+
+  unhit(key: string): Promise<void> {
+    return this.run(async () => {
+      await this.redis.fpaUnhit(key);
     });
   }
 

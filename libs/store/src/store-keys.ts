@@ -10,6 +10,8 @@ export const StoreKeys = {
   /** DPOP-14: a proof jti is single use per server realm and key. */
   dpopJti: (realm: string, jkt: string, jti: string): string => `jti:dpop:${sha256B64u(`${realm}\u0000${jkt}\u0000${jti}`)}`,
   rateLimit: (bucket: string, subject: string): string => `rl:${bucket}:${sha256B64u(subject)}`,
+  /** Messages sent on `channel` in one fixed hour (`window` = hours since the epoch), per client or for everyone. */
+  sendBudget: (channel: string, scope: 'client' | 'global', subject: string, window: number): string => `budget:${channel}:${scope}:${sha256B64u(subject)}:${window}`,
   /** The orchestrator's state of one challenge flow. */
   challengeFlow: (authSession: string): string => `challenge:${sha256B64u(authSession)}`,
   /** RFC 9126 request object pushed by a redirect_to_web answer (FIPA-21/22). */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Delivery } from '@fpa/challenge-kit';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
-import { EMAIL_SENDER, SMS_SENDER, DeliveryError, type EmailSender, type SmsSender } from '@fpa/messaging';
+import { EMAIL_SENDER, SMS_SENDER, DeliveryError, SendBudget, type EmailSender, type SmsSender } from '@fpa/messaging';
 import { OAuthError } from '@fpa/oauth-core';
 import { EPHEMERAL_STORE, StoreKeys, enforceRateLimit, type EphemeralStore } from '@fpa/store';
 import { InteractionMetrics } from '../interaction.metrics';
@@ -13,8 +13,9 @@ export interface Reservation {
 
 /**
  * The delivery port: one-time codes and notices go out through here, after the per-destination
- * resend throttle and hourly cap. The loop reserves before it writes the flow and sends after, so
- * a lost compare-and-set race never sends, and a failed send gives back what it reserved.
+ * resend throttle and hourly cap, and the client's and the global hourly send budgets (finding
+ * 10). The loop reserves before it writes the flow and sends after, so a lost compare-and-set race
+ * never sends; whatever fails before the message left gives back everything it reserved.
  */
 @Injectable()
 export class DeliveryService {
@@ -23,19 +24,32 @@ export class DeliveryService {
     @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     @Inject(EMAIL_SENDER) private readonly email: EmailSender,
     @Inject(SMS_SENDER) private readonly sms: SmsSender,
+    private readonly budget: SendBudget,
     private readonly metrics: InteractionMetrics,
   ) {}
 
-  async reserve(d: Delivery, method: string): Promise<Reservation> {
+  async reserve(d: Delivery, method: string, clientId: string): Promise<Reservation> {
     const { resendSeconds, rateLimitDestination } = this.config.challenge;
     const slot = StoreKeys.rateLimit('challenge-resend', d.to);
     if (resendSeconds > 0 && !(await this.store.claimOnce(slot, resendSeconds))) {
       this.metrics.steps.inc({ method, outcome: 'throttled' });
       throw new OAuthError('slow_down', `a code was just sent there; retry in ${resendSeconds} seconds`, { headers: { 'Retry-After': String(resendSeconds) } });
     }
-    // The hourly cap counts attempts, so a failing provider cannot be hammered through it.
-    await enforceRateLimit(this.store, 'challenge-destination', d.to, rateLimitDestination, 3600);
-    return { release: () => this.store.delete(slot).catch(() => undefined) };
+    const releaseSlot = (): Promise<void> => this.store.delete(slot).catch(() => undefined);
+    try {
+      // The hourly cap counts attempts, so a failing provider cannot be hammered through it.
+      await enforceRateLimit(this.store, 'challenge-destination', d.to, rateLimitDestination, 3600);
+      const spent = await this.budget.consume(d.channel, clientId);
+      return {
+        release: async () => {
+          await releaseSlot();
+          await spent.giveBack();
+        },
+      };
+    } catch (e) {
+      await releaseSlot();
+      throw e;
+    }
   }
 
   async send(d: Delivery): Promise<void> {

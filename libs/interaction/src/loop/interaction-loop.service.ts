@@ -4,7 +4,7 @@ import { CHALLENGE_METHODS, type ChallengeRegistry, type JsonObject } from '@fpa
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { OAuthError, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository } from '@fpa/session';
-import { EPHEMERAL_STORE, enforceRateLimit, type EphemeralStore } from '@fpa/store';
+import { EPHEMERAL_STORE, enforceRateLimit, ipRateLimitSubject, type EphemeralStore } from '@fpa/store';
 import type { Caller } from '../bindings/caller';
 import { CallerBindings } from '../bindings/caller-bindings.service';
 import { FlowConflict, type FlowState } from '../flow/flow-state';
@@ -71,7 +71,8 @@ export class InteractionLoop {
 
   private async run(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
     for (const p of WEB_ONLY) if (input[p] !== undefined) throw new OAuthError('invalid_request', `${p} is not used at the authorization challenge endpoint`);
-    await enforceRateLimit(this.store, 'challenge-ip', request.ip, this.config.challenge.rateLimitIp, 60);
+    // Finding 10: an IPv6 client counts by its /64, so rotating addresses inside it changes nothing.
+    await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
     const caller = await this.bindings.bind(input, request);
     try {
       // FIPA-28: per-session limit against guessing.

@@ -60,8 +60,14 @@ export class StepApplier {
       ...(step.guard ? { guard: step.guard } : {}),
       ...(enrolment ? { enrolment } : {}),
     };
-    const reservation = step.delivery ? await this.delivery.reserve(step.delivery, method.id) : undefined;
-    await this.save(turn, { ...turn.flow, active: next });
+    const reservation = step.delivery ? await this.delivery.reserve(step.delivery, method.id, turn.caller.client.id) : undefined;
+    try {
+      await this.save(turn, { ...turn.flow, active: next });
+    } catch (e) {
+      // Lost the compare-and-set race (or the store failed): nothing will be sent, so nothing stays reserved.
+      await reservation?.release();
+      throw e;
+    }
     if (step.delivery) {
       try {
         await this.delivery.send(step.delivery);
