@@ -10,3 +10,4 @@ export * from './grants/refresh-token.grant';
 export * from './grants/fp-register.grant';
 export * from './grants/authorization-code.grant';
 export * from './token.metrics';
+export * from './ports';
