@@ -102,8 +102,8 @@ export const ENV_VARS = {
     doc: 'Access-token `aud` when the client names no `resource`. Default `<ISSUER>/resources`.',
   },
   ASSERTION_STRICT_AUDIENCE: {
-    doc: '`true`: client assertions must carry exactly the issuer as `aud` (RFC 7523bis); `false` also accepts the token endpoint URL, as the seeds send it.',
-    default: 'false',
+    doc: 'Default for client assertions’ `aud` (JWTCA-9): `true` = the issuer as the sole audience (RFC 7523bis); `false` also accepts the URL of the endpoint the assertion is sent to (RFC 7523, the seeds). A client’s `assertion_audience` (`issuer` or `issuer_or_endpoint`) overrides it.',
+    default: 'true',
   },
   ASSERTION_MAX_LIFETIME_SECONDS: { doc: 'Client assertions may not expire further ahead than this.', default: '300' },
   REGISTRATION_RATE_LIMIT: {

@@ -6,6 +6,7 @@ import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerification
 import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
 import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
+import { assertionAudienceAccepted, assertionAudienceOf } from './assertion-audience';
 import type { ClientLookup, SessionLookup } from './ports';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -182,15 +183,11 @@ export class ClientAuthenticator {
       if (e instanceof JwtVerificationError || e instanceof CryptoInputError) throw this.fail(m, e.reason, `client_assertion: ${e.message}`);
       throw e;
     }
-    // JWTCA-4 / JWTCA-9: audience is the issuer; the token endpoint URL only in lenient mode.
-    const aud = payload.aud;
-    const accepted = this.config.assertions.strictAudience ? [issuer] : [issuer, `${issuer}${endpointPath}`];
-    const audOk = this.config.assertions.strictAudience
-      ? aud === issuer || (Array.isArray(aud) && aud.length === 1 && aud[0] === issuer)
-      : typeof aud === 'string'
-        ? accepted.includes(aud)
-        : Array.isArray(aud) && aud.length > 0 && aud.every((a) => accepted.includes(a));
-    if (!audOk) throw this.fail(m, 'audience', 'client_assertion audience must be the issuer');
+    // JWTCA-4 / JWTCA-9: the issuer as the sole audience, unless the client opted out.
+    const rule = assertionAudienceOf(client, this.config.assertions.strictAudience);
+    if (!assertionAudienceAccepted(payload.aud, issuer, `${issuer}${endpointPath}`, rule)) {
+      throw this.fail(m, 'audience', 'client_assertion audience must be the issuer');
+    }
     // JWTCA-5: no long-lived assertions.
     const exp = payload.exp as number;
     if (exp > now + this.config.assertions.maxLifetimeSeconds + skew) throw this.fail(m, 'lifetime', 'client_assertion expires too far in the future');

@@ -11,3 +11,4 @@ export * from './grants/fp-register.grant';
 export * from './grants/authorization-code.grant';
 export * from './token.metrics';
 export * from './ports';
+export * from './assertion-audience';
