@@ -154,6 +154,10 @@ export const ENV_VARS = {
   },
   AUTH_ISSUER: { doc: 'sample-api: issuer whose tokens it accepts. Default: ISSUER.' },
   AUTH_JWKS_URI: { doc: 'sample-api: JWKS URL of the issuer. Default `<AUTH_ISSUER>/jwks`.' },
+  AUTH_JWKS_CACHE_SECONDS: {
+    doc: 'sample-api: how long a fetched JWKS is trusted before it is fetched again (an unknown `kid` refetches sooner). A retired signing key keeps verifying there for at most this long.',
+    default: '60',
+  },
   RS_NONCE_SECRET: {
     doc: 'sample-api: base64url ≥ 32 bytes for resource-server DPoP nonces. Unset = the API does not require nonces.',
     secret: true,
