@@ -5,6 +5,7 @@ import { constantTimeEqual, isValidCodeVerifier, s256CodeChallenge } from '@fpa/
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
 import { AuthorizationCodeService, DeviceSessionRepository, isUsable, RefreshTokenService, RevocationService, type AuthorizationCode } from '@fpa/session';
+import type { AccessTokenRevoker, AuditTrail, AuthorizationCodeStore, RefreshTokenStore, SessionLookup } from '../ports';
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
@@ -28,12 +29,12 @@ export class AuthorizationCodeGrant implements GrantHandler {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly codes: AuthorizationCodeService,
-    private readonly sessions: DeviceSessionRepository,
-    private readonly refreshTokens: RefreshTokenService,
-    private readonly revocations: RevocationService,
+    @Inject(AuthorizationCodeService) private readonly codes: AuthorizationCodeStore,
+    @Inject(DeviceSessionRepository) private readonly sessions: SessionLookup,
+    @Inject(RefreshTokenService) private readonly refreshTokens: RefreshTokenStore,
+    @Inject(RevocationService) private readonly revocations: AccessTokenRevoker,
     private readonly issuer: TokenIssuer,
-    private readonly audit: AuditService,
+    @Inject(AuditService) private readonly audit: AuditTrail,
   ) {}
 
   async handle(ctx: GrantContext): Promise<GrantResult> {
