@@ -1,15 +1,19 @@
+import { ClientAdminService } from '@fpa/clients';
 import { createDpopProof, generateClientKeyPair, randomToken, type ClientKeyPair } from '@fpa/crypto';
 import { ChallengeClient } from '../support/challenge';
-import { asNonce, expectOAuthError, postForm, type FormResponse } from '../support/http';
+import { asNonce, clientCredentialsForm, expectOAuthError, postForm, registeredDevice, type FormResponse } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
 import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'grants-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 const OTHER_APP = { ...APP, client_id: 'grants-app-2' };
+/** May register devices and refresh, but not use client_credentials. */
+const NO_CC_APP = { ...APP, client_id: 'no-cc-app', grant_types: ['fp_register', 'refresh_token'] };
 
 /**
  * Grant-level decisions of the token endpoint through HTTP on real PostgreSQL and Redis: who may
- * trigger the revocation of a reused authorization code (GEN-3, issue 7 finding 7).
+ * trigger the revocation of a reused authorization code (GEN-3, issue 7 finding 7), and the
+ * per-client grant-type check (RFC 6749 §5.2 unauthorized_client).
  */
 describe('token grants (standalone, PostgreSQL + Redis)', () => {
   let suite: RunningSuite;
@@ -20,7 +24,7 @@ describe('token grants (standalone, PostgreSQL + Redis)', () => {
   beforeAll(async () => {
     smtp = await startSmtpSink();
     suite = await startStandalone('tokengrants', { SMTP_URL: smtp.url, CHALLENGE_RESEND_SECONDS: '0' });
-    for (const c of [APP, OTHER_APP]) await suite.createClient(c);
+    for (const c of [APP, OTHER_APP, NO_CC_APP]) await suite.createClient(c);
     rsSecret = (await suite.createClient({ client_id: 'rs', type: 'confidential', permissions: ['introspect'] })).secret!;
   });
   afterAll(async () => {
@@ -103,6 +107,30 @@ describe('token grants (standalone, PostgreSQL + Redis)', () => {
       expect(await api(accessToken, c.key)).toBe(401);
       expect(await introspect(refreshToken)).toEqual({ active: false });
       expectOAuthError(await tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: APP.client_id }, c.key), 400, 'invalid_grant');
+    });
+  });
+
+  describe('RFC 6749 §5.2: a client uses only the grant types it is registered for', () => {
+    it('a device of a client without client_credentials, with a valid assertion and proof → 400 unauthorized_client, no token', async () => {
+      const device = await registeredDevice(suite.issuer, NO_CC_APP.client_id);
+      const res = await tokenRequest(await clientCredentialsForm(device), device.dpopKey);
+      expectOAuthError(res, 400, 'unauthorized_client');
+      const rows = await suite.env.db.query('SELECT count(*)::int AS n FROM refresh_tokens WHERE client_id = $1', [NO_CC_APP.client_id]);
+      expect(rows).toEqual([{ n: 0 }]);
+    });
+
+    it('refresh_token withdrawn from a client: its refresh tokens stop working (unauthorized_client), and work again once it is back', async () => {
+      const { c, tokens } = await redeemedCode();
+      const admin = suite.get(ClientAdminService);
+      await admin.upsert({ ...APP, grant_types: ['fp_register', 'client_credentials', 'authorization_code'] });
+      try {
+        const form = { grant_type: 'refresh_token', refresh_token: tokens.refresh_token as string, client_id: APP.client_id };
+        expectOAuthError(await tokenRequest(form, c.key), 400, 'unauthorized_client');
+        await admin.upsert(APP);
+        expect((await tokenRequest(form, c.key)).status).toBe(200);
+      } finally {
+        await admin.upsert(APP);
+      }
     });
   });
 });
