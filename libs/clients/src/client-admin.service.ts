@@ -111,6 +111,7 @@ export class ClientAdminService {
     e.dpopBoundAccessTokens = def.dpop_bound_access_tokens ?? def.type === 'public';
     e.enabled = def.enabled ?? true;
     e.challengePolicy = def.challenge_policy ?? null;
+    e.assertionAudience = def.assertion_audience ?? null;
     return e;
   }
 }

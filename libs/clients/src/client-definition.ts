@@ -1,11 +1,12 @@
 import { plainToInstance, Expose } from 'class-transformer';
 import { ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, validateSync } from 'class-validator';
 import { acrPolicyProblems } from '@fpa/assurance';
-import type { ClientAuthMethod, ClientPermission, ClientType } from './client.entity';
+import type { AssertionAudience, ClientAuthMethod, ClientPermission, ClientType } from './client.entity';
 
 export const KNOWN_GRANT_TYPES = ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] as const;
 export const AUTH_METHODS: readonly ClientAuthMethod[] = ['none', 'private_key_jwt', 'client_secret_basic', 'client_secret_post'];
 export const PERMISSIONS: readonly ClientPermission[] = ['introspect', 'revoke'];
+export const ASSERTION_AUDIENCES: readonly AssertionAudience[] = ['issuer', 'issuer_or_endpoint'];
 
 /**
  * A client as written in the declarative clients file or given to `npm run client -- create`.
@@ -52,6 +53,13 @@ export class ClientDefinition {
   /** Which challenge methods satisfy which acr_values for this client (issue 3); null = the built-in policy. */
   @Expose() @IsOptional()
   challenge_policy?: Record<string, unknown>;
+
+  /**
+   * JWTCA-9: `issuer` (the issuer as the sole `aud`, rfc7523bis) or `issuer_or_endpoint` (an opt-out
+   * for clients that still send the endpoint URL). Absent = ASSERTION_STRICT_AUDIENCE decides.
+   */
+  @Expose() @IsOptional() @IsIn([...ASSERTION_AUDIENCES], { message: 'assertion_audience must be issuer or issuer_or_endpoint' })
+  assertion_audience?: AssertionAudience;
 }
 
 export class ClientDefinitionError extends Error {}
@@ -98,5 +106,6 @@ class ClientDefinitionKeys {
   dpop_bound_access_tokens = 0;
   enabled = 0;
   challenge_policy = 0;
+  assertion_audience = 0;
 }
 

@@ -3,6 +3,12 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } fro
 export type ClientType = 'public' | 'confidential';
 export type ClientAuthMethod = 'none' | 'private_key_jwt' | 'client_secret_basic' | 'client_secret_post';
 export type ClientPermission = 'introspect' | 'revoke';
+/**
+ * Which `aud` a client's assertions may carry (JWTCA-4, JWTCA-9): `issuer` = the issuer identifier as
+ * the sole value (rfc7523bis); `issuer_or_endpoint` also accepts the URL of the endpoint the
+ * assertion is sent to (RFC 7523 as first published, and the seeds). Null = ASSERTION_STRICT_AUDIENCE.
+ */
+export type AssertionAudience = 'issuer' | 'issuer_or_endpoint';
 
 @Entity({ name: 'clients' })
 export class ClientEntity {
@@ -49,6 +55,9 @@ export class ClientEntity {
   @Column({ name: 'challenge_policy', type: 'jsonb', nullable: true })
   challengePolicy!: Record<string, unknown> | null;
 
+  @Column({ name: 'assertion_audience', type: 'text', nullable: true })
+  assertionAudience!: AssertionAudience | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
@@ -71,6 +80,8 @@ export interface Client {
   readonly dpopBoundAccessTokens: boolean;
   readonly enabled: boolean;
   readonly challengePolicy: Readonly<Record<string, unknown>> | null;
+  /** Null: the deployment's default (ASSERTION_STRICT_AUDIENCE). */
+  readonly assertionAudience: AssertionAudience | null;
 }
 
 export function toClient(e: ClientEntity): Client {
@@ -88,5 +99,6 @@ export function toClient(e: ClientEntity): Client {
     dpopBoundAccessTokens: e.dpopBoundAccessTokens,
     enabled: e.enabled,
     challengePolicy: e.challengePolicy,
+    assertionAudience: e.assertionAudience ?? null,
   });
 }

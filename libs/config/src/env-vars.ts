@@ -102,8 +102,8 @@ export const ENV_VARS = {
     doc: 'Access-token `aud` when the client names no `resource`. Default `<ISSUER>/resources`.',
   },
   ASSERTION_STRICT_AUDIENCE: {
-    doc: '`true`: client assertions must carry exactly the issuer as `aud` (RFC 7523bis); `false` also accepts the token endpoint URL, as the seeds send it.',
-    default: 'false',
+    doc: 'Default for client assertions’ `aud` (JWTCA-9): `true` = the issuer as the sole audience (RFC 7523bis); `false` also accepts the URL of the endpoint the assertion is sent to (RFC 7523, the seeds). A client’s `assertion_audience` (`issuer` or `issuer_or_endpoint`) overrides it.',
+    default: 'true',
   },
   ASSERTION_MAX_LIFETIME_SECONDS: { doc: 'Client assertions may not expire further ahead than this.', default: '300' },
   REGISTRATION_RATE_LIMIT: {
@@ -181,6 +181,10 @@ export const ENV_VARS = {
   },
   AUTH_ISSUER: { doc: 'sample-api: issuer whose tokens it accepts. Default: ISSUER.' },
   AUTH_JWKS_URI: { doc: 'sample-api: JWKS URL of the issuer. Default `<AUTH_ISSUER>/jwks`.' },
+  AUTH_JWKS_CACHE_SECONDS: {
+    doc: 'sample-api: how long a fetched JWKS is trusted before it is fetched again (an unknown `kid` refetches sooner). A retired signing key keeps verifying there for at most this long.',
+    default: '60',
+  },
   RS_NONCE_SECRET: {
     doc: 'sample-api: base64url ≥ 32 bytes for resource-server DPoP nonces. Unset = the API does not require nonces.',
     secret: true,

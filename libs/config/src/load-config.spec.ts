@@ -86,6 +86,19 @@ describe('loadConfig (CONTRACT §8)', () => {
     expect(problems).not.toContain('c2hvcnQ');
   });
 
+  it('JWTCA-9: client assertions are strict about their audience unless ASSERTION_STRICT_AUDIENCE=false', () => {
+    expect(loadConfig('token', production).assertions.strictAudience).toBe(true);
+    expect(loadConfig('token', { ...production, ASSERTION_STRICT_AUDIENCE: 'false' }).assertions.strictAudience).toBe(false);
+    expect(problemsOf('token', { ...production, ASSERTION_STRICT_AUDIENCE: 'lenient' }).join()).toMatch(/ASSERTION_STRICT_AUDIENCE: must be true or false/);
+  });
+
+  it('AUTH_JWKS_CACHE_SECONDS: 60 by default, 1–3600 accepted, anything else stops start-up', () => {
+    expect(loadConfig('sample-api', production).resourceServer.jwksCacheSeconds).toBe(60);
+    expect(loadConfig('sample-api', { ...production, AUTH_JWKS_CACHE_SECONDS: '5' }).resourceServer.jwksCacheSeconds).toBe(5);
+    expect(problemsOf('sample-api', { ...production, AUTH_JWKS_CACHE_SECONDS: '0' }).join()).toMatch(/AUTH_JWKS_CACHE_SECONDS: must be between 1 and 3600/);
+    expect(problemsOf('sample-api', { ...production, AUTH_JWKS_CACHE_SECONDS: '1m' }).join()).toMatch(/AUTH_JWKS_CACHE_SECONDS: must be an integer/);
+  });
+
   it('the README documents every environment variable', () => {
     const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
     const missing = Object.keys(ENV_VARS).filter((name) => !readme.includes(`\`${name}\``));

@@ -91,6 +91,8 @@ export interface AppConfig {
     readonly audience: string;
     readonly issuer: string;
     readonly jwksUri: string;
+    /** How long a fetched JWKS is trusted; a retired key keeps verifying here at most this long. */
+    readonly jwksCacheSeconds: number;
     readonly nonceSecret: Uint8Array | undefined;
   };
 }
@@ -316,6 +318,7 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       audience: url('RESOURCE_AUDIENCE', raw('RESOURCE_AUDIENCE'), ['https:', 'http:']) ?? `${issuer}/resources`,
       issuer: authIssuer,
       jwksUri: url('AUTH_JWKS_URI', raw('AUTH_JWKS_URI'), ['https:', 'http:']) ?? `${authIssuer}/jwks`,
+      jwksCacheSeconds: int('AUTH_JWKS_CACHE_SECONDS', 1, 3600),
       nonceSecret: secretBytes('RS_NONCE_SECRET', 32),
     },
   };

@@ -76,6 +76,14 @@ export class DpopService {
     return { ...proof, replayClaim: { key: StoreKeys.dpopJti('as', proof.jkt, proof.jti), ttlSeconds } };
   }
 
+  /**
+   * The proof's `jti` as a companion of the request's other single-use values (the client
+   * assertion): claimed with them in one round trip, refused as a replay when already spent (DPOP-14).
+   */
+  replayCompanion(proof: ValidatedDpopProof): { readonly claim: ValidatedDpopProof['replayClaim']; readonly replayed: () => OAuthError } {
+    return { claim: proof.replayClaim, replayed: () => this.refuse('replay', 'DPoP proof jti was already used') };
+  }
+
   refuse(reason: string, description: string): OAuthError {
     this.metrics.failures.inc({ reason });
     return new OAuthError('invalid_dpop_proof', description, { reason: `dpop_${reason}` });

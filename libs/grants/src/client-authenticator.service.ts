@@ -4,29 +4,63 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { ClientRegistry, verifyClientSecret, type Client, type ClientAuthMethod } from '@fpa/clients';
 import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type VerificationKey } from '@fpa/crypto';
 import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
-
 import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
-import { StoreKeys } from '@fpa/store';
+import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
+import { assertionAudienceAccepted, assertionAudienceOf } from './assertion-audience';
+import type { ClientLookup, SessionLookup } from './ports';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
+
+/** A value the ephemeral store must see only once (an assertion `jti`, a DPoP proof `jti`). */
+export interface SingleUseClaim {
+  readonly key: string;
+  readonly ttlSeconds: number;
+}
+
+/**
+ * Another single-use value of the same request — the DPoP proof — verified alongside the client's
+ * credentials and claimed in the same store round trip.
+ */
+export interface CompanionClaim {
+  readonly claim: SingleUseClaim;
+  /** The refusal when that value was already used. */
+  readonly replayed: () => OAuthError;
+}
+
+export interface AuthenticateOptions {
+  /**
+   * Settled before anything is claimed; its rejection is reported before any client-authentication
+   * failure, so a DPoP nonce challenge never spends the client's assertion.
+   */
+  readonly companion?: Promise<CompanionClaim | undefined>;
+}
 
 export interface AuthenticatedClient {
   readonly client: Client;
   readonly method: ClientAuthMethod;
   /** The device session whose key signed the assertion (seed 000 (C)). */
   readonly deviceSession?: DeviceSession;
-  /** Single-use values to claim in the store before the request takes effect (JWTCA-7). */
-  readonly replayClaims: readonly { key: string; ttlSeconds: number }[];
+}
+
+interface VerifiedClient extends AuthenticatedClient {
+  /** JWTCA-7: the assertion's jti, not yet claimed. */
+  readonly singleUse?: SingleUseClaim;
 }
 
 const ALLOWED_ASSERTION_TYP = new Set(['JWT', 'client-authentication+jwt']);
 const DEVICE_KEY_CACHE_MAX = 10_000;
 
 /**
- * Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3,
- * RFC 7523, CONTRACT §4). The device assertion is `private_key_jwt` whose key is the one registered
- * for its `device_auth_session`. Exactly one method per request; every failure is `invalid_client`.
+ * Client authentication at every endpoint that authenticates clients — `/token`, `/introspect`,
+ * `/revoke` (and `/par` once it lands) — per RFC 6749 §2.3 and RFC 7523, CONTRACT §4. The device
+ * assertion is `private_key_jwt` whose key is the one registered for its `device_auth_session`.
+ * Exactly one method per request; every failure is `invalid_client`.
+ *
+ * `authenticate` verifies *and* spends the request's single-use values: it is the only way to an
+ * `AuthenticatedClient`, so no endpoint can accept an assertion without claiming its `jti`
+ * (JWTCA-7; the same store key at every endpoint, so an assertion used at `/revoke` is spent for
+ * `/token` too).
  */
 @Injectable()
 export class ClientAuthenticator {
@@ -36,12 +70,36 @@ export class ClientAuthenticator {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly clients: ClientRegistry,
-    private readonly sessions: DeviceSessionRepository,
+    @Inject(ClientRegistry) private readonly clients: ClientLookup,
+    @Inject(DeviceSessionRepository) private readonly sessions: SessionLookup,
+    @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     private readonly metrics: TokenMetrics,
   ) {}
 
-  async authenticate(form: Form, request: RequestInfo, endpointPath = '/token'): Promise<AuthenticatedClient> {
+  /**
+   * Verifies the client's credentials (concurrently with `options.companion`), then claims the
+   * assertion `jti` and the companion's value in one round trip. Two racing requests with the same
+   * assertion or proof cannot both get past the claim.
+   */
+  async authenticate(form: Form, request: RequestInfo, endpointPath: string, options: AuthenticateOptions = {}): Promise<AuthenticatedClient> {
+    const [verified, companion] = await Promise.allSettled([this.verify(form, request, endpointPath), options.companion]);
+    if (companion.status === 'rejected') throw companion.reason;
+    if (verified.status === 'rejected') throw verified.reason;
+    const { singleUse, ...client } = verified.value;
+    await this.claim(client.method, singleUse, companion.value);
+    return client;
+  }
+
+  private async claim(method: ClientAuthMethod, singleUse: SingleUseClaim | undefined, companion: CompanionClaim | undefined): Promise<void> {
+    const claims = [...(singleUse ? [singleUse] : []), ...(companion ? [companion.claim] : [])];
+    if (claims.length === 0) return;
+    const results = await this.store.claimEachOnce(claims);
+    // JWTCA-7: an assertion is accepted once, whichever endpoint saw it first.
+    if (singleUse && !results[0]) throw this.fail(method, 'replay', 'client_assertion jti was already used');
+    if (companion && !results[results.length - 1]) throw companion.replayed();
+  }
+
+  private async verify(form: Form, request: RequestInfo, endpointPath: string): Promise<VerifiedClient> {
     const basic = parseBasic(request.headers.authorization);
     const methods = [basic !== undefined, form.client_secret !== undefined, form.client_assertion !== undefined].filter(Boolean).length;
     if (methods > 1) throw new OAuthError('invalid_request', 'use exactly one client authentication method');
@@ -59,20 +117,20 @@ export class ClientAuthenticator {
     if (client.type !== 'public' || !client.authMethods.includes('none')) {
       throw this.fail('none', 'method_not_allowed', 'this client must authenticate');
     }
-    return { client, method: 'none', replayClaims: [] };
+    return { client, method: 'none' };
   }
 
-  private async bySecret(method: ClientAuthMethod, id: string, secret: string, formClientId: string | undefined, header: boolean): Promise<AuthenticatedClient> {
+  private async bySecret(method: ClientAuthMethod, id: string, secret: string, formClientId: string | undefined, header: boolean): Promise<VerifiedClient> {
     const challenge = header ? { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } : undefined;
     if (formClientId !== undefined && formClientId !== id) throw this.fail(method, 'client_id_mismatch', 'client_id does not match the credentials', challenge);
     const client = await this.clients.find(id);
     if (!client || !client.authMethods.includes(method) || !verifyClientSecret(client, secret)) {
       throw this.fail(method, client ? 'bad_secret' : 'unknown_client', 'client authentication failed', challenge);
     }
-    return { client, method, replayClaims: [] };
+    return { client, method };
   }
 
-  private async byAssertion(form: Form, endpointPath: string): Promise<AuthenticatedClient> {
+  private async byAssertion(form: Form, endpointPath: string): Promise<VerifiedClient> {
     const m = 'private_key_jwt';
     if (form.client_assertion_type !== JWT_BEARER_ASSERTION) {
       throw this.fail(m, 'assertion_type', `client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
@@ -112,6 +170,7 @@ export class ClientAuthenticator {
     const skew = this.config.clockSkewSeconds;
     const issuer = this.config.http.issuer;
     try {
+      // JWTCA-3/5/8; JWTCA-6: an `nbf` still ahead (beyond the skew) is refused here too.
       await verifyJwt(assertion, await this.deviceKey(session), {
         algorithms: [session.keyAlg],
         subject: client.id,
@@ -124,18 +183,17 @@ export class ClientAuthenticator {
       if (e instanceof JwtVerificationError || e instanceof CryptoInputError) throw this.fail(m, e.reason, `client_assertion: ${e.message}`);
       throw e;
     }
-    // JWTCA-4 / JWTCA-9: audience is the issuer; the token endpoint URL only in lenient mode.
-    const aud = payload.aud;
-    const accepted = this.config.assertions.strictAudience ? [issuer] : [issuer, `${issuer}${endpointPath}`];
-    const audOk = this.config.assertions.strictAudience
-      ? aud === issuer || (Array.isArray(aud) && aud.length === 1 && aud[0] === issuer)
-      : typeof aud === 'string'
-        ? accepted.includes(aud)
-        : Array.isArray(aud) && aud.length > 0 && aud.every((a) => accepted.includes(a));
-    if (!audOk) throw this.fail(m, 'audience', 'client_assertion audience must be the issuer');
+    // JWTCA-4 / JWTCA-9: the issuer as the sole audience, unless the client opted out.
+    const rule = assertionAudienceOf(client, this.config.assertions.strictAudience);
+    if (!assertionAudienceAccepted(payload.aud, issuer, `${issuer}${endpointPath}`, rule)) {
+      throw this.fail(m, 'audience', 'client_assertion audience must be the issuer');
+    }
     // JWTCA-5: no long-lived assertions.
     const exp = payload.exp as number;
     if (exp > now + this.config.assertions.maxLifetimeSeconds + skew) throw this.fail(m, 'lifetime', 'client_assertion expires too far in the future');
+    // JWTCA-6: an assertion is not issued in the future (a wrong clock, or one minted ahead to
+    // outlive its replay record), nor long ago.
+    if (typeof payload.iat === 'number' && payload.iat > now + skew) throw this.fail(m, 'iat_future', 'client_assertion iat is in the future');
     if (typeof payload.iat === 'number' && payload.iat < now - this.config.assertions.maxLifetimeSeconds - skew) {
       throw this.fail(m, 'stale', 'client_assertion was issued too long ago');
     }
@@ -145,7 +203,8 @@ export class ClientAuthenticator {
       client,
       method: m,
       deviceSession: session,
-      replayClaims: [{ key: StoreKeys.assertionJti(client.id, jti), ttlSeconds: Math.max(1, exp - now + skew + 1) }],
+      // Remembered until the assertion could no longer be accepted anyway (JWTCA-7).
+      singleUse: { key: StoreKeys.assertionJti(client.id, jti), ttlSeconds: Math.max(1, exp - now + skew + 1) },
     };
   }
 
@@ -159,7 +218,7 @@ export class ClientAuthenticator {
   }
 
   /** JWTCA-8: every failure is invalid_client; the reason goes to metrics only. */
-  fail(method: string, reason: string, description: string, headers?: Record<string, string>): OAuthError {
+  private fail(method: string, reason: string, description: string, headers?: Record<string, string>): OAuthError {
     this.metrics.clientAuthFailures.inc({ method, reason });
     return new OAuthError('invalid_client', description, { reason: `client_auth_${reason}`, headers });
   }

@@ -4,7 +4,7 @@ import type { ValidatedDpopProof } from '@fpa/dpop';
 import type { AuthenticatedClient } from './client-authenticator.service';
 
 export interface GrantContext {
-  /** Only the parameters the grant declared (plus `grant_type`). */
+  /** Only the parameters the grant declared (plus the client-authentication ones when it authenticates clients). */
   readonly form: Form;
   /** Set when the grant declared `clientAuth: 'required'`. */
   readonly client: AuthenticatedClient | undefined;

@@ -10,3 +10,5 @@ export * from './grants/refresh-token.grant';
 export * from './grants/fp-register.grant';
 export * from './grants/authorization-code.grant';
 export * from './token.metrics';
+export * from './ports';
+export * from './assertion-audience';

@@ -5,7 +5,8 @@ import { OAuthError, pickParams, type Form, type RequestInfo } from '@fpa/oauth-
 import { AuditService } from '@fpa/platform';
 import { EPHEMERAL_STORE, type EphemeralStore } from '@fpa/store';
 import { CLIENT_AUTH_PARAMS, ClientAuthenticator, type AuthenticatedClient } from './client-authenticator.service';
-import { GRANT_REGISTRY, type GrantRegistry } from './grant-handler';
+import { GRANT_REGISTRY, type GrantHandler, type GrantRegistry } from './grant-handler';
+import type { AuditTrail } from './ports';
 
 export interface TokenEndpointResult {
   readonly body: Record<string, unknown>;
@@ -13,10 +14,11 @@ export interface TokenEndpointResult {
 }
 
 /**
- * The token endpoint pipeline: grant lookup → DPoP proof (nonce first, so a nonce retry costs the
- * client nothing) → client authentication → one round trip that claims every single-use value of
- * the request (assertion jti, proof jti) → the grant. Two racing requests with the same assertion
- * or proof cannot both get past the claim.
+ * The token endpoint pipeline: grant lookup (one map lookup on `grant_type`) → only the declared
+ * parameters → DPoP proof and client authentication verified concurrently, the proof's failures
+ * (the nonce challenge above all) reported first so a nonce retry costs the client nothing → one
+ * round trip that claims every single-use value of the request (assertion jti, proof jti, inside
+ * `ClientAuthenticator.authenticate`) → the client's permission for this grant → the grant.
  */
 @Injectable()
 export class TokenEndpointService {
@@ -26,7 +28,7 @@ export class TokenEndpointService {
     private readonly dpop: DpopService,
     private readonly authenticator: ClientAuthenticator,
     private readonly metrics: TokenMetrics,
-    private readonly audit: AuditService,
+    @Inject(AuditService) private readonly audit: AuditTrail,
   ) {}
 
   async handle(form: Form, request: RequestInfo): Promise<TokenEndpointResult> {
@@ -35,45 +37,30 @@ export class TokenEndpointService {
     const grant = this.grants.get(grantType);
     if (!grant) throw new OAuthError('unsupported_grant_type', 'unsupported grant_type');
     try {
-      return await this.run(grantType, form, request);
+      return await this.run(grant, form, request);
     } catch (e) {
       if (e instanceof OAuthError) this.metrics.tokenErrors.inc({ grant: grantType, error: e.code });
       throw e;
     }
   }
 
-  private async run(grantType: string, form: Form, request: RequestInfo): Promise<TokenEndpointResult> {
-    const grant = this.grants.get(grantType)!;
+  private async run(grant: GrantHandler, form: Form, request: RequestInfo): Promise<TokenEndpointResult> {
+    const grantType = grant.grantType;
+    // Undeclared fields never reach a grant (node-oidc-provider's allow-list, STYLE.md).
     const declared = grant.clientAuth === 'required' ? [...grant.parameters, ...CLIENT_AUTH_PARAMS] : grant.parameters;
     const params = pickParams(form, declared);
 
-    // The proof and the client assertion are verified concurrently (each is a signature check plus,
-    // for the assertion, one session lookup); a DPoP failure — the nonce challenge above all — is
-    // reported first, so the answer does not depend on which finished first.
-    const [proofResult, clientResult] = await Promise.allSettled([
-      grant.dpop === 'supported' ? this.dpop.validate(request, '/token') : Promise.resolve(undefined),
-      grant.clientAuth === 'required' ? this.authenticator.authenticate(params, request, '/token') : Promise.resolve(undefined),
-    ]);
-    if (proofResult.status === 'rejected') throw proofResult.reason;
-    if (clientResult.status === 'rejected') throw clientResult.reason;
-    const proof = proofResult.value;
-    const client: AuthenticatedClient | undefined = clientResult.value;
-    if (client) {
-      if (!client.client.grantTypes.includes(grantType)) {
-        throw new OAuthError('unauthorized_client', `this client may not use ${grantType}`);
-      }
-      // DPOP-19: clients registered for DPoP-bound tokens must send a proof.
-      if (client.client.dpopBoundAccessTokens && !proof) {
-        throw this.dpop.refuse('missing', 'a DPoP proof is required for this client');
-      }
-      // Seed 000 (C): "DPoP does not use the same private, public key pair" as the device.
-      if (proof && client.deviceSession && proof.jkt === client.deviceSession.keyJkt) {
-        throw this.dpop.refuse('device_key', 'the DPoP key must not be the device key');
-      }
-      await this.claimOnce(client, proof);
-    } else if (proof) {
-      await this.claimOnce(undefined, proof);
+    const proofCheck = grant.dpop === 'supported' ? this.dpop.validate(request, '/token') : Promise.resolve(undefined);
+    let client: AuthenticatedClient | undefined;
+    if (grant.clientAuth === 'required') {
+      client = await this.authenticator.authenticate(params, request, '/token', {
+        companion: proofCheck.then((p) => (p ? this.dpop.replayCompanion(p) : undefined)),
+      });
     }
+    // Settled by now when a client authenticated (its companion); otherwise awaited here.
+    const proof = await proofCheck;
+    if (client) this.checkClient(client, grantType, proof);
+    else if (proof && !(await this.store.claimEachOnce([proof.replayClaim]))[0]) throw this.dpop.replayCompanion(proof).replayed();
 
     const result = await grant.handle({ form: params, client, dpop: proof, request });
     const headers: Record<string, string> = {};
@@ -92,14 +79,19 @@ export class TokenEndpointService {
     return { body: result.body, headers };
   }
 
-  private async claimOnce(client: AuthenticatedClient | undefined, proof: ValidatedDpopProof | undefined): Promise<void> {
-    const claims = [...(client?.replayClaims ?? []), ...(proof ? [proof.replayClaim] : [])];
-    if (claims.length === 0) return;
-    const results = await this.store.claimEachOnce(claims);
-    const assertionCount = client?.replayClaims.length ?? 0;
-    if (results.slice(0, assertionCount).some((ok) => !ok)) {
-      throw this.authenticator.fail(client!.method, 'replay', 'client_assertion jti was already used');
+  /** What the authenticated client may do at this endpoint, whatever the grant. */
+  private checkClient(client: AuthenticatedClient, grantType: string, proof: ValidatedDpopProof | undefined): void {
+    // RFC 6749 §5.2: a client uses only the grant types it is registered for.
+    if (!client.client.grantTypes.includes(grantType)) {
+      throw new OAuthError('unauthorized_client', `this client may not use ${grantType}`);
     }
-    if (proof && !results[results.length - 1]) throw this.dpop.refuse('replay', 'DPoP proof jti was already used');
+    // DPOP-19: clients registered for DPoP-bound tokens must send a proof.
+    if (client.client.dpopBoundAccessTokens && !proof) {
+      throw this.dpop.refuse('missing', 'a DPoP proof is required for this client');
+    }
+    // Seed 000 (C): "DPoP does not use the same private, public key pair" as the device.
+    if (proof && client.deviceSession && proof.jkt === client.deviceSession.keyJkt) {
+      throw this.dpop.refuse('device_key', 'the DPoP key must not be the device key');
+    }
   }
 }

@@ -4,6 +4,7 @@ import { randomToken } from '@fpa/crypto';
 import { KeyManager } from '@fpa/keys';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
 import type { SessionUser } from '@fpa/session';
+import type { AccessTokenSigner } from './ports';
 
 export interface AccessTokenRequest {
   readonly clientId: string;
@@ -36,7 +37,7 @@ export class TokenIssuer {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly keys: KeyManager,
+    @Inject(KeyManager) private readonly keys: AccessTokenSigner,
   ) {}
 
   prepare(req: AccessTokenRequest): PreparedAccessToken {

@@ -27,6 +27,8 @@ export interface AccessContext {
 export type AuthenticatedRequest = Request & { fpaAccess?: AccessContext };
 
 const DEFAULT_ALGS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'RS256'];
+/** The `max-age` the suite's `/jwks` answers with. */
+export const DEFAULT_JWKS_CACHE_SECONDS = 60;
 
 /**
  * Accepts `Authorization: DPoP <at+jwt>` with a DPoP proof (RFC 9449 §7, DPOP-23): validates the
@@ -43,7 +45,10 @@ export class DpopAuthGuard implements CanActivate {
   private readonly audiences: readonly string[];
 
   constructor(@Inject(RESOURCE_SERVER_OPTIONS) private readonly options: ResourceServerOptions) {
-    this.resolveKey = 'jwksUri' in options.keys ? remoteKeySet(options.keys.jwksUri) : options.keys.resolve;
+    this.resolveKey =
+      'jwksUri' in options.keys
+        ? remoteKeySet(options.keys.jwksUri, { cacheMaxAge: (options.keys.cacheSeconds ?? DEFAULT_JWKS_CACHE_SECONDS) * 1000 })
+        : options.keys.resolve;
     this.nonces = options.nonce ? new DpopNonces(options.nonce.secret, options.nonce.windowSeconds ?? 60, `rs|${options.publicBaseUrl}`) : undefined;
     this.clock = options.clock ?? new SystemClock();
     this.algs = options.dpopAlgorithms ?? DEFAULT_ALGS;

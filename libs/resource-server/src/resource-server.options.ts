@@ -9,8 +9,13 @@ export interface ResourceServerOptions {
   readonly issuer: string;
   /** This resource server's identifier(s); `aud` must contain one (AT-5). */
   readonly audience: string | readonly string[];
-  /** Where the AS keys come from: a JWKS URL (cached, refetched on unknown kid) or a local resolver. */
-  readonly keys: { readonly jwksUri: string } | { readonly resolve: KeyResolver };
+  /**
+   * Where the AS keys come from: a JWKS URL or a local resolver. A fetched JWKS is trusted for
+   * `cacheSeconds` (default 60, the `max-age` the suite's `/jwks` sends); an unknown `kid` refetches
+   * sooner (at most every 30 s). A key retired at the AS therefore keeps verifying here for up to
+   * `cacheSeconds` — lower it to shorten that window (docs/operations.md, "Rotate signing keys").
+   */
+  readonly keys: { readonly jwksUri: string; readonly cacheSeconds?: number } | { readonly resolve: KeyResolver };
   /** External base URL of this API (scheme://host[:port]); the proof's `htu` is checked against it (DPOP-12). */
   readonly publicBaseUrl: string;
   /** Replay cache for proof `jti`s and revocation flags — the AS's Redis when the RS shares it. */

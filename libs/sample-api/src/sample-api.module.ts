@@ -31,7 +31,7 @@ export class SampleApiModule {
           })
         : ResourceServerModule.forRootAsync({
             inject: [APP_CONFIG, EPHEMERAL_STORE],
-            useFactory: (config: AppConfig, store: EphemeralStore) => ({ ...base(config, store), keys: { jwksUri: config.resourceServer.jwksUri } }),
+            useFactory: (config: AppConfig, store: EphemeralStore) => ({ ...base(config, store), keys: { jwksUri: config.resourceServer.jwksUri, cacheSeconds: config.resourceServer.jwksCacheSeconds } }),
           });
     return { module: SampleApiModule, imports: [rs], controllers: [DemoApiController] };
   }

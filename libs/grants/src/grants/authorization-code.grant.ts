@@ -5,6 +5,7 @@ import { constantTimeEqual, isValidCodeVerifier, s256CodeChallenge } from '@fpa/
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
 import { AuthorizationCodeService, DeviceSessionRepository, isUsable, RefreshTokenService, RevocationService, type AuthorizationCode } from '@fpa/session';
+import type { AccessTokenRevoker, AuditTrail, AuthorizationCodeStore, RefreshTokenStore, SessionLookup } from '../ports';
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
@@ -13,7 +14,8 @@ import { TokenIssuer } from '../token-issuer.service';
  * `authorization_code` for codes from the authorization challenge endpoint (FIPA-29): no
  * `redirect_uri`; the code is single use, short-lived and bound to the client, the session, the
  * PKCE challenge (GEN-2) and the DPoP key of the challenge requests (FIPA-33). A reused code is
- * refused and the tokens issued from it are revoked (GEN-3).
+ * refused, and — when the replay proves every one of those bindings — the tokens issued from it are
+ * revoked (GEN-3).
  */
 @Injectable()
 export class AuthorizationCodeGrant implements GrantHandler {
@@ -27,12 +29,12 @@ export class AuthorizationCodeGrant implements GrantHandler {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly codes: AuthorizationCodeService,
-    private readonly sessions: DeviceSessionRepository,
-    private readonly refreshTokens: RefreshTokenService,
-    private readonly revocations: RevocationService,
+    @Inject(AuthorizationCodeService) private readonly codes: AuthorizationCodeStore,
+    @Inject(DeviceSessionRepository) private readonly sessions: SessionLookup,
+    @Inject(RefreshTokenService) private readonly refreshTokens: RefreshTokenStore,
+    @Inject(RevocationService) private readonly revocations: AccessTokenRevoker,
     private readonly issuer: TokenIssuer,
-    private readonly audit: AuditService,
+    @Inject(AuditService) private readonly audit: AuditTrail,
   ) {}
 
   async handle(ctx: GrantContext): Promise<GrantResult> {
@@ -43,17 +45,16 @@ export class AuthorizationCodeGrant implements GrantHandler {
     const now = new Date(this.clock.nowMs());
     const code = await this.codes.find(value);
     if (!code) throw new OAuthError('invalid_grant', 'unknown authorization code');
+    // Binding before reuse detection (GEN-3), as the refresh grant checks its key first: only the
+    // party the code was issued to — its client, its DPoP key, its PKCE verifier, its device
+    // session — may trigger the revocation of the tokens issued from it. A stranger replaying a
+    // leaked code must not be able to end the legitimate session.
+    this.checkBinding(code, ctx);
     if (code.consumedAt) {
       await this.reuse(code, ctx, now);
       throw new OAuthError('invalid_grant', 'the authorization code was already used; the tokens issued from it are revoked', { reason: 'code_reuse' });
     }
-    if (code.clientId !== auth.client.id) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client');
     if (code.expiresAt.getTime() <= now.getTime()) throw new OAuthError('invalid_grant', 'the authorization code is expired');
-    // FIPA-33 / DPOP-30: the token request proves the key the challenge requests used.
-    if (code.dpopJkt !== null && ctx.dpop?.jkt !== code.dpopJkt) throw new OAuthError('invalid_grant', 'the authorization code is bound to another DPoP key');
-    this.checkPkce(code, ctx.form.code_verifier);
-    // A device redeeming with its assertion must be the device whose session the user attached to.
-    if (auth.deviceSession && auth.deviceSession.authSession !== code.authSession) throw new OAuthError('invalid_grant', 'the authorization code belongs to another session');
     const session = await this.sessions.find(code.authSession);
     if (!session || !isUsable(session, now.getTime()) || session.user?.userId !== code.userId) {
       throw new OAuthError('invalid_grant', 'the session of this code is expired or revoked');
@@ -95,6 +96,17 @@ export class AuthorizationCodeGrant implements GrantHandler {
     }
     const accessToken = await this.issuer.sign(prepared);
     return { body: this.issuer.response(prepared, accessToken, refreshToken), issued: { tokenType: prepared.tokenType } };
+  }
+
+  /** Everything the code is bound to (FIPA-29, FIPA-33, GEN-2); any mismatch is invalid_grant. */
+  private checkBinding(code: AuthorizationCode, ctx: GrantContext): void {
+    const auth = ctx.client!;
+    if (code.clientId !== auth.client.id) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client');
+    // FIPA-33 / DPOP-30: the token request proves the key the challenge requests used.
+    if (code.dpopJkt !== null && ctx.dpop?.jkt !== code.dpopJkt) throw new OAuthError('invalid_grant', 'the authorization code is bound to another DPoP key');
+    this.checkPkce(code, ctx.form.code_verifier);
+    // A device redeeming with its assertion must be the device whose session the user attached to.
+    if (auth.deviceSession && auth.deviceSession.authSession !== code.authSession) throw new OAuthError('invalid_grant', 'the authorization code belongs to another session');
   }
 
   /** RFC 7636 §4.6: S256 only; a verifier without a challenge (or the reverse) is refused. */

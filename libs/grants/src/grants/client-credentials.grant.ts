@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { RefreshTokenService } from '@fpa/session';
+import type { RefreshTokenStore } from '../ports';
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { audienceFor, grantedScopes, scopeClaim } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
@@ -24,7 +25,7 @@ export class ClientCredentialsGrant implements GrantHandler {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly issuer: TokenIssuer,
-    private readonly refreshTokens: RefreshTokenService,
+    @Inject(RefreshTokenService) private readonly refreshTokens: RefreshTokenStore,
   ) {}
 
   async handle(ctx: GrantContext): Promise<GrantResult> {

@@ -3,6 +3,7 @@ import { TokenMetrics } from '../token.metrics';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
 import { DeviceSessionRepository, isUsable, RefreshTokenService, RevocationService, type RefreshTokenEntity } from '@fpa/session';
+import type { AccessTokenRevoker, AuditTrail, RefreshTokenStore, SessionLookup } from '../ports';
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
@@ -25,10 +26,10 @@ export class RefreshTokenGrant implements GrantHandler {
   constructor(
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly issuer: TokenIssuer,
-    private readonly refreshTokens: RefreshTokenService,
-    private readonly revocations: RevocationService,
-    private readonly sessions: DeviceSessionRepository,
-    private readonly audit: AuditService,
+    @Inject(RefreshTokenService) private readonly refreshTokens: RefreshTokenStore,
+    @Inject(RevocationService) private readonly revocations: AccessTokenRevoker,
+    @Inject(DeviceSessionRepository) private readonly sessions: SessionLookup,
+    @Inject(AuditService) private readonly audit: AuditTrail,
     private readonly metrics: TokenMetrics,
   ) {}
 

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { hashClientSecret } from '@fpa/clients';
+import { generateClientKeyPair, signJwt, type ClientKeyPair } from '@fpa/crypto';
+import { OAuthError, type FixedClock } from '@fpa/oauth-core';
+import type { DeviceSession } from '@fpa/session';
+import { MemoryStore } from '@fpa/store';
+import { ClientAuthenticator, JWT_BEARER_ASSERTION, type AuthenticateOptions, type CompanionClaim } from './client-authenticator.service';
+import { counted, FakeClients, FakeSessions, ISSUER, requestInfo, testClient, testClock, testConfig, testMetrics, testSession } from './testing/fakes';
+import type { TokenMetrics } from './token.metrics';
+
+describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
+  let clock: FixedClock;
+  let store: MemoryStore;
+  let clients: FakeClients;
+  let sessions: FakeSessions;
+  let metrics: TokenMetrics;
+  let deviceKey: ClientKeyPair;
+  let session: DeviceSession;
+  const app = testClient();
+  const rs = testClient({ id: 'rs', type: 'confidential', authMethods: ['client_secret_basic', 'client_secret_post'], secretHash: hashClientSecret('s3cret'), permissions: ['introspect'] });
+
+  const authenticator = (env: Record<string, string> = {}): ClientAuthenticator => new ClientAuthenticator(testConfig(env), clock, clients, sessions, store, metrics);
+
+  beforeAll(async () => {
+    deviceKey = await generateClientKeyPair('ES256');
+  });
+  beforeEach(() => {
+    clock = testClock();
+    store = new MemoryStore(() => clock.nowMs());
+    clients = new FakeClients(app, rs, testClient({ id: 'opted-out', assertionAudience: 'issuer_or_endpoint' }), testClient({ id: 'strict', assertionAudience: 'issuer' }));
+    sessions = new FakeSessions();
+    metrics = testMetrics().token;
+    session = sessions.add(testSession({ keyJkt: deviceKey.jkt, publicJwk: { ...deviceKey.publicJwk, kty: 'EC' } }));
+  });
+  afterEach(async () => store.close());
+
+  const now = (): number => clock.nowSeconds();
+  const assertion = (claims: Record<string, unknown> = {}, clientId = app.id, authSession = session.authSession): Promise<string> =>
+    signJwt(
+      { iss: clientId, sub: clientId, aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), device_auth_session: authSession, ...claims },
+      { alg: 'ES256', typ: 'client-authentication+jwt' },
+      deviceKey.privateKey,
+    );
+  const form = (a: string): Record<string, string> => ({ client_assertion_type: JWT_BEARER_ASSERTION, client_assertion: a });
+  const auth = (a: string, path = '/token', options: AuthenticateOptions = {}, env: Record<string, string> = {}) => authenticator(env).authenticate(form(a), requestInfo(), path, options);
+  const refused = async (p: Promise<unknown>, reason: string, code = 'invalid_client'): Promise<void> => {
+    await expect(p).rejects.toBeInstanceOf(OAuthError);
+    await expect(p).rejects.toMatchObject({ code, reason: code === 'invalid_client' ? `client_auth_${reason}` : reason });
+  };
+
+  describe('the device assertion (private_key_jwt keyed by device_auth_session)', () => {
+    it('authenticates the client with its device session, and nothing else leaks out', async () => {
+      const result = await auth(await assertion());
+      expect(result).toEqual({ client: app, method: 'private_key_jwt', deviceSession: session });
+    });
+
+    it('JWTCA-1: client_id must agree with iss; the assertion type must be jwt-bearer', async () => {
+      const a = await assertion();
+      await refused(authenticator().authenticate({ ...form(a), client_id: 'rs' }, requestInfo(), '/token'), 'client_id_mismatch');
+      await refused(authenticator().authenticate({ client_assertion: a, client_assertion_type: 'urn:x' }, requestInfo(), '/token'), 'assertion_type');
+      await refused(auth('not.a.jwt'), 'malformed');
+    });
+
+    it('JWTCA-8: signed by another key → bad_signature; the reason is counted in metrics', async () => {
+      const other = await generateClientKeyPair('ES256');
+      const forged = await signJwt({ iss: app.id, sub: app.id, aud: ISSUER, exp: now() + 60, jti: 'x', device_auth_session: session.authSession }, { alg: 'ES256' }, other.privateKey);
+      await refused(auth(forged), 'bad_signature');
+      expect(await counted(metrics.clientAuthFailures, { method: 'private_key_jwt', reason: 'bad_signature' })).toBe(1);
+    });
+
+    it('CONTRACT §4: unknown, foreign, challenge-kind, expired or revoked sessions; unknown clients; clients without private_key_jwt', async () => {
+      await refused(auth(await assertion({ device_auth_session: undefined })), 'no_device_session');
+      await refused(auth(await assertion({}, app.id, 'x'.repeat(43))), 'unknown_session');
+      const foreign = sessions.add(testSession({ clientId: 'rs', keyJkt: deviceKey.jkt, publicJwk: session.publicJwk }));
+      await refused(auth(await assertion({}, app.id, foreign.authSession)), 'foreign_session');
+      const challenge = sessions.add(testSession({ kind: 'challenge', publicJwk: session.publicJwk }));
+      await refused(auth(await assertion({}, app.id, challenge.authSession)), 'not_device_session');
+      sessions.add({ ...session, expiresAt: new Date(clock.nowMs() - 1) });
+      await refused(auth(await assertion()), 'session_expired');
+      sessions.add({ ...session, status: 'revoked' });
+      await refused(auth(await assertion()), 'session_expired');
+      await refused(auth(await assertion({}, 'nobody')), 'unknown_client');
+      clients.byId.set(app.id, { ...app, authMethods: ['none'] });
+      await refused(auth(await assertion()), 'method_not_allowed');
+    });
+  });
+
+  describe('JWTCA-7: claiming the jti is part of authenticating', () => {
+    it('the same assertion is accepted once, at whichever endpoint first', async () => {
+      const a = await assertion();
+      await expect(auth(a, '/revoke')).resolves.toMatchObject({ client: app });
+      await refused(auth(a, '/token'), 'replay');
+      await refused(auth(a, '/introspect'), 'replay');
+    });
+
+    it('a new assertion reusing a spent jti is refused', async () => {
+      const jti = randomUUID();
+      await auth(await assertion({ jti }));
+      await refused(auth(await assertion({ jti, iat: now() - 1 })), 'replay');
+    });
+
+    it('the companion (a DPoP proof jti) is claimed in the same round trip; its replay is its own error', async () => {
+      const spy = jest.spyOn(store, 'claimEachOnce');
+      const replayed = new OAuthError('invalid_dpop_proof', 'replay', { reason: 'dpop_replay' });
+      const companion: CompanionClaim = { claim: { key: 'proof-jti', ttlSeconds: 60 }, replayed: () => replayed };
+      await auth(await assertion(), '/token', { companion: Promise.resolve(companion) });
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(spy.mock.calls[0][0]).toEqual([expect.objectContaining({ key: expect.stringMatching(/^jti:assert:/) }), companion.claim]);
+      const again = auth(await assertion(), '/token', { companion: Promise.resolve(companion) });
+      await expect(again).rejects.toBe(replayed);
+    });
+
+    it('a rejected companion (the DPoP nonce challenge) is reported first — before a bad assertion — and spends nothing', async () => {
+      const nonce = new OAuthError('use_dpop_nonce', 'nonce', { reason: 'nonce_missing' });
+      await expect(auth(await assertion({ aud: 'https://evil.example.com' }), '/token', { companion: Promise.reject(nonce) })).rejects.toBe(nonce);
+      const a = await assertion();
+      await expect(auth(a, '/token', { companion: Promise.reject(nonce) })).rejects.toBe(nonce);
+      await expect(auth(a, '/token', { companion: Promise.resolve(undefined) })).resolves.toMatchObject({ client: app });
+    });
+
+    it('a store outage fails the authentication (nothing is accepted that cannot be replay-protected)', async () => {
+      jest.spyOn(store, 'claimEachOnce').mockRejectedValue(new OAuthError('temporarily_unavailable', 'store down'));
+      await expect(auth(await assertion())).rejects.toMatchObject({ code: 'temporarily_unavailable' });
+    });
+  });
+
+  describe('JWTCA-5/6: time claims (CLOCK_SKEW_SECONDS = 5)', () => {
+    it('iat a year ahead, or 30 s ahead, is refused; 5 s ahead is accepted', async () => {
+      await refused(auth(await assertion({ iat: now() + 365 * 86_400 })), 'iat_future');
+      await refused(auth(await assertion({ iat: now() + 30 })), 'iat_future');
+      await refused(auth(await assertion({ iat: now() + 6 })), 'iat_future');
+      await expect(auth(await assertion({ iat: now() + 5 }))).resolves.toMatchObject({ client: app });
+    });
+
+    it('nbf beyond the skew is refused, within it accepted', async () => {
+      await refused(auth(await assertion({ nbf: now() + 30 })), 'not_yet_valid');
+      await expect(auth(await assertion({ nbf: now() + 5 }))).resolves.toMatchObject({ client: app });
+    });
+
+    it('expired, expiring too far ahead, issued too long ago, or without exp/jti', async () => {
+      await refused(auth(await assertion({ exp: now() - 10 })), 'expired');
+      await refused(auth(await assertion({ exp: now() + 400 })), 'lifetime');
+      await refused(auth(await assertion({ iat: now() - 400 })), 'stale');
+      await refused(auth(await assertion({ exp: undefined })), 'claim_invalid');
+      await refused(auth(await assertion({ jti: undefined })), 'claim_invalid');
+    });
+  });
+
+  describe('JWTCA-9: audience', () => {
+    it('strict by default: the issuer alone (string or one-element array); the endpoint URL is refused', async () => {
+      await expect(auth(await assertion({ aud: ISSUER }))).resolves.toMatchObject({ client: app });
+      await expect(auth(await assertion({ aud: [ISSUER] }))).resolves.toMatchObject({ client: app });
+      await refused(auth(await assertion({ aud: `${ISSUER}/token` })), 'audience');
+      await refused(auth(await assertion({ aud: [ISSUER, `${ISSUER}/token`] })), 'audience');
+    });
+
+    it('a client with assertion_audience issuer_or_endpoint: the URL of this endpoint too, never another one', async () => {
+      const as = (aud: unknown): Promise<string> => assertion({ aud }, 'opted-out', sessions.add(testSession({ clientId: 'opted-out', publicJwk: session.publicJwk })).authSession);
+      await expect(auth(await as(`${ISSUER}/token`), '/token')).resolves.toMatchObject({ client: { id: 'opted-out' } });
+      await expect(auth(await as(`${ISSUER}/revoke`), '/revoke')).resolves.toMatchObject({ client: { id: 'opted-out' } });
+      await refused(auth(await as(`${ISSUER}/revoke`), '/token'), 'audience');
+    });
+
+    it('ASSERTION_STRICT_AUDIENCE=false is the default for clients without the field; a client with "issuer" stays strict', async () => {
+      const lenient = { ASSERTION_STRICT_AUDIENCE: 'false' };
+      await expect(auth(await assertion({ aud: `${ISSUER}/token` }), '/token', {}, lenient)).resolves.toMatchObject({ client: app });
+      const strictSession = sessions.add(testSession({ clientId: 'strict', publicJwk: session.publicJwk }));
+      await refused(auth(await assertion({ aud: `${ISSUER}/token` }, 'strict', strictSession.authSession), '/token', {}, lenient), 'audience');
+    });
+  });
+
+  describe('secrets and public clients', () => {
+    const basic = (id: string, secret: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
+    const withHeaders = (f: Record<string, string>, headers: Record<string, string> = {}) => authenticator().authenticate(f, requestInfo(headers), '/introspect');
+
+    it('client_secret_basic and client_secret_post', async () => {
+      await expect(withHeaders({}, basic('rs', 's3cret'))).resolves.toEqual({ client: rs, method: 'client_secret_basic' });
+      await expect(withHeaders({ client_id: 'rs', client_secret: 's3cret' })).resolves.toEqual({ client: rs, method: 'client_secret_post' });
+    });
+
+    it('a wrong secret is invalid_client, with WWW-Authenticate when the header was used (GEN-1)', async () => {
+      const p = withHeaders({}, basic('rs', 'wrong'));
+      await refused(p, 'bad_secret');
+      await expect(p).rejects.toMatchObject({ headers: { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } });
+      await refused(withHeaders({ client_id: 'rs', client_secret: 'wrong' }), 'bad_secret');
+      await refused(withHeaders({ client_id: 'nobody', client_secret: 's3cret' }), 'unknown_client');
+      await refused(withHeaders({ client_id: 'app' }, basic('rs', 's3cret')), 'client_id_mismatch');
+    });
+
+    it('two methods at once are invalid_request', async () => {
+      await expect(withHeaders({ client_id: 'rs', client_secret: 's3cret', ...form(await assertion()) })).rejects.toMatchObject({ code: 'invalid_request' });
+    });
+
+    it('none: a public client by client_id; a confidential client must authenticate; no client_id at all is invalid_client', async () => {
+      await expect(withHeaders({ client_id: app.id })).resolves.toEqual({ client: app, method: 'none' });
+      await refused(withHeaders({ client_id: 'rs' }), 'method_not_allowed');
+      await refused(withHeaders({}), 'missing_client_id');
+      clients.byId.set(app.id, { ...app, enabled: false });
+      await refused(withHeaders({ client_id: app.id }), 'unknown_client');
+    });
+  });
+});

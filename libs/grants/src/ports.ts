@@ -1,0 +1,17 @@
+import type { ClientRegistry } from '@fpa/clients';
+import type { KeyManager } from '@fpa/keys';
+import type { AuditService } from '@fpa/platform';
+import type { AuthorizationCodeService, DeviceSessionRepository, RefreshTokenService, RevocationService } from '@fpa/session';
+
+/**
+ * What the token service needs from storage and from the platform, each narrowed to the methods it
+ * calls (fosite's storage ports beside the handlers). Providers are injected by their class
+ * (`@Inject(DeviceSessionRepository)`); unit specs hand in small fakes of these shapes.
+ */
+export type ClientLookup = Pick<ClientRegistry, 'find'>;
+export type SessionLookup = Pick<DeviceSessionRepository, 'find'>;
+export type AuthorizationCodeStore = Pick<AuthorizationCodeService, 'find' | 'consume'>;
+export type RefreshTokenStore = Pick<RefreshTokenService, 'find' | 'issue' | 'rotate' | 'revokeFamily'>;
+export type AccessTokenRevoker = Pick<RevocationService, 'revokeAccessTokens'>;
+export type AuditTrail = Pick<AuditService, 'record'>;
+export type AccessTokenSigner = Pick<KeyManager, 'sign'>;

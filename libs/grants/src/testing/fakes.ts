@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@fpa/clients';
+import { loadConfig, type AppConfig } from '@fpa/config';
+import { generateSigningKey, importPrivateJwk, randomToken, sha256B64u, signJwt, type GeneratedKeyPair, type JWTPayload, type SigningKey } from '@fpa/crypto';
+import { DpopMetrics } from '@fpa/dpop';
+import { FixedClock, type RequestInfo } from '@fpa/oauth-core';
+import { MetricsRegistry, type AuditEvent } from '@fpa/platform';
+import type { AuthorizationCode, DeviceSession, IssuedAccessTokenRef, RefreshTokenEntity, RefreshTokenGrant } from '@fpa/session';
+import { TokenMetrics } from '../token.metrics';
+import type { AccessTokenRevoker, AccessTokenSigner, AuditTrail, AuthorizationCodeStore, ClientLookup, RefreshTokenStore, SessionLookup } from '../ports';
+
+/**
+ * In-memory stand-ins for the token service's ports (ports.ts), for the unit specs beside the
+ * grants, the authenticator and the endpoint. They keep the semantics the SQL has — single-use
+ * consumption, rotation of active tokens only, family revocation returning the access tokens —
+ * so a spec fails when a grant relies on something the real store would not do.
+ */
+
+export const ISSUER = 'https://auth.example.com';
+
+export function testConfig(env: Record<string, string> = {}): AppConfig {
+  return loadConfig('standalone', { ISSUER, DPOP_NONCE_SECRET: Buffer.alloc(32, 9).toString('base64url'), ...env });
+}
+
+/** A clock pinned near real time (DPoP proofs and assertions built by @fpa/crypto read Date.now()). */
+export const testClock = (): FixedClock => new FixedClock(Date.now());
+
+export function testMetrics(): { registry: MetricsRegistry; token: TokenMetrics; dpop: DpopMetrics } {
+  const registry = new MetricsRegistry();
+  return { registry, token: new TokenMetrics(registry), dpop: new DpopMetrics(registry) };
+}
+
+/** Sum of a counter's values whose labels match `labels`. */
+export async function counted(counter: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> }, labels: Record<string, string> = {}): Promise<number> {
+  const { values } = await counter.get();
+  return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
+}
+
+export function testClient(overrides: Partial<Client> = {}): Client {
+  return {
+    id: 'native-app',
+    name: 'Native app',
+    type: 'public',
+    firstParty: true,
+    grantTypes: ['client_credentials', 'refresh_token', 'authorization_code'],
+    authMethods: ['private_key_jwt', 'none'],
+    secretHash: null,
+    scopes: ['openid', 'api.read'],
+    resources: ['https://api.example.com'],
+    permissions: [],
+    dpopBoundAccessTokens: true,
+    enabled: true,
+    challengePolicy: null,
+    assertionAudience: null,
+    ...overrides,
+  };
+}
+
+export class FakeClients implements ClientLookup {
+  readonly byId = new Map<string, Client>();
+  constructor(...clients: Client[]) {
+    for (const c of clients) this.byId.set(c.id, c);
+  }
+  async find(clientId: string): Promise<Client | undefined> {
+    const c = this.byId.get(clientId);
+    return c?.enabled ? c : undefined;
+  }
+}
+
+export function testSession(overrides: Partial<DeviceSession> = {}): DeviceSession {
+  return {
+    authSession: randomToken(32),
+    clientId: 'native-app',
+    keyJkt: 'device-key-jkt',
+    publicJwk: { kty: 'EC' },
+    keyAlg: 'ES256',
+    status: 'active',
+    createdAt: new Date(Date.now() - 60_000),
+    expiresAt: new Date(Date.now() + 3_600_000),
+    absoluteExpiresAt: new Date(Date.now() + 7_200_000),
+    kind: 'device',
+    user: undefined,
+    ...overrides,
+  };
+}
+
+export class FakeSessions implements SessionLookup {
+  readonly byId = new Map<string, DeviceSession>();
+  add(session: DeviceSession): DeviceSession {
+    this.byId.set(session.authSession, session);
+    return session;
+  }
+  async find(authSession: string): Promise<DeviceSession | undefined> {
+    return this.byId.get(authSession);
+  }
+}
+
+export class FakeCodes implements AuthorizationCodeStore {
+  readonly byValue = new Map<string, AuthorizationCode>();
+  add(code: AuthorizationCode): string {
+    const value = randomToken(32);
+    this.byValue.set(value, code);
+    return value;
+  }
+  async find(code: string): Promise<AuthorizationCode | undefined> {
+    return this.byValue.get(code);
+  }
+  /** As the SQL: only an unconsumed, unexpired code is consumed, once. */
+  async consume(code: string, now: Date, issued: { accessTokenJti: string; accessTokenExpiresAt: Date; refreshFamilyId: string | null }): Promise<boolean> {
+    const c = this.byValue.get(code);
+    if (!c || c.consumedAt !== null || c.expiresAt.getTime() <= now.getTime()) return false;
+    this.byValue.set(code, { ...c, consumedAt: now, ...issued });
+    return true;
+  }
+}
+
+type MutableRefreshToken = { -readonly [K in keyof RefreshTokenEntity]: RefreshTokenEntity[K] };
+
+export class FakeRefreshTokens implements RefreshTokenStore {
+  readonly byHash = new Map<string, MutableRefreshToken>();
+
+  async issue(grant: RefreshTokenGrant, now: Date, expiresAt: Date, id: string = randomUUID()): Promise<string> {
+    return this.insert(grant, now, expiresAt, id, id, null);
+  }
+  async find(token: string): Promise<RefreshTokenEntity | undefined> {
+    const rt = this.byHash.get(sha256B64u(token));
+    return rt ? { ...rt } : undefined;
+  }
+  /** As the SQL: only an active, unexpired parent rotates; its child inherits the family's expiry. */
+  async rotate(parentId: string, grant: RefreshTokenGrant, now: Date): Promise<string | undefined> {
+    const parent = [...this.byHash.values()].find((r) => r.id === parentId);
+    if (!parent || parent.status !== 'active' || parent.expiresAt.getTime() <= now.getTime()) return undefined;
+    parent.status = 'rotated';
+    parent.usedAt = now;
+    return this.insert(grant, now, parent.expiresAt, randomUUID(), parent.familyId, parent.id);
+  }
+  async revokeFamily(familyId: string, reason: string, now: Date): Promise<IssuedAccessTokenRef[]> {
+    const out: IssuedAccessTokenRef[] = [];
+    for (const r of this.byHash.values()) {
+      if (r.familyId !== familyId || r.status === 'revoked') continue;
+      Object.assign(r, { status: 'revoked', revokedAt: now, revokedReason: reason });
+      out.push({ jti: r.accessTokenJti, expiresAt: r.accessTokenExpiresAt });
+    }
+    return out;
+  }
+  family(familyId: string): RefreshTokenEntity[] {
+    return [...this.byHash.values()].filter((r) => r.familyId === familyId);
+  }
+  private insert(grant: RefreshTokenGrant, now: Date, expiresAt: Date, id: string, familyId: string, parentId: string | null): string {
+    const token = randomToken(32);
+    const row: MutableRefreshToken = {
+      id,
+      tokenHash: sha256B64u(token),
+      familyId,
+      parentId,
+      ...grant,
+      status: 'active',
+      createdAt: now,
+      expiresAt,
+      usedAt: null,
+      revokedAt: null,
+      revokedReason: null,
+    };
+    this.byHash.set(row.tokenHash, row);
+    return token;
+  }
+}
+
+export class FakeRevocations implements AccessTokenRevoker {
+  readonly revoked: { jti: string; reason: string }[] = [];
+  async revokeAccessTokens(tokens: readonly IssuedAccessTokenRef[], reason: string, now: Date): Promise<number> {
+    const live = tokens.filter((t) => t.expiresAt.getTime() > now.getTime());
+    for (const t of live) this.revoked.push({ jti: t.jti, reason });
+    return live.length;
+  }
+}
+
+export class FakeAudit implements AuditTrail {
+  readonly events: AuditEvent[] = [];
+  record(event: AuditEvent): void {
+    this.events.push(event);
+  }
+}
+
+/** Signs with a real ES256 key, so specs can read what a grant put into its access token. */
+export class FakeSigner implements AccessTokenSigner {
+  private constructor(
+    private readonly pair: GeneratedKeyPair,
+    private readonly key: SigningKey,
+  ) {}
+  static async create(): Promise<FakeSigner> {
+    const pair = await generateSigningKey('ES256');
+    return new FakeSigner(pair, await importPrivateJwk(pair.privateJwk, pair.alg));
+  }
+  async sign(payload: JWTPayload, typ: string): Promise<{ token: string; kid: string }> {
+    return { token: await signJwt(payload, { alg: this.pair.alg, kid: this.pair.kid, typ }, this.key), kid: this.pair.kid };
+  }
+}
+
+export function requestInfo(headers: Record<string, string | string[]> = {}): RequestInfo {
+  return { method: 'POST', path: '/token', headers, ip: '203.0.113.7', requestId: 'req-1' };
+}
