@@ -1,12 +1,11 @@
 import Redis from 'ioredis';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { StoreKeys } from '@fpa/store';
-import { TEST_REDIS_URL } from '../support/env';
 import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge } from '@fpa/crypto';
-import { ChallengeClient } from '../support/challenge';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { asNonce, expectNoStore, postForm, type FormResponse } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'fp-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 const OTHER_APP = { ...APP, client_id: 'fp-app-2' };
@@ -15,7 +14,7 @@ const EMAIL_ONLY = { ...APP, client_id: 'email-only', challenge_policy: { method
 
 /** Refusals of the authorization challenge endpoint and of the authorization_code grant (FIPA-*, GEN-2/3). */
 describe('authorization challenge refusals (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
   let n = 0;
 
@@ -109,7 +108,7 @@ describe('authorization challenge refusals (standalone, PostgreSQL + Redis)', ()
       await c2.send({ client_id: APP.client_id, response_type: 'code', code_challenge: c2.codeChallenge, code_challenge_method: 'S256', login_hint: email });
       const otp = await smtp.code(email);
       // Move the stored challenge's expiry into the past (the flow state lives in Redis, versioned).
-      const redis = new Redis(TEST_REDIS_URL, { keyPrefix: suite.env.env.REDIS_KEY_PREFIX });
+      const redis = new Redis(suite.env.redisUrl, { keyPrefix: suite.env.redisPrefix });
       try {
         const key = StoreKeys.challengeFlow(c2.authSession!);
         const raw = (await redis.get(key))!;

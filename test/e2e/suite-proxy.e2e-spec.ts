@@ -6,7 +6,7 @@ import { ensureClient, runCli, startSuite, type RunningSuite, type ServiceProces
 import type { ProxyExchange } from '../../tools/suite/proxy';
 import { asNonce, ASSERTION_TYPE, postForm } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { createSuiteEnv, DEVICE_CLIENT, type SuiteEnv } from '../support/suite';
+import { createSuiteEnv, DEVICE_CLIENT, type SuiteEnv } from '@fpa/testing';
 
 /**
  * `npm run start:suite` as the tests start it (tools/suite: the same functions, not npm): registration,
@@ -67,7 +67,7 @@ describe('tools/suite: the four services as separate processes behind one URL', 
   afterAll(async () => {
     await suite?.stop();
     await smtp?.close();
-    await env?.db.drop();
+    await env?.dispose();
     console.log(`suite-proxy measurements: ${JSON.stringify(measured, null, 2)}`);
   });
 

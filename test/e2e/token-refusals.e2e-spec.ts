@@ -4,7 +4,8 @@ import { createDpopProof, DpopNonces, generateClientKeyPair, signJwt, type Clien
 import { DpopMetrics } from '@fpa/dpop';
 import { TokenMetrics } from '@fpa/grants';
 import { asNonce, ASSERTION_TYPE, clientCredentialsForm, expectNoStore, expectOAuthError, type FormResponse, postForm, rawPost, registeredDevice } from '../support/http';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 /**
  * Every refusal of the token endpoint for the device flow (CONTRACT §2, §4; seed 000 (C)/(D),
@@ -31,7 +32,7 @@ function expectToken(res: FormResponse): void {
 }
 
 /** Failure reasons counted by the app (fpa_dpop_failures_total, fpa_client_auth_failures_total), as `dpop:<reason>` / `auth:<reason>`. */
-async function failureCounts(app: RunningSuite): Promise<Map<string, number>> {
+async function failureCounts(app: RunningApp): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [prefix, counter] of [
     ['dpop', app.get(DpopMetrics).failures],
@@ -46,7 +47,7 @@ async function failureCounts(app: RunningSuite): Promise<Map<string, number>> {
 }
 
 /** Which failure reasons a request added: pins each refusal to the check that should make it. */
-async function reasonsOf<T>(app: RunningSuite, request: () => Promise<T>): Promise<{ result: T; reasons: string[] }> {
+async function reasonsOf<T>(app: RunningApp, request: () => Promise<T>): Promise<{ result: T; reasons: string[] }> {
   const before = await failureCounts(app);
   const result = await request();
   const after = await failureCounts(app);
@@ -56,7 +57,7 @@ async function reasonsOf<T>(app: RunningSuite, request: () => Promise<T>): Promi
 }
 
 describe('token endpoint refusals (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let device: FirstPartyClient;
   let nonce: string;
 
@@ -283,7 +284,7 @@ describe('token endpoint refusals (standalone, PostgreSQL + Redis)', () => {
   });
 
   describe('JWTCA-9 strict audience mode (ASSERTION_STRICT_AUDIENCE=true)', () => {
-    let strict: RunningSuite;
+    let strict: RunningApp;
     let strictDevice: FirstPartyClient;
 
     beforeAll(async () => {
