@@ -7,10 +7,11 @@ import { prepareRounds, runChallengeRoundTrips, type ChallengeRunResult } from '
 import { devicePublicKeys, fetchNonce, registerDevices, registrationRequest, signTokenRequests, type Device, type PreparedRequest } from './device-flow';
 import { runFixedRate, runMaxThroughput, runPaced, type PhaseResult } from './load';
 import { OptionsError, PHASE_GROUPS, readOptions, type BenchOptions } from './options';
-import { freePort, resetPeak, ROOT, runCli, sampleProcess, startApp, type AppProcess } from './processes';
+import { checkStores, createDatabase, deleteRedisPrefix, freePort, PRODUCTION_NODE_ARGS, redact, ROOT, runCli, spawnApp, type AppProcess, type BuiltApp } from '@fpa/testing';
+import { resetPeak, sampleProcess } from './processes';
 import { challengeSection, failureRatio, gitCommit, machineInfo, mergeDocs, renderReport, resultsTable, type ChallengePhaseReport, type PhaseReport, type ProcessUsage } from './report';
 import { startCodeSink } from './smtp-sink';
-import { checkRedis, createDatabase, deleteRedisPrefix, redact, sampleStoreCpu, storeCpuBetween } from './stores';
+import { sampleStoreCpu, storeCpuBetween } from './stores';
 
 /** Sockets of the paced open-loop client (ample: at 1,000 req/s and a few ms each, only a handful are busy). */
 const PACED_CONNECTIONS = 64;
@@ -100,6 +101,17 @@ class Cleanup {
     })();
     return this.running;
   }
+}
+
+/** One app process with the V8 flags of `npm run start:*`, then BENCH_APP_NODE_ARGS. */
+const startApp = (app: BuiltApp, env: Record<string, string>, port: number, options: BenchOptions): Promise<AppProcess> =>
+  spawnApp(app, env, { port, nodeArgs: [...PRODUCTION_NODE_ARGS, ...options.appNodeArgs], readyTimeoutMs: 45_000, outputLimit: 64 * 1024 });
+
+/** The CLI's `client create`; its output line for the log. */
+async function createClient(definition: Record<string, unknown>, env: Record<string, string>): Promise<string> {
+  const r = await runCli(['client', 'create', JSON.stringify(definition)], env);
+  if (r.code !== 0) throw new Error(`client create ${String(definition.client_id)} failed (exit ${r.code}):\n${r.output}`);
+  return r.output.trim();
 }
 
 /** Highest VmHWM seen per process over its whole life (peaks are reset per phase). */
@@ -230,15 +242,15 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   log(`machine: ${machine.nproc} CPUs (${machine.cpuModel}), load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
 
   // --- stores ----------------------------------------------------------------------------------
-  const redisVersion = await checkRedis(options.redisUrl);
-  const db = await createDatabase(options.adminDatabaseUrl, `fpa_bench_${Date.now()}_${process.pid}`);
+  const versions = await checkStores({ databaseUrl: options.adminDatabaseUrl, redisUrl: options.redisUrl, databaseVar: 'BENCH_DATABASE_URL' });
+  const db = await createDatabase('bench', { adminUrl: options.adminDatabaseUrl, prefix: 'fpa' });
   cleanup.add('drop database', async () => {
     await db.drop();
     log(`dropped database ${db.name}`);
   });
   const prefix = `fpa-bench:${db.name}:`;
   cleanup.add('delete redis keys', async () => log(`deleted ${fmt(await deleteRedisPrefix(options.redisUrl, prefix))} Redis keys under ${prefix}`));
-  log(`database ${db.name} on ${redact(options.adminDatabaseUrl)} (PostgreSQL ${db.serverVersion}), Redis ${redisVersion} with prefix ${prefix}`);
+  log(`database ${db.name} on ${redact(options.adminDatabaseUrl)} (PostgreSQL ${versions.postgres}), Redis ${versions.redis} with prefix ${prefix}`);
 
   // --- processes -------------------------------------------------------------------------------
   const want = options.phases;
@@ -260,15 +272,15 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
     DPOP_PROOF_MAX_AGE_SECONDS: String(DPOP_PROOF_MAX_AGE_SECONDS),
   };
   // The token process is the issuer of every phase (the challenge process's too), so it always runs.
-  const token = await startApp('token', { ...appEnv, MIGRATIONS_RUN: 'true' }, tokenPort, options.appNodeArgs);
-  cleanup.add('stop token process', () => token.stop());
+  const token = await startApp('token', { ...appEnv, MIGRATIONS_RUN: 'true' }, tokenPort, options);
+  cleanup.add('stop token process', () => token.stop({ graceMs: 10_000 }));
   log(`token process ${token.pid} ready at ${token.url} (migrations applied)`);
   let registration: AppProcess | undefined;
   if (needRegistration) {
-    log((await runCli(['client', 'create', JSON.stringify(CLIENT)], appEnv)).trim());
-    const reg = await startApp('registration', appEnv, registrationPort, options.appNodeArgs);
+    log(await createClient(CLIENT, appEnv));
+    const reg = await startApp('registration', appEnv, registrationPort, options);
     registration = reg;
-    cleanup.add('stop registration process', () => reg.stop());
+    cleanup.add('stop registration process', () => reg.stop({ graceMs: 10_000 }));
     log(`registration process ${reg.pid} ready at ${reg.url} (issuer ${issuer})`);
   }
   if (want.size < PHASE_GROUPS.length) log(`running only: ${[...want].join(', ')}`);
@@ -369,10 +381,10 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
     const codeSink = await startCodeSink();
     cleanup.add('stop SMTP sink', () => codeSink.close());
     log(`SMTP sink listening at ${codeSink.url}`);
-    log((await runCli(['client', 'create', JSON.stringify(CHALLENGE_CLIENT)], appEnv)).trim());
-    const challenge = await startApp('challenge', { ...appEnv, ...CHALLENGE_ENV, SMTP_URL: codeSink.url }, await freePort(), options.appNodeArgs);
+    log(await createClient(CHALLENGE_CLIENT, appEnv));
+    const challenge = await startApp('challenge', { ...appEnv, ...CHALLENGE_ENV, SMTP_URL: codeSink.url }, await freePort(), options);
     challengeProcess = challenge;
-    cleanup.add('stop challenge process', () => challenge.stop());
+    cleanup.add('stop challenge process', () => challenge.stop({ graceMs: 10_000 }));
     log(`challenge process ${challenge.pid} ready at ${challenge.url} (issuer ${issuer})`);
     const spec = { challengeUrl: challenge.url, tokenUrl: token.url, issuer, clientId: CHALLENGE_CLIENT_ID, concurrency: options.challengeConcurrency, sink: codeSink, signing: options.challengeSigning };
 
@@ -452,7 +464,7 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   );
   if (needRegistration) settings.push(`Client: \`${JSON.stringify(CLIENT)}\` (created with the CLI).`);
   settings.push(
-    `Stores: PostgreSQL ${db.serverVersion}, Redis ${redisVersion}, both local.`,
+    `Stores: PostgreSQL ${versions.postgres}, Redis ${versions.redis}, both local.`,
     `Measurement: autocannon ${autocannonVersion()} in the bench process on the same machine (it competes with the servers, PostgreSQL and Redis for the same cores). Latency is autocannon's per-response time (request written → response complete); percentiles are nearest-rank over every response of the phase. Throughput = completed responses / (first request → last response). Server CPU is user + system time of the whole process from /proc/<pid>/stat (main thread, libuv threadpool — where WebCrypto signs and verifies — and GC threads, hence values above 1 core); peak RSS is VmHWM from /proc/<pid>/status, reset before each phase (\`/proc/<pid>/clear_refs\`).${want.has('challenge') ? ' The challenge row counts complete round trips: its latency is the whole round trip (first byte of begin → token response), its CPU is the challenge and token processes together (each apart below the table, with the bench process\'s own CPU from `process.cpuUsage()`, the PostgreSQL backends connected to the bench database — not the WAL writer or checkpointer — and the whole Redis server process from /proc).' : ''}`,
   );
   const report = renderReport({
