@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV_VARS } from '@fpa/config';
 import { generateClientKeyPair } from '@fpa/crypto';
-import { prepareRounds, runChallengeRoundTrips, type ChallengeRunResult } from './challenge-flow';
+import { prepareRounds, runChallengeRoundTrips } from './challenge-flow';
 import { devicePublicKeys, fetchNonce, registerDevices, registrationRequest, signTokenRequests, type Device, type PreparedRequest } from './device-flow';
-import { runFixedRate, runMaxThroughput, runPaced, type PhaseResult } from './load';
+import { runFixedRate, runMaxThroughput, runPaced } from './load';
 import { OptionsError, PHASE_GROUPS, readOptions, type BenchOptions } from './options';
 import { checkStores, createDatabase, deleteRedisPrefix, freePort, PRODUCTION_NODE_ARGS, redact, ROOT, runCli, spawnApp, type AppProcess, type BuiltApp } from '@fpa/testing';
-import { resetPeak, sampleProcess } from './processes';
-import { challengeSection, failureRatio, gitCommit, machineInfo, mergeDocs, renderReport, resultsTable, type ChallengePhaseReport, type PhaseReport, type ProcessUsage } from './report';
+import { checkChallenge, checkPhase, Cleanup, describeChallenge, describePhase, fmt, isRegistrationResponse, isTokenResponse, lifetimePeak, MAX_FAILURE_RATIO, measured, measuredAll, notePeak } from './phases';
+import { challengeSection, failureRatio, gitCommit, machineInfo, mergeDocs, renderReport, resultsTable, type ChallengePhaseReport, type PhaseReport } from './report';
 import { startCodeSink } from './smtp-sink';
 import { sampleStoreCpu, storeCpuBetween } from './stores';
 
@@ -57,7 +57,6 @@ const CHALLENGE_ENV = {
 const DPOP_PROOF_MAX_AGE_SECONDS = 120;
 /** A nonce stays valid for the window it was minted in and the next one: at least one window. */
 const NONCE_WINDOW_SECONDS = Number(ENV_VARS.DPOP_NONCE_WINDOW_SECONDS.default);
-const MAX_FAILURE_RATIO = 0.005;
 /** Margin kept between the end of a phase and the moment its proofs or nonce would be refused. */
 const SAFETY_MS = 3_000;
 const DOCS = join(ROOT, 'docs', 'benchmarks.md');
@@ -77,31 +76,6 @@ const OPTION_VARS = {
 
 const t0 = performance.now();
 const log = (msg: string): void => console.log(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-
-/** Undo actions, run last-in first-out exactly once, whatever happened (errors, signals). */
-class Cleanup {
-  private readonly steps: { name: string; fn: () => Promise<unknown> }[] = [];
-  private running: Promise<void> | undefined;
-
-  add(name: string, fn: () => Promise<unknown>): void {
-    this.steps.push({ name, fn });
-  }
-
-  run(): Promise<void> {
-    this.running ??= (async () => {
-      while (this.steps.length > 0) {
-        const step = this.steps.pop()!;
-        try {
-          await step.fn();
-        } catch (e) {
-          console.error(`[bench] cleanup "${step.name}" failed: ${(e as Error).message}`);
-        }
-      }
-    })();
-    return this.running;
-  }
-}
 
 /** One app process with the V8 flags of `npm run start:*`, then BENCH_APP_NODE_ARGS. */
 const startApp = (app: BuiltApp, env: Record<string, string>, port: number, options: BenchOptions): Promise<AppProcess> =>
@@ -113,82 +87,6 @@ async function createClient(definition: Record<string, unknown>, env: Record<str
   if (r.code !== 0) throw new Error(`client create ${String(definition.client_id)} failed (exit ${r.code}):\n${r.output}`);
   return r.output.trim();
 }
-
-/** Highest VmHWM seen per process over its whole life (peaks are reset per phase). */
-const lifetimePeak: Record<string, number | undefined> = {};
-
-function notePeak(app: AppProcess): void {
-  const s = sampleProcess(app.pid);
-  if (s && Number.isFinite(s.peakRssBytes)) lifetimePeak[app.name] = Math.max(lifetimePeak[app.name] ?? 0, s.peakRssBytes);
-}
-
-/** Runs one load phase and adds the server process's CPU time and peak RSS during it. */
-async function measured(app: AppProcess, run: () => Promise<PhaseResult>): Promise<PhaseReport> {
-  notePeak(app);
-  const peakReset = resetPeak(app.pid);
-  const before = sampleProcess(app.pid);
-  const result = await run();
-  const after = sampleProcess(app.pid);
-  notePeak(app);
-  if (app.exited()) throw new Error(`${app.name} exited during "${result.title}":\n${app.output()}`);
-  return {
-    ...result,
-    server: app.name as PhaseReport['server'],
-    serverCpuMs: before && after ? after.cpuMs - before.cpuMs : undefined,
-    serverPeakRssBytes: after ? (peakReset ? after.peakRssBytes : lifetimePeak[app.name]) : undefined,
-  };
-}
-
-/** Runs one load phase served by several processes and adds each one's CPU time and peak RSS during it. */
-async function measuredAll<T extends PhaseResult>(apps: readonly AppProcess[], run: () => Promise<T>): Promise<T & { processes: ProcessUsage[]; server: string; serverCpuMs: number | undefined; serverPeakRssBytes: number | undefined }> {
-  const before = apps.map((app) => {
-    notePeak(app);
-    return { app, peakReset: resetPeak(app.pid), sample: sampleProcess(app.pid) };
-  });
-  const result = await run();
-  const processes = before.map(({ app, peakReset, sample }): ProcessUsage => {
-    const after = sampleProcess(app.pid);
-    notePeak(app);
-    if (app.exited()) throw new Error(`${app.name} exited during "${result.title}":\n${app.output()}`);
-    return { name: app.name, cpuMs: sample && after ? after.cpuMs - sample.cpuMs : undefined, peakRssBytes: after ? (peakReset ? after.peakRssBytes : lifetimePeak[app.name]) : undefined };
-  });
-  const cpu = processes.every((u) => u.cpuMs !== undefined) ? processes.reduce((a, u) => a + u.cpuMs!, 0) : undefined;
-  return { ...result, processes, server: apps.map((a) => a.name).join(' + '), serverCpuMs: cpu, serverPeakRssBytes: undefined };
-}
-
-function describe(p: PhaseReport): string {
-  const l = p.latency;
-  let tail = p.non2xx + p.errors > 0 ? `, non-2xx ${fmt(p.non2xx)}, errors ${fmt(p.errors)}` : '';
-  if (p.largestBurst10ms !== undefined && p.offeredRate !== undefined) tail += ` (largest 10 ms send burst ${p.largestBurst10ms}, even pacing ${Math.ceil(p.offeredRate / 100)})`;
-  return `${p.title}: ${fmt(p.completed)} in ${p.seconds.toFixed(1)} s = ${fmt(p.rps)} req/s, p50 ${l.p50.toFixed(2)} / p90 ${l.p90.toFixed(2)} / p99 ${l.p99.toFixed(2)} ms${tail}`;
-}
-
-/** Failure reasons of a phase: too many non-2xx/errors, or 2xx bodies that are not what the endpoint answers. */
-function check(p: PhaseReport, expectInBody: (body: Record<string, unknown>) => boolean): string[] {
-  const problems: string[] = [];
-  if (p.completed === 0) problems.push(`${p.title}: no response at all`);
-  const ratio = failureRatio(p);
-  if (ratio > MAX_FAILURE_RATIO) {
-    const codes = [...p.statuses].filter(([s]) => s < 200 || s >= 300).map(([s, c]) => `${s}×${c}`).join(', ');
-    const samples = [...p.samples].filter(([s]) => s < 200 || s >= 300).map(([s, b]) => `  ${s}: ${b[0].slice(0, 500)}`).join('\n');
-    problems.push(`${p.title}: ${(ratio * 100).toFixed(2)} % of requests failed (non-2xx ${p.non2xx}: ${codes || '-'}; connection errors ${p.errors}, timeouts ${p.timeouts})${samples ? `\n${samples}` : ''}`);
-  }
-  const ok = p.samples.get(200)?.[0];
-  if (ok !== undefined) {
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(ok) as Record<string, unknown>;
-    } catch {
-      /* checked below */
-    }
-    if (!expectInBody(body)) problems.push(`${p.title}: a 200 response is not what the endpoint should answer: ${ok.slice(0, 500)}`);
-  }
-  if (p.feedExhausted > 0) problems.push(`${p.title}: ran out of pre-signed requests (${p.feedExhausted} re-sent)`);
-  return problems;
-}
-
-const isTokenResponse = (b: Record<string, unknown>): boolean => typeof b.access_token === 'string' && b.token_type === 'DPoP' && typeof b.refresh_token === 'string';
-const isRegistrationResponse = (b: Record<string, unknown>): boolean => typeof b.auth_session === 'string' && b.token_type === 'fp+jwt';
 
 /** Nonce fetched and requests signed just before a token phase; the phase must end while both are accepted. */
 async function prepareTokenPhase(issuer: string, devices: readonly Device[], count: number, label: string): Promise<{ requests: PreparedRequest[]; validUntil: number }> {
@@ -216,23 +114,6 @@ async function prepareChallengePhase(issuer: string, options: BenchOptions, coun
   const validUntil =
     prepared.oldestIatMs === undefined ? Number.POSITIVE_INFINITY : Math.min(nonceFetchedAt + NONCE_WINDOW_SECONDS * 1000, prepared.oldestIatMs + DPOP_PROOF_MAX_AGE_SECONDS * 1000) - SAFETY_MS;
   return { rounds: prepared.rounds, nonce, validUntil };
-}
-
-function describeChallenge(c: ChallengeRunResult): string {
-  const step = (name: string, s: { latency: PhaseResult['latency'] }): string => `${name} p50 ${s.latency.p50.toFixed(1)} / p99 ${s.latency.p99.toFixed(1)}`;
-  return `${describe(c as unknown as PhaseReport).replace(' req/s', ' round trips/s')}; ${step('begin', c.steps.begin)}, ${step('answer', c.steps.answer)}, ${step('token', c.steps.token)} ms; nonce retries ${c.nonceRetries}, emails ${fmt(c.emailsReceived)}, bench-process CPU ${(c.clientCpuMs / 1000 / c.seconds).toFixed(2)} cores`;
-}
-
-/** Failure reasons of the challenge phase: more than 0.5 % of its round trips met an unexpected answer or none. */
-function checkChallenge(c: ChallengeRunResult): string[] {
-  if (c.completed === 0) return [`${c.title}: no round trip completed${firstUnexpected(c)}`];
-  const failed = c.roundsStarted - c.completed;
-  if (failed / Math.max(1, c.roundsStarted) <= MAX_FAILURE_RATIO) return [];
-  return [`${c.title}: ${failed} of ${c.roundsStarted} round trips (${((failed / c.roundsStarted) * 100).toFixed(2)} %) failed${firstUnexpected(c)}`];
-}
-
-function firstUnexpected(c: ChallengeRunResult): string {
-  return [...c.unexpected].map(([key, n]) => `\n  ${key} ×${n}: ${(c.unexpectedSamples.get(key)?.[0] ?? '').slice(0, 500)}`).join('');
 }
 
 async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
@@ -288,8 +169,8 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   const phases: PhaseReport[] = [];
   const problems: string[] = [];
   const finish = (p: PhaseReport, expect: (b: Record<string, unknown>) => boolean): PhaseReport => {
-    log(describe(p));
-    problems.push(...check(p, expect));
+    log(describePhase(p));
+    problems.push(...checkPhase(p, expect));
     phases.push(p);
     return p;
   };
