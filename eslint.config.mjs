@@ -20,4 +20,24 @@ export default tseslint.config(
     files: ['libs/crypto/src/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  {
+    // The images ship dist/libs and dist/apps without devDependencies: production code must not load test support.
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    ignores: ['libs/testing/**', 'libs/crypto/**', 'libs/*/src/testing/**', '**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'jose', message: 'Only libs/crypto imports jose (STYLE.md).' }],
+          patterns: [{ group: ['@fpa/testing', '@fpa/testing/*'], message: 'Test support (libs/testing) is for test/, tools/ and specs only.' }],
+        },
+      ],
+    },
+  },
+  {
+    // tools/ run libs/testing from dist/ without jest: no jest globals outside its specs.
+    files: ['libs/testing/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: { 'no-restricted-globals': ['error', ...['expect', 'describe', 'it', 'test', 'jest', 'beforeAll', 'afterAll', 'beforeEach', 'afterEach'].map((name) => ({ name, message: 'libs/testing runs without jest (tools/ use it); keep jest helpers in test/support.' }))] },
+  },
 );

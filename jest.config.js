@@ -7,6 +7,7 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon)/)'],
   moduleNameMapper: {
     '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
+    '^@fpa/testing/app$': '<rootDir>/libs/testing/src/app',
     '^@fpa/(.*)$': '<rootDir>/libs/$1/src',
   },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],

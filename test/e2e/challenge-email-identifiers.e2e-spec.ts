@@ -1,9 +1,8 @@
 import { decodeJwtUnverified } from '@fpa/crypto';
-import { extractCode } from '../../tools/shared/smtp-receiver';
-import { ChallengeClient } from '../support/challenge';
 import { expectOAuthError } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { ChallengeClient, DEVICE_CLIENT, extractCode } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'first-party-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 
@@ -13,7 +12,7 @@ const APP = { ...DEVICE_CLIENT, client_id: 'first-party-app', grant_types: ['fp_
  * identity, and every spelling of one mailbox (Unicode or A-label domain) is one user.
  */
 describe('authorization challenge: e-mail identifiers (standalone, PostgreSQL + Redis, SMTP)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
   const count = async (table: string): Promise<number> => Number((await suite.env.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
   const start = async (params: Record<string, string>): Promise<{ c: ChallengeClient; res: Awaited<ReturnType<ChallengeClient['send']>> }> => {

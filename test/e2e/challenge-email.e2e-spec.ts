@@ -1,9 +1,9 @@
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { decodeJwtUnverified } from '@fpa/crypto';
-import { ChallengeClient } from '../support/challenge';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { expectNoStore } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'first-party-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 
@@ -12,7 +12,7 @@ const APP = { ...DEVICE_CLIENT, client_id: 'first-party-app', grant_types: ['fp_
  * CONTRACT §5): both ways in, to an authorization code and user-bound DPoP tokens.
  */
 describe('authorization challenge: email OTP over SMTP (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
 
   beforeAll(async () => {

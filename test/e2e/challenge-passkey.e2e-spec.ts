@@ -1,10 +1,10 @@
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { createDpopProof, decodeJwtUnverified, randomToken } from '@fpa/crypto';
-import { ChallengeClient } from '../support/challenge';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { expectNoStore, rawPost, type FormResponse } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 import { androidOrigin, SoftwareAuthenticator } from '../support/webauthn';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'first-party-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
@@ -58,7 +58,7 @@ async function verifyEmail(c: ChallengeClient, smtp: SmtpSink, email: string): P
  * a later sign-in by assertion alone, acr phr, a resource server's step-up, and the refusals.
  */
 describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
   /** Alice's phone: registered in the first test, used by the later ones. */
   let alice: SoftwareAuthenticator;
@@ -288,7 +288,7 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
 describe('authorization challenge: passkeys from an Android app (WEBAUTHN_ORIGINS)', () => {
   const RP_ID = 'login.example.com';
   const ANDROID = androidOrigin('first-party-app release key');
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
 
   beforeAll(async () => {

@@ -1,5 +1,4 @@
 import { type DynamicModule, Inject, Injectable, Module } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ChallengeModule, ChallengeOpenApiModule, challengeMetadata } from '@fpa/interaction';
 import {
   type AuthSessionView,
@@ -10,15 +9,14 @@ import {
 } from '@fpa/challenge-kit';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { FirstPartyClient, type AuthorizationChallenge } from '@fpa/client-sdk';
-import { ClientAdminService } from '@fpa/clients';
-import { loadConfig, withEmbeddedSecrets, type AppConfig } from '@fpa/config';
+import type { AppConfig } from '@fpa/config';
 import { decodeJwtUnverified } from '@fpa/crypto';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { describeChallengeMethodContract } from '@fpa/challenge-kit/testing';
 import { CLOCK, FixedClock, type Clock } from '@fpa/oauth-core';
-import { PlatformModule, createApp } from '@fpa/platform';
+import { PlatformModule } from '@fpa/platform';
 import { RegistrationModule, registrationMetadata } from '@fpa/registration';
-import { createSuiteEnv, freePort, type SuiteEnv } from '../support/suite';
+import { startApp, type RunningApp } from '@fpa/testing/app';
 
 // --- a challenge module that exists only in this file ----------------------------------------------
 
@@ -114,32 +112,20 @@ const APP = {
  * an acr to it (docs/challenge-modules.md).
  */
 describe('a challenge module plugged in from outside the core (magic_word)', () => {
-  let env: SuiteEnv;
-  let app: NestExpressApplication;
+  let suite: RunningApp;
   let issuer: string;
   let config: AppConfig;
 
   beforeAll(async () => {
-    env = await createSuiteEnv('challengeplugin');
-    for (let attempt = 1; !app; attempt++) {
-      const port = await freePort();
-      config = withEmbeddedSecrets(loadConfig('standalone', { ...env.env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, CHALLENGE_METHODS: 'email_otp,magic_word' }));
-      const candidate = await createApp(PluginAppModule.forRoot(config, [...BUILTIN_CHALLENGES, MagicWordModule.plugin]), config);
-      try {
-        await candidate.listen(port, '127.0.0.1');
-        app = candidate;
-      } catch (e) {
-        await candidate.close();
-        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw e;
-      }
-    }
-    issuer = config.http.issuer;
-    await app.get(ClientAdminService, { strict: false }).create(APP);
+    suite = await startApp({
+      label: 'challengeplugin',
+      module: (c) => PluginAppModule.forRoot(c, [...BUILTIN_CHALLENGES, MagicWordModule.plugin]),
+      overrides: { CHALLENGE_METHODS: 'email_otp,magic_word' },
+    });
+    ({ issuer, config } = suite);
+    await suite.createClient(APP);
   });
-  afterAll(async () => {
-    await app?.close();
-    await env?.db.drop();
-  });
+  afterAll(async () => suite?.close());
 
   it('runs the flow to an authorization code and user-bound tokens through the new method', async () => {
     const client = await FirstPartyClient.create({ issuer, clientId: APP.client_id });
@@ -165,7 +151,7 @@ describe('a challenge module plugged in from outside the core (magic_word)', () 
 
     const at = decodeJwtUnverified(result.tokens.access_token).payload;
     expect(at).toMatchObject({ auth_session: result.authSession, acr: MAGIC_ACR, amr: ['kba'], email_verified: true, cnf: { jkt: client.dpopKey.jkt } });
-    const rows = await env.db.query<{ method: string; verified_value: string }>('SELECT method, verified_value FROM user_authentications WHERE auth_session = $1', [result.authSession]);
+    const rows = await suite.env.db.query<{ method: string; verified_value: string }>('SELECT method, verified_value FROM user_authentications WHERE auth_session = $1', [result.authSession]);
     expect(rows).toEqual([{ method: 'magic_word', verified_value: 'mo@example.com' }]);
   });
 

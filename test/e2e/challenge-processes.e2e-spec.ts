@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { decodeJwtUnverified } from '@fpa/crypto';
-import { ChallengeClient } from '../support/challenge';
+import { ChallengeClient, createSuiteEnv, DEVICE_CLIENT, freePort, runCli, spawnApp, type AppProcess, type SuiteEnv } from '@fpa/testing';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { createSuiteEnv, DEVICE_CLIENT, freePort, ROOT, spawnApp, type ChildApp, type SuiteEnv } from '../support/suite';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'split-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 
@@ -15,8 +12,8 @@ const APP = { ...DEVICE_CLIENT, client_id: 'split-app', grant_types: ['fp_regist
 describe('challenge and token as separate processes', () => {
   let env: SuiteEnv;
   let smtp: SmtpSink;
-  let token: ChildApp;
-  let challenge: ChildApp;
+  let token: AppProcess;
+  let challenge: AppProcess;
 
   beforeAll(async () => {
     smtp = await startSmtpSink();
@@ -26,16 +23,14 @@ describe('challenge and token as separate processes', () => {
     const shared = { ...env.env, SMTP_URL: smtp.url, ISSUER: issuer };
     token = await spawnApp('token', shared, { port: tokenPort, issuer });
     challenge = await spawnApp('challenge', { ...shared, MIGRATIONS_RUN: 'false' }, { issuer });
-    await new Promise<void>((resolve, reject) => {
-      const cli = spawn(process.execPath, [join(ROOT, 'dist', 'apps', 'cli', 'src', 'main.js'), 'client', 'create', JSON.stringify(APP)], { env: { PATH: process.env.PATH ?? '', ...shared } });
-      cli.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client create exited ${code}`))));
-    });
+    const created = await runCli(['client', 'create', JSON.stringify(APP)], shared);
+    if (created.code !== 0) throw new Error(`client create exited ${created.code}:\n${created.output}`);
   });
   afterAll(async () => {
     await challenge?.stop();
     await token?.stop();
     await smtp?.close();
-    await env?.db.drop();
+    await env?.dispose();
   });
 
   it('runs the email challenge on the challenge process and redeems the code on the token process; the logs stay clean', async () => {

@@ -1,12 +1,9 @@
-import Redis from 'ioredis';
 import { FirstPartyClient } from '@fpa/client-sdk';
-import { StoreKeys } from '@fpa/store';
-import { TEST_REDIS_URL } from '../support/env';
 import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge } from '@fpa/crypto';
-import { ChallengeClient } from '../support/challenge';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { asNonce, expectNoStore, postForm, type FormResponse } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'fp-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 const OTHER_APP = { ...APP, client_id: 'fp-app-2' };
@@ -15,7 +12,7 @@ const EMAIL_ONLY = { ...APP, client_id: 'email-only', challenge_policy: { method
 
 /** Refusals of the authorization challenge endpoint and of the authorization_code grant (FIPA-*, GEN-2/3). */
 describe('authorization challenge refusals (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
   let n = 0;
 
@@ -105,25 +102,20 @@ describe('authorization challenge refusals (standalone, PostgreSQL + Redis)', ()
       refused(await c.send({ code: '000000' }), 400, 'invalid_request');
 
       const c2 = await ChallengeClient.create(suite.issuer);
+      c2.clock = suite.clock;
       const email = `late${++n}@example.com`;
       await c2.send({ client_id: APP.client_id, response_type: 'code', code_challenge: c2.codeChallenge, code_challenge_method: 'S256', login_hint: email });
       const otp = await smtp.code(email);
-      // Move the stored challenge's expiry into the past (the flow state lives in Redis, versioned).
-      const redis = new Redis(TEST_REDIS_URL, { keyPrefix: suite.env.env.REDIS_KEY_PREFIX });
+      // A second past the code's lifetime on the app's clock (the flow state's Redis TTL is longer).
+      suite.clock.advance((suite.config.challenge.otpTtlSeconds + 1) * 1000);
       try {
-        const key = StoreKeys.challengeFlow(c2.authSession!);
-        const raw = (await redis.get(key))!;
-        const bar = raw.indexOf('|');
-        const flow = JSON.parse(raw.slice(bar + 1)) as { active: { expiresAt: number } };
-        flow.active.expiresAt = Date.now() - 1000;
-        await redis.set(key, `${raw.slice(0, bar)}|${JSON.stringify(flow)}`, 'EX', 600);
+        const stale = await c2.send({ code: otp });
+        expect(stale.status).toBe(403);
+        expect(stale.body).toMatchObject({ error: 'insufficient_authorization', status: 'expired', challenge_type: 'email_otp' });
+        refused(await c2.send({ code: otp }), 400, 'invalid_request');
       } finally {
-        redis.disconnect();
+        suite.clock.reset();
       }
-      const stale = await c2.send({ code: otp });
-      expect(stale.status).toBe(403);
-      expect(stale.body).toMatchObject({ error: 'insufficient_authorization', status: 'expired', challenge_type: 'email_otp' });
-      refused(await c2.send({ code: otp }), 400, 'invalid_request');
     });
 
     it('FIPA-21: redirect_to_web when no native method can satisfy the request — request_uri only with a code_challenge', async () => {
@@ -209,8 +201,13 @@ describe('authorization challenge refusals (standalone, PostgreSQL + Redis)', ()
 
     it('an expired code is invalid_grant', async () => {
       const { c, code } = await codeFor();
-      await suite.env.db.query("UPDATE authorization_codes SET expires_at = now() - interval '1 second' WHERE consumed_at IS NULL AND client_id = $1", [APP.client_id]);
-      refused(await c.redeem(code, { client_id: APP.client_id }), 400, 'invalid_grant');
+      c.clock = suite.clock;
+      suite.clock.advance((suite.config.challenge.codeTtlSeconds + 1) * 1000);
+      try {
+        refused(await c.redeem(code, { client_id: APP.client_id }), 400, 'invalid_grant');
+      } finally {
+        suite.clock.reset();
+      }
     });
 
     it('50 concurrent redemptions of one code → exactly one succeeds', async () => {

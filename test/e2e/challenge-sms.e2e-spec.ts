@@ -2,9 +2,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { decodeJwtUnverified } from '@fpa/crypto';
-import { ChallengeClient } from '../support/challenge';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { expectNoStore, expectOAuthError, type FormResponse } from '../support/http';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'first-party-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 const SMS_BODY = '{"recipient":"{{to}}","text":"{{message}}","sender":"FPA"}';
@@ -114,7 +114,7 @@ describe('authorization challenge: SMS OTP through an HTTP provider (standalone,
   });
 
   describe('delivery through the provider (CHALLENGE_RESEND_SECONDS=0)', () => {
-    let suite: RunningSuite;
+    let suite: RunningApp;
 
     beforeAll(async () => {
       suite = await startStandalone('challengesms', {
@@ -321,7 +321,7 @@ describe('authorization challenge: SMS OTP through an HTTP provider (standalone,
   });
 
   describe('resend throttle (CHALLENGE_RESEND_SECONDS=30)', () => {
-    let suite: RunningSuite;
+    let suite: RunningApp;
 
     beforeAll(async () => {
       suite = await startStandalone('challengesmsresend', {
@@ -366,7 +366,7 @@ describe('authorization challenge: SMS OTP through an HTTP provider (standalone,
   });
 
   describe('hourly cap per destination (CHALLENGE_RATE_LIMIT_DESTINATION=2)', () => {
-    let suite: RunningSuite;
+    let suite: RunningApp;
 
     beforeAll(async () => {
       suite = await startStandalone('challengesmscap', {

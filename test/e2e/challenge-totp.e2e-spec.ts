@@ -2,11 +2,10 @@ import Redis from 'ioredis';
 import { generate } from 'otplib';
 import { decodeJwtUnverified } from '@fpa/crypto';
 import { StoreKeys } from '@fpa/store';
-import { ChallengeClient } from '../support/challenge';
-import { TEST_REDIS_URL } from '../support/env';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { expectNoStore, type FormResponse } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'totp-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 const MFA = 'urn:first-party-auth:acr:mfa';
@@ -24,7 +23,7 @@ const codeAt = (secret: string, step: number): Promise<string> => generate({ sec
  * without a verified session or an enrolled app are refused. Real PostgreSQL, Redis and SMTP.
  */
 describe('authorization challenge: TOTP (standalone, PostgreSQL + Redis + SMTP)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
   let n = 0;
 
@@ -68,7 +67,7 @@ describe('authorization challenge: TOTP (standalone, PostgreSQL + Redis + SMTP)'
 
   /** Every value under the suite's Redis prefix, whatever its type. */
   const redisValues = async (): Promise<Map<string, string>> => {
-    const redis = new Redis(TEST_REDIS_URL);
+    const redis = new Redis(suite.env.redisUrl);
     const out = new Map<string, string>();
     try {
       let cursor = '0';

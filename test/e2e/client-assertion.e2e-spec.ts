@@ -6,7 +6,8 @@ import type { FirstPartyClient } from '@fpa/client-sdk';
 import { createDpopProof } from '@fpa/crypto';
 import { TokenMetrics } from '@fpa/grants';
 import { asNonce, ASSERTION_TYPE, expectOAuthError, postForm, registeredDevice, type FormResponse } from '../support/http';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 /**
  * The device's client assertion at every endpoint that authenticates clients — `/token`,
@@ -17,7 +18,7 @@ import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/su
  */
 
 /** Client-authentication failure reasons counted by an app (fpa_client_auth_failures_total). */
-async function authFailures(app: RunningSuite): Promise<Map<string, number>> {
+async function authFailures(app: RunningApp): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const v of (await app.get(TokenMetrics).clientAuthFailures.get()).values) {
     const reason = String(v.labels.reason);
@@ -27,7 +28,7 @@ async function authFailures(app: RunningSuite): Promise<Map<string, number>> {
 }
 
 /** Asserts a 401 invalid_client caused by exactly `reason` (and nothing else counted meanwhile). */
-async function expectAuthRefused(app: RunningSuite, request: () => Promise<FormResponse>, reason: string): Promise<void> {
+async function expectAuthRefused(app: RunningApp, request: () => Promise<FormResponse>, reason: string): Promise<void> {
   const before = await authFailures(app);
   const res = await request();
   const reasons: string[] = [];
@@ -42,7 +43,7 @@ const now = (): number => Math.floor(Date.now() / 1000);
 const nonces = new Map<string, string>();
 
 /** client_credentials at `app`'s /token with this assertion and a fresh proof by `dev`'s DPoP key. */
-async function token(app: RunningSuite, dev: FirstPartyClient, assertion: string): Promise<FormResponse> {
+async function token(app: RunningApp, dev: FirstPartyClient, assertion: string): Promise<FormResponse> {
   const url = `${app.issuer}/token`;
   for (let attempt = 0; ; attempt++) {
     const nonce = nonces.get(app.issuer) ?? (await asNonce(app.issuer));
@@ -55,11 +56,11 @@ async function token(app: RunningSuite, dev: FirstPartyClient, assertion: string
 }
 
 /** RFC 7009: revoking an unknown token is a 200, so this isolates client authentication. */
-const revoke = (app: RunningSuite, assertion: string): Promise<FormResponse> => postForm(`${app.issuer}/revoke`, { token: randomUUID(), ...assertionForm(assertion) });
+const revoke = (app: RunningApp, assertion: string): Promise<FormResponse> => postForm(`${app.issuer}/revoke`, { token: randomUUID(), ...assertionForm(assertion) });
 
 describe('client assertions at every endpoint (standalone, PostgreSQL + Redis)', () => {
   /** Strict by default (ASSERTION_STRICT_AUDIENCE unset); one client opted out. */
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let device: FirstPartyClient;
   let seedDevice: FirstPartyClient;
   const SEED_APP = { ...DEVICE_CLIENT, client_id: 'seed-style-app', assertion_audience: 'issuer_or_endpoint' };
@@ -162,7 +163,7 @@ describe('client assertions at every endpoint (standalone, PostgreSQL + Redis)',
   });
 
   describe('ASSERTION_STRICT_AUDIENCE=false as the deployment default, clients from CLIENTS_FILE', () => {
-    let lenient: RunningSuite;
+    let lenient: RunningApp;
     let lenientDevice: FirstPartyClient;
     let strictDevice: FirstPartyClient;
     const dir = mkdtempSync(join(tmpdir(), 'fpa-clients-'));

@@ -4,14 +4,15 @@ import { KeyManager } from '@fpa/keys';
 import { AuditService } from '@fpa/platform';
 import { RevocationService } from '@fpa/session';
 import { expectNoStore, postForm } from '../support/http';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 /**
  * The device flow end to end in the standalone app on real PostgreSQL and Redis:
  * seed 000 (A)–(D), seed 004, CONTRACT §3–§4, RFC 7662/7009, key rotation (CONTRACT §8).
  */
 describe('device flow (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let rsSecret: string;
 
   beforeAll(async () => {
@@ -256,7 +257,7 @@ describe('device flow (standalone, PostgreSQL + Redis)', () => {
 });
 
 describe('RS256 signing (SIGNING_ALG=RS256)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   beforeAll(async () => {
     suite = await startStandalone('rs256', { SIGNING_ALG: 'RS256' });
     await suite.createClient(DEVICE_CLIENT);

@@ -3,7 +3,8 @@ import { FirstPartyClient } from '@fpa/client-sdk';
 import { generateClientKeyPair } from '@fpa/crypto';
 import { EPHEMERAL_STORE, RedisStore } from '@fpa/store';
 import { asNonce, clientCredentialsForm, expectNoStore, postForm } from '../support/http';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 /**
  * CONTRACT §1/§2 wire hygiene of every endpoint, in-process on real PostgreSQL and Redis: errors
@@ -54,7 +55,7 @@ function expectCleanError(res: Answer, status: number, error: string): void {
 const FORM = 'application/x-www-form-urlencoded';
 
 describe('HTTP hygiene (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let deviceKey: string;
 
   beforeAll(async () => {
@@ -275,7 +276,7 @@ describe('HTTP hygiene (standalone, PostgreSQL + Redis)', () => {
 });
 
 describe('an unexpected server fault (throwaway database with a missing table)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
 
   beforeAll(async () => {
     suite = await startStandalone('fault', { LOG_LEVEL: 'silent' });

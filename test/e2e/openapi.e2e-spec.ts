@@ -1,6 +1,6 @@
-import { ChallengeClient } from '../support/challenge';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'openapi-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 
@@ -28,7 +28,7 @@ const STATUSES = [
 
 /** The OpenAPI document of POST /authorize-challenge (CONTRACT §5: "the shapes are documented in the OpenAPI document"). */
 describe('OpenAPI document of the authorization challenge endpoint (standalone)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
   let doc: Doc;
 

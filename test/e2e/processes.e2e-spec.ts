@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { createDpopProof, decodeJwtUnverified, generateClientKeyPair } from '@fpa/crypto';
 import { clientCredentialsForm, postForm, type FormResponse } from '../support/http';
-import { createSuiteEnv, DEVICE_CLIENT, freePort, ROOT, secret, spawnApp, type ChildApp, type SuiteEnv } from '../support/suite';
-import { TEST_REDIS_URL } from '../support/env';
+import { appMain, createSuiteEnv, DEVICE_CLIENT, freePort, randomSecret, runCli, runNode, spawnApp, storeUrls, type AppProcess, type RunResult, type SuiteEnv } from '@fpa/testing';
 
 /**
  * The built apps as real processes (CONTRACT §1, §2, §8): a split deployment sharing one issuer,
@@ -17,35 +15,8 @@ import { TEST_REDIS_URL } from '../support/env';
 // Processes start in seconds on a shared machine (the e2e project's testTimeout is not applied per project).
 jest.setTimeout(60_000);
 
-interface Exited {
-  readonly code: number | null;
-  readonly output: string;
-}
-
-/** Runs a built script to completion (or kills it after `timeoutMs`) and returns its exit code and output. */
-function runToExit(script: string, args: readonly string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Exited> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, script), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => {
-      output += `\n[test] killed after ${timeoutMs} ms`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
-const APP_MAIN = (app: string): string => join('dist', 'apps', app, 'src', 'main.js');
-const cli = (env: Record<string, string>, ...args: string[]): Promise<Exited> => runToExit(APP_MAIN('cli'), args, env);
+/** The administration CLI with a suite's environment. */
+const cli = (env: Record<string, string>, ...args: string[]): Promise<RunResult> => runCli(args, env, { timeoutMs: 30_000 });
 
 /** Waits until `predicate` holds (log lines are written asynchronously). */
 async function eventually(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -73,7 +44,7 @@ function parseLogLines(output: string): { lines: LogLine[]; notJson: string[] } 
 // overlaps the split-deployment suite; its describe block below waits for it.
 let embeddedDataDir: string;
 let embeddedPort: number;
-let embeddedStart: Promise<ChildApp> | undefined;
+let embeddedStart: Promise<AppProcess> | undefined;
 const embeddedEnv = (): Record<string, string> => ({ DATA_DIR: embeddedDataDir, LOG_LEVEL: 'warn', HOST: '127.0.0.1' });
 
 beforeAll(async () => {
@@ -92,11 +63,11 @@ afterAll(async () => {
 describe('split deployment: registration + two token processes on one issuer (PostgreSQL + Redis)', () => {
   let suite: SuiteEnv;
   let issuer: string;
-  let registration: ChildApp;
-  let tokenA: ChildApp;
-  let tokenB: ChildApp;
+  let registration: AppProcess;
+  let tokenA: AppProcess;
+  let tokenB: AppProcess;
   /** Where the SDK's token-endpoint calls go (the issuer's origin is rewritten to it). */
-  let target: ChildApp;
+  let target: AppProcess;
   /** Every secret-bearing value sent or received: none may ever appear in a log line. */
   const secrets = new Set<string>();
   /** Which process answered each SDK call (`<app> <path>`). */
@@ -130,7 +101,7 @@ describe('split deployment: registration + two token processes on one issuer (Po
   };
 
   /** A hand-built token request to one process; every secret it carries is remembered. */
-  const tokenRequest = async (app: ChildApp, form: Record<string, string>, proof: string, headers: Record<string, string> = {}): Promise<FormResponse> => {
+  const tokenRequest = async (app: AppProcess, form: Record<string, string>, proof: string, headers: Record<string, string> = {}): Promise<FormResponse> => {
     remember(form.client_assertion, form.refresh_token, proof);
     const res = await postForm(`${app.url}/token`, form, { dpop: proof, ...headers });
     remember(res.body.access_token, res.body.refresh_token, res.body.auth_session);
@@ -144,7 +115,7 @@ describe('split deployment: registration + two token processes on one issuer (Po
   };
 
   /** A nonce as one process mints it (RFC 9449 §8: a nonce-less proof is answered with one). */
-  const nonceFrom = async (app: ChildApp): Promise<string> => {
+  const nonceFrom = async (app: AppProcess): Promise<string> => {
     const proof = await createDpopProof(await generateClientKeyPair(), { htm: 'POST', htu: `${issuer}/token` });
     const res = await postForm(`${app.url}/token`, { grant_type: 'client_credentials' }, { dpop: proof });
     expect(res.status).toBe(400);
@@ -162,7 +133,7 @@ describe('split deployment: registration + two token processes on one issuer (Po
     issuer = `http://127.0.0.1:${portA}`;
     // The first process migrates the fresh database; the others start on the migrated schema.
     registration = await spawnApp('registration', suite.env, { issuer });
-    let created: Exited;
+    let created: RunResult;
     [tokenA, tokenB, created] = await Promise.all([
       spawnApp('token', suite.env, { port: portA, issuer }),
       spawnApp('token', suite.env, { port: portB, issuer }),
@@ -174,7 +145,7 @@ describe('split deployment: registration + two token processes on one issuer (Po
 
   afterAll(async () => {
     await Promise.all([registration, tokenA, tokenB].map((app) => app?.stop()));
-    await suite?.db.drop();
+    await suite?.dispose();
   });
 
   it('registers on the registration process and gets a DPoP-bound token from tokenA with the SDK', async () => {
@@ -328,7 +299,7 @@ describe('split deployment: registration + two token processes on one issuer (Po
 });
 
 describe('embedded default: standalone on PGlite in DATA_DIR with an in-process store', () => {
-  let app: ChildApp | undefined;
+  let app: AppProcess | undefined;
   let device: FirstPartyClient;
   let dataDir: string;
   let port: number;
@@ -369,7 +340,7 @@ describe('embedded default: standalone on PGlite in DATA_DIR with an in-process 
   });
 
   it('a second process on the same DATA_DIR refuses to start while the first runs', async () => {
-    const second = await runToExit(APP_MAIN('standalone'), [], { ...embeddedEnv(), PORT: String(await freePort()) });
+    const second = await runNode(appMain('standalone'), [], { ...embeddedEnv(), PORT: String(await freePort()) }, { timeoutMs: 30_000 });
     expect(second.code).toBe(1);
     expect(second.output).toMatch(/in use/);
     expect(second.output).toContain(dataDir);
@@ -379,7 +350,7 @@ describe('embedded default: standalone on PGlite in DATA_DIR with an in-process 
   });
 
   it('stops with exit code 0 on SIGTERM; a restart on the same DATA_DIR keeps clients, keys and refresh tokens', async () => {
-    expect(await app!.stop('SIGTERM')).toBe(0);
+    expect(await app!.stop({ signal: 'SIGTERM' })).toEqual({ code: 0, signal: null });
     expect(existsSync(join(dataDir, 'LOCK'))).toBe(false);
     app = await spawnApp('standalone', embeddedEnv(), { port });
     const refreshed = await device.refresh();
@@ -391,7 +362,7 @@ describe('embedded default: standalone on PGlite in DATA_DIR with an in-process 
 
   it('`npm run demo` (dist/tools/demo/demo.js) completes against it', async () => {
     // The demo reads the one-time code from the embedded default's outbox in DATA_DIR.
-    const demo = await runToExit(join('dist', 'tools', 'demo', 'demo.js'), [], { ISSUER: app!.url, DATA_DIR: embeddedDataDir });
+    const demo = await runNode(join('dist', 'tools', 'demo', 'demo.js'), [], { ISSUER: app!.url, DATA_DIR: embeddedDataDir }, { timeoutMs: 30_000 });
     expect(demo.output).toContain('Done:');
     expect(demo.output).toContain('/api/profile');
     expect(demo.code).toBe(0);
@@ -402,15 +373,15 @@ describe('configuration errors stop the process naming the variable, never echoi
   const valid = (): Record<string, string> => ({
     APP_MODE: 'production',
     DATABASE_URL: 'postgres://fpa@127.0.0.1:5432/fpa',
-    REDIS_URL: TEST_REDIS_URL,
-    KEY_ENCRYPTION_KEY: secret(),
-    DPOP_NONCE_SECRET: secret(),
+    REDIS_URL: storeUrls().redisUrl,
+    KEY_ENCRYPTION_KEY: randomSecret(),
+    DPOP_NONCE_SECRET: randomSecret(),
     HOST: '127.0.0.1',
     ISSUER: 'http://127.0.0.1:3000',
   });
 
   it('PORT=abc → exit 1 naming PORT', async () => {
-    const res = await runToExit(APP_MAIN('token'), [], { ...valid(), PORT: 'abc' });
+    const res = await runNode(appMain('token'), [], { ...valid(), PORT: 'abc' }, { timeoutMs: 30_000 });
     expect(res.code).toBe(1);
     expect(res.output).toMatch(/PORT: must be an integer/);
     expect(res.output).not.toMatch(/KEY_ENCRYPTION_KEY|DATABASE_URL|REDIS_URL/);
@@ -419,19 +390,19 @@ describe('configuration errors stop the process naming the variable, never echoi
   it('APP_MODE=production without KEY_ENCRYPTION_KEY → exit 1 naming KEY_ENCRYPTION_KEY', async () => {
     const env = valid();
     delete env.KEY_ENCRYPTION_KEY;
-    const res = await runToExit(APP_MAIN('token'), [], { ...env, PORT: '0' });
+    const res = await runNode(appMain('token'), [], { ...env, PORT: '0' }, { timeoutMs: 30_000 });
     expect(res.code).toBe(1);
     expect(res.output).toMatch(/KEY_ENCRYPTION_KEY: is required when APP_MODE=production/);
   });
 
   it('bad secret values are named but not echoed', async () => {
-    const res = await runToExit(APP_MAIN('token'), [], {
+    const res = await runNode(appMain('token'), [], {
       ...valid(),
       PORT: '0',
       DATABASE_URL: 'postgres://fpa:Sup3rS3cretDbPassw0rd@127.0.0.1:notaport/fpa',
       REDIS_URL: 'mysql://root:An0therRedisS3cret@127.0.0.1/0',
       KEY_ENCRYPTION_KEY: 'c2hvcnRLZWtTZWNyZXRWYWx1ZQ',
-    });
+    }, { timeoutMs: 30_000 });
     expect(res.code).toBe(1);
     expect(res.output).toMatch(/DATABASE_URL/);
     expect(res.output).toMatch(/REDIS_URL/);
@@ -442,14 +413,14 @@ describe('configuration errors stop the process naming the variable, never echoi
 
 describe('administration CLI against a suite database', () => {
   let suite: SuiteEnv;
-  let registration: ChildApp | undefined;
+  let registration: AppProcess | undefined;
 
   beforeAll(async () => {
     suite = await createSuiteEnv('cli');
   });
   afterAll(async () => {
     await registration?.stop();
-    await suite?.db.drop();
+    await suite?.dispose();
   });
 
   it('`migration run` migrates a fresh database, then reports it up to date', async () => {

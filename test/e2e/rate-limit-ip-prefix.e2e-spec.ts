@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge } from '@fpa/crypto';
 import { expectOAuthError, postForm, type FormResponse } from '../support/http';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'first-party-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 const LIMIT = 3;
@@ -13,7 +14,7 @@ const LIMIT = 3;
  * (TRUST_PROXY, here the loopback test client) puts in X-Forwarded-For.
  */
 describe('IP rate limits by /64 prefix (standalone, PostgreSQL + Redis, TRUST_PROXY)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let nonce: string | undefined;
   const sessions = async (kind: string): Promise<number> => Number((await suite.env.db.query<{ n: string }>('SELECT count(*) AS n FROM device_sessions WHERE kind = $1', [kind]))[0].n);
 

@@ -1,7 +1,8 @@
 import { FirstPartyClient, type TokenResult } from '@fpa/client-sdk';
 import { createDpopProof, decodeJwtUnverified, generateClientKeyPair, type ClientKeyPair } from '@fpa/crypto';
 import { asNonce, expectNoStore, postForm, type FormResponse } from '../support/http';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 /**
  * The refresh_token grant on real PostgreSQL and Redis (CONTRACT §4: "a refresh token bound to the
@@ -10,7 +11,7 @@ import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/su
  * narrowing, device-session revocation and racing redemptions.
  */
 describe('refresh_token grant (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let rsSecret: string;
   /** The last AS nonce seen; refreshed from every response's DPoP-Nonce header. */
   let nonce: string | undefined;

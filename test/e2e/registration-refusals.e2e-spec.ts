@@ -3,7 +3,8 @@ import { createDpopProof, decodeJwtUnverified, generateClientKeyPair, signJwt, t
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { RegistrationMetrics } from '@fpa/registration';
 import { asNonce, ASSERTION_TYPE, expectNoStore, expectOAuthError, type FormResponse, postForm, rawPost } from '../support/http';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 /**
  * Every refusal of device registration (CONTRACT §2–§3, seed 000 (A)/(B), seed 004) against the
@@ -19,7 +20,7 @@ const privateJwk = (k: KeyObject): Record<string, unknown> => k.export({ format:
 const publicJwk = (k: KeyObject): Record<string, unknown> => createPublicKey(k).export({ format: 'jwk' }) as Record<string, unknown>;
 
 describe('device registration refusals (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
 
   // Key fixtures (node:crypto; generated once).
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -263,7 +264,7 @@ describe('device registration refusals (standalone, PostgreSQL + Redis)', () => 
   });
 
   describe('rate limit per client IP (CONTRACT §2: 429 with Retry-After)', () => {
-    let limited: RunningSuite;
+    let limited: RunningApp;
     const limitedSessions = async (): Promise<number> => Number((await limited.env.db.query<{ n: string }>('SELECT count(*) AS n FROM device_sessions'))[0].n);
 
     beforeAll(async () => {

@@ -3,7 +3,8 @@ import { FirstPartyClient, type SdkEvent, type TokenResult } from '@fpa/client-s
 import { createDpopProof, decodeJwtUnverified, generateClientKeyPair, generateSigningKey, importPrivateJwk, signJwt, type ClientKeyPair } from '@fpa/crypto';
 import { KeyManager } from '@fpa/keys';
 import { asNonce, postForm } from '../support/http';
-import { DEVICE_CLIENT, spawnApp, startStandalone, type ChildApp, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT, spawnApp, type AppProcess } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 /**
  * The resource-server side: DpopAuthGuard behind the sample API (`GET /api/me`), in the standalone
@@ -11,7 +12,7 @@ import { DEVICE_CLIENT, spawnApp, startStandalone, type ChildApp, type RunningSu
  * RFC 9449 §7 (DPOP-15, DPOP-23…26, DPOP-28), RFC 9068 §4 (AT-5), RFC 6750 §3, RFC 7009.
  */
 describe('resource server: DpopAuthGuard via the sample API', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let api: string;
 
   beforeAll(async () => {
@@ -21,7 +22,7 @@ describe('resource server: DpopAuthGuard via the sample API', () => {
   });
   afterAll(async () => suite?.close());
 
-  async function device(on: RunningSuite = suite, onEvent?: (e: SdkEvent) => void): Promise<{ client: FirstPartyClient; token: TokenResult }> {
+  async function device(on: RunningApp = suite, onEvent?: (e: SdkEvent) => void): Promise<{ client: FirstPartyClient; token: TokenResult }> {
     const client = await FirstPartyClient.create({ issuer: on.issuer, clientId: DEVICE_CLIENT.client_id, onEvent });
     await client.register();
     const token = await client.requestToken();
@@ -221,7 +222,7 @@ describe('resource server: DpopAuthGuard via the sample API', () => {
   });
 
   describe('DPOP-28: resource-server nonces', () => {
-    let rs: RunningSuite;
+    let rs: RunningApp;
     let rsApi: string;
 
     beforeAll(async () => {
@@ -282,7 +283,7 @@ describe('resource server: DpopAuthGuard via the sample API', () => {
   });
 
   describe('the sample-api as a separate process (remote JWKS, shared Redis)', () => {
-    let child: ChildApp;
+    let child: AppProcess;
 
     beforeAll(async () => {
       child = await spawnApp('sample-api', { ...suite.env.env, AUTH_ISSUER: suite.issuer, RESOURCE_AUDIENCE: `${suite.issuer}/resources` });

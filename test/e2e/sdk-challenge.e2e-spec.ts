@@ -1,7 +1,8 @@
 import { ChallengeAbandonedError, FirstPartyClient, OAuthClientError, RedirectToWebError, type AuthorizationChallenge, type SdkEvent } from '@fpa/client-sdk';
 import { decodeJwtUnverified } from '@fpa/crypto';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'sdk-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 
@@ -11,7 +12,7 @@ const APP = { ...DEVICE_CLIENT, client_id: 'sdk-app', grant_types: ['fp_register
  * Passkeys are left disabled here, so a phishing-resistant acr has no native method (redirect_to_web).
  */
 describe('client SDK: authorize() through the authorization challenge endpoint (email OTP over SMTP)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
 
   beforeAll(async () => {

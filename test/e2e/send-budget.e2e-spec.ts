@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ChallengeClient } from '../support/challenge';
 import { expectOAuthError, type FormResponse } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 const PER_CLIENT = 3;
 const GLOBAL = 8;
@@ -33,7 +33,7 @@ async function startSmsProvider(): Promise<{ url: string; recipients: string[]; 
  * send budgets can stop it. The tests build on each other's spending, in order.
  */
 describe('send budgets: SMS per client and global per hour (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let sms: Awaited<ReturnType<typeof startSmsProvider>>;
   let smtp: SmtpSink;
   let numbers = 0;

@@ -1,7 +1,7 @@
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { expectNoStore } from '../support/http';
-import { TEST_REDIS_URL } from '../support/env';
-import { createSuiteEnv, DEVICE_CLIENT, startStandalone, type RunningSuite, type SuiteEnv } from '../support/suite';
+import { createSuiteEnv, DEVICE_CLIENT, type SuiteEnv } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 /**
@@ -11,7 +11,7 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
  */
 describe('store outages: 503, readiness, and recovery without a restart', () => {
   let env: SuiteEnv;
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let pg: TcpProxy;
   let redis: TcpProxy;
 
@@ -19,7 +19,7 @@ describe('store outages: 503, readiness, and recovery without a restart', () => 
     env = await createSuiteEnv('outage');
     const db = new URL(env.db.url);
     pg = await startTcpProxy(db.hostname, Number(db.port || 5432));
-    const r = new URL(TEST_REDIS_URL);
+    const r = new URL(env.redisUrl);
     redis = await startTcpProxy(r.hostname, Number(r.port || 6379));
     db.host = `127.0.0.1:${pg.port}`;
     suite = await startStandalone('outage', { DATABASE_URL: db.toString(), REDIS_URL: `redis://127.0.0.1:${redis.port}` }, env);
@@ -29,7 +29,7 @@ describe('store outages: 503, readiness, and recovery without a restart', () => 
     await suite?.close();
     await pg?.close();
     await redis?.close();
-    await env?.db.drop();
+    await env?.dispose();
   });
 
   const ready = async (): Promise<number> => (await fetch(`${suite.issuer}/health/ready`)).status;

@@ -2,11 +2,11 @@ import { get } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { decodeJwtUnverified } from '@fpa/crypto';
-import { ensureClient, runCli, startSuite, type RunningSuite, type ServiceProcess } from '../../tools/suite/launch';
+import { ensureClient, startSuite, type RunningSuite } from '../../tools/suite/launch';
 import type { ProxyExchange } from '../../tools/suite/proxy';
 import { asNonce, ASSERTION_TYPE, postForm } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { createSuiteEnv, DEVICE_CLIENT, type SuiteEnv } from '../support/suite';
+import { createSuiteEnv, DEVICE_CLIENT, runCli, type AppProcess, type SuiteEnv } from '@fpa/testing';
 
 /**
  * `npm run start:suite` as the tests start it (tools/suite: the same functions, not npm): registration,
@@ -67,7 +67,7 @@ describe('tools/suite: the four services as separate processes behind one URL', 
   afterAll(async () => {
     await suite?.stop();
     await smtp?.close();
-    await env?.db.drop();
+    await env?.dispose();
     console.log(`suite-proxy measurements: ${JSON.stringify(measured, null, 2)}`);
   });
 
@@ -243,7 +243,7 @@ describe('tools/suite: the four services as separate processes behind one URL', 
     const fresh = await suite.addTokenReplica(); // token-3 replaces the killed one
     await suite.proxy.checkHealth();
     expect(suite.proxy.upstreams().filter((u) => u.service === 'token' && u.healthy).map((u) => u.name).sort()).toEqual(['token-2', 'token-3']);
-    const victim: ServiceProcess = suite.process('token-2');
+    const victim: AppProcess = suite.process('token-2');
     const TERM_AFTER = 100;
     const AFTER_EXIT = 100;
     let termAt = Infinity;

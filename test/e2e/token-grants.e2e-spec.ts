@@ -1,9 +1,9 @@
 import { ClientAdminService } from '@fpa/clients';
 import { createDpopProof, generateClientKeyPair, randomToken, type ClientKeyPair } from '@fpa/crypto';
-import { ChallengeClient } from '../support/challenge';
 import { asNonce, clientCredentialsForm, expectOAuthError, postForm, registeredDevice, type FormResponse } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'grants-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 const OTHER_APP = { ...APP, client_id: 'grants-app-2' };
@@ -16,7 +16,7 @@ const NO_CC_APP = { ...APP, client_id: 'no-cc-app', grant_types: ['fp_register',
  * per-client grant-type check (RFC 6749 §5.2 unauthorized_client).
  */
 describe('token grants (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let smtp: SmtpSink;
   let rsSecret = '';
   let n = 0;

@@ -4,7 +4,8 @@ import { createDpopProof, DpopNonces, generateClientKeyPair, signJwt, type Clien
 import { DpopMetrics } from '@fpa/dpop';
 import { TokenMetrics } from '@fpa/grants';
 import { asNonce, ASSERTION_TYPE, clientCredentialsForm, expectNoStore, expectOAuthError, type FormResponse, postForm, rawPost, registeredDevice } from '../support/http';
-import { DEVICE_CLIENT, startStandalone, type RunningSuite } from '../support/suite';
+import { DEVICE_CLIENT } from '@fpa/testing';
+import { startStandalone, type RunningApp } from '@fpa/testing/app';
 
 /**
  * Every refusal of the token endpoint for the device flow (CONTRACT §2, §4; seed 000 (C)/(D),
@@ -31,7 +32,7 @@ function expectToken(res: FormResponse): void {
 }
 
 /** Failure reasons counted by the app (fpa_dpop_failures_total, fpa_client_auth_failures_total), as `dpop:<reason>` / `auth:<reason>`. */
-async function failureCounts(app: RunningSuite): Promise<Map<string, number>> {
+async function failureCounts(app: RunningApp): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [prefix, counter] of [
     ['dpop', app.get(DpopMetrics).failures],
@@ -46,7 +47,7 @@ async function failureCounts(app: RunningSuite): Promise<Map<string, number>> {
 }
 
 /** Which failure reasons a request added: pins each refusal to the check that should make it. */
-async function reasonsOf<T>(app: RunningSuite, request: () => Promise<T>): Promise<{ result: T; reasons: string[] }> {
+async function reasonsOf<T>(app: RunningApp, request: () => Promise<T>): Promise<{ result: T; reasons: string[] }> {
   const before = await failureCounts(app);
   const result = await request();
   const after = await failureCounts(app);
@@ -56,7 +57,7 @@ async function reasonsOf<T>(app: RunningSuite, request: () => Promise<T>): Promi
 }
 
 describe('token endpoint refusals (standalone, PostgreSQL + Redis)', () => {
-  let suite: RunningSuite;
+  let suite: RunningApp;
   let device: FirstPartyClient;
   let nonce: string;
 
@@ -66,8 +67,8 @@ describe('token endpoint refusals (standalone, PostgreSQL + Redis)', () => {
     createDpopProof(key, { htm: 'POST', htu: tokenUrl(), nonce, ...input });
   const send = (form: Record<string, string>, dpop?: string): Promise<FormResponse> => postForm(tokenUrl(), form, dpop === undefined ? {} : { dpop });
   /** A client_credentials request with a fresh assertion of `dev` (claims overridable) and a valid proof. */
-  const ccRequest = async (claims: Record<string, unknown> = {}, extra: Record<string, string> = {}, dev: FirstPartyClient = device): Promise<FormResponse> =>
-    send(await clientCredentialsForm(dev, claims, extra), await proof({}, dev.dpopKey));
+  const ccRequest = async (claims: Record<string, unknown> = {}, extra: Record<string, string> = {}, dev: FirstPartyClient = device, proofInput: Partial<DpopProofInput> = {}): Promise<FormResponse> =>
+    send(await clientCredentialsForm(dev, claims, extra), await proof(proofInput, dev.dpopKey));
 
   /**
    * Sends a refused request; proves no token was issued and that exactly the expected failure
@@ -262,8 +263,17 @@ describe('token endpoint refusals (standalone, PostgreSQL + Redis)', () => {
     it('CONTRACT-4 expired device_auth_session → 401 invalid_client', async () => {
       const dev = await registeredDevice(suite.issuer, DEVICE_CLIENT.client_id);
       expectToken(await ccRequest({}, {}, dev));
-      await suite.env.db.query(`UPDATE device_sessions SET expires_at = now() - interval '1 minute' WHERE auth_session = $1`, [dev.authSession]);
-      await expectRefused(() => ccRequest({}, {}, dev), 401, 'invalid_client', ['auth:session_expired']);
+      // A minute past the session's lifetime on the app's clock; assertion, proof and nonce are made for
+      // that moment, so the session is the only thing out of date.
+      suite.clock.advance((suite.config.tokens.deviceSessionTtl + 60) * 1000);
+      try {
+        const now = suite.clock.nowSeconds();
+        const { nonceSecret, nonceWindowSeconds } = suite.config.dpop;
+        nonce = new DpopNonces(nonceSecret!, nonceWindowSeconds, `as|${suite.issuer}`).current(now);
+        await expectRefused(() => ccRequest({ iat: now, exp: now + 60 }, {}, dev, { iat: now }), 401, 'invalid_client', ['auth:session_expired']);
+      } finally {
+        suite.clock.reset();
+      }
     });
 
     it('CONTRACT-4 revoked device_auth_session → 401 invalid_client', async () => {

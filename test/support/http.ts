@@ -1,32 +1,11 @@
 import { request as httpRequest } from 'node:http';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { createDpopProof, generateClientKeyPair, type ClientKeyPair } from '@fpa/crypto';
+import { postForm, type FormResponse } from '@fpa/testing';
+
+export { postForm, type FormResponse };
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-
-export interface FormResponse {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: Record<string, unknown>;
-  readonly text: string;
-}
-
-/** POST a form, return status, headers and the parsed JSON body. */
-export async function postForm(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<FormResponse> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    body: new URLSearchParams(form).toString(),
-  });
-  const text = await res.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    /* non-JSON bodies are asserted through `text` */
-  }
-  return { status: res.status, headers: res.headers, body, text };
-}
 
 /** A registered device with its own keys: the starting point of most token-endpoint tests. */
 export async function registeredDevice(issuer: string, clientId: string): Promise<FirstPartyClient> {

@@ -1,4 +1,4 @@
-import { extractCode, startSmtpReceiver } from '../../tools/shared/smtp-receiver';
+import { extractCode, startSmtpReceiver } from '@fpa/testing';
 
 export interface CapturedMail {
   readonly from: string;

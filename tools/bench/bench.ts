@@ -3,14 +3,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV_VARS } from '@fpa/config';
 import { generateClientKeyPair } from '@fpa/crypto';
-import { prepareRounds, runChallengeRoundTrips, type ChallengeRunResult } from './challenge-flow';
+import { prepareRounds, runChallengeRoundTrips } from './challenge-flow';
 import { devicePublicKeys, fetchNonce, registerDevices, registrationRequest, signTokenRequests, type Device, type PreparedRequest } from './device-flow';
-import { runFixedRate, runMaxThroughput, runPaced, type PhaseResult } from './load';
+import { runFixedRate, runMaxThroughput, runPaced } from './load';
 import { OptionsError, PHASE_GROUPS, readOptions, type BenchOptions } from './options';
-import { freePort, resetPeak, ROOT, runCli, sampleProcess, startApp, type AppProcess } from './processes';
-import { challengeSection, failureRatio, gitCommit, machineInfo, mergeDocs, renderReport, resultsTable, type ChallengePhaseReport, type PhaseReport, type ProcessUsage } from './report';
+import { checkStores, createDatabase, deleteRedisPrefix, freePort, PRODUCTION_NODE_ARGS, redact, ROOT, runCli, spawnApp, type AppProcess, type BuiltApp } from '@fpa/testing';
+import { checkChallenge, checkPhase, Cleanup, describeChallenge, describePhase, fmt, isRegistrationResponse, isTokenResponse, lifetimePeak, MAX_FAILURE_RATIO, measured, measuredAll, notePeak } from './phases';
+import { challengeSection, failureRatio, gitCommit, machineInfo, mergeDocs, renderReport, resultsTable, type ChallengePhaseReport, type PhaseReport } from './report';
 import { startCodeSink } from './smtp-sink';
-import { checkRedis, createDatabase, deleteRedisPrefix, redact, sampleStoreCpu, storeCpuBetween } from './stores';
+import { sampleStoreCpu, storeCpuBetween } from './stores';
 
 /** Sockets of the paced open-loop client (ample: at 1,000 req/s and a few ms each, only a handful are busy). */
 const PACED_CONNECTIONS = 64;
@@ -58,7 +59,6 @@ const CHALLENGE_ENV = {
 const DPOP_PROOF_MAX_AGE_SECONDS = 120;
 /** A nonce stays valid for the window it was minted in and the next one: at least one window. */
 const NONCE_WINDOW_SECONDS = Number(ENV_VARS.DPOP_NONCE_WINDOW_SECONDS.default);
-const MAX_FAILURE_RATIO = 0.005;
 /** Margin kept between the end of a phase and the moment its proofs or nonce would be refused. */
 const SAFETY_MS = 3_000;
 const DOCS = join(ROOT, 'docs', 'benchmarks.md');
@@ -78,107 +78,17 @@ const OPTION_VARS = {
 
 const t0 = performance.now();
 const log = (msg: string): void => console.log(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
-/** Undo actions, run last-in first-out exactly once, whatever happened (errors, signals). */
-class Cleanup {
-  private readonly steps: { name: string; fn: () => Promise<unknown> }[] = [];
-  private running: Promise<void> | undefined;
+/** One app process with the V8 flags of `npm run start:*`, then BENCH_APP_NODE_ARGS. */
+const startApp = (app: BuiltApp, env: Record<string, string>, port: number, options: BenchOptions): Promise<AppProcess> =>
+  spawnApp(app, env, { port, nodeArgs: [...PRODUCTION_NODE_ARGS, ...options.appNodeArgs], readyTimeoutMs: 45_000, outputLimit: 64 * 1024 });
 
-  add(name: string, fn: () => Promise<unknown>): void {
-    this.steps.push({ name, fn });
-  }
-
-  run(): Promise<void> {
-    this.running ??= (async () => {
-      while (this.steps.length > 0) {
-        const step = this.steps.pop()!;
-        try {
-          await step.fn();
-        } catch (e) {
-          console.error(`[bench] cleanup "${step.name}" failed: ${(e as Error).message}`);
-        }
-      }
-    })();
-    return this.running;
-  }
+/** The CLI's `client create`; its output line for the log. */
+async function createClient(definition: Record<string, unknown>, env: Record<string, string>): Promise<string> {
+  const r = await runCli(['client', 'create', JSON.stringify(definition)], env);
+  if (r.code !== 0) throw new Error(`client create ${String(definition.client_id)} failed (exit ${r.code}):\n${r.output}`);
+  return r.output.trim();
 }
-
-/** Highest VmHWM seen per process over its whole life (peaks are reset per phase). */
-const lifetimePeak: Record<string, number | undefined> = {};
-
-function notePeak(app: AppProcess): void {
-  const s = sampleProcess(app.pid);
-  if (s && Number.isFinite(s.peakRssBytes)) lifetimePeak[app.name] = Math.max(lifetimePeak[app.name] ?? 0, s.peakRssBytes);
-}
-
-/** Runs one load phase and adds the server process's CPU time and peak RSS during it. */
-async function measured(app: AppProcess, run: () => Promise<PhaseResult>): Promise<PhaseReport> {
-  notePeak(app);
-  const peakReset = resetPeak(app.pid);
-  const before = sampleProcess(app.pid);
-  const result = await run();
-  const after = sampleProcess(app.pid);
-  notePeak(app);
-  if (app.exited()) throw new Error(`${app.name} exited during "${result.title}":\n${app.output()}`);
-  return {
-    ...result,
-    server: app.name as PhaseReport['server'],
-    serverCpuMs: before && after ? after.cpuMs - before.cpuMs : undefined,
-    serverPeakRssBytes: after ? (peakReset ? after.peakRssBytes : lifetimePeak[app.name]) : undefined,
-  };
-}
-
-/** Runs one load phase served by several processes and adds each one's CPU time and peak RSS during it. */
-async function measuredAll<T extends PhaseResult>(apps: readonly AppProcess[], run: () => Promise<T>): Promise<T & { processes: ProcessUsage[]; server: string; serverCpuMs: number | undefined; serverPeakRssBytes: number | undefined }> {
-  const before = apps.map((app) => {
-    notePeak(app);
-    return { app, peakReset: resetPeak(app.pid), sample: sampleProcess(app.pid) };
-  });
-  const result = await run();
-  const processes = before.map(({ app, peakReset, sample }): ProcessUsage => {
-    const after = sampleProcess(app.pid);
-    notePeak(app);
-    if (app.exited()) throw new Error(`${app.name} exited during "${result.title}":\n${app.output()}`);
-    return { name: app.name, cpuMs: sample && after ? after.cpuMs - sample.cpuMs : undefined, peakRssBytes: after ? (peakReset ? after.peakRssBytes : lifetimePeak[app.name]) : undefined };
-  });
-  const cpu = processes.every((u) => u.cpuMs !== undefined) ? processes.reduce((a, u) => a + u.cpuMs!, 0) : undefined;
-  return { ...result, processes, server: apps.map((a) => a.name).join(' + '), serverCpuMs: cpu, serverPeakRssBytes: undefined };
-}
-
-function describe(p: PhaseReport): string {
-  const l = p.latency;
-  let tail = p.non2xx + p.errors > 0 ? `, non-2xx ${fmt(p.non2xx)}, errors ${fmt(p.errors)}` : '';
-  if (p.largestBurst10ms !== undefined && p.offeredRate !== undefined) tail += ` (largest 10 ms send burst ${p.largestBurst10ms}, even pacing ${Math.ceil(p.offeredRate / 100)})`;
-  return `${p.title}: ${fmt(p.completed)} in ${p.seconds.toFixed(1)} s = ${fmt(p.rps)} req/s, p50 ${l.p50.toFixed(2)} / p90 ${l.p90.toFixed(2)} / p99 ${l.p99.toFixed(2)} ms${tail}`;
-}
-
-/** Failure reasons of a phase: too many non-2xx/errors, or 2xx bodies that are not what the endpoint answers. */
-function check(p: PhaseReport, expectInBody: (body: Record<string, unknown>) => boolean): string[] {
-  const problems: string[] = [];
-  if (p.completed === 0) problems.push(`${p.title}: no response at all`);
-  const ratio = failureRatio(p);
-  if (ratio > MAX_FAILURE_RATIO) {
-    const codes = [...p.statuses].filter(([s]) => s < 200 || s >= 300).map(([s, c]) => `${s}×${c}`).join(', ');
-    const samples = [...p.samples].filter(([s]) => s < 200 || s >= 300).map(([s, b]) => `  ${s}: ${b[0].slice(0, 500)}`).join('\n');
-    problems.push(`${p.title}: ${(ratio * 100).toFixed(2)} % of requests failed (non-2xx ${p.non2xx}: ${codes || '-'}; connection errors ${p.errors}, timeouts ${p.timeouts})${samples ? `\n${samples}` : ''}`);
-  }
-  const ok = p.samples.get(200)?.[0];
-  if (ok !== undefined) {
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(ok) as Record<string, unknown>;
-    } catch {
-      /* checked below */
-    }
-    if (!expectInBody(body)) problems.push(`${p.title}: a 200 response is not what the endpoint should answer: ${ok.slice(0, 500)}`);
-  }
-  if (p.feedExhausted > 0) problems.push(`${p.title}: ran out of pre-signed requests (${p.feedExhausted} re-sent)`);
-  return problems;
-}
-
-const isTokenResponse = (b: Record<string, unknown>): boolean => typeof b.access_token === 'string' && b.token_type === 'DPoP' && typeof b.refresh_token === 'string';
-const isRegistrationResponse = (b: Record<string, unknown>): boolean => typeof b.auth_session === 'string' && b.token_type === 'fp+jwt';
 
 /** Nonce fetched and requests signed just before a token phase; the phase must end while both are accepted. */
 async function prepareTokenPhase(issuer: string, devices: readonly Device[], count: number, label: string): Promise<{ requests: PreparedRequest[]; validUntil: number }> {
@@ -208,23 +118,6 @@ async function prepareChallengePhase(issuer: string, options: BenchOptions, coun
   return { rounds: prepared.rounds, nonce, validUntil };
 }
 
-function describeChallenge(c: ChallengeRunResult): string {
-  const step = (name: string, s: { latency: PhaseResult['latency'] }): string => `${name} p50 ${s.latency.p50.toFixed(1)} / p99 ${s.latency.p99.toFixed(1)}`;
-  return `${describe(c as unknown as PhaseReport).replace(' req/s', ' round trips/s')}; ${step('begin', c.steps.begin)}, ${step('answer', c.steps.answer)}, ${step('token', c.steps.token)} ms; nonce retries ${c.nonceRetries}, emails ${fmt(c.emailsReceived)}, bench-process CPU ${(c.clientCpuMs / 1000 / c.seconds).toFixed(2)} cores`;
-}
-
-/** Failure reasons of the challenge phase: more than 0.5 % of its round trips met an unexpected answer or none. */
-function checkChallenge(c: ChallengeRunResult): string[] {
-  if (c.completed === 0) return [`${c.title}: no round trip completed${firstUnexpected(c)}`];
-  const failed = c.roundsStarted - c.completed;
-  if (failed / Math.max(1, c.roundsStarted) <= MAX_FAILURE_RATIO) return [];
-  return [`${c.title}: ${failed} of ${c.roundsStarted} round trips (${((failed / c.roundsStarted) * 100).toFixed(2)} %) failed${firstUnexpected(c)}`];
-}
-
-function firstUnexpected(c: ChallengeRunResult): string {
-  return [...c.unexpected].map(([key, n]) => `\n  ${key} ×${n}: ${(c.unexpectedSamples.get(key)?.[0] ?? '').slice(0, 500)}`).join('');
-}
-
 async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   const machine = machineInfo();
   const date = new Date();
@@ -232,15 +125,15 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   log(`machine: ${machine.nproc} CPUs (${machine.cpuModel}), load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
 
   // --- stores ----------------------------------------------------------------------------------
-  const redisVersion = await checkRedis(options.redisUrl);
-  const db = await createDatabase(options.adminDatabaseUrl, `fpa_bench_${Date.now()}_${process.pid}`);
+  const versions = await checkStores({ databaseUrl: options.adminDatabaseUrl, redisUrl: options.redisUrl, databaseVar: 'BENCH_DATABASE_URL' });
+  const db = await createDatabase('bench', { adminUrl: options.adminDatabaseUrl, prefix: 'fpa' });
   cleanup.add('drop database', async () => {
     await db.drop();
     log(`dropped database ${db.name}`);
   });
   const prefix = `fpa-bench:${db.name}:`;
   cleanup.add('delete redis keys', async () => log(`deleted ${fmt(await deleteRedisPrefix(options.redisUrl, prefix))} Redis keys under ${prefix}`));
-  log(`database ${db.name} on ${redact(options.adminDatabaseUrl)} (PostgreSQL ${db.serverVersion}), Redis ${redisVersion} with prefix ${prefix}`);
+  log(`database ${db.name} on ${redact(options.adminDatabaseUrl)} (PostgreSQL ${versions.postgres}), Redis ${versions.redis} with prefix ${prefix}`);
 
   // --- processes -------------------------------------------------------------------------------
   const want = options.phases;
@@ -262,15 +155,15 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
     DPOP_PROOF_MAX_AGE_SECONDS: String(DPOP_PROOF_MAX_AGE_SECONDS),
   };
   // The token process is the issuer of every phase (the challenge process's too), so it always runs.
-  const token = await startApp('token', { ...appEnv, MIGRATIONS_RUN: 'true' }, tokenPort, options.appNodeArgs);
-  cleanup.add('stop token process', () => token.stop());
+  const token = await startApp('token', { ...appEnv, MIGRATIONS_RUN: 'true' }, tokenPort, options);
+  cleanup.add('stop token process', () => token.stop({ graceMs: 10_000 }));
   log(`token process ${token.pid} ready at ${token.url} (migrations applied)`);
   let registration: AppProcess | undefined;
   if (needRegistration) {
-    log((await runCli(['client', 'create', JSON.stringify(CLIENT)], appEnv)).trim());
-    const reg = await startApp('registration', appEnv, registrationPort, options.appNodeArgs);
+    log(await createClient(CLIENT, appEnv));
+    const reg = await startApp('registration', appEnv, registrationPort, options);
     registration = reg;
-    cleanup.add('stop registration process', () => reg.stop());
+    cleanup.add('stop registration process', () => reg.stop({ graceMs: 10_000 }));
     log(`registration process ${reg.pid} ready at ${reg.url} (issuer ${issuer})`);
   }
   if (want.size < PHASE_GROUPS.length) log(`running only: ${[...want].join(', ')}`);
@@ -278,8 +171,8 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   const phases: PhaseReport[] = [];
   const problems: string[] = [];
   const finish = (p: PhaseReport, expect: (b: Record<string, unknown>) => boolean): PhaseReport => {
-    log(describe(p));
-    problems.push(...check(p, expect));
+    log(describePhase(p));
+    problems.push(...checkPhase(p, expect));
     phases.push(p);
     return p;
   };
@@ -371,10 +264,10 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
     const codeSink = await startCodeSink();
     cleanup.add('stop SMTP sink', () => codeSink.close());
     log(`SMTP sink listening at ${codeSink.url}`);
-    log((await runCli(['client', 'create', JSON.stringify(CHALLENGE_CLIENT)], appEnv)).trim());
-    const challenge = await startApp('challenge', { ...appEnv, ...CHALLENGE_ENV, SMTP_URL: codeSink.url }, await freePort(), options.appNodeArgs);
+    log(await createClient(CHALLENGE_CLIENT, appEnv));
+    const challenge = await startApp('challenge', { ...appEnv, ...CHALLENGE_ENV, SMTP_URL: codeSink.url }, await freePort(), options);
     challengeProcess = challenge;
-    cleanup.add('stop challenge process', () => challenge.stop());
+    cleanup.add('stop challenge process', () => challenge.stop({ graceMs: 10_000 }));
     log(`challenge process ${challenge.pid} ready at ${challenge.url} (issuer ${issuer})`);
     const spec = { challengeUrl: challenge.url, tokenUrl: token.url, issuer, clientId: CHALLENGE_CLIENT_ID, concurrency: options.challengeConcurrency, sink: codeSink, signing: options.challengeSigning };
 
@@ -454,7 +347,7 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   );
   if (needRegistration) settings.push(`Client: \`${JSON.stringify(CLIENT)}\` (created with the CLI).`);
   settings.push(
-    `Stores: PostgreSQL ${db.serverVersion}, Redis ${redisVersion}, both local.`,
+    `Stores: PostgreSQL ${versions.postgres}, Redis ${versions.redis}, both local.`,
     `Measurement: autocannon ${autocannonVersion()} in the bench process on the same machine (it competes with the servers, PostgreSQL and Redis for the same cores). Latency is autocannon's per-response time (request written → response complete); percentiles are nearest-rank over every response of the phase. Throughput = completed responses / (first request → last response). Server CPU is user + system time of the whole process from /proc/<pid>/stat (main thread, libuv threadpool — where WebCrypto signs and verifies — and GC threads, hence values above 1 core); peak RSS is VmHWM from /proc/<pid>/status, reset before each phase (\`/proc/<pid>/clear_refs\`).${want.has('challenge') ? ' The challenge row counts complete round trips: its latency is the whole round trip (first byte of begin → token response), its CPU is the challenge and token processes together (each apart below the table, with the bench process\'s own CPU from `process.cpuUsage()`, the PostgreSQL backends connected to the bench database — not the WAL writer or checkpointer — and the whole Redis server process from /proc).' : ''}`,
   );
   const report = renderReport({

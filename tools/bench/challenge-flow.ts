@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge, type ClientKeyPair } from '@fpa/crypto';
+import { ChallengeClient, keepAlivePoster, type FormResponse, type NonceSlot } from '@fpa/testing';
 import { mapConcurrent } from './device-flow';
 import { summarize, type LatencySummary, type PhaseResult } from './load';
 import type { CodeSink } from './smtp-sink';
@@ -15,7 +16,6 @@ import type { CodeSink } from './smtp-sink';
  */
 
 export const CHALLENGE_PATH = '/authorize-challenge';
-const FORM = 'application/x-www-form-urlencoded';
 export const STEPS = ['begin', 'answer', 'token'] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -107,12 +107,6 @@ export interface ChallengeRunResult extends PhaseResult {
   readonly clientLoopDelayP99Ms: number;
 }
 
-interface Reply {
-  readonly status: number;
-  readonly body: string;
-  readonly nonce: string | undefined;
-}
-
 class StepFailure extends Error {
   constructor(
     readonly key: string,
@@ -123,51 +117,14 @@ class StepFailure extends Error {
   }
 }
 
-/**
- * node:http with keep-alive agents, not fetch: on the 2-core VM, fetch cost about five times the
- * client CPU per request (≈ 250–330 µs against ≈ 50 µs for a small POST), CPU the servers need.
- */
-function post(agent: http.Agent, url: URL, headers: Record<string, string>, body: string, timeoutMs: number): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-type': FORM, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        const nonce = res.headers['dpop-nonce'];
-        resolve({ status: res.statusCode ?? 0, body: text, nonce: typeof nonce === 'string' ? nonce : undefined });
-      });
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-const form = (params: Record<string, string>): string =>
-  Object.entries(params)
-    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
-    .join('&');
-
-function parse(text: string): Record<string, unknown> {
-  try {
-    const v: unknown = JSON.parse(text);
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
 export async function runChallengeRoundTrips(spec: ChallengeRunSpec): Promise<ChallengeRunResult> {
   const timeoutMs = spec.requestTimeoutMs ?? 10_000;
-  // One keep-alive pool per server; a worker has at most one request in flight.
-  const challengeAgent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
-  const tokenAgent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
-  const challengeTarget = new URL(CHALLENGE_PATH, spec.challengeUrl);
-  const tokenTarget = new URL('/token', spec.tokenUrl);
-  const htu: Record<Step, string> = { begin: `${spec.issuer}${CHALLENGE_PATH}`, answer: `${spec.issuer}${CHALLENGE_PATH}`, token: `${spec.issuer}/token` };
-  let nonce = spec.nonce;
+  // Keep-alive node:http, not fetch: on the 2-core VM fetch cost about five times the client CPU per
+  // request, CPU the servers need. The agent pools per server; a worker has one request in flight.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const post = keepAlivePoster(agent, timeoutMs);
+  // Every round trip signs live proofs with the newest nonce any server sent.
+  const nonces: NonceSlot = { value: spec.nonce };
   let nonceRetries = 0;
   const latencies: Record<Step | 'round', number[]> = { begin: [], answer: [], token: [], round: [] };
   const unexpected = new Map<string, number>();
@@ -185,33 +142,29 @@ export async function runChallengeRoundTrips(spec: ChallengeRunSpec): Promise<Ch
     throw new StepFailure(key, body, connection);
   };
 
-  /** One request of a round; a `use_dpop_nonce` answer is retried once with a live proof carrying the new nonce. */
-  const send = async (step: Step, round: RoundMaterial, body: string): Promise<Reply> => {
-    const agent = step === 'token' ? tokenAgent : challengeAgent;
-    const target = step === 'token' ? tokenTarget : challengeTarget;
-    let proof = spec.signing === 'presigned' ? round.proofs![STEPS.indexOf(step)] : await createDpopProof(round.key, { htm: 'POST', htu: htu[step], nonce });
-    for (let attempt = 0; ; attempt++) {
-      let reply: Reply;
-      try {
-        reply = await post(agent, target, { dpop: proof }, body, timeoutMs);
-      } catch (e) {
-        return fail(`${step} ${/timeout/.test((e as Error).message) ? 'timeout' : 'connection error'}`, (e as Error).message, true);
-      }
-      if (reply.nonce) nonce = reply.nonce;
-      if (attempt === 0 && reply.status === 400 && reply.nonce && reply.body.includes('use_dpop_nonce')) {
-        nonceRetries++;
-        proof = await createDpopProof(round.key, { htm: 'POST', htu: htu[step], nonce: reply.nonce });
-        continue;
-      }
-      return reply;
+  /** One request of a round; the client repeats a `use_dpop_nonce` answer once with a live proof carrying the new nonce. */
+  const step = async (name: Step, request: Promise<FormResponse>): Promise<FormResponse> => {
+    try {
+      return await request;
+    } catch (e) {
+      return fail(`${name} ${/timeout/.test((e as Error).message) ? 'timeout' : 'connection error'}`, (e as Error).message, true);
     }
   };
 
   const runRound = async (round: RoundMaterial): Promise<void> => {
+    const client = new ChallengeClient(spec.issuer, round.key, undefined, {
+      baseUrl: spec.challengeUrl,
+      tokenBaseUrl: spec.tokenUrl,
+      verifier: round.verifier,
+      nonces,
+      post,
+      onNonceRetry: () => nonceRetries++,
+    });
+    const proof = (i: number): { proof?: string } => (spec.signing === 'presigned' ? { proof: round.proofs![i] } : {});
     const t0 = performance.now();
-    const begin = await send('begin', round, form({ client_id: spec.clientId, response_type: 'code', code_challenge: round.codeChallenge, code_challenge_method: 'S256', login_hint: round.email }));
-    const b = parse(begin.body);
-    if (begin.status !== 403 || b.error !== 'insufficient_authorization' || b.status !== 'code_sent' || typeof b.auth_session !== 'string') fail(`begin ${begin.status}`, begin.body);
+    const begin = await step('begin', client.send({ client_id: spec.clientId, response_type: 'code', code_challenge: round.codeChallenge, code_challenge_method: 'S256', login_hint: round.email }, proof(0)));
+    const b = begin.body;
+    if (begin.status !== 403 || b.error !== 'insufficient_authorization' || b.status !== 'code_sent' || typeof b.auth_session !== 'string') fail(`begin ${begin.status}`, begin.text);
     let code: string;
     try {
       code = await spec.sink.code(round.email, timeoutMs);
@@ -219,13 +172,13 @@ export async function runChallengeRoundTrips(spec: ChallengeRunSpec): Promise<Ch
       return fail('begin no email', (e as Error).message);
     }
     const t1 = performance.now();
-    const answer = await send('answer', round, form({ auth_session: b.auth_session as string, code }));
-    const a = parse(answer.body);
-    if (answer.status !== 200 || typeof a.authorization_code !== 'string') fail(`answer ${answer.status}`, answer.body);
+    const answer = await step('answer', client.send({ code }, proof(1)));
+    const a = answer.body;
+    if (answer.status !== 200 || typeof a.authorization_code !== 'string') fail(`answer ${answer.status}`, answer.text);
     const t2 = performance.now();
-    const token = await send('token', round, form({ grant_type: 'authorization_code', code: a.authorization_code as string, code_verifier: round.verifier, client_id: spec.clientId }));
-    const t = parse(token.body);
-    if (token.status !== 200 || typeof t.access_token !== 'string' || t.token_type !== 'DPoP') fail(`token ${token.status}`, token.body);
+    const token = await step('token', client.redeem(a.authorization_code as string, { client_id: spec.clientId }, {}, undefined, proof(2)));
+    const t = token.body;
+    if (token.status !== 200 || typeof t.access_token !== 'string' || t.token_type !== 'DPoP') fail(`token ${token.status}`, token.text);
     const t3 = performance.now();
     latencies.begin.push(t1 - t0);
     latencies.answer.push(t2 - t1);
@@ -233,7 +186,7 @@ export async function runChallengeRoundTrips(spec: ChallengeRunSpec): Promise<Ch
     latencies.round.push(t3 - t0);
     completed++;
     lastDoneMs = t3;
-    if (samples.size === 0) samples.set(200, [token.body.slice(0, 2000)]);
+    if (samples.size === 0) samples.set(200, [token.text.slice(0, 2000)]);
   };
 
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -269,8 +222,7 @@ export async function runChallengeRoundTrips(spec: ChallengeRunSpec): Promise<Ch
   await Promise.all(Array.from({ length: Math.min(spec.concurrency, spec.rounds.length) }, worker));
   const cpu = process.cpuUsage(cpuBefore);
   loopDelay.disable();
-  challengeAgent.destroy();
-  tokenAgent.destroy();
+  agent.destroy();
 
   const seconds = Math.max(1e-3, ((lastDoneMs || performance.now()) - start) / 1000);
   if (completed > 0) statuses.set(200, completed);

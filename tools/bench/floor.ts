@@ -3,8 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { generateClientKeyPair, importPublicJwk, signJwt, verifyJwt, type ClientKeyPair } from '@fpa/crypto';
+import { checkStores, createDatabase, PRODUCTION_NODE_ARGS } from '@fpa/testing';
 
 /**
  * `npm run bench:floor` — the infrastructure floor on this machine. A bare node:http server does
@@ -57,21 +58,14 @@ async function drive(port: number): Promise<{ rps: number; p50: number; p99: num
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'serve') return serve(process.argv[4] ? process.argv[4].split(',') : [], process.argv[3]);
-  const name = `fpa_floor_${Date.now()}`;
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const db = new Client({ connectionString: url.toString() });
-  await db.connect();
-  await db.query(`CREATE TABLE floor_sessions (id text PRIMARY KEY, v jsonb); INSERT INTO floor_sessions VALUES ('k', '{"a":1}');
-                  CREATE TABLE floor_tokens (id uuid PRIMARY KEY, h text UNIQUE, a text, b text, c timestamptz)`);
-  await db.end();
+  await checkStores({ databaseUrl: ADMIN_URL, redisUrl: REDIS_URL, databaseVar: 'BENCH_DATABASE_URL' });
+  const db = await createDatabase('floor', { adminUrl: ADMIN_URL, prefix: 'fpa' });
   const rows: string[] = [];
   try {
+    await db.query(`CREATE TABLE floor_sessions (id text PRIMARY KEY, v jsonb); INSERT INTO floor_sessions VALUES ('k', '{"a":1}');
+                    CREATE TABLE floor_tokens (id uuid PRIMARY KEY, h text UNIQUE, a text, b text, c timestamptz)`);
     for (const layers of LAYERS) {
-      const child: ChildProcess = fork(__filename, ['serve', url.toString(), layers.join(',')], { execArgv: ['--max-semi-space-size=32'] });
+      const child: ChildProcess = fork(__filename, ['serve', db.url, layers.join(',')], { execArgv: [...PRODUCTION_NODE_ARGS] });
       const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
       const r = await drive(port);
       child.kill();
@@ -80,8 +74,7 @@ async function main(): Promise<void> {
       console.log(rows.at(-1));
     }
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
   console.log(['', '| Floor server (32 connections, 8 s) | req/s | p50 (ms) | p99 (ms) |', '|---|---:|---:|---:|', ...rows].join('\n'));
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import autocannon from 'autocannon';
 import type { PreparedRequest } from './device-flow';
-import { sleep } from './processes';
+import { sleep } from '@fpa/testing';
 
 /**
  * Hands out prebuilt requests, each once, to every connection of every autocannon instance of a

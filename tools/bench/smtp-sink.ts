@@ -1,4 +1,4 @@
-import { extractCode, startSmtpReceiver } from '../shared/smtp-receiver';
+import { extractCode, startSmtpReceiver } from '@fpa/testing';
 
 export { extractCode };
 

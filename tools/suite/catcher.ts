@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
-import { startSmtpReceiver } from '../shared/smtp-receiver';
+import { startSmtpReceiver } from '@fpa/testing';
 
 /**
  * The suite's stand-in for a mail relay and an SMS provider: a local SMTP server (no TLS, no AUTH) and

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { startMessageCatcher, type MessageCatcher } from './catcher';
-import { redact, ROOT, startSuite, SuiteStartError, type RunningSuite } from './launch';
+import { redact, ROOT } from '@fpa/testing';
+import { startSuite, SuiteStartError, type RunningSuite } from './launch';
 
 /**
  * `npm run start:suite`: the four services as separate processes — registration, SUITE_TOKEN_REPLICAS

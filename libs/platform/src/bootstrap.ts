@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { type DynamicModule, type INestApplication, Logger as NestLogger } from '@nestjs/common';
+import { type DynamicModule, type INestApplication, type NestApplicationOptions, Logger as NestLogger } from '@nestjs/common';
 import { ModulesContainer, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
@@ -33,9 +33,20 @@ export interface AppSetup {
   setup(app: NestExpressApplication, config: AppConfig): void | Promise<void>;
 }
 
+/** How every app is created: body parsing is our own middleware, logs wait for pino. */
+export const NEST_APP_OPTIONS = { bodyParser: false, bufferLogs: true, abortOnError: false } as const satisfies NestApplicationOptions;
+
 /** Builds the Nest application with the suite's HTTP conventions, without listening. */
 export async function createApp(module: DynamicModule, config: AppConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(module, { bodyParser: false, bufferLogs: true, abortOnError: false });
+  return setUpApp(await NestFactory.create<NestExpressApplication>(module, NEST_APP_OPTIONS), config);
+}
+
+/**
+ * What `createApp` does once Nest has built the app: the logger, the HTTP conventions and every
+ * module's APP_SETUP. Apart so an app compiled another way (a testing module whose CLOCK is
+ * overridden, @fpa/testing's startApp) gets exactly the same set-up.
+ */
+export async function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
   app.useLogger(app.get(Logger));
   configureHttp(app, config);
   // Nest has no multi-providers: collect APP_SETUP from every module.
