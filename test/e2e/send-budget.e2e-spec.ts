@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expectOAuthError, type FormResponse } from '../support/http';
+import { SMS_BODY, startSmsReceiver, type SmsReceiver } from '../support/sms';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
 import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
@@ -9,24 +8,6 @@ const PER_CLIENT = 3;
 const GLOBAL = 8;
 const client = (id: string): Record<string, unknown> => ({ ...DEVICE_CLIENT, client_id: id, grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] });
 
-/** A loopback HTTP SMS provider: records each message's recipient and answers 200, or 500 while `failing`. */
-async function startSmsProvider(): Promise<{ url: string; recipients: string[]; failing: boolean; close(): Promise<void> }> {
-  const provider = { recipients: [] as string[], failing: false };
-  const server: Server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c: Buffer) => (raw += c.toString()));
-    req.on('end', () => {
-      provider.recipients.push((JSON.parse(raw) as { to: string }).to);
-      res.writeHead(provider.failing ? 500 : 200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return Object.assign(provider, {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`,
-    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  });
-}
-
 /**
  * Issue 7, finding 10 (SMS pumping), through HTTP on real PostgreSQL and Redis: every flow is a fresh
  * public session with a new DPoP key and a new number, so only the per-client and global hourly
@@ -34,7 +15,7 @@ async function startSmsProvider(): Promise<{ url: string; recipients: string[]; 
  */
 describe('send budgets: SMS per client and global per hour (standalone, PostgreSQL + Redis)', () => {
   let suite: RunningApp;
-  let sms: Awaited<ReturnType<typeof startSmsProvider>>;
+  let sms: SmsReceiver;
   let smtp: SmtpSink;
   let numbers = 0;
 
@@ -48,16 +29,16 @@ describe('send budgets: SMS per client and global per hour (standalone, PostgreS
   const expectSent = async (clientId: string): Promise<void> => {
     const { res, to } = await pump(clientId);
     expect({ status: res.status, error: res.body.error, status_: res.body.status }).toEqual({ status: 403, error: 'insufficient_authorization', status_: 'code_sent' });
-    expect(sms.recipients.at(-1)).toBe(to);
+    expect(sms.requests.at(-1)?.body?.recipient).toBe(to);
   };
   const expectRefused = async (clientId: string): Promise<void> => {
-    const before = sms.recipients.length;
+    const before = sms.requests.length;
     const { res } = await pump(clientId);
     expectOAuthError(res, 429, 'slow_down');
     const retryAfter = Number(res.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(3600);
-    expect(sms.recipients.length).toBe(before);
+    expect(sms.requests.length).toBe(before);
   };
   /** A counter's value from GET /metrics (Prometheus text format). */
   const metric = async (name: string, labels: Record<string, string>): Promise<number> => {
@@ -71,12 +52,13 @@ describe('send budgets: SMS per client and global per hour (standalone, PostgreS
     // The budgets are clock hours: do not start a few seconds before one ends.
     const left = 3600 - (Math.floor(Date.now() / 1000) % 3600);
     if (left < 20) await new Promise((r) => setTimeout(r, (left + 1) * 1000));
-    sms = await startSmsProvider();
+    sms = await startSmsReceiver();
     smtp = await startSmtpSink();
     suite = await startStandalone('sendbudget', {
       // The 503s below are deliberate; keep their error lines out of the test output.
       LOG_LEVEL: 'fatal',
-      SMS_PROVIDER_URL: sms.url,
+      SMS_PROVIDER_URL: `${sms.url}/sms`,
+      SMS_PROVIDER_BODY: SMS_BODY,
       SMTP_URL: smtp.url,
       SEND_BUDGET_SMS_PER_CLIENT: String(PER_CLIENT),
       SEND_BUDGET_SMS_GLOBAL: String(GLOBAL),
@@ -90,9 +72,9 @@ describe('send budgets: SMS per client and global per hour (standalone, PostgreS
   });
 
   it('a failed delivery does not consume budget: after four 503s the client still has all of it', async () => {
-    sms.failing = true;
+    sms.mode = 'fail';
     for (let i = 0; i <= PER_CLIENT; i++) expectOAuthError((await pump('app-f')).res, 503, 'temporarily_unavailable');
-    sms.failing = false;
+    sms.mode = 'ok';
     expect(await metric('fpa_messages_sent_total', { channel: 'sms', outcome: 'failed' })).toBe(PER_CLIENT + 1);
     for (let i = 0; i < PER_CLIENT; i++) await expectSent('app-f');
     await expectRefused('app-f');
