@@ -127,3 +127,13 @@ describe('client policies', () => {
     expect(requestedAcrs(policy, `${ACR.phr}  ${ACR.mfa} ${ACR.phr}`)).toEqual([ACR.phr, ACR.mfa]);
   });
 });
+
+describe('assess: max_age and the request itself', () => {
+  it('authentications since the request began count even with max_age=0; older ones need max_age', () => {
+    const requestedAtMs = NOW - 30_000;
+    const events = [event('email_otp', NOW - 10_000)];
+    expect(assess({ policy, requested: [ACR.oneFactor], events, nowMs: NOW, maxAgeSeconds: 0, requestedAtMs, methods }).satisfied).toBeDefined();
+    expect(assess({ policy, requested: [ACR.oneFactor], events, nowMs: NOW, maxAgeSeconds: 0, requestedAtMs: NOW - 5_000, methods }).satisfied).toBeUndefined();
+    expect(assess({ policy, requested: [ACR.oneFactor], events, nowMs: NOW, maxAgeSeconds: 0, methods }).satisfied).toBeUndefined();
+  });
+});

@@ -25,8 +25,10 @@ export interface AssessInput {
   /** The session's authentication events, in any order. */
   readonly events: readonly AuthEvent[];
   readonly nowMs: number;
-  /** OIDC / RFC 9470 `max_age`: only events this recent count. */
+  /** OIDC / RFC 9470 `max_age`: only events this recent count… */
   readonly maxAgeSeconds?: number;
+  /** …or made since the request began (epoch ms). */
+  readonly requestedAtMs?: number;
   /** What each enabled method proves at best (to tell which ones can still help). */
   readonly methods: readonly MethodProfile[];
 }
@@ -37,7 +39,7 @@ export interface AssessInput {
  * all describe that same set (issue 7 finding 4) — never a union of unrelated events.
  */
 export function assess(input: AssessInput): Assessment {
-  const fresh = freshEvents(input.events, input.nowMs, input.maxAgeSeconds);
+  const fresh = freshEvents(input.events, input.nowMs, input.maxAgeSeconds, input.requestedAtMs);
   const candidates = distinct(fresh);
   for (const acr of input.requested) {
     const rule = input.policy.acr.get(acr);

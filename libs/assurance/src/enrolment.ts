@@ -16,7 +16,13 @@ export type EnrolmentDecision =
       /** Enrolled on a weaker factor than itself: it proves nothing more until used in a later, separate authentication. */
       readonly provisional: boolean;
     }
-  | { readonly allowed: false; readonly reason: 'no_fresh_authentication' | 'weaker_than_held'; readonly needRank: number };
+  | {
+      readonly allowed: false;
+      readonly reason: 'no_fresh_authentication' | 'weaker_than_held';
+      readonly needRank: number;
+      /** Recovery: the identifiers still to verify freshly. */
+      readonly needIdentifiers?: readonly ('email' | 'phone')[];
+    };
 
 /**
  * Issue 7 finding 1, the enrolment rule: a user who already holds credentials may enrol a new one
@@ -41,7 +47,10 @@ export function decideEnrolment(held: readonly HeldCredential[], fresh: readonly
 export function decideRecovery(policy: RecoveryPolicy, accountIdentifiers: readonly ('email' | 'phone')[], fresh: readonly AuthEvent[]): EnrolmentDecision {
   if (!policy.enabled) return { allowed: false, reason: 'no_fresh_authentication', needRank: Infinity };
   const rule: AcrRule = policy.requires === 'identifiers' ? { verified: accountIdentifiers.length > 0 ? accountIdentifiers : ['email'] } : policy.requires;
-  if (!meets(rule, fresh)) return { allowed: false, reason: 'no_fresh_authentication', needRank: 1 };
+  if (!meets(rule, fresh)) {
+    const needIdentifiers = (rule.verified ?? []).filter((v) => !fresh.some((e) => e.verifies === v));
+    return { allowed: false, reason: 'no_fresh_authentication', needRank: 1, ...(needIdentifiers.length > 0 ? { needIdentifiers } : {}) };
+  }
   return { allowed: true, basisRank: Math.max(...fresh.map(eventRank)), provisional: true };
 }
 

@@ -50,8 +50,12 @@ export function credentialRank(p: Pick<MethodProfile, 'phishingResistant'>): num
   return p.phishingResistant ? 3 : 2;
 }
 
-/** The events that count for a request: counted, and within `max_age` when one was asked for (FIPA-13). */
-export function freshEvents(events: readonly AuthEvent[], nowMs: number, maxAgeSeconds: number | undefined): AuthEvent[] {
-  const since = maxAgeSeconds === undefined ? -Infinity : nowMs - maxAgeSeconds * 1000;
+/**
+ * The events that count for a request: counted, and within `max_age` when one was asked for
+ * (FIPA-13, OIDC Core §3.1.2.1). Authentications made since the request began (`requestedAtMs`) are
+ * the re-authentication it asked for and always count — even with `max_age=0`.
+ */
+export function freshEvents(events: readonly AuthEvent[], nowMs: number, maxAgeSeconds: number | undefined, requestedAtMs?: number): AuthEvent[] {
+  const since = maxAgeSeconds === undefined ? -Infinity : Math.min(nowMs - maxAgeSeconds * 1000, requestedAtMs ?? Infinity);
   return events.filter((e) => e.counted && e.atMs >= since && e.atMs <= nowMs);
 }

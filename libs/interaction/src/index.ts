@@ -10,3 +10,4 @@ export * from './loop/outcome';
 export * from './loop/turn';
 export * from './loop/interaction-loop.service';
 export * from './routing/routing';
+export * from './effects/web-fallback.service';

@@ -91,7 +91,7 @@ export class ChallengeModule {
         StepRunner,
         InteractionLoop,
       ],
-      exports: [CHALLENGE_METHODS, InteractionLoop],
+      exports: [CHALLENGE_METHODS, InteractionLoop, WebFallback],
     };
   }
 }

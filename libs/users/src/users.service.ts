@@ -84,9 +84,23 @@ export class UsersService {
     this.sql = sqlRunner(ds);
   }
 
-  async resolve(identity: Identity, now: Date): Promise<User | undefined> {
+  /**
+   * The user a verified identifier names. Without `existingOnly` an unknown address creates the
+   * user (one statement, `ON CONFLICT`); with it (a session that already has a user) nothing is
+   * created: identifiers are not linked to an account here — one added on the strength of another
+   * factor would itself be a climb — so an address of nobody, or of someone else, is simply not
+   * this user.
+   */
+  async resolve(identity: Identity, now: Date, options: { existingOnly?: boolean } = {}): Promise<User | undefined> {
     if (identity.type === 'user') return this.find(identity.id);
     const column = identity.type === 'email' ? 'email' : 'phone';
+    if (options.existingOnly) {
+      const found = await this.sql<UserRow>(
+        `UPDATE users SET ${column}_verified_at = $2 WHERE ${column} = $1 RETURNING id, email, email_verified_at, phone, phone_verified_at`,
+        [identity.value, now],
+      );
+      return found[0] ? toUser(found[0]) : undefined;
+    }
     const rows = await this.sql<UserRow>(
       `INSERT INTO users (id, ${column}, ${column}_verified_at, created_at) VALUES ($1, $2, $3, $3)
        ON CONFLICT (${column}) DO UPDATE SET ${column}_verified_at = EXCLUDED.${column}_verified_at

@@ -33,10 +33,11 @@ export class AuthenticationRecorder {
 
   async record(turn: Turn, method: ChallengeMethod, step: Verified, path: EnrolmentPath | undefined): Promise<Recorded> {
     const now = new Date(this.clock.nowMs());
-    const user = await this.users.resolve(step.subject, now);
-    if (!user) throw new OAuthError('access_denied', 'unknown user');
-    // One session, one user: a second person cannot authenticate into someone else's session.
     const current = await this.facts.userId(turn);
+    // A session that has a user creates none: an address nobody has is not this user's either.
+    const user = await this.users.resolve(step.subject, now, { existingOnly: current !== undefined });
+    if (!user) throw new OAuthError('access_denied', current !== undefined ? `this ${step.subject.type === 'phone' ? 'phone number' : 'address'} is not on the account of this auth_session` : 'unknown user');
+    // One session, one user: a second person cannot authenticate into someone else's session.
     if (current !== undefined && current !== user.id) throw new OAuthError('access_denied', 'this auth_session belongs to another user');
     if (step.credential?.action === 'add') return this.enrol(turn, method, step.credential.credential, user.id, path ?? 'authentication', now);
 

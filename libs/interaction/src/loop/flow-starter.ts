@@ -60,12 +60,12 @@ export class FlowStarter {
     };
   }
 
-  /** An email or phone the client sent picks the matching OTP method; so does a login_hint, when that method can still help. */
+  /** An email or phone the client sent picks the matching OTP method; so does the login_hint of a request that starts a flow, when that method can still help. */
   async infer(input: ChallengeInput, turn: Turn, methods: ChallengeRegistry, open: () => Promise<readonly string[]>): Promise<string | undefined> {
     if (input.email !== undefined && methods.has('email_otp')) return 'email_otp';
     if (input.phone !== undefined && methods.has('sms_otp')) return 'sms_otp';
     const hint = turn.flow.request.loginHint;
-    if (!hint) return undefined;
+    if (!hint || !turn.started) return undefined;
     const helpful = await open();
     if (helpful.includes('email_otp') && normalizeEmail(hint)) return 'email_otp';
     if (helpful.includes('sms_otp') && normalizePhone(hint)) return 'sms_otp';

@@ -54,19 +54,27 @@ export class InteractionLoop {
 
   /**
    * The flow of `authSession` hears from outside (a federation callback, a wallet's direct_post)
-   * about its challenge in progress, under the same compare-and-set as the client's answers; the
-   * client's next poll sees the result.
+   * about its challenge in progress, under the same compare-and-set as the client's answers.
+   * `respond: 'poll'` (default): a success is recorded and the client's next poll gets the code —
+   * the party calling here (a wallet, another device) never sees it; `'caller'`: the caller is the
+   * client itself (FED-12's response_uri) and gets the outcome.
    */
-  async resume(authSession: string, payload: JsonObject, request: RequestInfo): Promise<EndpointOutcome> {
+  async resume(authSession: string, payload: JsonObject, request: RequestInfo, options: { respond?: 'poll' | 'caller' } = {}): Promise<EndpointOutcome | undefined> {
     const session = await this.sessions.find(authSession);
     const loaded = session ? await this.flows.load(authSession) : undefined;
     if (!session || !loaded?.flow.active) throw new OAuthError('invalid_session', 'no challenge is waiting for this auth_session');
     const caller = await this.starter.callerFor(session, loaded.flow);
-    return this.withRetries(caller, async () => {
-      const turn = await this.load(caller, request);
-      if (!turn.flow.active) throw new OAuthError('invalid_session', 'no challenge is waiting for this auth_session');
-      return this.steps.resume(turn, turn.flow.active, payload);
-    });
+    const defer = (options.respond ?? 'poll') === 'poll';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const turn = await this.load(caller, request);
+        if (!turn.flow.active) throw new OAuthError('invalid_session', 'no challenge is waiting for this auth_session');
+        return await this.steps.resume(turn, turn.flow.active, payload, defer);
+      } catch (e) {
+        if (!(e instanceof FlowConflict)) throw e;
+        if (attempt >= MAX_CONFLICT_RETRIES) throw new OAuthError('temporarily_unavailable', 'the flow is busy; retry', { headers: { 'Retry-After': '1' } });
+      }
+    }
   }
 
   private async run(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
@@ -128,6 +136,7 @@ export class InteractionLoop {
     const loaded = caller.created ? undefined : await this.flows.load(caller.session.authSession);
     let flow: FlowState;
     let version = loaded?.version ?? 0;
+    let started = false;
     const enabled = [...this.methods.keys()].filter((m) => this.config.challenge.methods.includes(m));
     const policy = acrPolicyFor(caller.client.challengePolicy, enabled, { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds });
     if (input && this.starter.startsFlow(caller, input, loaded?.flow)) {
@@ -135,6 +144,7 @@ export class InteractionLoop {
       requestedAcrs(policy, flow.request.acrValues);
       // A new authorization request replaces the one in progress (compare-and-set against it).
       version = await this.flows.save(flow, version);
+      started = true;
     } else if (loaded) {
       flow = loaded.flow;
     } else {
@@ -143,6 +153,6 @@ export class InteractionLoop {
     }
     // FIPA-26: the flow is bound to the first request's DPoP key.
     if (flow.dpopJkt !== caller.jkt) throw new OAuthError('invalid_session', 'this auth_session is bound to another DPoP key');
-    return { caller, flow, version, policy, requested: requestedAcrs(policy, flow.request.acrValues), request };
+    return { caller, flow, version, policy, requested: requestedAcrs(policy, flow.request.acrValues), request, started };
   }
 }

@@ -74,6 +74,7 @@ export class SessionFacts {
       events: await this.events(turn),
       nowMs: this.clock.nowMs(),
       maxAgeSeconds: turn.flow.request.maxAge,
+      requestedAtMs: turn.flow.createdAt,
       methods: this.profiles,
     });
   }
@@ -81,7 +82,7 @@ export class SessionFacts {
   /** What a method may know (read-only, no secrets). */
   async view(turn: Turn): Promise<AuthSessionView> {
     const user = await this.user(turn);
-    const since = turn.flow.request.maxAge === undefined ? -Infinity : this.clock.nowMs() - turn.flow.request.maxAge * 1000;
+    const since = turn.flow.request.maxAge === undefined ? -Infinity : Math.min(this.clock.nowMs() - turn.flow.request.maxAge * 1000, turn.flow.createdAt);
     const verified = (await this.events(turn)).filter((e) => e.counted && e.atMs >= since).map((e) => e.method);
     return {
       authSession: turn.caller.session.authSession,

@@ -31,7 +31,10 @@ export class StepApplier {
     private readonly audit: AuditService,
   ) {}
 
-  async apply(turn: Turn, method: ChallengeMethod, step: InteractionStep, active: ActiveChallenge | undefined, enrolment: EnrolmentPath | undefined): Promise<EndpointOutcome> {
+  apply(turn: Turn, method: ChallengeMethod, step: InteractionStep, active: ActiveChallenge | undefined, enrolment: EnrolmentPath | undefined): Promise<EndpointOutcome>;
+  /** `deferDecision`: a success is recorded and the decision left to the client's next poll (undefined then). */
+  apply(turn: Turn, method: ChallengeMethod, step: InteractionStep, active: ActiveChallenge | undefined, enrolment: EnrolmentPath | undefined, deferDecision: boolean): Promise<EndpointOutcome | undefined>;
+  async apply(turn: Turn, method: ChallengeMethod, step: InteractionStep, active: ActiveChallenge | undefined, enrolment: EnrolmentPath | undefined, deferDecision = false): Promise<EndpointOutcome | undefined> {
     switch (step.kind) {
       case 'prompt':
         return this.prompt(turn, method, step, active, enrolment);
@@ -40,7 +43,7 @@ export class StepApplier {
       case 'rejected':
         return this.rejected(turn, method, step, active);
       case 'verified':
-        return this.verified(turn, method, step, active);
+        return this.verified(turn, method, step, active, deferDecision);
     }
   }
 
@@ -130,10 +133,11 @@ export class StepApplier {
     return this.decider.needMore(turn, status, challenge);
   }
 
-  private async verified(turn: Turn, method: ChallengeMethod, step: Extract<InteractionStep, { kind: 'verified' }>, active: ActiveChallenge | undefined): Promise<EndpointOutcome> {
+  private async verified(turn: Turn, method: ChallengeMethod, step: Extract<InteractionStep, { kind: 'verified' }>, active: ActiveChallenge | undefined, deferDecision: boolean): Promise<EndpointOutcome | undefined> {
     // Consume the challenge first, so two racing correct answers cannot both count.
     await this.save(turn, { ...turn.flow, active: undefined });
     const recorded = await this.recorder.record(turn, method, step, active?.enrolment);
+    if (deferDecision) return undefined;
     // An enrolment stores a credential and authenticates nothing (README "Assurance").
     if (recorded.kind === 'enrolled') return this.decider.decide(turn, 'enrolled', { completed: method.id, provisional: recorded.provisional });
     return this.decider.decide(turn, 'additional_method_required', { completed: method.id });

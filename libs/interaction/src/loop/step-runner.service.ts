@@ -45,7 +45,7 @@ export class StepRunner {
       if (!enrolAction) throw new OAuthError('invalid_request', `${method.id} enrols no credential`);
       // Finding 1: asked before the module sees the request, and again when the enrolment completes.
       const decision = await this.enrolment.decide(turn, method, path);
-      if (!decision.allowed) return this.reauthenticate(turn, method, path, decision.needRank);
+      if (!decision.allowed) return this.reauthenticate(turn, method, path, decision.needRank, decision.needIdentifiers);
       params = { ...input, action: enrolAction };
     } else if (action === 'recover') {
       throw new OAuthError('invalid_request', `${method.id} has no recovery path`);
@@ -80,8 +80,12 @@ export class StepRunner {
     return this.applier.apply(turn, method, step, active, active.enrolment);
   }
 
-  /** Something outside the client's requests for the challenge in progress (STYLE.md: a way back in). */
-  async resume(turn: Turn, active: ActiveChallenge, payload: JsonObject): Promise<EndpointOutcome> {
+  /**
+   * Something outside the client's requests for the challenge in progress (STYLE.md: a way back
+   * in). With `deferDecision` a success is only recorded: the client's next poll decides (a
+   * wallet's post must not receive the app's code); otherwise the caller gets the outcome.
+   */
+  async resume(turn: Turn, active: ActiveChallenge, payload: JsonObject, deferDecision: boolean): Promise<EndpointOutcome | undefined> {
     const method = this.method(turn, active.method);
     if (!method.resume) throw new OAuthError('invalid_request', `${method.id} is not waiting for anything`);
     if (this.clock.nowMs() >= active.expiresAt) {
@@ -89,7 +93,7 @@ export class StepRunner {
       throw new OAuthError('invalid_request', 'the challenge expired');
     }
     const step = await method.resume(await this.facts.view(turn), active.state, payload);
-    return this.applier.apply(turn, method, step, active, active.enrolment);
+    return this.applier.apply(turn, method, step, active, active.enrolment, deferDecision);
   }
 
   /** Nothing to begin or answer: a code if the request is already satisfied, else what is still open. */
@@ -115,19 +119,13 @@ export class StepRunner {
    * The enrolment rule refused: more is needed first — a fresh authentication with a factor at
    * least as strong as the user's strongest (or, for recovery, what the recovery policy requires).
    */
-  private async reauthenticate(turn: Turn, method: ChallengeMethod, path: EnrolmentPath, needRank: number): Promise<EndpointOutcome> {
-    const open = await this.strongEnough(turn, path, needRank);
+  private async reauthenticate(turn: Turn, method: ChallengeMethod, path: EnrolmentPath, needRank: number, needIdentifiers: readonly string[] | undefined): Promise<EndpointOutcome> {
+    const open = turn.policy.methods.filter((id) => {
+      const a = this.methods.get(id)?.assurance;
+      // Recovery: the methods that verify what is still missing; otherwise: factors at least as strong as the strongest held.
+      if (path === 'recovery') return a?.verifies !== undefined && (needIdentifiers === undefined || needIdentifiers.includes(a.verifies));
+      return (a?.phishingResistant ? 3 : a?.enrolAction ? 2 : 1) >= needRank;
+    });
     return this.decider.needMore(turn, 'reauthentication_required', { challenge_type: method.id, enrolment: path }, open);
-  }
-
-  private async strongEnough(turn: Turn, path: EnrolmentPath, needRank: number): Promise<string[]> {
-    const out: string[] = [];
-    for (const id of turn.policy.methods) {
-      const m = this.methods.get(id);
-      if (!m) continue;
-      const rank = m.assurance?.phishingResistant ? 3 : m.assurance?.enrolAction ? 2 : 1;
-      if (path === 'recovery' ? m.assurance?.verifies !== undefined : rank >= needRank) out.push(id);
-    }
-    return out;
   }
 }

@@ -22,6 +22,8 @@ export interface Turn {
   /** `acr_values` of the flow, parsed (preference order). */
   readonly requested: readonly string[];
   readonly request: RequestInfo;
+  /** This request started the flow (a login_hint picks a method only then, not on every follow-up). */
+  readonly started: boolean;
   events?: SessionEvent[];
   user?: User | null;
 }
