@@ -52,6 +52,25 @@ export class InsufficientAuthorizationDto {
   @ApiPropertyOptional({ type: String, description: 'With `additional_method_required` or `enrolled`: the method that just completed.' })
   completed?: string;
 
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: 'With `enrolled`: the credential is stronger than what enrolled it, so it proves nothing more until a later, separate authorization request uses it (README "Assurance").',
+  })
+  provisional?: boolean;
+
+  @ApiPropertyOptional({
+    type: String,
+    enum: ['authentication', 'recovery'],
+    description: 'With `reauthentication_required`: which rule refused the enrolment — a fresh factor at least as strong as the user’s strongest (`authentication`), or the recovery policy (`recovery`, `action=recover`).',
+  })
+  enrolment?: 'authentication' | 'recovery';
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'With `locked`: seconds until this secret may be tried again (also in `Retry-After`).' })
+  retry_after?: number;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'With `pending`: poll (with `auth_session` alone) at most this often, in seconds.' })
+  interval?: number;
+
   @ApiPropertyOptional({ type: 'integer', description: '`totp`: digits the authenticator app shows.' })
   digits?: number;
 
