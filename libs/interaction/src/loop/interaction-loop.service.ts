@@ -106,6 +106,13 @@ export class InteractionLoop {
 
   private async turn(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
     const turn = await this.load(caller, request, input);
+    const outcome = await this.dispatch(turn, input);
+    // A new flow that no step wrote yet is stored before the answer (a code completes it instead).
+    if (turn.dirty && outcome.kind !== 'code') turn.version = await this.flows.save(turn.flow, turn.version);
+    return outcome;
+  }
+
+  private async dispatch(turn: Turn, input: ChallengeInput): Promise<EndpointOutcome> {
     for (const rule of this.routing) {
       const routed = await rule.route(turn, input);
       if (routed) return routed;
@@ -142,8 +149,7 @@ export class InteractionLoop {
     if (input && this.starter.startsFlow(caller, input, loaded?.flow)) {
       flow = this.starter.newFlow(caller, input);
       requestedAcrs(policy, flow.request.acrValues);
-      // A new authorization request replaces the one in progress (compare-and-set against it).
-      version = await this.flows.save(flow, version);
+      // A new authorization request replaces the one in progress: its first write is a compare-and-set against it.
       started = true;
     } else if (loaded) {
       flow = loaded.flow;
@@ -153,6 +159,6 @@ export class InteractionLoop {
     }
     // FIPA-26: the flow is bound to the first request's DPoP key.
     if (flow.dpopJkt !== caller.jkt) throw new OAuthError('invalid_session', 'this auth_session is bound to another DPoP key');
-    return { caller, flow, version, policy, requested: requestedAcrs(policy, flow.request.acrValues), request, started };
+    return { caller, flow, version, policy, requested: requestedAcrs(policy, flow.request.acrValues), request, started, dirty: started };
   }
 }

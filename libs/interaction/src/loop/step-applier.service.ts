@@ -51,6 +51,7 @@ export class StepApplier {
   async save(turn: Turn, next: Turn['flow']): Promise<void> {
     turn.version = await this.flows.save(next, turn.version);
     turn.flow = next;
+    turn.dirty = false;
   }
 
   private async prompt(turn: Turn, method: ChallengeMethod, step: Extract<InteractionStep, { kind: 'prompt' }>, active: ActiveChallenge | undefined, enrolment: EnrolmentPath | undefined): Promise<EndpointOutcome> {

@@ -75,9 +75,14 @@ export class StepRunner {
       }
     }
     const step = await method.answer(await this.facts.view(turn), active.state, input);
-    if (active.guard && step.kind === 'verified') await this.attempts.succeed(active.guard);
     if (active.guard && step.kind === 'rejected' && step.reason === 'invalid_input') await this.attempts.refund(active.guard);
-    return this.applier.apply(turn, method, step, active, active.enrolment);
+    // A right answer clears its secret's failures, alongside the writes that record it.
+    const cleared = active.guard && step.kind === 'verified' ? this.attempts.succeed(active.guard) : undefined;
+    try {
+      return await this.applier.apply(turn, method, step, active, active.enrolment);
+    } finally {
+      await cleared;
+    }
   }
 
   /**

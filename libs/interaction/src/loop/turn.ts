@@ -24,6 +24,8 @@ export interface Turn {
   readonly request: RequestInfo;
   /** This request started the flow (a login_hint picks a method only then, not on every follow-up). */
   readonly started: boolean;
+  /** The flow is new and not stored yet: the first write (or the loop, before answering) stores it. */
+  dirty: boolean;
   events?: SessionEvent[];
   user?: User | null;
 }
