@@ -142,7 +142,7 @@ export class InteractionLoop {
   private async load(caller: Caller, request: RequestInfo, input?: ChallengeInput): Promise<Turn> {
     const loaded = caller.created ? undefined : await this.flows.load(caller.session.authSession);
     let flow: FlowState;
-    let version = loaded?.version ?? 0;
+    const version = loaded?.version ?? 0;
     let started = false;
     const enabled = [...this.methods.keys()].filter((m) => this.config.challenge.methods.includes(m));
     const policy = acrPolicyFor(caller.client.challengePolicy, enabled, { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds });
