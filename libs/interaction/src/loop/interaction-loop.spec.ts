@@ -60,13 +60,12 @@ describe('InteractionLoop.handle: one request, one outcome', () => {
     expect(core.codes.issued).toEqual([]);
   });
 
-  it('an answer with nothing in progress (a code used twice) is refused', async () => {
-    const authSession = await codeSent();
-    await handle({ auth_session: authSession, code: CODE });
-    await core.flows.save({ ...(await core.turn()).flow, authSession, active: undefined }, 0);
-    const e = await failure(handle({ auth_session: authSession, code: CODE }));
+  it('an answer with nothing in progress (a code used twice, or after a burn) is refused', async () => {
+    const turn = await core.turn();
+    const e = await failure(handle({ auth_session: turn.caller.session.authSession, code: CODE }));
     expect(e.description).toMatch(/no challenge is in progress/);
-    expect(core.codes.issued).toHaveLength(1);
+    expect(core.users.authentications).toEqual([]);
+    expect(core.codes.issued).toEqual([]);
   });
 
   it('a follow-up proving another DPoP key is invalid_session (FIPA-26)', async () => {
