@@ -69,9 +69,17 @@ export class AttemptLimiter {
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((until - now.getTime()) / 1000)) };
   }
 
-  /** A malformed answer (nothing was checked): the charge is given back. */
+  /**
+   * A malformed answer (nothing was checked): the charge is given back, and with it a lock that
+   * only the charge made due. A lock exists only while the count has reached the threshold, so
+   * below it none is owed. At or past the threshold (backoff) the lock stays: it may belong to
+   * another, real failure, and refund never weakens a lockout.
+   */
   async refund(key: string): Promise<void> {
-    await this.sql('UPDATE auth_attempts SET failures = GREATEST(failures - 1, 0) WHERE key_hash = $1', [sha256B64u(key)]);
+    await this.sql(
+      'UPDATE auth_attempts SET failures = GREATEST(failures - 1, 0), locked_until = CASE WHEN failures - 1 < $2::int THEN NULL ELSE locked_until END WHERE key_hash = $1',
+      [sha256B64u(key), this.policy.threshold],
+    );
   }
 
   /** A correct answer: the key's failures are forgotten. */

@@ -1,0 +1,50 @@
+import type { EndpointOutcome, OutcomeKind } from '../loop/outcome';
+import { FIPA_JSON, renderFipaJson } from './fipa-json.renderer';
+
+const S = 'session-1';
+
+describe('FIPA_JSON: every EndpointOutcome on the wire (FiPA -04 §5.2)', () => {
+  it('has exactly one rendering per outcome kind', () => {
+    const kinds: Record<OutcomeKind, true> = { code: true, need_more: true, pending: true, redirect_to_web: true };
+    expect(Object.keys(FIPA_JSON).sort()).toEqual(Object.keys(kinds).sort());
+  });
+
+  it('code: 200 with authorization_code and auth_session (FIPA-16), no extra headers', () => {
+    expect(renderFipaJson({ kind: 'code', authSession: S, authorizationCode: 'c-1' })).toEqual({ status: 200, body: { authorization_code: 'c-1', auth_session: S } });
+  });
+
+  it('need_more: 403 insufficient_authorization with status, the challenge members and methods (FIPA-19/20)', () => {
+    const outcome: EndpointOutcome = { kind: 'need_more', authSession: S, status: 'code_sent', challenge: { challenge_type: 'email_otp', destination: 'a***@example.com', expires_in: 300 }, methods: ['email_otp', 'sms_otp'] };
+    expect(renderFipaJson(outcome)).toEqual({
+      status: 403,
+      body: { error: 'insufficient_authorization', auth_session: S, status: 'code_sent', challenge_type: 'email_otp', destination: 'a***@example.com', expires_in: 300, methods: ['email_otp', 'sms_otp'] },
+    });
+  });
+
+  it('need_more when locked: Retry-After carries retryAfterSeconds; none otherwise', () => {
+    const locked = renderFipaJson({ kind: 'need_more', authSession: S, status: 'locked', challenge: { challenge_type: 'totp', retry_after: 120 }, methods: [], retryAfterSeconds: 120 });
+    expect(locked).toMatchObject({ status: 403, headers: { 'Retry-After': '120' }, body: { status: 'locked', retry_after: 120, methods: [] } });
+    const plain = renderFipaJson({ kind: 'need_more', authSession: S, status: 'invalid_code', challenge: {}, methods: ['totp'] });
+    expect(plain.headers).toBeUndefined();
+  });
+
+  it('pending: 403 with status pending, expires_in and interval, whatever the method put in its reply (WALLET-2)', () => {
+    const outcome: EndpointOutcome = { kind: 'pending', authSession: S, challengeType: 'wallet', reply: { request_uri: 'r', status: 'spoofed', challenge_type: 'other' }, expiresIn: 90, intervalSeconds: 5 };
+    expect(renderFipaJson(outcome)).toEqual({
+      status: 403,
+      body: { error: 'insufficient_authorization', auth_session: S, request_uri: 'r', challenge_type: 'wallet', status: 'pending', expires_in: 90, interval: 5 },
+    });
+    expect(renderFipaJson({ kind: 'pending', authSession: S, challengeType: 'wallet', reply: {}, expiresIn: 90 }).body).not.toHaveProperty('interval');
+  });
+
+  it('redirect_to_web: 403 with the PAR request_uri and its lifetime when there is one (FIPA-21/22)', () => {
+    expect(renderFipaJson({ kind: 'redirect_to_web', authSession: S, requestUri: 'urn:ietf:params:oauth:request_uri:x', expiresIn: 60 })).toEqual({
+      status: 403,
+      body: { error: 'redirect_to_web', error_description: expect.any(String), auth_session: S, request_uri: 'urn:ietf:params:oauth:request_uri:x', expires_in: 60 },
+    });
+    const bare = renderFipaJson({ kind: 'redirect_to_web', authSession: S });
+    expect(bare.status).toBe(403);
+    expect(bare.body).not.toHaveProperty('request_uri');
+    expect(bare.body).not.toHaveProperty('expires_in');
+  });
+});

@@ -1,0 +1,74 @@
+import { ACR } from '@fpa/assurance';
+import type { ChallengeMethod } from '@fpa/challenge-kit';
+import type { ChallengeInput } from '../http/challenge-request';
+import { Core } from '../testing/core';
+import { otpMethod, requestInfo, walletMethod } from '../testing/fakes';
+import type { EndpointOutcome } from './outcome';
+
+const ANN = 'ann@example.com';
+const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
+const FIRST: ChallengeInput = { client_id: 'native-app', response_type: 'code', code_challenge: CHALLENGE, code_challenge_method: 'S256' };
+
+describe('InteractionLoop.resume: a way back in from outside (a wallet, a federation callback)', () => {
+  let wallet: ChallengeMethod;
+  let core: Core;
+  beforeEach(() => {
+    wallet = walletMethod();
+    core = new Core({ methods: [wallet, otpMethod('sms_otp', 'sms')] });
+  });
+  afterEach(async () => core.close());
+
+  const handle = (input: ChallengeInput): Promise<EndpointOutcome> => core.loop.handle(input, requestInfo());
+  const resume = (authSession: string, payload: Record<string, string>): Promise<EndpointOutcome> => core.loop.resume(authSession, payload, requestInfo());
+  /** The app started a flow whose wallet challenge waits: its auth_session. */
+  const waiting = async (input: ChallengeInput = {}): Promise<string> => (await handle({ ...FIRST, challenge_type: 'wallet', ...input })).authSession;
+
+  it('an unknown auth_session is invalid_session', async () => {
+    await expect(resume('no-such-session', { email: ANN })).rejects.toMatchObject({ code: 'invalid_session' });
+  });
+
+  it('a session without a flow, or a flow with nothing waiting, is invalid_session', async () => {
+    const turn = await core.turn();
+    await expect(resume(turn.caller.session.authSession, { email: ANN })).rejects.toMatchObject({ code: 'invalid_session' });
+    await core.flows.complete(turn.caller.session.authSession, turn.version);
+    await expect(resume(turn.caller.session.authSession, { email: ANN })).rejects.toMatchObject({ code: 'invalid_session' });
+  });
+
+  it("acts for the flow's own client and key, and records the authentication in the flow", async () => {
+    const authSession = await waiting({ acr_values: ACR.mfa });
+    const flow = (await core.stored(authSession))!;
+    const outcome = await resume(authSession, { email: ANN });
+    expect(outcome).toMatchObject({ kind: 'need_more', authSession, status: 'additional_method_required', challenge: { completed: 'wallet' } });
+    expect(core.users.authentications).toEqual([expect.objectContaining({ authSession, method: 'wallet', flowId: flow.flowId, verifiedValue: ANN })]);
+    expect((await core.stored(authSession))?.active).toBeUndefined();
+  });
+
+  it("the app's next follow-up sees what the resume left", async () => {
+    const authSession = await waiting({ acr_values: ACR.mfa });
+    await resume(authSession, { email: ANN });
+    await expect(handle({ auth_session: authSession })).resolves.toMatchObject({ kind: 'need_more', status: 'method_required', methods: ['sms_otp'] });
+  });
+
+  it('a wrong answer from outside counts like any other', async () => {
+    const authSession = await waiting();
+    await expect(resume(authSession, {})).resolves.toMatchObject({ kind: 'need_more', status: 'invalid_code', challenge: { attempts_remaining: core.config.challenge.maxAttempts - 1 } });
+    expect((await core.stored(authSession))?.active).toMatchObject({ method: 'wallet', attempts: 1 });
+  });
+
+  it('runs under the same compare-and-set as answers: a lost race is retried on the fresh flow', async () => {
+    const authSession = await waiting({ acr_values: ACR.mfa });
+    const inner = wallet.resume!.bind(wallet);
+    let raced = false;
+    const spy = jest.spyOn(wallet, 'resume').mockImplementation(async (view, state, payload) => {
+      if (!raced) {
+        raced = true;
+        const loaded = (await core.flows.load(authSession))!;
+        await core.flows.save({ ...loaded.flow }, loaded.version);
+      }
+      return inner(view, state, payload);
+    });
+    await expect(resume(authSession, { email: ANN })).resolves.toMatchObject({ kind: 'need_more', status: 'additional_method_required' });
+    expect(spy).toHaveBeenCalledTimes(2);
+    expect(core.users.authentications).toHaveLength(1);
+  });
+});
