@@ -29,6 +29,8 @@ class MagicWordChallenge implements ChallengeMethod<MagicWordState> {
   readonly id = 'magic_word';
   /** RFC 8176 `kba`: knowledge-based authentication. */
   readonly amr = ['kba'] as const;
+  /** A success verifies the address it was asked for (so it can serve the …:email acr too). */
+  readonly assurance = { verifies: 'email' } as const;
   readonly parameters = ['email', 'word'] as const;
   readonly statuses = ['word_required'] as const;
 

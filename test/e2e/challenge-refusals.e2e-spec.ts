@@ -72,6 +72,10 @@ describe('authorization challenge refusals (standalone, PostgreSQL + Redis)', ()
       refused(await c.send({ ...base, code_challenge: c.codeChallenge }), 400, 'invalid_request');
       refused(await c.send({ ...base, code_challenge: 'short', code_challenge_method: 'S256' }), 400, 'invalid_request');
       refused(await c.send(base), 400, 'invalid_request');
+      // A malformed first request stores no session, and names none.
+      expect(c.authSession).toBeUndefined();
+      const [{ count }] = await suite.env.db.query<{ count: string }>('SELECT count(*) FROM device_sessions WHERE key_jkt = $1', [c.key.jkt]);
+      expect(Number(count)).toBe(0);
     });
 
     it('FIPA-10 / FIPA-8: response_type must be code; redirect_uri and request_uri have no place here; unknown acr_values are refused', async () => {

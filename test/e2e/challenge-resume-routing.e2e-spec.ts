@@ -27,7 +27,7 @@ type PushState = { readonly requestId: string; readonly email: string; readonly 
 class PushApprovalChallenge implements ChallengeMethod<PushState> {
   readonly id = 'push_approval';
   readonly amr = ['swk'] as const;
-  readonly assurance = { factor: 'push_device' } as const;
+  readonly assurance = { factor: 'push_device', verifies: 'email' } as const;
   readonly parameters = ['email'] as const;
 
   constructor(@Inject(CLOCK) private readonly clock: Clock) {}

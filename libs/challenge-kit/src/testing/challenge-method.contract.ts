@@ -77,6 +77,12 @@ export function describeChallengeMethodContract(name: string, makeHarness: () =>
       const verified = step as Extract<ChallengeStep, { kind: 'verified' }>;
       expect(['email', 'phone', 'user']).toContain(verified.subject.type);
       expect(verified.amr.length).toBeGreaterThan(0);
+      // What it declares it verifies is what it verifies: the core offers it for …:email / …:phone on the declaration.
+      const declared = h.method.assurance?.verifies;
+      if (verified.subject.type === 'email' || verified.subject.type === 'phone') expect({ declared }).toEqual({ declared: verified.subject.type });
+      if (declared !== undefined) expect(verified.subject.type).toBe(declared);
+      // Only a multi-factor capable method may say it verified the user.
+      if (verified.userVerified) expect(h.method.assurance?.multiFactorCapable).toBe(true);
     });
 
     it('rejects a wrong answer as invalid_code', async () => {

@@ -13,6 +13,17 @@ export interface Caller {
   readonly jkt: string;
   /** The session was created by this very request. */
   readonly created: boolean;
+  /**
+   * A session created by this request is stored only once its request proved valid (no orphan
+   * rows from malformed first requests); until then errors carry no `auth_session`.
+   */
+  readonly pending?: PendingSession;
+}
+
+export interface PendingSession {
+  readonly persisted: boolean;
+  /** Stores the session (idempotent). */
+  persist(): Promise<void>;
 }
 
 /**

@@ -70,8 +70,16 @@ export class DpopPublicClientBinding implements CallerBinding {
       kind: 'challenge',
       user: undefined,
     };
-    await this.sessions.create({ ...session, registeredIp: request.ip });
-    return { client, session, mode: 'public', jkt: proof.jkt, created: true };
+    const sessions = this.sessions;
+    const pending = {
+      persisted: false,
+      async persist(): Promise<void> {
+        if (pending.persisted) return;
+        await sessions.create({ ...session, registeredIp: request.ip });
+        pending.persisted = true;
+      },
+    };
+    return { client, session, mode: 'public', jkt: proof.jkt, created: true, pending };
   }
 
   private async claim(replayClaim: { key: string; ttlSeconds: number }): Promise<void> {

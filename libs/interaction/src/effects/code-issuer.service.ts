@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
 import { AuthorizationCodeService } from '@fpa/session';
+import { FlowConflict } from '../flow/flow-state';
 import { FlowStore } from '../flow/flow-store';
 import type { EndpointOutcome } from '../loop/outcome';
 import { SessionFacts } from '../loop/session-facts.service';
@@ -33,6 +34,9 @@ export class CodeIssuer {
     const { flow, caller } = turn;
     const interacted = (await this.facts.events(turn)).some((e) => e.flowId === flow.flowId);
     const verified = [...(user.emailVerified ? ['email'] : []), ...(user.phoneVerified ? ['phone'] : [])];
+    // One code per flow: the flow ends first, by compare-and-set, so a request that raced this one
+    // (and moved the flow) retries instead of both minting a code.
+    if (!(await this.flows.complete(caller.session.authSession, turn.version))) throw new FlowConflict();
     const code = await this.codes.issueForSession(
       {
         clientId: caller.client.id,
@@ -51,8 +55,6 @@ export class CodeIssuer {
       now,
     );
     if (!code) throw new OAuthError('invalid_session', 'the auth_session expired, was revoked, or belongs to another user');
-    // The flow is complete. If another request moved it on meanwhile, its state simply lapses; the code is bound either way.
-    await this.flows.complete(caller.session.authSession, turn.version);
     this.audit.record({
       type: 'challenge.code_issued',
       clientId: caller.client.id,

@@ -1,3 +1,4 @@
+import { FlowConflict } from '../flow/flow-state';
 import { ACR, type Satisfaction } from '@fpa/assurance';
 import type { User } from '@fpa/users';
 import { Core } from '../testing/core';
@@ -72,12 +73,11 @@ describe('CodeIssuer: a code for a satisfied request (FIPA-15/16, finding 4 and 
     ['expired', { expiresAt: new Date(NOW) }],
     ['past its absolute lifetime', { absoluteExpiresAt: new Date(NOW - 1) }],
     ['revoked', { status: 'revoked' as const }],
-  ])('a session that is %s cannot be updated: invalid_session, the flow left as it was', async (_name, overrides) => {
+  ])('a session that is %s cannot be updated: invalid_session, no code (the dead session keeps no flow either)', async (_name, overrides) => {
     const turn = await core.turn({ session: overrides });
     signedIn(turn, turn.flow.flowId);
     await expect(core.issuer.issue(turn, satisfied)).rejects.toMatchObject({ code: 'invalid_session' });
     expect(core.codes.issued).toEqual([]);
-    await expect(core.flows.load(session(turn))).resolves.toMatchObject({ version: turn.version });
   });
 
   it("a session attached to another user is invalid_session", async () => {
@@ -95,11 +95,12 @@ describe('CodeIssuer: a code for a satisfied request (FIPA-15/16, finding 4 and 
     await expect(core.flows.load(session(turn))).resolves.toBeUndefined();
   });
 
-  it('leaves a flow another request moved on meanwhile (its state lapses; the code is bound either way)', async () => {
+  it('one code per flow: when another request moved the flow meanwhile, no code — the turn is retried (FlowConflict)', async () => {
     const turn = await core.turn();
     signedIn(turn, turn.flow.flowId);
     await core.flows.save({ ...turn.flow, flowId: 'newer' }, turn.version);
-    await expect(core.issuer.issue(turn, satisfied)).resolves.toMatchObject({ kind: 'code' });
+    await expect(core.issuer.issue(turn, satisfied)).rejects.toBeInstanceOf(FlowConflict);
+    expect(core.codes.issued).toEqual([]);
     expect((await core.stored(session(turn)))?.flowId).toBe('newer');
   });
 

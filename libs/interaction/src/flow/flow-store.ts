@@ -19,8 +19,8 @@ export abstract class FlowStore {
   abstract load(authSession: string): Promise<LoadedFlow | undefined>;
   /** Writes `flow` if the stored version is still `version` (0 = absent); the new version, or FlowConflict. */
   abstract save(flow: FlowState, version: number): Promise<number>;
-  /** Ends the flow if it is still at `version` (a completed flow's state simply lapses otherwise). */
-  abstract complete(authSession: string, version: number): Promise<void>;
+  /** Ends the flow if it is still at `version` (0: there is none); false when another request moved it first. */
+  abstract complete(authSession: string, version: number): Promise<boolean>;
   /** Puts back what a failed side effect changed (best effort: a conflict means someone moved on). */
   abstract restore(flow: FlowState, writtenVersion: number): Promise<void>;
 }
@@ -46,8 +46,8 @@ export class EphemeralFlowStore extends FlowStore {
     return version + 1;
   }
 
-  async complete(authSession: string, version: number): Promise<void> {
-    await this.store.compareAndDelete(StoreKeys.challengeFlow(authSession), version);
+  complete(authSession: string, version: number): Promise<boolean> {
+    return this.store.compareAndDelete(StoreKeys.challengeFlow(authSession), version);
   }
 
   async restore(flow: FlowState, writtenVersion: number): Promise<void> {

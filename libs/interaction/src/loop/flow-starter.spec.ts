@@ -123,7 +123,7 @@ describe('FlowStarter.infer: the method a request without challenge_type begins'
     ['email_otp', otpMethod('email_otp', 'email')],
     ['sms_otp', otpMethod('sms_otp', 'sms')],
   ]);
-  const turn = (loginHint: string | undefined): Turn => ({ flow: { request: { loginHint } } }) as Turn;
+  const turn = (loginHint: string | undefined, started = true): Turn => ({ started, flow: { request: { loginHint } } }) as Turn;
   const open = (ids: string[]) => async (): Promise<readonly string[]> => ids;
 
   it('email= picks email_otp and phone= picks sms_otp, when registered', async () => {
@@ -137,6 +137,8 @@ describe('FlowStarter.infer: the method a request without challenge_type begins'
     await expect(starter.infer({}, turn('+44 7700 900123'), methods, open(['email_otp', 'sms_otp']))).resolves.toBe('sms_otp');
     await expect(starter.infer({}, turn('Ann@Example.com'), methods, open(['sms_otp']))).resolves.toBeUndefined();
     await expect(starter.infer({}, turn('not an address'), methods, open(['email_otp', 'sms_otp']))).resolves.toBeUndefined();
+    // Only the request that starts the flow: a follow-up's emptiness never re-sends a code.
+    await expect(starter.infer({}, turn('Ann@Example.com', false), methods, open(['email_otp', 'sms_otp']))).resolves.toBeUndefined();
     await expect(starter.infer({}, turn(undefined), methods, open(['email_otp']))).resolves.toBeUndefined();
   });
 });

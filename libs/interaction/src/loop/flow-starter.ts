@@ -5,7 +5,7 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { randomToken } from '@fpa/crypto';
 import { audienceFor, grantedScopes } from '@fpa/grants';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
-import type { DeviceSession } from '@fpa/session';
+import { isUsable, type DeviceSession } from '@fpa/session';
 import { normalizeEmail, normalizePhone } from '@fpa/users';
 import type { Caller } from '../bindings/caller';
 import type { FlowState } from '../flow/flow-state';
@@ -74,6 +74,7 @@ export class FlowStarter {
 
   /** The caller a `resume` acts for: the flow's own session, key and client (nothing is taken from the request). */
   async callerFor(session: DeviceSession, flow: FlowState): Promise<Caller> {
+    if (!isUsable(session, this.clock.nowMs())) throw new OAuthError('invalid_session', 'the auth_session is expired or revoked');
     const client = await this.clients.find(session.clientId);
     if (!client || client.id !== flow.clientId) throw new OAuthError('invalid_session', 'the client of this auth_session is gone');
     return { client, session, mode: flow.mode, jkt: flow.dpopJkt, created: false };

@@ -19,12 +19,22 @@ describe('InteractionLoop.resume: a way back in from outside (a wallet, a federa
   afterEach(async () => core.close());
 
   const handle = (input: ChallengeInput): Promise<EndpointOutcome> => core.loop.handle(input, requestInfo());
-  const resume = (authSession: string, payload: Record<string, string>): Promise<EndpointOutcome> => core.loop.resume(authSession, payload, requestInfo());
+  const resume = (authSession: string, payload: Record<string, string>, respond?: 'poll' | 'caller'): Promise<EndpointOutcome | undefined> => core.loop.resume(authSession, payload, requestInfo(), { respond });
   /** The app started a flow whose wallet challenge waits: its auth_session. */
   const waiting = async (input: ChallengeInput = {}): Promise<string> => (await handle({ ...FIRST, challenge_type: 'wallet', ...input })).authSession;
 
   it('an unknown auth_session is invalid_session', async () => {
     await expect(resume('no-such-session', { email: ANN })).rejects.toMatchObject({ code: 'invalid_session' });
+  });
+
+  it('a revoked or expired session cannot be resumed: nothing is recorded', async () => {
+    for (const change of [{ status: 'revoked' as const }, { expiresAt: new Date(core.clock.nowMs() - 1) }]) {
+      const authSession = await waiting();
+      const stored = (await core.sessions.find(authSession))!;
+      core.sessions.add({ ...stored, ...change });
+      await expect(resume(authSession, { email: ANN })).rejects.toMatchObject({ code: 'invalid_session' });
+    }
+    expect(core.users.authentications).toEqual([]);
   });
 
   it('a session without a flow, or a flow with nothing waiting, is invalid_session', async () => {
@@ -37,10 +47,15 @@ describe('InteractionLoop.resume: a way back in from outside (a wallet, a federa
   it("acts for the flow's own client and key, and records the authentication in the flow", async () => {
     const authSession = await waiting({ acr_values: ACR.mfa });
     const flow = (await core.stored(authSession))!;
-    const outcome = await resume(authSession, { email: ANN });
-    expect(outcome).toMatchObject({ kind: 'need_more', authSession, status: 'additional_method_required', challenge: { completed: 'wallet' } });
+    // By default the party resuming (a wallet) gets no outcome: the app's next poll decides.
+    await expect(resume(authSession, { email: ANN })).resolves.toBeUndefined();
     expect(core.users.authentications).toEqual([expect.objectContaining({ authSession, method: 'wallet', flowId: flow.flowId, verifiedValue: ANN })]);
     expect((await core.stored(authSession))?.active).toBeUndefined();
+  });
+
+  it("a caller who is the client itself (FED-12's response_uri) gets the outcome", async () => {
+    const authSession = await waiting({ acr_values: ACR.mfa });
+    await expect(resume(authSession, { email: ANN }, 'caller')).resolves.toMatchObject({ kind: 'need_more', authSession, status: 'additional_method_required', challenge: { completed: 'wallet' } });
   });
 
   it("the app's next follow-up sees what the resume left", async () => {
@@ -67,7 +82,7 @@ describe('InteractionLoop.resume: a way back in from outside (a wallet, a federa
       }
       return inner(view, state, payload);
     });
-    await expect(resume(authSession, { email: ANN })).resolves.toMatchObject({ kind: 'need_more', status: 'additional_method_required' });
+    await expect(resume(authSession, { email: ANN }, 'caller')).resolves.toMatchObject({ kind: 'need_more', status: 'additional_method_required' });
     expect(spy).toHaveBeenCalledTimes(2);
     expect(core.users.authentications).toHaveLength(1);
   });

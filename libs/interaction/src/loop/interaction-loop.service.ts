@@ -88,7 +88,8 @@ export class InteractionLoop {
       return await this.withRetries(caller, () => this.turn(caller, input, request));
     } catch (e) {
       // FIPA-17: once the session exists, errors carry it, so the client can correct the request and go on.
-      throw e instanceof OAuthError ? e.withAuthSession(caller.session.authSession) : e;
+      const exists = !caller.pending || caller.pending.persisted;
+      throw e instanceof OAuthError && exists ? e.withAuthSession(caller.session.authSession) : e;
     }
   }
 
@@ -149,6 +150,8 @@ export class InteractionLoop {
     if (input && this.starter.startsFlow(caller, input, loaded?.flow)) {
       flow = this.starter.newFlow(caller, input);
       requestedAcrs(policy, flow.request.acrValues);
+      // The request is valid: a session it created is stored now, before anything refers to it.
+      await caller.pending?.persist();
       // A new authorization request replaces the one in progress: its first write is a compare-and-set against it.
       started = true;
     } else if (loaded) {

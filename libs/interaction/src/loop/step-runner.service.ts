@@ -47,8 +47,6 @@ export class StepRunner {
       const decision = await this.enrolment.decide(turn, method, path);
       if (!decision.allowed) return this.reauthenticate(turn, method, path, decision.needRank, decision.needIdentifiers);
       params = { ...input, action: enrolAction };
-    } else if (action === 'recover') {
-      throw new OAuthError('invalid_request', `${method.id} has no recovery path`);
     } else if (action === undefined && !(await method.appliesTo(await this.facts.view(turn)))) {
       // With an action (resend, …) the module judges the request in begin.
       return this.decider.needMore(turn, 'method_unavailable', { challenge_type: methodId });

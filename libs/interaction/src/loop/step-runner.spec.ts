@@ -152,21 +152,21 @@ describe('StepRunner: one plug-in call for the loop', () => {
 
     it('resume on a method without resume is refused', async () => {
       const turn = await core.turn({ active: core.active('email_otp') });
-      await expect(core.runner.resume(turn, turn.flow.active!, { email: ANN })).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(core.runner.resume(turn, turn.flow.active!, { email: ANN }, false)).rejects.toMatchObject({ code: 'invalid_request' });
       expect(core.users.authentications).toEqual([]);
     });
 
     it('resume after the challenge expired clears it and is refused', async () => {
       const turn = await core.turn({ active: pendingWallet(NOW - 1) });
       const resume = jest.spyOn(wallet, 'resume');
-      await expect(core.runner.resume(turn, turn.flow.active!, { email: ANN })).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(core.runner.resume(turn, turn.flow.active!, { email: ANN }, false)).rejects.toMatchObject({ code: 'invalid_request' });
       expect(resume).not.toHaveBeenCalled();
       expect((await core.stored(session(turn)))?.active).toBeUndefined();
     });
 
-    it('resume hands the payload to the method and applies its step', async () => {
+    it('resume hands the payload to the method and applies its step; a caller who is the client gets the outcome', async () => {
       const turn = await core.turn({ active: pendingWallet() });
-      await expect(core.runner.resume(turn, turn.flow.active!, { email: ANN })).resolves.toMatchObject({ kind: 'code' });
+      await expect(core.runner.resume(turn, turn.flow.active!, { email: ANN }, false)).resolves.toMatchObject({ kind: 'code' });
       expect(core.users.authentications).toEqual([expect.objectContaining({ method: 'wallet', verifies: 'email', flowId: turn.flow.flowId })]);
     });
 

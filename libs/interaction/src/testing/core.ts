@@ -158,7 +158,7 @@ export class Core {
     };
     const version = await this.flows.save(flow, 0);
     const policy = acrPolicyFor(this.client.challengePolicy, [...this.methods.keys()], { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds });
-    return { caller, flow, version, policy, requested: requestedAcrs(policy, flow.request.acrValues), request: requestInfo() };
+    return { caller, flow, version, policy, requested: requestedAcrs(policy, flow.request.acrValues), request: requestInfo(), started: false, dirty: false };
   }
 
   /** An active challenge of `method` as a prompt leaves it. */
