@@ -1,11 +1,11 @@
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { generate } from 'otplib';
 import { FirstPartyClient } from '@fpa/client-sdk';
-import { createDpopProof, decodeJwtUnverified, randomToken } from '@fpa/crypto';
+import { decodeJwtUnverified, randomToken } from '@fpa/crypto';
 import { AuditService } from '@fpa/platform';
 import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
-import { rawPost, type FormResponse } from '../support/http';
+import type { FormResponse } from '../support/http';
 import { SMS_BODY, startSmsReceiver, type SmsReceiver } from '../support/sms';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
 import { SoftwareAuthenticator } from '../support/webauthn';
@@ -52,18 +52,6 @@ describe('assurance: enrolment cannot climb (finding 1), recovery, UV (finding 3
   });
 
   /** A JSON follow-up (a WebAuthn response as an object), with the client's key, nonce and auth_session. */
-  async function sendJson(c: ChallengeClient, body: Record<string, unknown>): Promise<FormResponse> {
-    const url = `${c.issuer}/authorize-challenge`;
-    for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', dpop: await createDpopProof(c.key, { htm: 'POST', htu: url, nonce: c.nonce, accessToken: c.accessToken }) };
-      if (c.accessToken) headers.authorization = `DPoP ${c.accessToken}`;
-      const res = await rawPost(url, JSON.stringify({ auth_session: c.authSession, ...body }), headers);
-      const fresh = res.headers.get('dpop-nonce');
-      if (fresh) c.nonce = fresh;
-      if (res.body.error === 'use_dpop_nonce' && attempt === 0) continue;
-      return res;
-    }
-  }
 
   /** A new public-client authorization request (new PKCE); `c` keeps its session when it has one. */
   function authorize(c: ChallengeClient, extra: Record<string, string> = {}): Promise<FormResponse> {
@@ -87,13 +75,13 @@ describe('assurance: enrolment cannot climb (finding 1), recovery, UV (finding 3
   async function registerPasskey(c: ChallengeClient, auth: SoftwareAuthenticator, action = 'register'): Promise<FormResponse> {
     const prompt = await c.send({ challenge_type: 'passkey', action });
     expect(prompt.body).toMatchObject({ status: 'registration_required' });
-    return sendJson(c, { credential: auth.register(creation(prompt)) });
+    return c.sendJson({ credential: auth.register(creation(prompt)) });
   }
 
   async function assertPasskey(c: ChallengeClient, auth: SoftwareAuthenticator, extra: Record<string, string> = {}): Promise<FormResponse> {
     const prompt = Object.keys(extra).length > 0 ? await authorize(c, { challenge_type: 'passkey', ...extra }) : await c.send({ challenge_type: 'passkey' });
     expect(prompt.body).toMatchObject({ status: 'assertion_required' });
-    return sendJson(c, { credential: auth.assert(request(prompt)) });
+    return c.sendJson({ credential: auth.assert(request(prompt)) });
   }
 
   const credentialsOf = (email: string) =>
@@ -194,7 +182,7 @@ describe('assurance: enrolment cannot climb (finding 1), recovery, UV (finding 3
       const again = await ChallengeClient.create(suite.issuer, device.accessToken, device.dpopKey);
       const reg = await again.send({ response_type: 'code', challenge_type: 'passkey', action: 'register' });
       expect(reg.body).toMatchObject({ status: 'registration_required' });
-      expect((await sendJson(again, { credential: auth.register(creation(reg)) })).status).toBe(200);
+      expect((await again.sendJson({ credential: auth.register(creation(reg)) })).status).toBe(200);
       expect(await credentialsOf(email)).toEqual([expect.objectContaining({ method: 'passkey', provisional: true })]);
     } finally {
       suite.clock.reset();
@@ -223,7 +211,7 @@ describe('assurance: enrolment cannot climb (finding 1), recovery, UV (finding 3
     // On hold: a later request with it reaches nothing (the assertion does not count).
     const held = await ChallengeClient.create(suite.issuer);
     await authorize(held, { acr_values: ACR.phr, challenge_type: 'passkey' }).then(async (p) => {
-      const res = await sendJson(held, { credential: replacement.assert(request(p)) });
+      const res = await held.sendJson({ credential: replacement.assert(request(p)) });
       expect(res.status).toBe(403);
       expect(res.body).not.toHaveProperty('authorization_code');
     });
@@ -232,7 +220,7 @@ describe('assurance: enrolment cannot climb (finding 1), recovery, UV (finding 3
     try {
       const after = await ChallengeClient.create(suite.issuer, undefined, undefined, { clock: suite.clock });
       const prompt = await authorize(after, { acr_values: ACR.phr, challenge_type: 'passkey' });
-      const done = await sendJson(after, { credential: replacement.assert(request(prompt)) });
+      const done = await after.sendJson({ credential: replacement.assert(request(prompt)) });
       expect(done.status).toBe(200);
       expect(await credentialsOf(email)).toEqual([expect.anything(), expect.objectContaining({ credential_id: replacement.id, provisional: false })]);
     } finally {

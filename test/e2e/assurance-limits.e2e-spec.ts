@@ -5,7 +5,7 @@ import { createDpopProof, decodeJwtUnverified, randomToken } from '@fpa/crypto';
 import { InteractionMetrics } from '@fpa/interaction';
 import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
-import { ASSERTION_TYPE, expectNoStore, rawPost, type FormResponse } from '../support/http';
+import { ASSERTION_TYPE, expectNoStore, type FormResponse } from '../support/http';
 import { SMS_BODY, startSmsReceiver, type SmsReceiver } from '../support/sms';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
 import { SoftwareAuthenticator } from '../support/webauthn';
@@ -67,18 +67,6 @@ describe('assurance: lockouts, max_age, session lifetimes, hostile acr_values', 
     return c.send({ code: await smtp.code(email) });
   }
 
-  async function sendJson(c: ChallengeClient, body: Record<string, unknown>): Promise<FormResponse> {
-    const url = `${c.issuer}/authorize-challenge`;
-    for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', dpop: await createDpopProof(c.key, { htm: 'POST', htu: url, nonce: c.nonce, accessToken: c.accessToken }) };
-      if (c.accessToken) headers.authorization = `DPoP ${c.accessToken}`;
-      const res = await rawPost(url, JSON.stringify({ auth_session: c.authSession, ...body }), headers);
-      const fresh = res.headers.get('dpop-nonce');
-      if (fresh) c.nonce = fresh;
-      if (res.body.error === 'use_dpop_nonce' && attempt === 0) continue;
-      return res;
-    }
-  }
 
   describe('finding 2: wrong answers count per secret in PostgreSQL, across challenges, sessions and keys', () => {
     /** A user with an enrolled TOTP app; returns the seed. */
@@ -168,11 +156,11 @@ describe('assurance: lockouts, max_age, session lifetimes, hostile acr_values', 
     expect((await first.send({ code: await smtp.code(email) })).status).toBe(200);
     const reg = await client(device.accessToken, device.dpopKey);
     const prompt = await reg.send({ response_type: 'code', challenge_type: 'passkey', action: 'register' });
-    expect((await sendJson(reg, { credential: auth.register(prompt.body.public_key_credential_creation_options as PublicKeyCredentialCreationOptionsJSON) })).status).toBe(200);
+    expect((await reg.sendJson({ credential: auth.register(prompt.body.public_key_credential_creation_options as PublicKeyCredentialCreationOptionsJSON) })).status).toBe(200);
     const phr = await client(device.accessToken, device.dpopKey);
     const ask = await phr.send({ response_type: 'code', acr_values: ACR.phr, challenge_type: 'passkey' });
     const t0 = suite.clock.nowSeconds();
-    const passed = await sendJson(phr, { credential: auth.assert(ask.body.public_key_credential_request_options as PublicKeyCredentialRequestOptionsJSON) });
+    const passed = await phr.sendJson({ credential: auth.assert(ask.body.public_key_credential_request_options as PublicKeyCredentialRequestOptionsJSON) });
     expect(passed.status).toBe(200);
     await device.requestToken();
     expect(decodeJwtUnverified(device.accessToken!).payload).toMatchObject({ acr: ACR.phr, amr: ['hwk', 'user', 'mfa'] });
@@ -193,7 +181,7 @@ describe('assurance: lockouts, max_age, session lifetimes, hostile acr_values', 
 
     // A fresh passkey completes it: amr and auth_time are the passkey's (the smallest fresh set), not a mix.
     const assertion = await stepUp.send({ challenge_type: 'passkey' });
-    const done = await sendJson(stepUp, { credential: auth.assert(assertion.body.public_key_credential_request_options as PublicKeyCredentialRequestOptionsJSON) });
+    const done = await stepUp.sendJson({ credential: auth.assert(assertion.body.public_key_credential_request_options as PublicKeyCredentialRequestOptionsJSON) });
     expect(done.status).toBe(200);
     const tokens = await stepUp.redeem(done.body.authorization_code as string, { client_assertion_type: ASSERTION_TYPE, client_assertion: await device.clientAssertion() }, {}, device.dpopKey);
     const at = decodeJwtUnverified(tokens.body.access_token as string).payload;

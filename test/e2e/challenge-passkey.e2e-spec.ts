@@ -1,34 +1,15 @@
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { FirstPartyClient } from '@fpa/client-sdk';
-import { createDpopProof, decodeJwtUnverified, randomToken } from '@fpa/crypto';
+import { decodeJwtUnverified, randomToken } from '@fpa/crypto';
 import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
-import { expectNoStore, rawPost, type FormResponse } from '../support/http';
+import { expectNoStore, type FormResponse } from '../support/http';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
 import { androidOrigin, SoftwareAuthenticator } from '../support/webauthn';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'first-party-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 const PHR = 'urn:first-party-auth:acr:phr';
 
-/**
- * A follow-up with a JSON body (the WebAuthn response as an object, as a native app sends it):
- * the ChallengeClient posts forms only. Same DPoP key, nonce and auth_session handling.
- */
-async function sendJson(c: ChallengeClient, body: Record<string, unknown>): Promise<FormResponse> {
-  const url = `${c.issuer}/authorize-challenge`;
-  for (let attempt = 0; ; attempt++) {
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      dpop: await createDpopProof(c.key, { htm: 'POST', htu: url, nonce: c.nonce, accessToken: c.accessToken }),
-    };
-    if (c.accessToken) headers.authorization = `DPoP ${c.accessToken}`;
-    const res = await rawPost(url, JSON.stringify({ ...(c.authSession ? { auth_session: c.authSession } : {}), ...body }), headers);
-    const fresh = res.headers.get('dpop-nonce');
-    if (fresh) c.nonce = fresh;
-    if (res.body.error === 'use_dpop_nonce' && attempt === 0) continue;
-    return res;
-  }
-}
 
 /** The first request of a public client's flow (FIPA-10): PKCE, DPoP, and whatever else the test adds. */
 function start(c: ChallengeClient, extra: Record<string, string> = {}): Promise<FormResponse> {
@@ -106,7 +87,7 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
     // The attestation as a JSON object in a JSON body. The passkey is stored, provisional: it was
     // enrolled on an e-mail code, so in this flow it proves nothing the e-mail did not — no method
     // here can reach phr, and the app is told so by an empty `methods`, not sent to the browser.
-    const enrolled = await sendJson(c, { credential: alice.register(options) });
+    const enrolled = await c.sendJson({ credential: alice.register(options) });
     expectError(enrolled, 403, 'insufficient_authorization');
     expect(enrolled.body).toMatchObject({ status: 'enrolled', completed: 'passkey', provisional: true, methods: [] });
     const [stored] = await suite.env.db.query<{ provisional: boolean; enrolled_by: string; basis_rank: number }>('SELECT provisional, enrolled_by, basis_rank FROM user_credentials WHERE credential_id = $1', [alice.id]);
@@ -116,7 +97,7 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
     const prompt = await c.send({ challenge_type: 'passkey' });
     expect(prompt.body).toMatchObject({ status: 'assertion_required' });
     expect(requestOptions(prompt).allowCredentials?.map((x) => x.id)).toEqual([alice.id]);
-    const climbed = await sendJson(c, { credential: alice.assert(requestOptions(prompt)) });
+    const climbed = await c.sendJson({ credential: alice.assert(requestOptions(prompt)) });
     expect(climbed.status).toBe(403);
     expect(climbed.body).not.toHaveProperty('authorization_code');
     const events = await suite.env.db.query<{ counted: boolean }>("SELECT counted FROM user_authentications WHERE auth_session = $1 AND method = 'passkey'", [c.authSession]);
@@ -127,7 +108,7 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
     c.verifier = randomToken(32);
     const again = await c.send({ acr_values: PHR, challenge_type: 'passkey', code_challenge: c.codeChallenge, code_challenge_method: 'S256' });
     expect(again.body).toMatchObject({ status: 'assertion_required', auth_session: c.authSession });
-    const done = await sendJson(c, { credential: alice.assert(requestOptions(again)) });
+    const done = await c.sendJson({ credential: alice.assert(requestOptions(again)) });
     expect(done.status).toBe(200);
     expectNoStore(done);
     expect(done.body).toEqual({ authorization_code: expect.any(String), auth_session: c.authSession });
@@ -160,7 +141,7 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
       expect(options.allowCredentials ?? []).toEqual([]);
 
       const assertion = alice.assert(options);
-      const done = body === 'json' ? await sendJson(c, { credential: assertion }) : await c.send({ credential: JSON.stringify(assertion) });
+      const done = body === 'json' ? await c.sendJson({ credential: assertion }) : await c.send({ credential: JSON.stringify(assertion) });
       expect(done.status).toBe(200);
       expectNoStore(done);
       const tokens = await c.redeem(done.body.authorization_code as string, { client_id: APP.client_id });
@@ -204,7 +185,7 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
     expectError(prompt, 403, 'insufficient_authorization');
     expect(prompt.body).toMatchObject({ status: 'assertion_required', auth_session: reg.auth_session, methods: ['passkey'] });
     expect(requestOptions(prompt).allowCredentials?.map((c) => c.id)).toEqual([alice.id]);
-    const done = await sendJson(stepUp, { credential: alice.assert(requestOptions(prompt)) });
+    const done = await stepUp.sendJson({ credential: alice.assert(requestOptions(prompt)) });
     expect(done.status).toBe(200);
     expect(done.body.auth_session).toBe(reg.auth_session);
     const tokens = await stepUp.redeem(
@@ -239,7 +220,7 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
       challenge: requestOptions(prompt).challenge,
       pubKeyCredParams: [{ type: 'public-key', alg: -7 }],
     });
-    expectError(await sendJson(c, { credential: attestation }), 400, 'invalid_request');
+    expectError(await c.sendJson({ credential: attestation }), 400, 'invalid_request');
     const creds = await suite.env.db.query('SELECT 1 FROM user_credentials WHERE credential_id = $1', [stranger.id]);
     expect(creds).toEqual([]);
   });
@@ -255,7 +236,7 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
       alice.assert(options, { rpId: 'phish.example' }),
     ];
     for (const [i, credential] of wrong.entries()) {
-      const res = await sendJson(c, { credential });
+      const res = await c.sendJson({ credential });
       expectError(res, 403, 'insufficient_authorization');
       expect(res.body).toMatchObject({ challenge_type: 'passkey', status: 'invalid_code', attempts_remaining: 4 - i });
     }
@@ -263,19 +244,19 @@ describe('authorization challenge: passkeys (standalone, PostgreSQL + Redis)', (
     expectError(await c.send({ credential: 'not json' }), 400, 'invalid_request');
     // One attempt left: the right assertion still works.
     const right = alice.assert(options);
-    const done = await sendJson(c, { credential: right });
+    const done = await c.sendJson({ credential: right });
     expect(done.status).toBe(200);
 
     // The same assertion replayed in another flow signs another challenge: refused.
     const replay = await ChallengeClient.create(suite.issuer);
     const replayPrompt = await start(replay, { challenge_type: 'passkey' });
-    const replayed = await sendJson(replay, { credential: right });
+    const replayed = await replay.sendJson({ credential: right });
     expectError(replayed, 403, 'insufficient_authorization');
     expect(replayed.body).toMatchObject({ status: 'invalid_code', attempts_remaining: 4 });
     // A passkey the server never registered.
     const unknown = new SoftwareAuthenticator({ rpId: '127.0.0.1', origin: new URL(suite.issuer).origin });
     unknown.userHandle = Buffer.from(aliceId).toString('base64url');
-    const refused = await sendJson(replay, { credential: unknown.assert(requestOptions(replayPrompt)) });
+    const refused = await replay.sendJson({ credential: unknown.assert(requestOptions(replayPrompt)) });
     expectError(refused, 403, 'insufficient_authorization');
     expect(refused.body).toMatchObject({ status: 'invalid_code', attempts_remaining: 3 });
   });
@@ -321,10 +302,10 @@ describe('authorization challenge: passkeys from an Android app (WEBAUTHN_ORIGIN
     const prompt = await start(later, { challenge_type: 'passkey' });
     expect(requestOptions(prompt).rpId).toBe(RP_ID);
     // The issuer's own origin is not in WEBAUTHN_ORIGINS here.
-    const web = await sendJson(later, { credential: phone.assert(requestOptions(prompt), { origin: new URL(suite.issuer).origin }) });
+    const web = await later.sendJson({ credential: phone.assert(requestOptions(prompt), { origin: new URL(suite.issuer).origin }) });
     expectError(web, 403, 'insufficient_authorization');
     expect(web.body).toMatchObject({ status: 'invalid_code' });
-    const done = await sendJson(later, { credential: phone.assert(requestOptions(prompt)) });
+    const done = await later.sendJson({ credential: phone.assert(requestOptions(prompt)) });
     expect(done.status).toBe(200);
     const tokens = await later.redeem(done.body.authorization_code as string, { client_id: APP.client_id });
     const [dana] = await suite.env.db.query<{ id: string }>('SELECT id FROM users WHERE email = $1', ['dana@example.com']);

@@ -44,30 +44,6 @@ export class AuthorizationCodeService {
     this.sql = sqlRunner(ds);
   }
 
-  async issue(c: NewAuthorizationCode, now: Date): Promise<string> {
-    const code = randomToken(32);
-    await this.sql(
-      `INSERT INTO authorization_codes (code_hash, client_id, auth_session, user_id, dpop_jkt, code_challenge, scope, resource, acr, amr, auth_time, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [
-        sha256B64u(code),
-        c.clientId,
-        c.authSession,
-        c.userId,
-        c.dpopJkt,
-        c.codeChallenge,
-        c.scope,
-        c.resource,
-        c.acr,
-        [...c.amr],
-        c.authTime,
-        now,
-        new Date(now.getTime() + this.config.challenge.codeTtlSeconds * 1000),
-      ],
-    );
-    return code;
-  }
-
   /**
    * Issues a code for an authorization the session's user just satisfied, in one statement that
    * also records what later tokens of the session carry (`sub`, `acr`, `amr`, `auth_time`,

@@ -1,6 +1,6 @@
 import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge, type ClientKeyPair } from '@fpa/crypto';
 import type { Clock } from '@fpa/oauth-core';
-import { postForm, type FormPoster, type FormResponse } from './http';
+import { postForm, postJson, type FormPoster, type FormResponse } from './http';
 
 /** The newest DPoP-Nonce a client saw; clients given the same slot share it (the benchmark's round trips do). */
 export interface NonceSlot {
@@ -89,6 +89,18 @@ export class ChallengeClient {
     return res;
   }
 
+  /**
+   * The same as `send` with a JSON body (values keep their JSON type: a WebAuthn response as an
+   * object, as a native app sends it), with the same key, nonce and auth_session handling.
+   */
+  async sendJson(body: Record<string, unknown>, options: ChallengeSendOptions = {}): Promise<FormResponse> {
+    const json = { ...(options.withSession !== false && this.authSession && body.auth_session === undefined ? { auth_session: this.authSession } : {}), ...body };
+    const post: FormPoster = (url, _form, headers) => postJson(url, json, headers);
+    const res = await this.exchange('/authorize-challenge', this.baseUrl, {}, { ...options, accessToken: this.accessToken }, post);
+    if (typeof res.body.auth_session === 'string') this.authSession = res.body.auth_session;
+    return res;
+  }
+
   /** Redeems a code at /token with the verifier and a proof by this key (or `key`), plus the given client authentication. */
   async redeem(code: string, auth: Record<string, string>, extra: Record<string, string> = {}, key?: ClientKeyPair, options: { proof?: string } = {}): Promise<FormResponse> {
     const form = { grant_type: 'authorization_code', code, code_verifier: this.verifier, ...auth, ...extra };
@@ -96,7 +108,7 @@ export class ChallengeClient {
   }
 
   /** Proofs name the issuer's URL (`htu`); the request goes to `base` when set. */
-  private async exchange(path: string, base: string | undefined, form: Record<string, string>, options: ChallengeSendOptions & { accessToken?: string }): Promise<FormResponse> {
+  private async exchange(path: string, base: string | undefined, form: Record<string, string>, options: ChallengeSendOptions & { accessToken?: string }, post: FormPoster = this.post): Promise<FormResponse> {
     const htu = `${this.issuer}${path}`;
     const target = `${base ?? this.issuer}${path}`;
     let proof = options.proof;
@@ -106,7 +118,7 @@ export class ChallengeClient {
         headers.dpop = proof ?? (await createDpopProof(options.key ?? this.key, { htm: 'POST', htu, nonce: this.nonces.value, accessToken: options.accessToken, iat: this.clock?.nowSeconds() }));
       }
       if (options.accessToken) headers.authorization = `DPoP ${options.accessToken}`;
-      const res = await this.post(target, form, headers);
+      const res = await post(target, form, headers);
       const fresh = res.headers.get('dpop-nonce');
       if (fresh) this.nonces.value = fresh;
       if (res.body.error === 'use_dpop_nonce' && attempt === 0 && !options.noProof) {
