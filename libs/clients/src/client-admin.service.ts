@@ -112,6 +112,13 @@ export class ClientAdminService {
     e.enabled = def.enabled ?? true;
     e.challengePolicy = def.challenge_policy ?? null;
     e.assertionAudience = def.assertion_audience ?? null;
+    e.redirectUris = def.redirect_uris ?? [];
+    e.jwks = def.jwks ?? null;
+    e.jwksUri = def.jwks_uri ?? null;
+    e.authorizationDetailsTypes = def.authorization_details_types ?? [];
+    e.nativeCallbackUris = def.native_callback_uris ?? [];
+    e.requirePushedAuthorizationRequests = def.require_pushed_authorization_requests ?? false;
+    e.logoUri = def.logo_uri ?? null;
     return e;
   }
 }

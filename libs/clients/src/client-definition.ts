@@ -1,5 +1,5 @@
 import { plainToInstance, Expose } from 'class-transformer';
-import { ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, validateSync } from 'class-validator';
+import { ArrayUnique, IsArray, IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, validateSync } from 'class-validator';
 import { acrPolicyProblems } from '@fpa/assurance';
 import type { AssertionAudience, ClientAuthMethod, ClientPermission, ClientType } from './client.entity';
 
@@ -60,6 +60,36 @@ export class ClientDefinition {
    */
   @Expose() @IsOptional() @IsIn([...ASSERTION_AUDIENCES], { message: 'assertion_audience must be issuer or issuer_or_endpoint' })
   assertion_audience?: AssertionAudience;
+
+  /**
+   * RFC 6749 §3.1.2, RFC 8252 §7: https URLs, http on a loopback address, or a private-use scheme
+   * (`com.example.app:/callback`) for native apps; never a fragment. Matched exactly.
+   */
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @IsString({ each: true }) @MaxLength(2048, { each: true })
+  redirect_uris?: string[];
+
+  /** RFC 7591: the public keys of a private_key_jwt client, inline (`{"keys": [...]}`). */
+  @Expose() @IsOptional() @IsObject()
+  jwks?: { keys: Record<string, unknown>[] };
+
+  /** RFC 7591: the same, by https URL. */
+  @Expose() @IsOptional() @IsString() @MaxLength(2048) @Matches(/^https:\/\/[^\s#]+$/, { message: 'jwks_uri must be an https URL without fragment' })
+  jwks_uri?: string;
+
+  /** RFC 9396 §10: the authorization_details types this client may request. */
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @IsString({ each: true }) @MaxLength(128, { each: true })
+  authorization_details_types?: string[];
+
+  /** FED-3/FED-4: native callback URIs this client may send (claimed https links; exact match). */
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @Matches(/^https:\/\/[^\s#]+$/, { each: true, message: 'native_callback_uris must be https URLs without fragment' })
+  native_callback_uris?: string[];
+
+  /** RFC 9126 §6: every authorization request of this client must be pushed. */
+  @Expose() @IsOptional() @IsBoolean()
+  require_pushed_authorization_requests?: boolean;
+
+  @Expose() @IsOptional() @IsString() @MaxLength(2048) @Matches(/^https:\/\/[^\s#]+$/, { message: 'logo_uri must be an https URL' })
+  logo_uri?: string;
 }
 
 export class ClientDefinitionError extends Error {}
@@ -84,8 +114,27 @@ export function parseClientDefinition(input: unknown): ClientDefinition {
     problems.push('fp_register is only for first-party clients (FIPA-1)');
   }
   problems.push(...acrPolicyProblems(def.challenge_policy));
+  for (const uri of def.redirect_uris ?? []) {
+    const why = redirectUriProblem(uri);
+    if (why) problems.push(`redirect_uris: ${JSON.stringify(uri).slice(0, 100)} ${why}`);
+  }
   if (problems.length > 0) throw new ClientDefinitionError(`client ${String(def.client_id)}: ${problems.join('; ')}`);
   return def;
+}
+
+/** RFC 6749 §3.1.2, RFC 8252 §7.1–7.3, RFC 9700 §4.1.1: what may be registered as a redirect URI. */
+export function redirectUriProblem(uri: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return 'is not an absolute URI';
+  }
+  if (u.hash || uri.includes('#')) return 'must not contain a fragment';
+  if (u.protocol === 'https:') return undefined;
+  if (u.protocol === 'http:') return ['127.0.0.1', '[::1]', 'localhost'].includes(u.hostname) ? undefined : 'may use http only on a loopback address';
+  // RFC 8252 §7.1: a private-use scheme in reverse-domain form (com.example.app).
+  return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(u.protocol) ? undefined : 'must be https, loopback http, or a reverse-domain private-use scheme';
 }
 
 export function defaultAuthMethods(type: ClientType): ClientAuthMethod[] {

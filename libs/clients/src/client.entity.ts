@@ -58,6 +58,27 @@ export class ClientEntity {
   @Column({ name: 'assertion_audience', type: 'text', nullable: true })
   assertionAudience!: AssertionAudience | null;
 
+  @Column({ name: 'redirect_uris', type: 'text', array: true })
+  redirectUris!: string[];
+
+  @Column({ type: 'jsonb', nullable: true })
+  jwks!: { keys: Record<string, unknown>[] } | null;
+
+  @Column({ name: 'jwks_uri', type: 'text', nullable: true })
+  jwksUri!: string | null;
+
+  @Column({ name: 'authorization_details_types', type: 'text', array: true })
+  authorizationDetailsTypes!: string[];
+
+  @Column({ name: 'native_callback_uris', type: 'text', array: true })
+  nativeCallbackUris!: string[];
+
+  @Column({ name: 'require_pushed_authorization_requests', type: 'boolean' })
+  requirePushedAuthorizationRequests!: boolean;
+
+  @Column({ name: 'logo_uri', type: 'text', nullable: true })
+  logoUri!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
@@ -82,7 +103,32 @@ export interface Client {
   readonly challengePolicy: Readonly<Record<string, unknown>> | null;
   /** Null: the deployment's default (ASSERTION_STRICT_AUDIENCE). */
   readonly assertionAudience: AssertionAudience | null;
+  /** RFC 6749 §3.1.2: where the browser endpoint may send codes (exact match). */
+  readonly redirectUris: readonly string[];
+  /** RFC 7591 `jwks`: the client's public keys for private_key_jwt, inline. */
+  readonly jwks: Readonly<{ keys: readonly Readonly<Record<string, unknown>>[] }> | null;
+  /** RFC 7591 `jwks_uri`: the same, fetched (cached, bounded). */
+  readonly jwksUri: string | null;
+  /** RFC 9396 §10 (RAR-8): the authorization_details types this client may request. */
+  readonly authorizationDetailsTypes: readonly string[];
+  /** FED-3/FED-4: the `native_callback_uri` values this client may send (exact match). */
+  readonly nativeCallbackUris: readonly string[];
+  /** RFC 9126 §6 (PAR-1): this client's authorization requests must be pushed. */
+  readonly requirePushedAuthorizationRequests: boolean;
+  /** Shown on the login and consent pages. */
+  readonly logoUri: string | null;
 }
+
+/** What a client has of the issue-9 metadata when its definition names none. */
+export const CLIENT_METADATA_DEFAULTS = Object.freeze({
+  redirectUris: Object.freeze([]) as readonly string[],
+  jwks: null,
+  jwksUri: null,
+  authorizationDetailsTypes: Object.freeze([]) as readonly string[],
+  nativeCallbackUris: Object.freeze([]) as readonly string[],
+  requirePushedAuthorizationRequests: false,
+  logoUri: null,
+} satisfies Partial<Client>);
 
 export function toClient(e: ClientEntity): Client {
   return Object.freeze({
@@ -100,5 +146,12 @@ export function toClient(e: ClientEntity): Client {
     enabled: e.enabled,
     challengePolicy: e.challengePolicy,
     assertionAudience: e.assertionAudience ?? null,
+    redirectUris: Object.freeze([...(e.redirectUris ?? CLIENT_METADATA_DEFAULTS.redirectUris)]),
+    jwks: e.jwks ?? CLIENT_METADATA_DEFAULTS.jwks,
+    jwksUri: e.jwksUri ?? CLIENT_METADATA_DEFAULTS.jwksUri,
+    authorizationDetailsTypes: Object.freeze([...(e.authorizationDetailsTypes ?? CLIENT_METADATA_DEFAULTS.authorizationDetailsTypes)]),
+    nativeCallbackUris: Object.freeze([...(e.nativeCallbackUris ?? CLIENT_METADATA_DEFAULTS.nativeCallbackUris)]),
+    requirePushedAuthorizationRequests: e.requirePushedAuthorizationRequests ?? CLIENT_METADATA_DEFAULTS.requirePushedAuthorizationRequests,
+    logoUri: e.logoUri ?? CLIENT_METADATA_DEFAULTS.logoUri,
   });
 }

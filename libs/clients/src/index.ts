@@ -4,3 +4,4 @@ export * from './client-registry.service';
 export * from './client-admin.service';
 export * from './clients.module';
 export * from './demo-client';
+export * from './scope-policy';

@@ -146,6 +146,14 @@ export const ENV_VARS = {
     doc: 'A credential enrolled through account recovery (`action=recover`) proves nothing beyond its recovery basis for this long (a client’s `challenge_policy.recovery.hold_seconds` overrides it).',
     default: '86400',
   },
+  AUTHORIZATION_DETAILS_FILE: {
+    doc: 'JSON file of the RAR types the suite accepts (`{"<type>": {"description", "schema"}}`, each a closed JSON Schema; RFC 9396). Unset: the examples `payment_initiation` and `account_information` in embedded mode, none in production.',
+  },
+  PAR_REQUEST_URI_TTL_SECONDS: { doc: 'Lifetime of a pushed authorization request’s `request_uri` (RFC 9126, at most 600).', default: '60' },
+  REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: {
+    doc: '`true`: every browser authorization request must be pushed (`request_uri` from `/par`); a client can also require it for itself.',
+    default: 'false',
+  },
   SESSION_MAX_LIFETIME_SECONDS: { doc: 'Absolute lifetime of every `auth_session`, from its creation; nothing extends it.', default: '7776000' },
   SESSION_IDLE_TTL_SECONDS: {
     doc: 'A user authentication keeps its `auth_session` alive this long (within the absolute lifetime); a code issued without user interaction extends nothing.',

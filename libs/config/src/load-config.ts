@@ -70,6 +70,13 @@ export interface AppConfig {
     /** A credential enrolled through recovery proves nothing beyond its recovery basis for this long. */
     readonly recoveryHoldSeconds: number;
   };
+  /** Authorization requests (issue 9): RAR types, PAR. */
+  readonly authorization: {
+    /** AUTHORIZATION_DETAILS_FILE: the RAR types (JSON Schemas); unset = the examples in embedded mode, none otherwise. */
+    readonly detailsFile: string | undefined;
+    readonly parRequestUriTtlSeconds: number;
+    readonly requirePushedAuthorizationRequests: boolean;
+  };
   /** auth_session lifetimes (issue 7 finding 5). */
   readonly sessions: {
     /** From creation; nothing extends a session past it. */
@@ -300,6 +307,11 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       },
       enrolmentMaxAgeSeconds: int('ENROLMENT_MAX_AGE_SECONDS', 10, 86_400),
       recoveryHoldSeconds: int('RECOVERY_HOLD_SECONDS', 0, 2_592_000),
+    },
+    authorization: {
+      detailsFile: raw('AUTHORIZATION_DETAILS_FILE'),
+      parRequestUriTtlSeconds: int('PAR_REQUEST_URI_TTL_SECONDS', 5, 600),
+      requirePushedAuthorizationRequests: bool('REQUIRE_PUSHED_AUTHORIZATION_REQUESTS'),
     },
     sessions: {
       maxLifetimeSeconds: int('SESSION_MAX_LIFETIME_SECONDS', 60, 31_536_000),

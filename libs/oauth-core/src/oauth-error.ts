@@ -12,6 +12,12 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
+  // RFC 6749 §4.1.2.1 (authorization endpoint)
+  | 'unsupported_response_type'
+  | 'login_required'
+  | 'consent_required'
+  // RFC 9396 §5 (RAR-4)
+  | 'invalid_authorization_details'
   | 'access_denied'
   // RFC 8707
   | 'invalid_target'
@@ -48,6 +54,10 @@ export const OAUTH_ERROR_TABLE = {
   unauthorized_client: { status: 400, expose: true },
   unsupported_grant_type: { status: 400, expose: true },
   invalid_scope: { status: 400, expose: true },
+  invalid_authorization_details: { status: 400, expose: true },
+  unsupported_response_type: { status: 400, expose: true },
+  login_required: { status: 400, expose: true },
+  consent_required: { status: 400, expose: true },
   access_denied: { status: 400, expose: true },
   invalid_target: { status: 400, expose: true },
   unsupported_token_type: { status: 400, expose: true },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@fpa/clients';
+import { CLIENT_METADATA_DEFAULTS, type Client } from '@fpa/clients';
 import { loadConfig, type AppConfig } from '@fpa/config';
 import { generateSigningKey, importPrivateJwk, randomToken, sha256B64u, signJwt, type GeneratedKeyPair, type JWTPayload, type SigningKey } from '@fpa/crypto';
 import { DpopMetrics } from '@fpa/dpop';
@@ -51,6 +51,7 @@ export function testClient(overrides: Partial<Client> = {}): Client {
     dpopBoundAccessTokens: true,
     enabled: true,
     challengePolicy: null,
+    ...CLIENT_METADATA_DEFAULTS,
     assertionAudience: null,
     ...overrides,
   };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ChallengeMethod, Delivery } from '@fpa/challenge-kit';
-import type { Client } from '@fpa/clients';
+import { CLIENT_METADATA_DEFAULTS, type Client } from '@fpa/clients';
 import { loadConfig, type AppConfig } from '@fpa/config';
 import { randomToken } from '@fpa/crypto';
 import type { RequestInfo } from '@fpa/oauth-core';
@@ -43,6 +43,7 @@ export function testClient(overrides: Partial<Client> = {}): Client {
     dpopBoundAccessTokens: true,
     enabled: true,
     challengePolicy: null,
+    ...CLIENT_METADATA_DEFAULTS,
     assertionAudience: null,
     ...overrides,
   };

@@ -1,0 +1,128 @@
+import { acrPolicyFor, requestedAcrs } from '@fpa/assurance';
+import { audienceFor, grantedScopes, type Client } from '@fpa/clients';
+import { OAuthError } from '@fpa/oauth-core';
+import type { AuthorizationDetail, AuthorizationDetailsRegistry } from './authorization-details';
+
+/**
+ * One authorization request (RFC 6749 §4.1.1 with PKCE, RFC 8707, RFC 9396, RFC 9449 §10, OIDC
+ * acr/max_age/login_hint, FED-3), validated for its client — the same value whether it came to
+ * the browser endpoint, was pushed (PAR) or started a native flow. Wire names only at the edges.
+ */
+export interface AuthorizationRequest {
+  readonly clientId: string;
+  readonly responseType: 'code';
+  /** Browser and pushed requests: the exact registered redirect URI the code goes to; none natively. */
+  readonly redirectUri: string | undefined;
+  readonly scopes: readonly string[];
+  readonly state: string | undefined;
+  /** RFC 7636 S256 challenge (required except for a device's native request). */
+  readonly codeChallenge: string | undefined;
+  readonly acrValues: string | undefined;
+  readonly maxAge: number | undefined;
+  readonly loginHint: string | undefined;
+  readonly resource: string | undefined;
+  readonly authorizationDetails: readonly AuthorizationDetail[] | undefined;
+  /** RFC 9449 §10: the key the code is bound to (from `dpop_jkt`, or a DPoP proof at PAR). */
+  readonly dpopJkt: string | undefined;
+  /** FED-3: the app's claimed-HTTPS deep link another app may hand a response back to. */
+  readonly nativeCallbackUri: string | undefined;
+  /** OIDC `prompt`: `login` asks for a new authentication, `consent` for the consent screen, `none` for no UI. */
+  readonly prompt: readonly ('login' | 'consent' | 'none')[];
+}
+
+/** Where the request is being made; decides which parameters are required, optional or refused. */
+export type RequestChannel = 'browser' | 'par' | 'native_public' | 'native_device';
+
+export interface RequestContext {
+  readonly channel: RequestChannel;
+  readonly defaultAudience: string;
+  readonly details: AuthorizationDetailsRegistry;
+}
+
+type Params = Readonly<Record<string, unknown>>;
+
+const STATE = /^[\x20-\x7E]{1,512}$/;
+const JKT = /^[A-Za-z0-9_-]{43}$/;
+const CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+const PROMPTS = ['login', 'consent', 'none'] as const;
+
+function str(params: Params, name: string, max: number): string | undefined {
+  const v = params[name];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string' || v.length > max) throw new OAuthError('invalid_request', `${name} must be a string of at most ${max} characters`);
+  return v;
+}
+
+/**
+ * Validates every authorization parameter against the client (RFC 6749 §3.1: unknown parameters
+ * are ignored). `request_uri` is not a parameter here: the caller resolves it first (PAR-10) and
+ * PAR itself refuses it (PAR-2).
+ */
+export function parseAuthorizationRequest(client: Client, params: Params, ctx: RequestContext): AuthorizationRequest {
+  const native = ctx.channel === 'native_public' || ctx.channel === 'native_device';
+  // FIPA-10: required and `code`; a device's native request may omit it (seed 004's `email=` alone).
+  const responseType = str(params, 'response_type', 32);
+  if (responseType === undefined ? ctx.channel !== 'native_device' : responseType !== 'code') throw new OAuthError(responseType === undefined ? 'invalid_request' : 'unsupported_response_type', 'response_type must be code');
+
+  const redirectUri = str(params, 'redirect_uri', 2048);
+  if (native) {
+    if (redirectUri !== undefined) throw new OAuthError('invalid_request', 'redirect_uri is not used at the authorization challenge endpoint');
+  } else {
+    // RFC 9700 §2.1 / PAR-9: exact string match against a registered URI, never a pattern.
+    if (redirectUri === undefined) throw new OAuthError('invalid_request', 'redirect_uri is required');
+    if (!client.redirectUris.includes(redirectUri)) throw new OAuthError('invalid_request', 'redirect_uri is not registered for this client');
+  }
+
+  const codeChallenge = str(params, 'code_challenge', 128);
+  const method = str(params, 'code_challenge_method', 16);
+  // GEN-2: S256 only (`plain` refused by policy); RFC 9700 §2.1.1: PKCE for every code flow but a device's, which authenticates at /token.
+  if (codeChallenge !== undefined && (method ?? 'plain') !== 'S256') throw new OAuthError('invalid_request', 'code_challenge_method must be S256');
+  if (codeChallenge !== undefined && !CHALLENGE.test(codeChallenge)) throw new OAuthError('invalid_request', 'code_challenge must be a base64url SHA-256');
+  if (codeChallenge === undefined && ctx.channel !== 'native_device') throw new OAuthError('invalid_request', 'code_challenge (S256) is required');
+
+  const state = str(params, 'state', 512);
+  if (state !== undefined && !STATE.test(state)) throw new OAuthError('invalid_request', 'state must be printable ASCII');
+
+  const acrValues = str(params, 'acr_values', 1024);
+  // Refused here already when unknown (the client's policy adds its own values to the built-in ones).
+  if (acrValues !== undefined) requestedAcrs(acrPolicyFor(client.challengePolicy, []), acrValues);
+
+  const maxAgeRaw = str(params, 'max_age', 12);
+  if (maxAgeRaw !== undefined && !/^\d{1,9}$/.test(maxAgeRaw)) throw new OAuthError('invalid_request', 'max_age must be a number of seconds');
+
+  const resource = str(params, 'resource', 512);
+  audienceFor(client, resource, ctx.defaultAudience);
+
+  const rawDetails = params.authorization_details;
+  const authorizationDetails = rawDetails === undefined || rawDetails === '' ? undefined : ctx.details.parse(rawDetails, client.authorizationDetailsTypes);
+
+  const dpopJkt = str(params, 'dpop_jkt', 64);
+  if (dpopJkt !== undefined && !JKT.test(dpopJkt)) throw new OAuthError('invalid_request', 'dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 9449 §10)');
+
+  const nativeCallbackUri = str(params, 'native_callback_uri', 2048);
+  // FED-3/FED-4: a redirect URI of the app, allow-listed per client (exact match).
+  if (nativeCallbackUri !== undefined && !client.nativeCallbackUris.includes(nativeCallbackUri)) throw new OAuthError('invalid_request', 'native_callback_uri is not allowed for this client');
+
+  const promptRaw = str(params, 'prompt', 64);
+  const prompt = promptRaw === undefined ? [] : [...new Set(promptRaw.split(' ').filter(Boolean))];
+  if (prompt.some((p) => !(PROMPTS as readonly string[]).includes(p))) throw new OAuthError('invalid_request', 'prompt must be login, consent or none');
+  if (prompt.includes('none') && prompt.length > 1) throw new OAuthError('invalid_request', 'prompt=none cannot be combined');
+
+  const loginHint = str(params, 'login_hint', 320) ?? (native ? (str(params, 'email', 320) ?? str(params, 'phone', 32)) : undefined);
+  return {
+    clientId: client.id,
+    responseType: 'code',
+    redirectUri,
+    scopes: grantedScopes(client, str(params, 'scope', 1024)),
+    state,
+    codeChallenge,
+    acrValues,
+    maxAge: maxAgeRaw === undefined ? undefined : Number(maxAgeRaw),
+    loginHint,
+    resource,
+    authorizationDetails,
+    dpopJkt,
+    nativeCallbackUri,
+    prompt: prompt as AuthorizationRequest['prompt'],
+  };
+}

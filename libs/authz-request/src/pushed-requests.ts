@@ -1,0 +1,53 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomToken } from '@fpa/crypto';
+import { OAuthError } from '@fpa/oauth-core';
+import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
+import type { AuthorizationRequest } from './authorization-request';
+
+/** RFC 9126 §2.2 (PAR-7): the `request_uri` form, with a 256-bit random reference. */
+export const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
+
+/** What a pushed request keeps: the validated request, for whom, and (redirect_to_web) the native session it continues. */
+export interface PushedRequest {
+  readonly request: AuthorizationRequest;
+  /** FIPA-21: a native flow's `auth_session` that the browser login continues. */
+  readonly authSession?: string;
+}
+
+/**
+ * Pushed authorization requests (RFC 9126; FIPA-21/22 for `redirect_to_web`): stored in the
+ * ephemeral store under a hash of the unguessable reference, bound to the client that pushed it,
+ * short-lived, and consumed once (PAR-7, PAR-10) — a second use, another client's use, or an
+ * expired reference finds nothing.
+ */
+@Injectable()
+export class PushedRequests {
+  constructor(@Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore) {}
+
+  async push(pushed: PushedRequest, ttlSeconds: number): Promise<{ requestUri: string; expiresIn: number }> {
+    const reference = randomToken(32);
+    await this.store.setJson(StoreKeys.pushedRequest(reference), pushed, ttlSeconds);
+    return { requestUri: `${REQUEST_URI_PREFIX}${reference}`, expiresIn: ttlSeconds };
+  }
+
+  /**
+   * Consumes the request behind `requestUri` for `clientId` (PAR-10: the `client_id` of the
+   * authorization request must be the client it was pushed by). Refused as `invalid_request`
+   * otherwise — one error for unknown, used, expired and foreign, so nothing is learned from it.
+   */
+  async consume(requestUri: string, clientId: string): Promise<PushedRequest> {
+    const reference = requestUri.startsWith(REQUEST_URI_PREFIX) ? requestUri.slice(REQUEST_URI_PREFIX.length) : '';
+    if (!/^[A-Za-z0-9_-]{43}$/.test(reference)) throw refused();
+    const key = StoreKeys.pushedRequest(reference);
+    // Looked at first, so another client naming it cannot burn it; then taken, once, atomically.
+    const peek = await this.store.getJson<PushedRequest>(key);
+    if (!peek || peek.request.clientId !== clientId) throw refused();
+    const pushed = await this.store.takeJson<PushedRequest>(key);
+    if (!pushed || pushed.request.clientId !== clientId) throw refused();
+    return pushed;
+  }
+}
+
+function refused(): OAuthError {
+  return new OAuthError('invalid_request', 'request_uri is unknown, expired, already used, or was pushed by another client');
+}
