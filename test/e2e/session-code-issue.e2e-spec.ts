@@ -71,6 +71,8 @@ describe('AuthorizationCodeService.issueForSession on PostgreSQL', () => {
     acr: 'urn:first-party-auth:acr:email',
     amr: ['otp', 'email'],
     authTime: after(-5),
+    redirectUri: null,
+    authorizationDetails: null,
   });
   const session = async (authSession: string): Promise<DeviceSession> => (await sessions.find(authSession))!;
   const codesOf = async (authSession: string): Promise<number> =>

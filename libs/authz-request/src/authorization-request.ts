@@ -30,6 +30,27 @@ export interface AuthorizationRequest {
   readonly prompt: readonly ('login' | 'consent' | 'none')[];
 }
 
+/** A request with nothing but what every request has (tests and defaults start from it). */
+export function emptyAuthorizationRequest(clientId: string, overrides: Partial<AuthorizationRequest> = {}): AuthorizationRequest {
+  return {
+    clientId,
+    responseType: 'code',
+    redirectUri: undefined,
+    scopes: [],
+    state: undefined,
+    codeChallenge: undefined,
+    acrValues: undefined,
+    maxAge: undefined,
+    loginHint: undefined,
+    resource: undefined,
+    authorizationDetails: undefined,
+    dpopJkt: undefined,
+    nativeCallbackUri: undefined,
+    prompt: [],
+    ...overrides,
+  };
+}
+
 /** Where the request is being made; decides which parameters are required, optional or refused. */
 export type RequestChannel = 'browser' | 'par' | 'native_public' | 'native_device';
 
@@ -60,9 +81,11 @@ function str(params: Params, name: string, max: number): string | undefined {
  */
 export function parseAuthorizationRequest(client: Client, params: Params, ctx: RequestContext): AuthorizationRequest {
   const native = ctx.channel === 'native_public' || ctx.channel === 'native_device';
-  // FIPA-10: required and `code`; a device's native request may omit it (seed 004's `email=` alone).
+  // FIPA-10: `code`, and required where an authorization request starts from nothing. At the native
+  // endpoint the request that creates a session is checked by its caller binding; a new request on
+  // an existing session (FIPA-13 step-up) and a device's (seed 004's `email=` alone) may omit it.
   const responseType = str(params, 'response_type', 32);
-  if (responseType === undefined ? ctx.channel !== 'native_device' : responseType !== 'code') throw new OAuthError(responseType === undefined ? 'invalid_request' : 'unsupported_response_type', 'response_type must be code');
+  if (responseType === undefined ? !native : responseType !== 'code') throw new OAuthError(responseType === undefined ? 'invalid_request' : 'unsupported_response_type', 'response_type must be code');
 
   const redirectUri = str(params, 'redirect_uri', 2048);
   if (native) {

@@ -2,3 +2,4 @@ export * from './authorization-details';
 export * from './authorization-request';
 export * from './pushed-requests';
 export * from './authz-request.module';
+export * from './examples/authorization-details';

@@ -1,4 +1,4 @@
-import { ClientDefinitionError, parseClientDefinition } from './client-definition';
+import { ClientDefinitionError, parseClientDefinition, redirectUriProblem } from './client-definition';
 
 const base = { client_id: 'app', type: 'public', first_party: true, grant_types: ['client_credentials'] };
 
@@ -14,5 +14,35 @@ describe('parseClientDefinition: assertion_audience (JWTCA-9)', () => {
       expect(() => parseClientDefinition({ ...base, assertion_audience: value })).toThrow(ClientDefinitionError);
       expect(() => parseClientDefinition({ ...base, assertion_audience: value })).toThrow(/assertion_audience must be issuer or issuer_or_endpoint/);
     }
+  });
+});
+
+describe('client metadata for ordinary OAuth clients (issue 9)', () => {
+  const web = { client_id: 'web', type: 'confidential', auth_methods: ['client_secret_basic'], grant_types: ['authorization_code'] };
+
+  it('redirect URIs: https, loopback http, or a reverse-domain private-use scheme (RFC 8252 §7), never a fragment', () => {
+    expect(redirectUriProblem('https://app.example.com/cb')).toBeUndefined();
+    expect(redirectUriProblem('http://127.0.0.1:8080/cb')).toBeUndefined();
+    expect(redirectUriProblem('http://[::1]/cb')).toBeUndefined();
+    expect(redirectUriProblem('com.example.app:/oauth2redirect')).toBeUndefined();
+    for (const bad of ['http://app.example.com/cb', 'https://app.example.com/cb#x', 'myapp:/cb', 'javascript:alert(1)', '/relative', 'not a uri']) {
+      expect({ bad, problem: redirectUriProblem(bad) }).toEqual({ bad, problem: expect.any(String) });
+    }
+    expect(() => parseClientDefinition({ ...web, redirect_uris: ['https://app.example.com/cb', 'http://evil.example/cb'] })).toThrow(/redirect_uris: "http:\/\/evil.example\/cb" may use http only on a loopback address/);
+  });
+
+  it('accepts the RFC 7591 names and stores them as given', () => {
+    const def = parseClientDefinition({
+      ...web,
+      redirect_uris: ['https://app.example.com/cb'],
+      jwks_uri: 'https://app.example.com/jwks',
+      authorization_details_types: ['payment_initiation'],
+      native_callback_uris: ['https://app.example.com/native'],
+      require_pushed_authorization_requests: true,
+      logo_uri: 'https://app.example.com/logo.png',
+    });
+    expect(def).toMatchObject({ redirect_uris: ['https://app.example.com/cb'], require_pushed_authorization_requests: true });
+    expect(() => parseClientDefinition({ ...web, jwks_uri: 'http://app.example.com/jwks' })).toThrow(/jwks_uri must be an https URL/);
+    expect(() => parseClientDefinition({ ...web, native_callback_uris: ['app:/native'] })).toThrow(/native_callback_uris/);
   });
 });

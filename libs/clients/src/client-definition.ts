@@ -156,5 +156,12 @@ class ClientDefinitionKeys {
   enabled = 0;
   challenge_policy = 0;
   assertion_audience = 0;
+  redirect_uris = 0;
+  jwks = 0;
+  jwks_uri = 0;
+  authorization_details_types = 0;
+  native_callback_uris = 0;
+  require_pushed_authorization_requests = 0;
+  logo_uri = 0;
 }
 

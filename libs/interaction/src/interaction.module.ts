@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type Provider, type Type } from '@nestjs/common';
 import { ACR } from '@fpa/assurance';
+import { AuthzRequestModule } from '@fpa/authz-request';
 import { CHALLENGE_METHODS, ChallengeKitModule, type ChallengeMethod, type ChallengePlugin } from '@fpa/challenge-kit';
 import { ClientsModule } from '@fpa/clients';
 import type { AppConfig } from '@fpa/config';
@@ -66,7 +67,7 @@ export class ChallengeModule {
     const routing = options.routing ?? [];
     return {
       module: ChallengeModule,
-      imports: [ClientsModule, SessionModule, UsersModule, KeysModule, DpopModule, MessagingModule.forRoot(), ChallengeKitModule, ...options.methods.map((p) => p.module)],
+      imports: [ClientsModule, SessionModule, UsersModule, KeysModule, DpopModule, MessagingModule.forRoot(), ChallengeKitModule, AuthzRequestModule, ...options.methods.map((p) => p.module)],
       controllers: [AuthorizeChallengeController],
       providers: [
         registry,

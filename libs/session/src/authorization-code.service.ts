@@ -18,6 +18,10 @@ export interface NewAuthorizationCode {
   readonly acr: string | null;
   readonly amr: readonly string[];
   readonly authTime: Date;
+  /** RFC 6749 §4.1.3: a code sent to a redirect URI is redeemed with exactly that URI; null for the native endpoint's codes. */
+  readonly redirectUri: string | null;
+  /** RFC 9396 §6/§7: the authorization details granted with the code. */
+  readonly authorizationDetails: readonly Record<string, unknown>[] | null;
 }
 
 export interface AuthorizationCode extends NewAuthorizationCode {
@@ -61,8 +65,8 @@ export class AuthorizationCodeService {
          WHERE auth_session = $3 AND status = 'active' AND expires_at > $12 AND absolute_expires_at > $12 AND (user_id IS NULL OR user_id = $4)
          RETURNING auth_session
        )
-       INSERT INTO authorization_codes (code_hash, client_id, auth_session, user_id, dpop_jkt, code_challenge, scope, resource, acr, amr, auth_time, created_at, expires_at)
-       SELECT $1, $2, s.auth_session, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM s
+       INSERT INTO authorization_codes (code_hash, client_id, auth_session, user_id, dpop_jkt, code_challenge, scope, resource, acr, amr, auth_time, created_at, expires_at, redirect_uri, authorization_details)
+       SELECT $1, $2, s.auth_session, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16, $17 FROM s
        RETURNING code_hash`,
       [
         sha256B64u(code),
@@ -80,6 +84,8 @@ export class AuthorizationCodeService {
         new Date(now.getTime() + this.config.challenge.codeTtlSeconds * 1000),
         [...verified],
         extendUntil,
+        c.redirectUri,
+        c.authorizationDetails === null ? null : JSON.stringify(c.authorizationDetails),
       ],
     );
     return rows.length === 1 ? code : undefined;
@@ -121,6 +127,8 @@ interface CodeRow {
   access_token_jti: string | null;
   access_token_expires_at: Date | null;
   refresh_family_id: string | null;
+  redirect_uri: string | null;
+  authorization_details: Record<string, unknown>[] | null;
 }
 
 function toCode(r: CodeRow): AuthorizationCode {
@@ -140,5 +148,7 @@ function toCode(r: CodeRow): AuthorizationCode {
     accessTokenJti: r.access_token_jti,
     accessTokenExpiresAt: r.access_token_expires_at ? new Date(r.access_token_expires_at) : null,
     refreshFamilyId: r.refresh_family_id,
+    redirectUri: r.redirect_uri ?? null,
+    authorizationDetails: r.authorization_details ?? null,
   };
 }

@@ -56,6 +56,8 @@ describe('AuthorizationCodeGrant (FIPA-29, GEN-2, GEN-3)', () => {
       accessTokenJti: null,
       accessTokenExpiresAt: null,
       refreshFamilyId: null,
+      redirectUri: null,
+      authorizationDetails: null,
       ...overrides,
     });
     return { code, verifier, authSession: session.authSession };

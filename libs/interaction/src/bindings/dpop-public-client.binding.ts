@@ -53,8 +53,8 @@ export class DpopPublicClientBinding implements CallerBinding {
     if (!clientId) throw new OAuthError('invalid_request', 'client_id is required (or auth_session for a follow-up)');
     const client = await firstPartyClient(this.clients, clientId, undefined);
     if (client.type !== 'public') throw new OAuthError('unauthorized_client', 'this way in is for public first-party clients');
-    // FIPA-10 (-03/-04): response_type is required and must be code.
-    if (stringParam(input, 'response_type') !== 'code') throw new OAuthError('invalid_request', 'response_type must be code');
+    // FIPA-10 (-03/-04): response_type is required and must be code (a pushed request carries its own).
+    if (input.request_uri === undefined && stringParam(input, 'response_type') !== 'code') throw new OAuthError('invalid_request', 'response_type must be code');
     await this.claim(proof.replayClaim);
     const session: DeviceSession = {
       // FIPA-24: 256 bits from the CSPRNG.

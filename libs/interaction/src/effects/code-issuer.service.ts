@@ -49,6 +49,8 @@ export class CodeIssuer {
         acr: satisfied.acr,
         amr: satisfied.amr,
         authTime: new Date(satisfied.authTimeMs),
+        redirectUri: flow.request.redirectUri ?? null,
+        authorizationDetails: flow.request.authorizationDetails ? [...flow.request.authorizationDetails] : null,
       },
       verified,
       interacted ? new Date(now.getTime() + this.config.sessions.idleSeconds * 1000) : null,

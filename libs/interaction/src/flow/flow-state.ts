@@ -1,14 +1,8 @@
+import type { AuthorizationRequest } from '@fpa/authz-request';
 import type { Json, JsonObject } from '@fpa/challenge-kit';
 
-/** The initial request's authorization parameters, kept for the whole flow. */
-export interface FlowRequest {
-  readonly scopes: readonly string[];
-  readonly acrValues: string | undefined;
-  readonly maxAge: number | undefined;
-  readonly codeChallenge: string | undefined;
-  readonly loginHint: string | undefined;
-  readonly resource: string | undefined;
-}
+/** The flow's authorization request (validated once, the same model as the browser endpoint's and PAR's). */
+export type FlowRequest = AuthorizationRequest;
 
 /** One challenge in progress: the method's opaque state, attempts so far, expiry (epoch ms). */
 export interface ActiveChallenge {

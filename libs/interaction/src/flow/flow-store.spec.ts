@@ -1,3 +1,4 @@
+import { emptyAuthorizationRequest } from '@fpa/authz-request';
 import { FixedClock } from '@fpa/oauth-core';
 import { MemoryStore, StoreKeys } from '@fpa/store';
 import { NOW, testConfig } from '../testing/fakes';
@@ -10,7 +11,7 @@ const flow = (overrides: Partial<FlowState> = {}): FlowState => ({
   clientId: 'native-app',
   mode: 'public',
   dpopJkt: 'jkt-1',
-  request: { scopes: ['openid'], acrValues: undefined, maxAge: undefined, codeChallenge: undefined, loginHint: undefined, resource: undefined },
+  request: emptyAuthorizationRequest('native-app', { scopes: ['openid'] }),
   active: undefined,
   createdAt: NOW,
   ...overrides,

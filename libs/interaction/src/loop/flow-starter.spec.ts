@@ -1,3 +1,5 @@
+import { AuthorizationDetailsRegistry, EXAMPLE_DETAIL_TYPES, PushedRequests, emptyAuthorizationRequest } from '@fpa/authz-request';
+import { MemoryStore } from '@fpa/store';
 import type { ChallengeMethod } from '@fpa/challenge-kit';
 import type { Client, ClientRegistry } from '@fpa/clients';
 import { FixedClock, OAuthError } from '@fpa/oauth-core';
@@ -11,15 +13,17 @@ import type { Turn } from './turn';
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const client = testClient();
 const clients = { find: async (id: string): Promise<Client | undefined> => (id === client.id ? client : undefined) } as unknown as ClientRegistry;
-const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients);
+const store = new MemoryStore(() => NOW);
+const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), new PushedRequests(store));
+afterAll(() => store.close());
 
 const caller = (overrides: Partial<Caller> = {}): Caller => ({ client, session: testSession(NOW), mode: 'public', jkt: 'jkt-1', created: false, ...overrides });
 const device = (created = false): Caller => caller({ mode: 'device', created, session: testSession(NOW, { kind: 'device' }) });
 const first = (input: ChallengeInput = {}): ChallengeInput => ({ response_type: 'code', code_challenge: CHALLENGE, code_challenge_method: 'S256', ...input });
 
-function refusal(f: () => unknown): OAuthError {
+async function refused(p: Promise<unknown>): Promise<OAuthError> {
   try {
-    f();
+    await p;
   } catch (e) {
     expect(e).toBeInstanceOf(OAuthError);
     return e as OAuthError;
@@ -54,67 +58,67 @@ describe('FlowStarter.startsFlow: when a request is a new authorization request'
 });
 
 describe('FlowStarter.newFlow: the validated parameters of the request', () => {
-  it('keeps the request, binds the flow to the caller key and session, with a fresh flowId each time', () => {
+  it('keeps the request, binds the flow to the caller key and session, with a fresh flowId each time', async () => {
     const c = caller();
-    const flow = starter.newFlow(c, first({ scope: 'openid', acr_values: 'urn:first-party-auth:acr:email', max_age: '300', login_hint: 'ann@example.com', resource: 'https://api.example.com' }));
+    const flow = await starter.newFlow(c, first({ scope: 'openid', acr_values: 'urn:first-party-auth:acr:email', max_age: '300', login_hint: 'ann@example.com', resource: 'https://api.example.com' }));
     expect(flow).toEqual({
       flowId: expect.stringMatching(/^[A-Za-z0-9_-]{20,}$/),
       authSession: c.session.authSession,
       clientId: client.id,
       mode: 'public',
       dpopJkt: 'jkt-1',
-      request: { scopes: ['openid'], acrValues: 'urn:first-party-auth:acr:email', maxAge: 300, codeChallenge: CHALLENGE, loginHint: 'ann@example.com', resource: 'https://api.example.com' },
+      request: emptyAuthorizationRequest(client.id, { scopes: ['openid'], acrValues: 'urn:first-party-auth:acr:email', maxAge: 300, codeChallenge: CHALLENGE, loginHint: 'ann@example.com', resource: 'https://api.example.com' }),
       active: undefined,
       createdAt: NOW,
     });
-    expect(starter.newFlow(c, first()).flowId).not.toBe(flow.flowId);
+    expect((await starter.newFlow(c, first())).flowId).not.toBe(flow.flowId);
   });
 
-  it('grants every allowed scope when none is asked for, and refuses one the client may not have', () => {
-    expect(starter.newFlow(caller(), first()).request.scopes).toEqual(['openid', 'api.read']);
-    expect(refusal(() => starter.newFlow(caller(), first({ scope: 'admin' }))).code).toBe('invalid_scope');
-    expect(refusal(() => starter.newFlow(caller(), first({ resource: 'https://evil.example' }))).code).toBe('invalid_target');
+  it('grants every allowed scope when none is asked for, and refuses one the client may not have', async () => {
+    expect((await starter.newFlow(caller(), first())).request.scopes).toEqual(['openid', 'api.read']);
+    expect((await refused(starter.newFlow(caller(), first({ scope: 'admin' })))).code).toBe('invalid_scope');
+    expect((await refused(starter.newFlow(caller(), first({ resource: 'https://evil.example' })))).code).toBe('invalid_target');
   });
 
-  it('takes login_hint, else email, else phone as the hint', () => {
-    expect(starter.newFlow(device(), { email: 'ann@example.com', phone: '+447700900123' }).request.loginHint).toBe('ann@example.com');
-    expect(starter.newFlow(device(), { phone: '+447700900123' }).request.loginHint).toBe('+447700900123');
+  it('takes login_hint, else email, else phone as the hint', async () => {
+    expect((await starter.newFlow(device(), { email: 'ann@example.com', phone: '+447700900123' })).request.loginHint).toBe('ann@example.com');
+    expect((await starter.newFlow(device(), { phone: '+447700900123' })).request.loginHint).toBe('+447700900123');
   });
 
   describe('PKCE (RFC 7636, RFC 9700 §2.1.1)', () => {
-    it('a public client must send an S256 code_challenge', () => {
-      expect(refusal(() => starter.newFlow(caller(), { response_type: 'code' })).description).toMatch(/code_challenge/);
+    it('a public client must send an S256 code_challenge', async () => {
+      expect((await refused(starter.newFlow(caller(), { response_type: 'code' }))).description).toMatch(/code_challenge/);
     });
-    it('a device may omit it (it authenticates at /token)', () => {
-      expect(starter.newFlow(device(), {}).request.codeChallenge).toBeUndefined();
+    it('a device may omit it (it authenticates at /token)', async () => {
+      expect((await starter.newFlow(device(), {})).request.codeChallenge).toBeUndefined();
     });
     it.each([
       ['plain', { code_challenge_method: 'plain' }],
       ['no method (plain by default)', { code_challenge_method: undefined }],
       ['not 43 base64url characters', { code_challenge: `${CHALLENGE}A` }],
       ['not base64url', { code_challenge: CHALLENGE.replace('-', '+') }],
-    ])('refuses a challenge that is %s', (_name, overrides) => {
+    ])('refuses a challenge that is %s', async (_name, overrides) => {
       const input = Object.fromEntries(Object.entries(first(overrides as ChallengeInput)).filter(([, v]) => v !== undefined)) as ChallengeInput;
-      expect(refusal(() => starter.newFlow(device(), input)).code).toBe('invalid_request');
+      expect((await refused(starter.newFlow(device(), input))).code).toBe('invalid_request');
     });
   });
 
-  it('response_type, when sent, must be code (FIPA-10)', () => {
-    expect(refusal(() => starter.newFlow(device(), { response_type: 'token' })).description).toMatch(/response_type/);
-    expect(starter.newFlow(device(), { response_type: 'code' })).toBeDefined();
+  it('response_type, when sent, must be code (FIPA-10)', async () => {
+    expect((await refused(starter.newFlow(device(), { response_type: 'token' }))).description).toMatch(/response_type/);
+    await expect(starter.newFlow(device(), { response_type: 'code' })).resolves.toBeDefined();
   });
 
-  it.each(['-1', '1.5', '1e3', 'ten', '1234567890'])('max_age=%s is refused: whole seconds only', (v) => {
-    expect(refusal(() => starter.newFlow(device(), { max_age: v })).description).toMatch(/max_age/);
+  it.each(['-1', '1.5', '1e3', 'ten', '1234567890'])('max_age=%s is refused: whole seconds only', async (v) => {
+    expect((await refused(starter.newFlow(device(), { max_age: v }))).description).toMatch(/max_age/);
   });
 
-  it('max_age=0 is kept (only an authentication of this very moment counts)', () => {
-    expect(starter.newFlow(device(), { max_age: '0' }).request.maxAge).toBe(0);
+  it('max_age=0 is kept (only an authentication of this very moment counts)', async () => {
+    expect((await starter.newFlow(device(), { max_age: '0' })).request.maxAge).toBe(0);
   });
 
-  it('refuses parameters of the wrong type or length', () => {
-    expect(refusal(() => starter.newFlow(device(), { scope: ['openid'] })).code).toBe('invalid_request');
-    expect(refusal(() => starter.newFlow(device(), { login_hint: `${'a'.repeat(320)}@x` })).code).toBe('invalid_request');
+  it('refuses parameters of the wrong type or length', async () => {
+    expect((await refused(starter.newFlow(device(), { scope: ['openid'] }))).code).toBe('invalid_request');
+    expect((await refused(starter.newFlow(device(), { login_hint: `${'a'.repeat(320)}@x` }))).code).toBe('invalid_request');
   });
 });
 

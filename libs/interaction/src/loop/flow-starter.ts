@@ -1,19 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChallengeRegistry } from '@fpa/challenge-kit';
+import { AuthorizationDetailsRegistry, PushedRequests, parseAuthorizationRequest, type AuthorizationRequest } from '@fpa/authz-request';
 import { ClientRegistry } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { randomToken } from '@fpa/crypto';
-import { audienceFor, grantedScopes } from '@fpa/grants';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { isUsable, type DeviceSession } from '@fpa/session';
 import { normalizeEmail, normalizePhone } from '@fpa/users';
 import type { Caller } from '../bindings/caller';
 import type { FlowState } from '../flow/flow-state';
-import { stringParam, type ChallengeInput } from '../http/challenge-request';
+import type { ChallengeInput } from '../http/challenge-request';
 import type { Turn } from './turn';
 
 /** Parameters that start (or restart) a flow: a follow-up carrying any of them is a new authorization request. */
-const FLOW_PARAMS = ['scope', 'acr_values', 'max_age', 'code_challenge', 'resource'] as const;
+const FLOW_PARAMS = ['scope', 'acr_values', 'max_age', 'code_challenge', 'resource', 'authorization_details', 'request_uri'] as const;
 /** What makes a device's request without a flow an authorization request (seed 004: `email=` alone). */
 const BEGINS = ['response_type', 'challenge_type', 'email', 'phone', 'login_hint'] as const;
 
@@ -24,6 +24,8 @@ export class FlowStarter {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly clients: ClientRegistry,
+    private readonly details: AuthorizationDetailsRegistry,
+    private readonly pushed: PushedRequests,
   ) {}
 
   startsFlow(caller: Caller, input: ChallengeInput, current: FlowState | undefined): boolean {
@@ -31,30 +33,34 @@ export class FlowStarter {
     return current === undefined && BEGINS.some((p) => input[p] !== undefined);
   }
 
-  newFlow(caller: Caller, input: ChallengeInput): FlowState {
-    const method = stringParam(input, 'code_challenge_method');
-    const codeChallenge = stringParam(input, 'code_challenge', 128);
-    // GEN-2: S256 only; `plain` is refused by policy.
-    if (codeChallenge !== undefined && (method ?? 'plain') !== 'S256') throw new OAuthError('invalid_request', 'code_challenge_method must be S256');
-    if (codeChallenge !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)) throw new OAuthError('invalid_request', 'code_challenge must be a base64url SHA-256');
-    // A public client's code must be PKCE-protected (RFC 9700 §2.1.1); a device authenticates itself at /token.
-    if (caller.mode === 'public' && codeChallenge === undefined) throw new OAuthError('invalid_request', 'code_challenge (S256) is required');
-    const responseType = stringParam(input, 'response_type', 32);
-    if (responseType !== undefined && responseType !== 'code') throw new OAuthError('invalid_request', 'response_type must be code');
-    const maxAgeRaw = stringParam(input, 'max_age', 12);
-    if (maxAgeRaw !== undefined && !/^\d{1,9}$/.test(maxAgeRaw)) throw new OAuthError('invalid_request', 'max_age must be a number of seconds');
-    const scope = stringParam(input, 'scope', 1024);
-    const resource = stringParam(input, 'resource', 512);
-    const scopes = grantedScopes(caller.client, scope);
-    audienceFor(caller.client, resource, this.config.tokens.defaultAudience);
-    const loginHint = stringParam(input, 'login_hint', 320) ?? stringParam(input, 'email', 320) ?? stringParam(input, 'phone', 32);
+  /**
+   * A new flow for a request validated like every authorization request (libs/authz-request) — or
+   * for the pushed request its `request_uri` names (PAR-10, FIPA-22; a downstream server receives
+   * `client_id` + `request_uri` at its native endpoint), consumed once, for this client only.
+   */
+  async newFlow(caller: Caller, input: ChallengeInput): Promise<FlowState> {
+    const requestUri = input.request_uri;
+    let request: AuthorizationRequest;
+    if (requestUri !== undefined) {
+      if (typeof requestUri !== 'string' || Object.keys(input).some((k) => !['request_uri', 'client_id', 'auth_session'].includes(k))) {
+        throw new OAuthError('invalid_request', 'a request_uri request carries only client_id (and auth_session): its parameters were pushed');
+      }
+      const pushed = (await this.pushed.consume(requestUri, caller.client.id)).request;
+      // RFC 9449 §10.1 (DPOP-31): a key named when the request was pushed is the key of the flow.
+      if (pushed.dpopJkt !== undefined && pushed.dpopJkt !== caller.jkt) throw new OAuthError('invalid_dpop_proof', 'the DPoP key differs from the one the request was pushed with');
+      if (pushed.codeChallenge === undefined && caller.mode === 'public') throw new OAuthError('invalid_request', 'code_challenge (S256) is required');
+      // Codes of the native endpoint are returned in its answer, never redirected.
+      request = { ...pushed, redirectUri: undefined };
+    } else {
+      request = parseAuthorizationRequest(caller.client, input, { channel: caller.mode === 'device' ? 'native_device' : 'native_public', defaultAudience: this.config.tokens.defaultAudience, details: this.details });
+    }
     return {
       flowId: randomToken(16),
       authSession: caller.session.authSession,
       clientId: caller.client.id,
       mode: caller.mode,
       dpopJkt: caller.jkt,
-      request: { scopes, acrValues: stringParam(input, 'acr_values', 1024), maxAge: maxAgeRaw === undefined ? undefined : Number(maxAgeRaw), codeChallenge, loginHint, resource },
+      request,
       active: undefined,
       createdAt: this.clock.nowMs(),
     };

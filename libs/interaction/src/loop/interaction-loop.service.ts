@@ -17,8 +17,8 @@ import type { EndpointOutcome } from './outcome';
 import { StepRunner } from './step-runner.service';
 import type { Turn } from './turn';
 
-/** Web-only parameters have no meaning at the native endpoint (FIPA-8). */
-const WEB_ONLY = ['redirect_uri', 'request_uri', 'response_mode'] as const;
+/** Web-only parameters have no meaning at the native endpoint (FIPA-8); `request_uri` names a pushed request (PAR-10). */
+const WEB_ONLY = ['redirect_uri', 'response_mode'] as const;
 const MAX_CONFLICT_RETRIES = 4;
 
 /**
@@ -148,7 +148,7 @@ export class InteractionLoop {
     const enabled = [...this.methods.keys()].filter((m) => this.config.challenge.methods.includes(m));
     const policy = acrPolicyFor(caller.client.challengePolicy, enabled, { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds });
     if (input && this.starter.startsFlow(caller, input, loaded?.flow)) {
-      flow = this.starter.newFlow(caller, input);
+      flow = await this.starter.newFlow(caller, input);
       requestedAcrs(policy, flow.request.acrValues);
       // The request is valid: a session it created is stored now, before anything refers to it.
       await caller.pending?.persist();

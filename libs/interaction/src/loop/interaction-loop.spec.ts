@@ -44,7 +44,7 @@ describe('InteractionLoop.handle: one request, one outcome', () => {
     await expect(core.flows.load(authSession)).resolves.toBeUndefined();
   });
 
-  it.each(['redirect_uri', 'request_uri', 'response_mode'])('%s is refused before anything is bound (FIPA-8)', async (p) => {
+  it.each(['redirect_uri', 'response_mode'])('%s is refused before anything is bound (FIPA-8)', async (p) => {
     const e = await failure(handle({ ...FIRST, [p]: 'x' }));
     expect(e.code).toBe('invalid_request');
     expect(e.extra).not.toHaveProperty('auth_session');

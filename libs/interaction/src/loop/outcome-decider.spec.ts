@@ -64,15 +64,10 @@ describe('OutcomeDecider and SessionFacts: code, need_more or redirect_to_web', 
       const outcome = await core.decider.needMore(turn, 'method_required');
       expect(outcome).toEqual({ kind: 'redirect_to_web', authSession: session(turn), requestUri: expect.stringMatching(/^urn:ietf:params:oauth:request_uri:[\w-]{43}$/), expiresIn: 60 });
       const reference = (outcome as { requestUri: string }).requestUri.split(':').pop()!;
+      // The flow's validated request itself (PAR semantics), the app's key and the session the browser continues.
       await expect(core.store.getJson(StoreKeys.pushedRequest(reference))).resolves.toMatchObject({
-        client_id: core.client.id,
-        response_type: 'code',
-        code_challenge: CHALLENGE,
-        code_challenge_method: 'S256',
-        acr_values: ACR.phr,
-        login_hint: 'ann@example.com',
-        dpop_jkt: 'jkt-1',
-        auth_session: session(turn),
+        request: { clientId: core.client.id, responseType: 'code', codeChallenge: CHALLENGE, acrValues: ACR.phr, loginHint: 'ann@example.com', dpopJkt: 'jkt-1' },
+        authSession: session(turn),
       });
     });
 
