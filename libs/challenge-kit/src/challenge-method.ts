@@ -8,8 +8,8 @@ export type JsonObject = { [key: string]: Json };
 export interface AuthSessionView {
   readonly authSession: string;
   readonly clientId: string;
-  /** `public`: created at the endpoint for a first-party client; `device`: a registered device's session. */
-  readonly mode: 'public' | 'device';
+  /** `public`: created at the endpoint for a first-party client; `device`: a registered device's session; `browser`: the hosted login page. */
+  readonly mode: 'public' | 'device' | 'browser';
   /** The user this flow (or, on a device, an earlier flow of the session) identified. */
   readonly user: { readonly id: string; readonly email: string | null; readonly phone: string | null } | undefined;
   /** Methods that authenticated the user in this session and count for this request (max_age), newest first. */

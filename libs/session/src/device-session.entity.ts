@@ -61,8 +61,9 @@ export class DeviceSessionEntity {
 /**
  * `device`: created by device registration, bound to the device key (assertions).
  * `challenge`: created at the authorization challenge endpoint, bound to the client's DPoP key.
+ * `browser`: created by the browser authorization endpoint, bound to a login cookie.
  */
-export type SessionKind = 'device' | 'challenge';
+export type SessionKind = 'device' | 'challenge' | 'browser';
 
 /** What a session knows about its user once a challenge succeeded (FIPA-13, STEP-2). */
 export interface SessionUser {

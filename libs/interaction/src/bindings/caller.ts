@@ -1,3 +1,4 @@
+import type { AuthorizationRequest } from '@fpa/authz-request';
 import type { Client } from '@fpa/clients';
 import type { RequestInfo } from '@fpa/oauth-core';
 import type { DeviceSession } from '@fpa/session';
@@ -7,10 +8,15 @@ import type { ChallengeInput } from '../http/challenge-request';
 export interface Caller {
   readonly client: Client;
   readonly session: DeviceSession;
-  /** `public`: a session created at the endpoint; `device`: a registered device's session. */
-  readonly mode: 'public' | 'device';
-  /** RFC 7638 thumbprint of the key every request of the flow proves (FIPA-26/33). */
+  /** `public`: a session created at the endpoint; `device`: a registered device's session; `browser`: the hosted login. */
+  readonly mode: 'public' | 'device' | 'browser';
+  /**
+   * What every request of the flow proves: the RFC 7638 thumbprint of the DPoP key (FIPA-26/33),
+   * or, for the browser, the hash of the login cookie.
+   */
   readonly jkt: string;
+  /** A request validated before the loop (the browser endpoint's, a pushed one): the flow starts with it. */
+  readonly startWith?: AuthorizationRequest;
   /** The session was created by this very request. */
   readonly created: boolean;
   /**

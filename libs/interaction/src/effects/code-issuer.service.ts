@@ -42,7 +42,8 @@ export class CodeIssuer {
         clientId: caller.client.id,
         authSession: caller.session.authSession,
         userId: user.id,
-        dpopJkt: flow.dpopJkt,
+        // FIPA-33: a native code is bound to the flow's DPoP key; a browser code to the key its request named (RFC 9449 §10), if any.
+        dpopJkt: flow.mode === 'browser' ? (flow.request.dpopJkt ?? null) : flow.dpopJkt,
         codeChallenge: flow.request.codeChallenge ?? null,
         scope: flow.request.scopes.join(' '),
         resource: flow.request.resource ?? null,

@@ -27,11 +27,13 @@ export interface FlowState {
   readonly flowId: string;
   readonly authSession: string;
   readonly clientId: string;
-  readonly mode: 'public' | 'device';
-  /** FIPA-26/33: every request of the flow must prove this DPoP key. */
+  readonly mode: 'public' | 'device' | 'browser';
+  /** FIPA-26/33: every request of the flow must prove this DPoP key (the browser: its login cookie's hash). */
   readonly dpopJkt: string;
   readonly request: FlowRequest;
   readonly active: ActiveChallenge | undefined;
+  /** The user approved this client's request on the consent screen (browser, clients that are not first-party). */
+  readonly consented?: boolean;
   readonly createdAt: number;
 }
 

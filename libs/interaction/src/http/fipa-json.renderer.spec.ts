@@ -5,7 +5,7 @@ const S = 'session-1';
 
 describe('FIPA_JSON: every EndpointOutcome on the wire (FiPA -04 §5.2)', () => {
   it('has exactly one rendering per outcome kind', () => {
-    const kinds: Record<OutcomeKind, true> = { code: true, need_more: true, pending: true, redirect_to_web: true };
+    const kinds: Record<OutcomeKind, true> = { code: true, need_more: true, pending: true, redirect_to_web: true, consent_required: true };
     expect(Object.keys(FIPA_JSON).sort()).toEqual(Object.keys(kinds).sort());
   });
 
@@ -46,5 +46,12 @@ describe('FIPA_JSON: every EndpointOutcome on the wire (FiPA -04 §5.2)', () => 
     expect(bare.status).toBe(403);
     expect(bare.body).not.toHaveProperty('request_uri');
     expect(bare.body).not.toHaveProperty('expires_in');
+  });
+
+  it('consent_required (a browser outcome; the native endpoint serves first-party clients only): redirect_to_web', () => {
+    expect(renderFipaJson({ kind: 'consent_required', authSession: S, scopes: ['openid'], authorizationDetails: [] })).toEqual({
+      status: 403,
+      body: { error: 'redirect_to_web', error_description: expect.any(String), auth_session: S },
+    });
   });
 });

@@ -44,6 +44,11 @@ export const FIPA_JSON = {
       ...(o.requestUri ? { request_uri: o.requestUri, expires_in: o.expiresIn } : {}),
     },
   }),
+  // Consent is the browser's (the native endpoint serves first-party clients only): continue there.
+  consent_required: (o) => ({
+    status: 403,
+    body: { error: 'redirect_to_web', error_description: 'this request needs the user’s consent in a browser', auth_session: o.authSession },
+  }),
 } satisfies Renderers;
 
 export function renderFipaJson(outcome: EndpointOutcome): WireResponse {

@@ -29,7 +29,7 @@ export class FlowStarter {
   ) {}
 
   startsFlow(caller: Caller, input: ChallengeInput, current: FlowState | undefined): boolean {
-    if (caller.created || FLOW_PARAMS.some((p) => input[p] !== undefined)) return true;
+    if (caller.created || caller.startWith !== undefined || FLOW_PARAMS.some((p) => input[p] !== undefined)) return true;
     return current === undefined && BEGINS.some((p) => input[p] !== undefined);
   }
 
@@ -41,7 +41,9 @@ export class FlowStarter {
   async newFlow(caller: Caller, input: ChallengeInput): Promise<FlowState> {
     const requestUri = input.request_uri;
     let request: AuthorizationRequest;
-    if (requestUri !== undefined) {
+    if (caller.startWith) {
+      request = caller.startWith;
+    } else if (requestUri !== undefined) {
       if (typeof requestUri !== 'string' || Object.keys(input).some((k) => !['request_uri', 'client_id', 'auth_session'].includes(k))) {
         throw new OAuthError('invalid_request', 'a request_uri request carries only client_id (and auth_session): its parameters were pushed');
       }

@@ -42,8 +42,36 @@ export class InteractionLoop {
   ) {}
 
   async handle(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
+    return this.counted(() => this.run(input, request));
+  }
+
+  /** The same for a caller another binding already established (the browser's cookie + CSRF). */
+  async handleFor(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
+    return this.counted(() => this.runFor(caller, input, request));
+  }
+
+  /**
+   * The user's answer on the consent screen: approval is recorded in the flow (compare-and-set)
+   * and the request decided again; a refusal ends it with `access_denied` (RFC 6749 §4.1.2.1).
+   */
+  async consent(caller: Caller, approved: boolean, request: RequestInfo): Promise<EndpointOutcome> {
+    return this.counted(() =>
+      this.withRetries(caller, async () => {
+        const turn = await this.load(caller, request);
+        if (!approved) {
+          await this.flows.complete(caller.session.authSession, turn.version);
+          throw new OAuthError('access_denied', 'the user declined the request');
+        }
+        turn.version = await this.flows.save({ ...turn.flow, consented: true }, turn.version);
+        turn.flow = { ...turn.flow, consented: true };
+        return this.steps.decideNow(turn);
+      }),
+    );
+  }
+
+  private async counted(run: () => Promise<EndpointOutcome>): Promise<EndpointOutcome> {
     try {
-      const outcome = await this.run(input, request);
+      const outcome = await run();
       this.metrics.outcomes.inc({ outcome: outcome.kind });
       return outcome;
     } catch (e) {
@@ -81,7 +109,11 @@ export class InteractionLoop {
     for (const p of WEB_ONLY) if (input[p] !== undefined) throw new OAuthError('invalid_request', `${p} is not used at the authorization challenge endpoint`);
     // Finding 10: an IPv6 client counts by its /64, so rotating addresses inside it changes nothing.
     await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
-    const caller = await this.bindings.bind(input, request);
+    return this.runFor(await this.bindings.bind(input, request), input, request, false);
+  }
+
+  private async runFor(caller: Caller, input: ChallengeInput, request: RequestInfo, limitIp = true): Promise<EndpointOutcome> {
+    if (limitIp) await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
     try {
       // FIPA-28: per-session limit against guessing.
       await enforceRateLimit(this.store, 'challenge-session', caller.session.authSession, this.config.challenge.rateLimitSession, 60);

@@ -11,6 +11,16 @@ import type { Turn } from './turn';
  * acr is met — then a code — or which methods can still help; when none of them can run for this
  * session, `redirect_to_web`.
  */
+/**
+ * The consent gate: in the browser, a client that is not first-party — or a request with
+ * `prompt=consent` — gets a code only after the user approved what it asked for, in this request
+ * (consent is not remembered: RAR details such as a payment are one-off by nature).
+ */
+export function needsConsent(turn: Turn): boolean {
+  if (turn.caller.mode !== 'browser' || turn.flow.consented) return false;
+  return !turn.caller.client.firstParty || turn.flow.request.prompt.includes('consent');
+}
+
 @Injectable()
 export class OutcomeDecider {
   constructor(
@@ -22,6 +32,9 @@ export class OutcomeDecider {
   /** After a step that may have completed the request (a success, or nothing in progress). */
   async decide(turn: Turn, status: ChallengeStatus, challenge: JsonObject = {}): Promise<EndpointOutcome> {
     const assessment = await this.facts.assess(turn);
+    if (assessment.satisfied && needsConsent(turn)) {
+      return { kind: 'consent_required', authSession: turn.caller.session.authSession, scopes: turn.flow.request.scopes, authorizationDetails: turn.flow.request.authorizationDetails ?? [] };
+    }
     if (assessment.satisfied) return this.codes.issue(turn, assessment.satisfied);
     return this.needMore(turn, status, challenge, assessment.open);
   }

@@ -1,3 +1,4 @@
+import type { AuthorizationDetail } from '@fpa/authz-request';
 import type { ChallengeStatus, JsonObject } from '@fpa/challenge-kit';
 
 /**
@@ -23,6 +24,11 @@ export type EndpointOutcome =
   /** Waiting for something outside the client's requests (a wallet, a downstream server): poll with auth_session. */
   | { readonly kind: 'pending'; readonly authSession: string; readonly challengeType: string; readonly reply: JsonObject; readonly expiresIn: number; readonly intervalSeconds?: number }
   /** FIPA-21: no native method can complete the request; `requestUri` only when it had a code_challenge. */
-  | { readonly kind: 'redirect_to_web'; readonly authSession: string; readonly requestUri?: string; readonly expiresIn?: number };
+  | { readonly kind: 'redirect_to_web'; readonly authSession: string; readonly requestUri?: string; readonly expiresIn?: number }
+  /**
+   * The user authenticated; a client that is not first-party (or `prompt=consent`) needs their
+   * approval of what it asked for before a code is issued (the browser's consent screen).
+   */
+  | { readonly kind: 'consent_required'; readonly authSession: string; readonly scopes: readonly string[]; readonly authorizationDetails: readonly AuthorizationDetail[] };
 
 export type OutcomeKind = EndpointOutcome['kind'];
