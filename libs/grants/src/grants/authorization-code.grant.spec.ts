@@ -103,6 +103,14 @@ describe('AuthorizationCodeGrant (FIPA-29, GEN-2, GEN-3)', () => {
     expect((await codes.find(code))?.consumedAt).toBeNull();
   });
 
+  it('RFC 6749 §4.1.3: a browser code is redeemed with exactly its redirect_uri; a wrong or missing one is invalid_grant and leaves it redeemable', async () => {
+    const { code, verifier } = issued({ redirectUri: 'https://app.example.com/cb' });
+    await rejectsWith(redeem(code, verifier), 'invalid_grant');
+    await rejectsWith(redeem(code, verifier, { extra: { redirect_uri: 'https://app.example.com/cb/' } }), 'invalid_grant');
+    expect((await codes.find(code))?.consumedAt).toBeNull();
+    await expect(redeem(code, verifier, { extra: { redirect_uri: 'https://app.example.com/cb' } })).resolves.toMatchObject({ issued: { tokenType: 'DPoP' } });
+  });
+
   describe('binding (FIPA-29/33, GEN-2): a failure is invalid_grant and leaves the code redeemable', () => {
     it.each([
       ['another client', { client: { client: testClient({ id: 'other-app' }), method: 'none' as const } }],

@@ -40,7 +40,6 @@ export class AuthorizationCodeGrant implements GrantHandler {
   async handle(ctx: GrantContext): Promise<GrantResult> {
     const value = ctx.form.code;
     if (!value) throw new OAuthError('invalid_request', 'missing parameter code');
-    if (ctx.form.redirect_uri !== undefined) throw new OAuthError('invalid_request', 'codes from the authorization challenge endpoint are redeemed without redirect_uri');
     const auth = ctx.client!;
     const now = new Date(this.clock.nowMs());
     const code = await this.codes.find(value);
@@ -105,6 +104,10 @@ export class AuthorizationCodeGrant implements GrantHandler {
     // FIPA-33 / DPOP-30: the token request proves the key the challenge requests used.
     if (code.dpopJkt !== null && ctx.dpop?.jkt !== code.dpopJkt) throw new OAuthError('invalid_grant', 'the authorization code is bound to another DPoP key');
     this.checkPkce(code, ctx.form.code_verifier);
+    // RFC 6749 §4.1.3: a code sent to a redirect URI is redeemed with exactly that URI; the native
+    // endpoint's codes (FIPA-29) were sent to none and take none.
+    if (code.redirectUri === null && ctx.form.redirect_uri !== undefined) throw new OAuthError('invalid_request', 'codes from the authorization challenge endpoint are redeemed without redirect_uri');
+    if (code.redirectUri !== null && ctx.form.redirect_uri !== code.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the one of the authorization request');
     // A device redeeming with its assertion must be the device whose session the user attached to.
     if (auth.deviceSession && auth.deviceSession.authSession !== code.authSession) throw new OAuthError('invalid_grant', 'the authorization code belongs to another session');
   }
