@@ -7,6 +7,7 @@ import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, Refres
 import { PlatformModule } from '@fpa/platform';
 import { RegistrationModule, registrationMetadata } from '@fpa/registration';
 import { SampleApiModule } from '@fpa/sample-api';
+import { WebLoginModule, webLoginMetadata } from '@fpa/web-login';
 
 export const STANDALONE_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin, AuthorizationCodeGrant.plugin];
 
@@ -35,8 +36,9 @@ export class StandaloneAppModule {
         PlatformModule.forRoot(config),
         ClientsModule,
         RegistrationModule.forRoot({ withEndpoint: true }),
-        TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata] }),
+        TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata, webLoginMetadata] }),
         ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }),
+        WebLoginModule,
         ChallengeOpenApiModule,
         SampleApiModule.forRoot({ keys: 'local' }),
       ],

@@ -4,6 +4,7 @@ import { challengeMetadata } from '@fpa/interaction';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { PlatformModule } from '@fpa/platform';
 import { registrationMetadata } from '@fpa/registration';
+import { webLoginMetadata } from '@fpa/web-login';
 
 /** The token service (CONTRACT §1): /token, /introspect, /revoke, /jwks, metadata. */
 export const TOKEN_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin, AuthorizationCodeGrant.plugin];
@@ -15,7 +16,7 @@ export class TokenAppModule {
       module: TokenAppModule,
       imports: [
         PlatformModule.forRoot(config),
-        TokenModule.forRoot({ grants: TOKEN_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata] }),
+        TokenModule.forRoot({ grants: TOKEN_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata, webLoginMetadata] }),
       ],
     };
   }

@@ -67,6 +67,8 @@ export class ChallengeModule {
     const routing = options.routing ?? [];
     return {
       module: ChallengeModule,
+      // The loop and the methods serve the browser login too (libs/web-login).
+      global: true,
       imports: [ClientsModule, SessionModule, UsersModule, KeysModule, DpopModule, MessagingModule.forRoot(), ChallengeKitModule, AuthzRequestModule, ...options.methods.map((p) => p.module)],
       controllers: [AuthorizeChallengeController],
       providers: [

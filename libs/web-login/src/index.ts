@@ -1,0 +1,5 @@
+export * from './web-login.module';
+export * from './web-login.service';
+export * from './browser-binding.service';
+export * from './html/pages';
+export * from './redirect';
