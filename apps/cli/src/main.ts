@@ -151,7 +151,7 @@ async function janitorCommand(config: AppConfig, args: string[]): Promise<number
   }
   let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>> | undefined;
   try {
-    app = await NestFactory.createApplicationContext(CliModule.forRoot(config, 'janitor'), { logger: ['error'] });
+    app = await NestFactory.createApplicationContext(CliModule.forRoot(config, 'janitor'), { logger: ['error'], abortOnError: false });
     const s = await app.get(JanitorService).run(options);
     console.log(JSON.stringify(janitorJson(s)));
     return s.outcome === 'success' ? 0 : 1;

@@ -34,11 +34,14 @@ export class JanitorMetrics implements OnModuleInit {
       },
     });
     this.metrics.gauge({
-      name: 'fpa_janitor_last_run_success',
-      help: '1 when the janitor’s last finished run succeeded, 0 when it failed (no series before its first run).',
+      name: 'fpa_janitor_last_run_timestamp_seconds',
+      help: 'When the janitor’s last finished run ended, labelled with its outcome (success or failure); no series before the first run.',
+      labelNames: ['outcome'] as const,
       async collect() {
         const view = await read();
-        if (view?.last) this.set(view.last.outcome === 'success' ? 1 : 0);
+        if (!view) return;
+        this.reset();
+        if (view.last) this.set({ outcome: view.last.outcome }, view.last.finishedAt.getTime() / 1000);
       },
     });
     this.metrics.gauge({
@@ -55,7 +58,9 @@ export class JanitorMetrics implements OnModuleInit {
       labelNames: ['table'] as const,
       async collect() {
         const view = await read();
-        if (view?.last) for (const table of JANITOR_TABLES) this.set({ table }, view.last.deleted[table] ?? 0);
+        if (!view) return;
+        this.reset();
+        if (view.last) for (const table of JANITOR_TABLES) this.set({ table }, view.last.deleted[table] ?? 0);
       },
     });
   }

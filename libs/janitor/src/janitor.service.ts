@@ -52,7 +52,7 @@ export class JanitorService {
   ) {}
 
   /** The cutoffs a run at `asOf` compares against (see `Cutoffs`). */
-  cutoffs(asOf: Date): Cutoffs {
+  cutoffs(asOf: Date, runId: string): Cutoffs {
     const at = (seconds: number): Date => new Date(asOf.getTime() - seconds * 1000);
     const { accessTokenTtl } = this.config.tokens;
     const skew = this.config.clockSkewSeconds;
@@ -62,6 +62,7 @@ export class JanitorService {
       sessionCutoff: at(accessTokenTtl + skew + 60),
       attemptCutoff: at(this.config.challenge.lockout.resetSeconds),
       auditCutoff: at(this.config.janitor.auditRetentionDays * 86_400),
+      runId,
     };
   }
 
@@ -76,12 +77,13 @@ export class JanitorService {
     let error: string | undefined;
     const runner = this.ds.createQueryRunner();
     try {
-      runId = await this.runs.start(startedAt);
+      const id = await this.runs.start(startedAt);
+      runId = id;
       await runner.connect();
       await runner.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`);
       await runner.query(`SET statement_timeout = '${STATEMENT_TIMEOUT}'`);
       const batch = new Batcher(runner, batchSize, pauseMs, deleted, progress);
-      const cutoffs = this.cutoffs(asOf);
+      const cutoffs = this.cutoffs(asOf, id);
       await this.sweepSessions(batch, cutoffs);
       for (const sweep of SWEEPS) await batch.repeat(sweep.table, sweep.sql, (limit) => sweep.params(cutoffs, limit));
     } catch (e) {

@@ -37,6 +37,8 @@ export interface Cutoffs {
   readonly attemptCutoff: Date;
   /** `now - AUDIT_RETENTION_DAYS`. */
   readonly auditCutoff: Date;
+  /** The run's own record in janitor_runs, which no sweep touches (whatever `now` it was given). */
+  readonly runId: string;
 }
 
 export interface Sweep {
@@ -78,10 +80,12 @@ const familyLive = (familyId: string): string =>
  * events) is `SessionSweep`. Families before codes, so a code whose family went in this run goes in
  * this run too.
  *
- * Refresh tokens and consumed codes stay past their own expiry, so a plain "expired" index scan would
- * wade through every kept row on each batch. Their batches look at the N oldest candidates instead
- * (families die in the order they expire; a consumed code's family in the order it was consumed)
- * and delete the dead among them; a batch that finds fewer than N dead ends the sweep.
+ * Refresh tokens and codes with a refresh family stay past their own expiry, so a plain "expired"
+ * index scan would wade through every kept row on each batch. Their batches look at the N oldest
+ * candidates instead (families die in the order they expire, a redeemed code's family in the order
+ * the code was redeemed) and delete the dead among them; a batch that finds fewer than N dead ends
+ * the sweep. A dead row behind one that is not dead yet in that order (a family expired a moment
+ * later whose last access token expires sooner) waits for the next run.
  */
 export const SWEEPS: readonly Sweep[] = [
   // Refresh tokens: the whole family, once it is dead — past the family's absolute expiry (rotation
@@ -103,18 +107,26 @@ export const SWEEPS: readonly Sweep[] = [
   },
   // Authorization codes never redeemed: once expired, nothing can redeem them.
   sweep('authorization_codes', 'code_hash', 'c', 'c.consumed_at IS NULL AND c.expires_at < $1', ['now']),
-  // Redeemed codes: kept while a replay could still revoke something (GEN-3: a reused code revokes
-  // the access token and the refresh family it issued) — until that access token expired and that
-  // family is dead.
+  // Redeemed codes are kept while a replay could still revoke something (GEN-3: a reused code revokes
+  // the access token and the refresh family it issued). Without a refresh family: until that access
+  // token expired.
+  sweep(
+    'authorization_codes',
+    'code_hash',
+    'c',
+    'c.consumed_at IS NOT NULL AND c.refresh_family_id IS NULL AND c.access_token_expires_at < $1 AND c.expires_at < $2',
+    ['tokenCutoff', 'now'],
+  ),
+  // With a refresh family: until that family is dead too (families die in the order their codes were
+  // redeemed: each starts with its code).
   {
     table: 'authorization_codes',
     sql: `WITH oldest AS MATERIALIZED (
             SELECT c.code_hash, c.expires_at, c.access_token_expires_at, c.refresh_family_id
-            FROM authorization_codes c WHERE c.consumed_at IS NOT NULL ORDER BY c.consumed_at LIMIT $3),
+            FROM authorization_codes c WHERE c.refresh_family_id IS NOT NULL ORDER BY c.consumed_at LIMIT $3),
           dead AS MATERIALIZED (
             SELECT o.code_hash FROM oldest o
-            WHERE o.expires_at < $1 AND (o.access_token_expires_at IS NULL OR o.access_token_expires_at < $2)
-              AND (o.refresh_family_id IS NULL OR NOT ${familyLive('o.refresh_family_id')})),
+            WHERE o.expires_at < $1 AND o.access_token_expires_at < $2 AND NOT ${familyLive('o.refresh_family_id')}),
           gone AS (
             DELETE FROM authorization_codes WHERE code_hash IN (
               SELECT c.code_hash FROM authorization_codes c WHERE c.code_hash IN (SELECT d.code_hash FROM dead d) FOR UPDATE OF c SKIP LOCKED)
@@ -129,7 +141,7 @@ export const SWEEPS: readonly Sweep[] = [
   sweep('auth_attempts', 'key_hash', 'a', 'a.last_failure_at < $1 AND (a.locked_until IS NULL OR a.locked_until <= $2)', ['attemptCutoff', 'now']),
   // The audit trail and the janitor's own records: older than AUDIT_RETENTION_DAYS.
   sweep('audit_events', 'id', 'e', 'e.occurred_at < $1', ['auditCutoff']),
-  sweep('janitor_runs', 'id', 'j', 'j.started_at < $1', ['auditCutoff']),
+  sweep('janitor_runs', 'id', 'j', 'j.started_at < $1 AND j.id <> $2', ['auditCutoff', 'runId']),
 ];
 
 /** When a session is dead: the first of its idle expiry, absolute end and revocation (the index's expression). */
@@ -158,10 +170,12 @@ export const SessionSweep = {
          SELECT x.${pk} FROM ${table} x WHERE x.auth_session = ANY($1::text[]) LIMIT $2 FOR UPDATE OF x SKIP LOCKED)
        RETURNING 1)
      SELECT count(*)::int AS n FROM gone`,
-  sessions: `DELETE FROM device_sessions WHERE auth_session IN (
-               SELECT s.auth_session FROM device_sessions s
-               WHERE s.auth_session = ANY($1::text[]) AND ${SESSION_DEAD_AT} < $2
-                 ${SESSION_CHILDREN.map((c) => `AND NOT EXISTS (SELECT 1 FROM ${c.table} x WHERE x.auth_session = s.auth_session)`).join('\n                 ')}
-               FOR UPDATE OF s SKIP LOCKED)
-             RETURNING auth_session`,
+  sessions: `WITH gone AS (
+               DELETE FROM device_sessions WHERE auth_session IN (
+                 SELECT s.auth_session FROM device_sessions s
+                 WHERE s.auth_session = ANY($1::text[]) AND ${SESSION_DEAD_AT} < $2
+                   ${SESSION_CHILDREN.map((c) => `AND NOT EXISTS (SELECT 1 FROM ${c.table} x WHERE x.auth_session = s.auth_session)`).join('\n                   ')}
+                 FOR UPDATE OF s SKIP LOCKED)
+               RETURNING auth_session)
+             SELECT auth_session FROM gone`,
 } as const;
