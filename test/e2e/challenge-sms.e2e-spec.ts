@@ -24,7 +24,8 @@ function beginPublic(c: ChallengeClient, loginHint: string, extra: Record<string
 /**
  * The authorization challenge endpoint with SMS OTP through a real HTTP SMS provider (FiPA -04 §5,
  * CONTRACT §5): both ways in, to an authorization code and phone-verified DPoP tokens; provider
- * failures, throttles and malformed numbers refused with the contract's errors.
+ * failures and malformed numbers refused with the contract's errors. The resend throttle and the cap
+ * per number are in rate-limits.e2e-spec.ts, with every other limit.
  */
 describe('authorization challenge: SMS OTP through an HTTP provider (standalone, PostgreSQL + Redis)', () => {
   let sms: SmsReceiver;
@@ -246,92 +247,6 @@ describe('authorization challenge: SMS OTP through an HTTP provider (standalone,
         expectOAuthError(r, 400, 'invalid_request');
       }
       expect(sms.requests.length).toBe(before);
-    });
-
-    it('the SMS code never appears in any HTTP response body', () => {
-      expectNoCodeLeaked(sms, seen);
-    });
-  });
-
-  describe('resend throttle (CHALLENGE_RESEND_SECONDS=30)', () => {
-    let suite: RunningApp;
-
-    beforeAll(async () => {
-      suite = await startStandalone('challengesmsresend', {
-        SMS_PROVIDER_URL: `${sms.url}/messages`,
-        SMS_PROVIDER_AUTHORIZATION: 'Bearer test-token',
-        SMS_PROVIDER_BODY: SMS_BODY,
-        CHALLENGE_RESEND_SECONDS: '30',
-      });
-      await suite.createClient(APP);
-    });
-    afterAll(async () => {
-      await suite?.close();
-    });
-
-    it('a second code to the same number within 30 s → 429 slow_down with Retry-After, from any session', async () => {
-      const c = await ChallengeClient.create(suite.issuer);
-      const first = await record(beginPublic(c, '+44 7700 900200'));
-      expect(first.status).toBe(403);
-      expect(first.body).toMatchObject({ status: 'code_sent', challenge_type: 'sms_otp' });
-
-      // A resend in the same session…
-      const resend = await record(c.send({ challenge_type: 'sms_otp', action: 'resend' }));
-      expectOAuthError(resend, 429, 'slow_down');
-      expect(resend.headers.get('retry-after')).toBe('30');
-      // …and a begin from another session to the same number.
-      const other = await ChallengeClient.create(suite.issuer);
-      const second = await record(beginPublic(other, '+447700900200'));
-      expectOAuthError(second, 429, 'slow_down');
-      expect(second.headers.get('retry-after')).toBe('30');
-      expect(sms.to('+447700900200')).toHaveLength(1);
-
-      // Another number is not throttled, and the throttled session can still answer its first code.
-      const elsewhere = await record(beginPublic(other, '+44 7700 900201'));
-      expect(elsewhere.status).toBe(403);
-      const done = await record(c.send({ code: sms.code('+447700900200') }));
-      expect(done.status).toBe(200);
-    });
-
-    it('the SMS code never appears in any HTTP response body', () => {
-      expectNoCodeLeaked(sms, seen);
-    });
-  });
-
-  describe('hourly cap per destination (CHALLENGE_RATE_LIMIT_DESTINATION=2)', () => {
-    let suite: RunningApp;
-
-    beforeAll(async () => {
-      suite = await startStandalone('challengesmscap', {
-        SMS_PROVIDER_URL: `${sms.url}/messages`,
-        SMS_PROVIDER_AUTHORIZATION: 'Bearer test-token',
-        SMS_PROVIDER_BODY: SMS_BODY,
-        CHALLENGE_RESEND_SECONDS: '0',
-        CHALLENGE_RATE_LIMIT_DESTINATION: '2',
-      });
-      await suite.createClient(APP);
-    });
-    afterAll(async () => {
-      await suite?.close();
-    });
-
-    it('the third code to the same number within the hour → 429 slow_down with Retry-After; nothing is sent', async () => {
-      for (let i = 0; i < 2; i++) {
-        const c = await ChallengeClient.create(suite.issuer);
-        const r = await record(beginPublic(c, '+44 7700 900300'));
-        expect(r.status).toBe(403);
-        expect(r.body).toMatchObject({ status: 'code_sent' });
-      }
-      const c = await ChallengeClient.create(suite.issuer);
-      const third = await record(beginPublic(c, '+44 (7700) 900-300'));
-      expectOAuthError(third, 429, 'slow_down');
-      const retryAfter = Number(third.headers.get('retry-after'));
-      expect(retryAfter).toBeGreaterThan(0);
-      expect(retryAfter).toBeLessThanOrEqual(3600);
-      expect(sms.to('+447700900300')).toHaveLength(2);
-      // The cap is per destination: another number still gets its code.
-      const other = await record(beginPublic(c, '+44 7700 900301'));
-      expect(other.status).toBe(403);
     });
 
     it('the SMS code never appears in any HTTP response body', () => {

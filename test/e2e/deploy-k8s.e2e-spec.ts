@@ -4,6 +4,7 @@ import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import {
   ALL_CHECKS,
+  CLI_CRONJOBS,
   CONTRACT_ROUTES,
   HTTP_APPS,
   checkAvailability,
@@ -39,9 +40,11 @@ beforeAll(() => {
 });
 
 describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
-  it('renders the four apps, the migration Job, the rotation CronJob, the Ingress and the NetworkPolicies', () => {
+  it('renders the four apps, the migration Job, the rotation and janitor CronJobs, the Ingress and the NetworkPolicies', () => {
     const m = manifests(overlay);
     for (const app of HTTP_APPS) expect(httpAppWorkload(m, app)).toBeDefined();
+    const cronJobs = m.workloads.filter((w) => w.owner.kind === 'CronJob' && w.app === 'cli').map((w) => w.containers[0].args?.join(' '));
+    expect(cronJobs.sort()).toEqual(CLI_CRONJOBS.map((a) => a.join(' ')).sort());
     const kinds = m.objects.map((o) => o.kind);
     for (const kind of ['Namespace', 'ConfigMap', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Job', 'CronJob', 'Ingress', 'NetworkPolicy']) expect(kinds).toContain(kind);
   });
@@ -78,7 +81,7 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
     expect(checkNetworkPolicies(manifests(overlay))).toEqual([]);
   });
 
-  it('the migration Job, the key-rotation CronJob, database capacity and the managed-store rules', () => {
+  it('the migration Job, the key-rotation and janitor CronJobs, database capacity and the managed-store rules', () => {
     const m = manifests(overlay);
     expect([...ALL_CHECKS.checkJobs(m), ...ALL_CHECKS.checkDatabaseCapacity(m), ...ALL_CHECKS.checkExternalStores(m)]).toEqual([]);
   });
@@ -259,6 +262,24 @@ describe('mutations: every check fails when its rule breaks', () => {
       objects.splice(objects.findIndex((o) => o.kind === 'Job'), 1);
     });
     expect(ALL_CHECKS.checkJobs(m)).toEqual(['no Job runs `migration run`', 'CronJob/rotate-keys: concurrencyPolicy must be Forbid']);
+  });
+
+  it('the janitor CronJob allowed to overlap; gone; without PostgreSQL egress; with a literal DATABASE_URL', () => {
+    const overlapping = mutate('dev', (find) => {
+      find<{ spec: { concurrencyPolicy: string } }>('CronJob', 'janitor').spec.concurrencyPolicy = 'Replace';
+    });
+    expect(ALL_CHECKS.checkJobs(overlapping)).toEqual(['CronJob/janitor: concurrencyPolicy must be Forbid']);
+    const gone = mutate('prod', (_find, objects) => {
+      objects.splice(objects.findIndex((o) => o.kind === 'CronJob' && o.metadata?.name === 'janitor'), 1);
+    });
+    expect(ALL_CHECKS.checkJobs(gone)).toEqual(['no CronJob runs `janitor`']);
+    const isolated = mutate('dev', (find) => {
+      const pod = find<{ spec: { jobTemplate: { spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: IContainer[] } } } } } }>('CronJob', 'janitor').spec.jobTemplate.spec.template;
+      delete pod.metadata.labels['first-party-auth/postgres-client'];
+      pod.spec.containers[0].env = pod.spec.containers[0].env!.map((e) => (e.name === 'DATABASE_URL' ? { name: e.name, value: 'postgres://fpa:hunter2@postgres:5432/fpa' } : e));
+    });
+    expect(checkNetworkPolicies(isolated)).toContain('CronJob/janitor: no egress to PostgreSQL (5432)');
+    expect(checkEnvironment(isolated).join('\n')).toMatch(/CronJob\/janitor\/janitor: DATABASE_URL is secret in ENV_VARS and must come from a secretKeyRef/);
   });
 
   it('a tag instead of a digest in prod, DATABASE_SSL off; too few PostgreSQL connections in dev', () => {

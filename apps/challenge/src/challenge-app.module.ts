@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ChallengeModule, ChallengeOpenApiModule } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import type { AppConfig } from '@fpa/config';
+import { JanitorModule } from '@fpa/janitor';
 import { PlatformModule } from '@fpa/platform';
 import { WebLoginModule } from '@fpa/web-login';
 
@@ -9,6 +10,6 @@ import { WebLoginModule } from '@fpa/web-login';
 @Module({})
 export class ChallengeAppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config), ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }), WebLoginModule, ChallengeOpenApiModule] };
+    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config), JanitorModule, ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }), WebLoginModule, ChallengeOpenApiModule] };
   }
 }

@@ -5,6 +5,7 @@ import { ClientAdminService, ClientDefinitionError, ClientsModule, type Client }
 import { configFromEnv } from '@fpa/platform';
 import type { AppConfig } from '@fpa/config';
 import { KeyManager, KeysModule, keyState } from '@fpa/keys';
+import { JanitorModule, JanitorService, type JanitorSummary } from '@fpa/janitor';
 import { openDataSource, runMigrations, usesPglite } from '@fpa/persistence';
 import { PlatformModule } from '@fpa/platform';
 import { RevocationService, SessionModule } from '@fpa/session';
@@ -22,6 +23,9 @@ const USAGE = `first-party-auth administration
   npm run keys -- list
   npm run keys -- rotate [--immediate]          publish a new signing key; it signs after KEY_PUBLISH_LEAD_SECONDS
   npm run keys -- retire <kid>                  stop publishing a key now (compromise)
+  npm run janitor [-- --batch-size=N --pause-ms=N]
+                                                delete what has expired, in batches; prints a JSON summary,
+                                                exits 1 on failure (AUDIT_RETENTION_DAYS, JANITOR_*)
 
 Uses the same environment as the apps (DATABASE_URL, KEY_ENCRYPTION_KEY, …); without DATABASE_URL it
 works on the embedded default's data in DATA_DIR (stop the server first).`;
@@ -31,6 +35,8 @@ class CliModule {
   static forRoot(config: AppConfig, area: string): DynamicModule {
     // Only `session` needs Redis (it sets the revocation flags resource servers read).
     const session = area === 'session';
+    // The janitor needs PostgreSQL only: no signing keys loaded, no clients.
+    if (area === 'janitor') return { module: CliModule, imports: [PlatformModule.forRoot(config, { store: false }), JanitorModule] };
     return { module: CliModule, imports: [PlatformModule.forRoot(config, { store: session }), ClientsModule, KeysModule, ...(session ? [SessionModule] : [])] };
   }
 }
@@ -53,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  if (area === 'janitor') return janitorCommand(config, [command, ...args].filter((a) => a !== undefined));
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(config, area), { logger: ['error', 'warn'] });
   try {
     if (area === 'client') return await clientCommand(app.get(ClientAdminService), command, args);
@@ -128,6 +135,49 @@ async function keysCommand(keys: KeyManager, command: string | undefined, args: 
     default:
       return usage();
   }
+}
+
+/**
+ * `janitor [--batch-size=N] [--pause-ms=N]`: one run, its summary as one JSON line on stdout; exit 1
+ * when it failed, including when PostgreSQL cannot be reached (then with the error only).
+ */
+async function janitorCommand(config: AppConfig, args: string[]): Promise<number> {
+  const options: { batchSize?: number; pauseMs?: number } = {};
+  for (const arg of args) {
+    const m = /^--(batch-size|pause-ms)=(\d{1,6})$/.exec(arg);
+    if (!m) return usage();
+    if (m[1] === 'batch-size') options.batchSize = Math.max(1, Number(m[2]));
+    else options.pauseMs = Number(m[2]);
+  }
+  let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>> | undefined;
+  try {
+    app = await NestFactory.createApplicationContext(CliModule.forRoot(config, 'janitor'), { logger: ['error'], abortOnError: false });
+    const s = await app.get(JanitorService).run(options);
+    console.log(JSON.stringify(janitorJson(s)));
+    return s.outcome === 'success' ? 0 : 1;
+  } catch (e) {
+    const err = e as { name?: string; code?: string; message?: string };
+    console.log(JSON.stringify({ outcome: 'failure', error: `${err.name ?? 'Error'}${err.code ? ` ${err.code}` : ''}: ${err.message ?? String(e)}`.slice(0, 300) }));
+    return 1;
+  } finally {
+    await app?.close().catch(() => undefined);
+  }
+}
+
+function janitorJson(s: JanitorSummary): Record<string, unknown> {
+  return {
+    outcome: s.outcome,
+    run_id: s.runId,
+    as_of: s.asOf.toISOString(),
+    started_at: s.startedAt.toISOString(),
+    finished_at: s.finishedAt.toISOString(),
+    duration_ms: s.durationMs,
+    batch_size: s.batchSize,
+    batches: s.batches,
+    deleted: s.deleted,
+    sessions_skipped: s.sessionsSkipped,
+    ...(s.error === undefined ? {} : { error: s.error }),
+  };
 }
 
 function usage(): number {

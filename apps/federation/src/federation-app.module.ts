@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@fpa/config';
+import { JanitorModule } from '@fpa/janitor';
 import { PlatformModule } from '@fpa/platform';
 
 /**
@@ -9,6 +10,6 @@ import { PlatformModule } from '@fpa/platform';
 @Module({})
 export class FederationAppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: FederationAppModule, imports: [PlatformModule.forRoot(config)] };
+    return { module: FederationAppModule, imports: [PlatformModule.forRoot(config), JanitorModule] };
   }
 }

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@fpa/config';
+import { JanitorModule } from '@fpa/janitor';
 import { PlatformModule } from '@fpa/platform';
 import { RegistrationModule } from '@fpa/registration';
 
@@ -9,7 +10,7 @@ export class RegistrationAppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: RegistrationAppModule,
-      imports: [PlatformModule.forRoot(config), RegistrationModule.forRoot({ withEndpoint: true })],
+      imports: [PlatformModule.forRoot(config), JanitorModule, RegistrationModule.forRoot({ withEndpoint: true })],
     };
   }
 }

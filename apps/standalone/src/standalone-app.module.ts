@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { ChallengeModule, ChallengeOpenApiModule, challengeMetadata } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
+import { JanitorModule } from '@fpa/janitor';
 import { PlatformModule } from '@fpa/platform';
 import { RegistrationModule, registrationMetadata } from '@fpa/registration';
 import { SampleApiModule } from '@fpa/sample-api';
@@ -34,6 +35,7 @@ export class StandaloneAppModule {
       module: StandaloneAppModule,
       imports: [
         PlatformModule.forRoot(config),
+        JanitorModule,
         ClientsModule,
         RegistrationModule.forRoot({ withEndpoint: true }),
         TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata, webLoginMetadata] }),

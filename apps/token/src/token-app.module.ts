@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@fpa/config';
 import { challengeMetadata } from '@fpa/interaction';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
+import { JanitorModule } from '@fpa/janitor';
 import { PlatformModule } from '@fpa/platform';
 import { registrationMetadata } from '@fpa/registration';
 import { webLoginMetadata } from '@fpa/web-login';
@@ -16,6 +17,7 @@ export class TokenAppModule {
       module: TokenAppModule,
       imports: [
         PlatformModule.forRoot(config),
+        JanitorModule,
         TokenModule.forRoot({ grants: TOKEN_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata, webLoginMetadata] }),
       ],
     };

@@ -159,6 +159,15 @@ export const ENV_VARS = {
     doc: 'A user authentication keeps its `auth_session` alive this long (within the absolute lifetime); a code issued without user interaction extends nothing.',
     default: '2592000',
   },
+  AUDIT_RETENTION_DAYS: {
+    doc: 'The janitor (`npm run janitor`) deletes audit events (`audit_events`) and its own run records older than this many days.',
+    default: '365',
+  },
+  JANITOR_BATCH_SIZE: {
+    doc: 'Rows the janitor deletes per statement; each batch is its own short transaction and skips rows another transaction holds.',
+    default: '1000',
+  },
+  JANITOR_PAUSE_MS: { doc: 'Pause between two janitor batches, in ms (spreads the load of a large backlog).', default: '0' },
   SEND_BUDGET_SMS_PER_CLIENT: {
     doc: 'SMS messages one client (app) may have sent per clock hour, across all its users; then 429 `slow_down` until the hour ends. Caps SMS pumping through free public sessions.',
     default: '500',

@@ -84,6 +84,15 @@ export interface AppConfig {
     /** How long a user authentication keeps the session alive (bounded by the absolute lifetime). */
     readonly idleSeconds: number;
   };
+  /** The janitor (`cli janitor`): what it keeps beyond expiry, and how it deletes. */
+  readonly janitor: {
+    /** Audit events (and janitor run records) older than this are deleted. */
+    readonly auditRetentionDays: number;
+    /** Rows per DELETE statement (one short transaction each). */
+    readonly batchSize: number;
+    /** Pause between batches. */
+    readonly pauseMs: number;
+  };
   readonly messaging: {
     readonly smtpUrl: string | undefined;
     readonly emailFrom: string;
@@ -316,6 +325,11 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
     sessions: {
       maxLifetimeSeconds: int('SESSION_MAX_LIFETIME_SECONDS', 60, 31_536_000),
       idleSeconds: int('SESSION_IDLE_TTL_SECONDS', 60, 31_536_000),
+    },
+    janitor: {
+      auditRetentionDays: int('AUDIT_RETENTION_DAYS', 1, 36_500),
+      batchSize: int('JANITOR_BATCH_SIZE', 1, 100_000),
+      pauseMs: int('JANITOR_PAUSE_MS', 0, 60_000),
     },
     messaging: {
       smtpUrl,

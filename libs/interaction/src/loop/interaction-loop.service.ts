@@ -141,7 +141,10 @@ export class InteractionLoop {
     const turn = await this.load(caller, request, input);
     const outcome = await this.dispatch(turn, input);
     // A new flow that no step wrote yet is stored before the answer (a code completes it instead).
-    if (turn.dirty && outcome.kind !== 'code') turn.version = await this.flows.save(turn.flow, turn.version);
+    if (turn.dirty && outcome.kind !== 'code') {
+      await caller.pending?.persist();
+      turn.version = await this.flows.save(turn.flow, turn.version);
+    }
     return outcome;
   }
 
@@ -182,8 +185,9 @@ export class InteractionLoop {
     if (input && this.starter.startsFlow(caller, input, loaded?.flow)) {
       flow = await this.starter.newFlow(caller, input);
       requestedAcrs(policy, flow.request.acrValues);
-      // The request is valid: a session it created is stored now, before anything refers to it.
-      await caller.pending?.persist();
+      // A session this request created is stored with the flow's first write (StepApplier.save, or the
+      // save below), not here: a request refused before it (a send throttled, a malformed parameter)
+      // leaves nothing behind (issue 8 item 6).
       // A new authorization request replaces the one in progress: its first write is a compare-and-set against it.
       started = true;
     } else if (loaded) {

@@ -47,8 +47,9 @@ export class StepApplier {
     }
   }
 
-  /** Writes the flow at the turn's version; the turn moves to the new version. */
+  /** Writes the flow at the turn's version (storing the session first, if this request created it); the turn moves to the new version. */
   async save(turn: Turn, next: Turn['flow']): Promise<void> {
+    await turn.caller.pending?.persist();
     turn.version = await this.flows.save(next, turn.version);
     turn.flow = next;
     turn.dirty = false;

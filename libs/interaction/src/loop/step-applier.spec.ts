@@ -73,6 +73,37 @@ describe('StepApplier: an InteractionStep becomes a flow write and an outcome', 
       expect(await core.flows.load(session(turn))).toEqual({ flow: turn.flow, version: 1 });
       expect(core.delivery.sent).toEqual([]);
     });
+
+    /** A turn whose session this request created and has not stored yet; `log` records when it is stored. */
+    const newSessionTurn = async (log: string[]): Promise<Turn> => {
+      const turn = await core.turn({ created: true });
+      const pending = {
+        persisted: false,
+        async persist(): Promise<void> {
+          log.push(`persist (flow at version ${(await core.flows.load(session(turn)))?.version})`);
+          pending.persisted = true;
+        },
+      };
+      return { ...turn, caller: { ...turn.caller, pending } };
+    };
+
+    it('a session this request created is stored just before the flow is first written', async () => {
+      const log: string[] = [];
+      const turn = await newSessionTurn(log);
+      core.delivery.onSend = async () => void log.push('send');
+      await core.applier.apply(turn, email, await begin(turn), undefined, undefined);
+      expect(log).toEqual(['persist (flow at version 1)', 'send']);
+      expect(turn.version).toBe(2);
+    });
+
+    it('a refused reservation does not store the session this request created (issue 8: a refused request stores nothing)', async () => {
+      const log: string[] = [];
+      const turn = await newSessionTurn(log);
+      core.delivery.refuseReserve = new OAuthError('slow_down', 'too many codes to this address');
+      await expect(core.applier.apply(turn, email, await begin(turn), undefined, undefined)).rejects.toMatchObject({ code: 'slow_down' });
+      expect(log).toEqual([]);
+      expect(turn.caller.pending?.persisted).toBe(false);
+    });
   });
 
   describe('rejected', () => {
