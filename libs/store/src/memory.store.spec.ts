@@ -2,13 +2,13 @@ import { MemoryStore } from './memory.store';
 
 describe('MemoryStore (embedded default only)', () => {
   let now = 1_000_000;
-  const store = new MemoryStore(() => now);
+  const store = new MemoryStore(() => now, { genesis: true });
   afterAll(() => store.close());
 
   it('claimOnce admits a key once until it expires', async () => {
     expect(await store.claimOnce('k', 10)).toBe(true);
     expect(await store.claimOnce('k', 10)).toBe(false);
-    expect(await store.claimEachOnce([{ key: 'k', ttlSeconds: 10 }, { key: 'k2', ttlSeconds: 10 }])).toEqual([false, true]);
+    expect(await store.claimEachOnce([{ key: 'k', ttlSeconds: 10 }, { key: 'k2', ttlSeconds: 10 }])).toEqual(['replayed', 'claimed']);
     now += 11_000;
     expect(await store.claimOnce('k', 10)).toBe(true);
   });
@@ -57,3 +57,4 @@ describe('MemoryStore compare-and-set', () => {
     expect(await store.getVersioned('c')).toBeUndefined();
   });
 });
+

@@ -1,4 +1,5 @@
-import type { EphemeralStore, Versioned } from './ephemeral-store';
+import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned } from './ephemeral-store';
+import { claimOutcome, GenerationTracker, resolveMarker, revocationsNotRestored, type MarkerReading, type StoreGeneration, type StoredMarker } from './generation';
 import { parseVersioned } from './redis.store';
 
 interface Entry {
@@ -10,15 +11,37 @@ interface Entry {
  * In-process store for the embedded default only (one process, nothing shared). Production mode
  * refuses it at configuration time. JavaScript runs each method to completion before another
  * starts, so check-and-set here is atomic within the process.
+ *
+ * It starts empty, as Redis does after a restart without persistence: no generation marker, so the
+ * first operation starts a generation (generation.ts) unless `genesis` says nothing can predate it.
+ * The embedded default's keeper decides that from PostgreSQL at start-up, so a process restart is
+ * a loss like any other: values accepted by the previous process are refused.
  */
 export class MemoryStore implements EphemeralStore {
   readonly kind = 'memory' as const;
+  readonly generation = new GenerationTracker();
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
+  private marker: StoredMarker | undefined;
 
-  constructor(private readonly now: () => number = Date.now) {
+  /** `genesis: true` starts with a first generation (unit tests of code that claims or checks flags). */
+  constructor(
+    private readonly now: () => number = Date.now,
+    options: { readonly genesis?: boolean } = {},
+  ) {
     this.sweeper = setInterval(() => this.sweep(), 30_000);
     this.sweeper.unref();
+    if (options.genesis) this.readMarker(false, true);
+  }
+
+  /** RedisStore's GENERATION_LUA, in-process: read (or start) the generation, count this process's claim. */
+  private readMarker(countClaim: boolean, genesis = false): StoreGeneration {
+    const { marker, reason } = resolveMarker(this.marker, this.generation.expectation(), { nowMs: this.now(), replicaId: this.generation.replicaId, genesis });
+    this.marker = marker;
+    const id = this.generation.replicaId;
+    if (countClaim) marker.seqs.set(id, (marker.seqs.get(id) ?? 0) + 1);
+    const reading: MarkerReading = { generation: marker.generation, seq: marker.seqs.get(id) ?? 0, established: reason !== undefined };
+    return this.generation.observe(reading);
   }
 
   private live(key: string): Entry | undefined {
@@ -35,16 +58,16 @@ export class MemoryStore implements EphemeralStore {
   }
 
   async claimOnce(key: string, ttlSeconds: number): Promise<boolean> {
-    if (this.live(key)) return false;
-    this.put(key, '1', ttlSeconds);
-    return true;
+    return (await this.claimEachOnce([{ key, ttlSeconds }]))[0] === 'claimed';
   }
 
-  async claimEachOnce(claims: readonly { key: string; ttlSeconds: number }[]): Promise<boolean[]> {
+  async claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]> {
+    if (claims.length === 0) return [];
+    const generation = this.readMarker(true);
     return claims.map((c) => {
-      if (this.live(c.key)) return false;
-      this.put(c.key, '1', c.ttlSeconds);
-      return true;
+      const fresh = !this.live(c.key);
+      if (fresh) this.put(c.key, '1', c.ttlSeconds);
+      return claimOutcome(fresh, c.acceptableSince, generation);
     });
   }
 
@@ -68,6 +91,8 @@ export class MemoryStore implements EphemeralStore {
   }
 
   async anyFlagged(keys: readonly string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    if (this.readMarker(false).restoredAtMs === undefined) throw revocationsNotRestored();
     return keys.some((k) => this.live(k) !== undefined);
   }
 
@@ -111,11 +136,24 @@ export class MemoryStore implements EphemeralStore {
     return true;
   }
 
+  async syncGeneration(options: { readonly genesis?: boolean } = {}): Promise<StoreGeneration> {
+    return this.readMarker(false, options.genesis === true);
+  }
+
+  async markRevocationsRestored(epoch: number, atMs: number): Promise<boolean> {
+    const m = this.marker;
+    if (!m || m.generation.epoch !== epoch) return false;
+    this.marker = { ...m, generation: { ...m.generation, restoredAtMs: m.generation.restoredAtMs ?? atMs } };
+    this.readMarker(false);
+    return true;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.entries.clear();
+    this.marker = undefined;
   }
 
   private sweep(): void {

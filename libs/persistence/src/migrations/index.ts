@@ -2,6 +2,7 @@ import { Initial1763800000000 } from './1763800000000-initial';
 import { UserAuthentication1763900000000 } from './1763900000000-user-authentication';
 import { Assurance1764000000000 } from './1764000000000-assurance';
 import { ClientAssertionAudience1764100000000 } from './1764100000000-client-assertion-audience';
+import { StoreGenerations1764300000000 } from './1764300000000-store-generations';
 
 /** Every migration, in order. Explicit imports: entity/migration globs break in monorepo builds (STYLE.md). */
-export const MIGRATIONS = [Initial1763800000000, UserAuthentication1763900000000, Assurance1764000000000, ClientAssertionAudience1764100000000];
+export const MIGRATIONS = [Initial1763800000000, UserAuthentication1763900000000, Assurance1764000000000, ClientAssertionAudience1764100000000, StoreGenerations1764300000000];
