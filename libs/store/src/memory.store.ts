@@ -1,5 +1,6 @@
 import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned } from './ephemeral-store';
 import { claimOutcome, GenerationTracker, resolveMarker, revocationsNotRestored, type MarkerReading, type StoreGeneration, type StoredMarker } from './generation';
+import { takeSnapshot, writeSnapshot } from './memory-snapshot';
 import { parseVersioned } from './redis.store';
 
 interface Entry {
@@ -14,8 +15,9 @@ interface Entry {
  *
  * It starts empty, as Redis does after a restart without persistence: no generation marker, so the
  * first operation starts a generation (generation.ts) unless `genesis` says nothing can predate it.
- * The embedded default's keeper decides that from PostgreSQL at start-up, so a process restart is
- * a loss like any other: values accepted by the previous process are refused.
+ * The embedded default's keeper decides that from PostgreSQL at start-up. With `snapshotPath` (the
+ * embedded default) a clean shutdown hands everything to the next start (memory-snapshot.ts), so
+ * only a crash is a loss: values accepted by the crashed process are refused after it.
  */
 export class MemoryStore implements EphemeralStore {
   readonly kind = 'memory' as const;
@@ -24,13 +26,21 @@ export class MemoryStore implements EphemeralStore {
   private readonly sweeper: NodeJS.Timeout;
   private marker: StoredMarker | undefined;
 
+  private readonly snapshotPath: string | undefined;
+
   /** `genesis: true` starts with a first generation (unit tests of code that claims or checks flags). */
   constructor(
     private readonly now: () => number = Date.now,
-    options: { readonly genesis?: boolean } = {},
+    options: { readonly genesis?: boolean; readonly snapshotPath?: string } = {},
   ) {
     this.sweeper = setInterval(() => this.sweep(), 30_000);
     this.sweeper.unref();
+    this.snapshotPath = options.snapshotPath;
+    const snapshot = this.snapshotPath ? takeSnapshot(this.snapshotPath) : undefined;
+    if (snapshot) {
+      this.marker = snapshot.marker;
+      for (const [key, value, expiresAt] of snapshot.entries) if (expiresAt > this.now()) this.entries.set(key, { value, expiresAt });
+    }
     if (options.genesis) this.readMarker(false, true);
   }
 
@@ -152,6 +162,10 @@ export class MemoryStore implements EphemeralStore {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    if (this.snapshotPath) {
+      this.sweep();
+      writeSnapshot(this.snapshotPath, { marker: this.marker, entries: [...this.entries].map(([k, e]) => [k, e.value, e.expiresAt] as const) });
+    }
     this.entries.clear();
     this.marker = undefined;
   }
