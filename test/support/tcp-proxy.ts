@@ -10,9 +10,10 @@ export interface TcpProxy {
 
 /**
  * A loopback TCP proxy in front of a real PostgreSQL or Redis, so a test can take a store away
- * from one app (and give it back) without touching the store the other suites share.
+ * from one app (and give it back) without touching the store the other suites share. The target
+ * is a host and port, or a unix socket (`{ path }`, a Redis server of the test's own).
  */
-export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(targetHost: string | { readonly path: string }, targetPort?: number): Promise<TcpProxy> {
   let down = false;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
@@ -20,7 +21,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       client.destroy();
       return;
     }
-    const upstream = connect(targetPort, targetHost);
+    const upstream = typeof targetHost === 'string' ? connect(targetPort ?? 0, targetHost) : connect(targetHost.path);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));

@@ -162,7 +162,8 @@ export class MemoryStore implements EphemeralStore {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    if (this.snapshotPath) {
+    // Only a store that took part in a generation hands on (not a process that failed to start).
+    if (this.snapshotPath && this.marker) {
       this.sweep();
       writeSnapshot(this.snapshotPath, { marker: this.marker, entries: [...this.entries].map(([k, e]) => [k, e.value, e.expiresAt] as const) });
     }
