@@ -6,7 +6,7 @@ import { RevocationService } from '@fpa/session';
 import { createSuiteEnv, deleteRedisPrefix, DEVICE_CLIENT, freePort, postForm, spawnApp, type AppProcess, type SuiteEnv } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { expectOAuthError } from '../support/http';
-import { callApi, metric, sendToken, tokenRequest, waitPastGeneration, type TokenRequest } from '../support/store-loss';
+import { callApi, eventually, metric, sendToken, tokenRequest, waitPastGeneration, type TokenRequest } from '../support/store-loss';
 
 jest.setTimeout(90_000);
 
@@ -63,6 +63,8 @@ describe('store loss with two AS replicas on the same stores', () => {
     const changes = (await metric(urlA, 'fpa_store_generation_changes_total', { reason: 'missing' })) + (await metric(urlB, 'fpa_store_generation_changes_total', { reason: 'missing' }));
     expect(changes).toBe(1);
     expect([await metric(urlA, 'fpa_store_generation'), await metric(urlB, 'fpa_store_generation')]).toEqual([2, 2]);
+    // Recorded once; the flags are refilled in the background (whichever replica takes the lock).
+    await eventually(async () => (await generations(env)).every((g) => g.restored));
     expect(await generations(env)).toEqual([
       { epoch: 1, reason: 'genesis', restored: true },
       { epoch: 2, reason: 'missing', restored: true },

@@ -124,8 +124,11 @@ describe.each([
     expect(started).toBe(1);
     expect(await metric(suite.issuer, 'fpa_store_generation')).toBe(2);
     expect(await metric(api.url, 'fpa_store_generation')).toBe(2);
-    const generations = await env.db.query<{ epoch: number; reason: string; restored: boolean }>('SELECT epoch, reason, restored_at IS NOT NULL AS restored FROM store_generations ORDER BY epoch');
-    expect(generations).toEqual([
+    const generations = (): Promise<{ epoch: number; reason: string; restored: boolean }[]> =>
+      env.db.query('SELECT epoch, reason, restored_at IS NOT NULL AS restored FROM store_generations ORDER BY epoch');
+    // Marked restored in the store first (which ends the fail-closed window), then in PostgreSQL.
+    await eventually(async () => (await generations()).every((g) => g.restored));
+    expect(await generations()).toEqual([
       { epoch: 1, reason: 'genesis', restored: true },
       { epoch: 2, reason: 'missing', restored: true },
     ]);
