@@ -19,50 +19,54 @@ export interface OwnRedis {
   close(): Promise<void>;
 }
 
+/** One redis-server child (started by this test, stopped by its pid), answering PING on `probe`. */
+export interface RedisProcess {
+  readonly child: ChildProcess;
+  kill(): Promise<void>;
+}
+
+export async function spawnRedis(args: readonly string[], probe: { path: string } | { port: number }): Promise<RedisProcess> {
+  const child = spawn('redis-server', ['--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+    const client = new Redis({ ...probe, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.ping();
+      break;
+    } catch {
+      if (i > 100) throw new Error('redis-server did not start');
+      await sleep(50);
+    } finally {
+      client.disconnect();
+    }
+  }
+  return {
+    child,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
 export async function startOwnRedis(): Promise<OwnRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'fpa-redis-'));
   const socket = join(dir, 'redis.sock');
-  let child: ChildProcess | undefined;
-
-  const start = async (): Promise<void> => {
-    const proc = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    child = proc;
-    for (let i = 0; ; i++) {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
-      const probe = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => undefined);
-      try {
-        await probe.connect();
-        await probe.ping();
-        return;
-      } catch {
-        if (i > 100) throw new Error('redis-server did not start');
-        await sleep(50);
-      } finally {
-        probe.disconnect();
-      }
-    }
-  };
-
-  const stop = async (): Promise<void> => {
-    const proc = child;
-    child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGKILL');
-    await exited;
-  };
-
-  await start();
+  const start = (): Promise<RedisProcess> => spawnRedis(['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir], { path: socket });
+  let server = await start();
   const proxy: TcpProxy = await startTcpProxy({ path: socket });
   return {
     url: `redis://127.0.0.1:${proxy.port}`,
     async restartEmpty() {
-      await stop();
-      await start();
+      await server.kill();
+      server = await start();
     },
     async close() {
-      await stop();
+      await server.kill();
       await proxy.close();
       rmSync(dir, { recursive: true, force: true });
     },

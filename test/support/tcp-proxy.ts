@@ -4,6 +4,8 @@ export interface TcpProxy {
   readonly port: number;
   /** Simulates an outage: every open connection is cut and new ones are refused (reset at once). */
   cut(): void;
+  /** New connections go to another server from now on (a failover); open ones are cut. */
+  retarget(host: string | { readonly path: string }, port?: number): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -15,13 +17,14 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(targetHost: string | { readonly path: string }, targetPort?: number): Promise<TcpProxy> {
   let down = false;
+  let target = { host: targetHost, port: targetPort };
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     if (down) {
       client.destroy();
       return;
     }
-    const upstream = typeof targetHost === 'string' ? connect(targetPort ?? 0, targetHost) : connect(targetHost.path);
+    const upstream = typeof target.host === 'string' ? connect(target.port ?? 0, target.host) : connect(target.host.path);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -42,6 +45,10 @@ export async function startTcpProxy(targetHost: string | { readonly path: string
     },
     restore() {
       down = false;
+    },
+    retarget(host, port) {
+      target = { host, port };
+      for (const s of sockets) s.destroy();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,5 +1,5 @@
 import { OAuthError } from '@fpa/oauth-core';
-import { acceptableSince, GenerationTracker, predatesGeneration, type GenerationChange, type StoreGeneration } from './generation';
+import { acceptableSince, GenerationTracker, predatesGeneration, resolveMarker, type GenerationChange, type StoreGeneration } from './generation';
 import { MemoryStore } from './memory.store';
 
 /** Issue 8: what the store refuses after it lost data, with a fake clock (epoch ms). */
@@ -88,6 +88,29 @@ describe('store generations', () => {
         throw new Error('boom');
       });
       expect(tracker.observe({ generation: gen(1), seq: 1, established: true }).epoch).toBe(1);
+    });
+  });
+
+  describe('resolveMarker (the rules of the Lua script)', () => {
+    const stored = (seq: number) => ({ generation: { epoch: 3, id: 'a-3', startedAtMs: T, restoredAtMs: T, reason: 'missing' as const }, seqs: new Map([['me', seq]]) });
+    const options = { nowMs: T + 5000, replicaId: 'me', genesis: false };
+
+    it('keeps a marker that continues what the caller knows', () => {
+      expect(resolveMarker(stored(7), { epoch: 3, id: 'a-3', seq: 7 }, options).reason).toBeUndefined();
+      // Another replica's claims, or a newer generation the caller has not heard of yet.
+      expect(resolveMarker(stored(7), { epoch: 3, id: 'a-3', seq: 2 }, options).reason).toBeUndefined();
+      expect(resolveMarker(stored(0), { epoch: 2, id: 'b-2', seq: 40 }, options).reason).toBeUndefined();
+    });
+
+    it("a failover to a replica that missed this process's last claims: its count went back, the next generation starts", () => {
+      const { marker, reason } = resolveMarker(stored(5), { epoch: 3, id: 'a-3', seq: 7 }, options);
+      expect(reason).toBe('regressed');
+      expect(marker.generation).toEqual({ epoch: 4, id: 'me-4', startedAtMs: T + 5000, restoredAtMs: undefined, reason: 'regressed' });
+    });
+
+    it('an older generation, or another generation under the same epoch, is behind too', () => {
+      expect(resolveMarker(stored(9), { epoch: 5, id: 'c-5', seq: 0 }, options).marker.generation.epoch).toBe(6);
+      expect(resolveMarker(stored(9), { epoch: 3, id: 'x-3', seq: 0 }, options).reason).toBe('regressed');
     });
   });
 
