@@ -45,6 +45,8 @@ describe('DpopService at the authorization server (RFC 9449 §4.3, §8; DPOP-4�
     expect(validated).toMatchObject({ jkt: key.jkt, nonce: dpop.currentNonce() });
     // DPOP-14: remembered for as long as the proof could be accepted: max age plus skew both ways.
     expect(validated!.replayClaim.ttlSeconds).toBe(config.dpop.proofMaxAgeSeconds + 2 * config.clockSkewSeconds + 1);
+    // Issue 8: the earliest moment it could have been accepted, for the store's generation rule.
+    expect(validated!.replayClaim.acceptableSince).toBe(validated!.iat - config.clockSkewSeconds);
     const again = await dpop.validate(request({ dpop: await proof() }), '/token');
     expect(again!.replayClaim.key).not.toBe(validated!.replayClaim.key);
     expect(validated!.replayClaim.key).toMatch(/^jti:dpop:/);
@@ -116,8 +118,12 @@ describe('DpopService at the authorization server (RFC 9449 §4.3, §8; DPOP-4�
     const validated = (await dpop.validate(request({ dpop: await proof() }), '/token'))!;
     const companion = dpop.replayCompanion(validated);
     expect(companion.claim).toBe(validated.replayClaim);
-    expect(companion.replayed()).toMatchObject({ code: 'invalid_dpop_proof', reason: 'dpop_replay' });
+    expect(companion.refuse('replayed')).toMatchObject({ code: 'invalid_dpop_proof', reason: 'dpop_replay' });
     expect(await failures('replay')).toBe(1);
+    // Issue 8: a proof that could have been used before the store lost its data.
+    expect(companion.refuse('predates_generation')).toMatchObject({ code: 'invalid_dpop_proof', reason: 'dpop_predates_generation' });
+    expect(await failures('predates_generation')).toBe(1);
+    expect(dpop.claimRefusal('claimed')).toBeUndefined();
   });
 
   it('refuses to start without DPOP_NONCE_SECRET', () => {

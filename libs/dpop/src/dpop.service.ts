@@ -3,11 +3,17 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { DpopNonces, DpopProofError, verifyDpopProof, type VerifiedDpopProof } from '@fpa/crypto';
 import { CLOCK, OAuthError, singleHeader, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { DpopMetrics } from './dpop.metrics';
-import { StoreKeys } from '@fpa/store';
+import { acceptableSince, StoreKeys, type ClaimResult, type SingleUseClaim } from '@fpa/store';
 
 export interface ValidatedDpopProof extends VerifiedDpopProof {
   /** Claim this in the ephemeral store (with the request's other single-use claims) before acting. */
-  readonly replayClaim: { readonly key: string; readonly ttlSeconds: number };
+  readonly replayClaim: SingleUseClaim;
+}
+
+/** The proof as one of a request's single-use values, and the refusal when its claim fails. */
+export interface DpopCompanion {
+  readonly claim: SingleUseClaim;
+  readonly refuse: (result: Exclude<ClaimResult, 'claimed'>) => OAuthError;
 }
 
 /**
@@ -72,16 +78,26 @@ export class DpopService {
         reason: proof.nonce === undefined ? 'nonce_missing' : 'nonce_stale',
       });
     }
-    const ttlSeconds = this.config.dpop.proofMaxAgeSeconds + 2 * this.config.clockSkewSeconds + 1;
-    return { ...proof, replayClaim: { key: StoreKeys.dpopJti('as', proof.jkt, proof.jti), ttlSeconds } };
+    const skew = this.config.clockSkewSeconds;
+    const ttlSeconds = this.config.dpop.proofMaxAgeSeconds + 2 * skew + 1;
+    // Issue 8: a proof that could have been accepted before the store lost its data is refused.
+    return { ...proof, replayClaim: { key: StoreKeys.dpopJti('as', proof.jkt, proof.jti), ttlSeconds, acceptableSince: acceptableSince({ issuedAt: proof.iat, skewSeconds: skew }) } };
   }
 
   /**
    * The proof's `jti` as a companion of the request's other single-use values (the client
-   * assertion): claimed with them in one round trip, refused as a replay when already spent (DPOP-14).
+   * assertion): claimed with them in one round trip, refused when already spent (DPOP-14) or when
+   * it predates the store's generation.
    */
-  replayCompanion(proof: ValidatedDpopProof): { readonly claim: ValidatedDpopProof['replayClaim']; readonly replayed: () => OAuthError } {
-    return { claim: proof.replayClaim, replayed: () => this.refuse('replay', 'DPoP proof jti was already used') };
+  replayCompanion(proof: ValidatedDpopProof): DpopCompanion {
+    return { claim: proof.replayClaim, refuse: (result) => this.claimRefusal(result)! };
+  }
+
+  /** The refusal for a proof whose claim did not succeed; undefined when it was claimed. */
+  claimRefusal(result: ClaimResult | undefined): OAuthError | undefined {
+    if (result === 'claimed') return undefined;
+    if (result === 'predates_generation') return this.refuse('predates_generation', 'DPoP proof was made before the replay cache lost its data; sign a new proof');
+    return this.refuse('replay', 'DPoP proof jti was already used');
   }
 
   refuse(reason: string, description: string): OAuthError {

@@ -26,7 +26,7 @@ describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
   });
   beforeEach(() => {
     clock = testClock();
-    store = new MemoryStore(() => clock.nowMs());
+    store = new MemoryStore(() => clock.nowMs(), { genesis: true });
     clients = new FakeClients(app, rs, testClient({ id: 'opted-out', assertionAudience: 'issuer_or_endpoint' }), testClient({ id: 'strict', assertionAudience: 'issuer' }));
     sessions = new FakeSessions();
     metrics = testMetrics().token;
@@ -102,7 +102,7 @@ describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
     it('the companion (a DPoP proof jti) is claimed in the same round trip; its replay is its own error', async () => {
       const spy = jest.spyOn(store, 'claimEachOnce');
       const replayed = new OAuthError('invalid_dpop_proof', 'replay', { reason: 'dpop_replay' });
-      const companion: CompanionClaim = { claim: { key: 'proof-jti', ttlSeconds: 60 }, replayed: () => replayed };
+      const companion: CompanionClaim = { claim: { key: 'proof-jti', ttlSeconds: 60 }, refuse: () => replayed };
       await auth(await assertion(), '/token', { companion: Promise.resolve(companion) });
       expect(spy).toHaveBeenCalledTimes(1);
       expect(spy.mock.calls[0][0]).toEqual([expect.objectContaining({ key: expect.stringMatching(/^jti:assert:/) }), companion.claim]);

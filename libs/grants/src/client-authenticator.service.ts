@@ -5,18 +5,14 @@ import { ClientRegistry, verifyClientSecret, type Client, type ClientAuthMethod 
 import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type VerificationKey } from '@fpa/crypto';
 import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
-import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
+import { acceptableSince, EPHEMERAL_STORE, StoreKeys, type ClaimResult, type EphemeralStore, type SingleUseClaim } from '@fpa/store';
 import { assertionAudienceAccepted, assertionAudienceOf } from './assertion-audience';
 import type { ClientLookup, SessionLookup } from './ports';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
 
-/** A value the ephemeral store must see only once (an assertion `jti`, a DPoP proof `jti`). */
-export interface SingleUseClaim {
-  readonly key: string;
-  readonly ttlSeconds: number;
-}
+export type { SingleUseClaim } from '@fpa/store';
 
 /**
  * Another single-use value of the same request — the DPoP proof — verified alongside the client's
@@ -24,8 +20,8 @@ export interface SingleUseClaim {
  */
 export interface CompanionClaim {
   readonly claim: SingleUseClaim;
-  /** The refusal when that value was already used. */
-  readonly replayed: () => OAuthError;
+  /** The refusal when that value was already used, or predates the store's generation. */
+  readonly refuse: (result: Exclude<ClaimResult, 'claimed'>) => OAuthError;
 }
 
 export interface AuthenticateOptions {
@@ -95,8 +91,13 @@ export class ClientAuthenticator {
     if (claims.length === 0) return;
     const results = await this.store.claimEachOnce(claims);
     // JWTCA-7: an assertion is accepted once, whichever endpoint saw it first.
-    if (singleUse && !results[0]) throw this.fail(method, 'replay', 'client_assertion jti was already used');
-    if (companion && !results[results.length - 1]) throw companion.replayed();
+    if (singleUse && results[0] === 'replayed') throw this.fail(method, 'replay', 'client_assertion jti was already used');
+    // Issue 8: its claim may have been lost with the store's data.
+    if (singleUse && results[0] === 'predates_generation') {
+      throw this.fail(method, 'predates_generation', 'client_assertion was issued before the replay cache lost its data; sign a new one');
+    }
+    const last = results[results.length - 1];
+    if (companion && last !== 'claimed') throw companion.refuse(last);
   }
 
   private async verify(form: Form, request: RequestInfo, endpointPath: string): Promise<VerifiedClient> {
@@ -203,8 +204,14 @@ export class ClientAuthenticator {
       client,
       method: m,
       deviceSession: session,
-      // Remembered until the assertion could no longer be accepted anyway (JWTCA-7).
-      singleUse: { key: StoreKeys.assertionJti(client.id, jti), ttlSeconds: Math.max(1, exp - now + skew + 1) },
+      // Remembered until the assertion could no longer be accepted anyway (JWTCA-7); refused after
+      // a store loss when it could have been accepted before it (issuance: iat, or exp − the
+      // longest lifetime accepted when iat is absent).
+      singleUse: {
+        key: StoreKeys.assertionJti(client.id, jti),
+        ttlSeconds: Math.max(1, exp - now + skew + 1),
+        acceptableSince: acceptableSince({ issuedAt: payload.iat, expiresAt: exp, maxLifetimeSeconds: this.config.assertions.maxLifetimeSeconds, skewSeconds: skew }),
+      },
     };
   }
 

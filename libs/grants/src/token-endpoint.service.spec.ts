@@ -46,7 +46,7 @@ describe('TokenEndpointService (STYLE.md plug-in shape, GEN-1, DPOP-16/19, JWTCA
   });
   beforeEach(() => {
     clock = testClock();
-    store = new MemoryStore(() => clock.nowMs());
+    store = new MemoryStore(() => clock.nowMs(), { genesis: true });
     const m = testMetrics();
     metrics = m.token;
     audit = new FakeAudit();

@@ -60,7 +60,10 @@ export class TokenEndpointService {
     // Settled by now when a client authenticated (its companion); otherwise awaited here.
     const proof = await proofCheck;
     if (client) this.checkClient(client, grantType, proof);
-    else if (proof && !(await this.store.claimEachOnce([proof.replayClaim]))[0]) throw this.dpop.replayCompanion(proof).replayed();
+    else if (proof) {
+      const refusal = this.dpop.claimRefusal((await this.store.claimEachOnce([proof.replayClaim]))[0]);
+      if (refusal) throw refusal;
+    }
 
     const result = await grant.handle({ form: params, client, dpop: proof, request });
     const headers: Record<string, string> = {};

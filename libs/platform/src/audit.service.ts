@@ -21,7 +21,9 @@ export type AuditEventType =
   | 'signing_key.created'
   | 'signing_key.rotated'
   | 'signing_key.retired'
-  | 'device_session.revoked';
+  | 'device_session.revoked'
+  | 'store.generation_started'
+  | 'store.revocations_restored';
 
 export interface AuditEvent {
   readonly type: AuditEventType;

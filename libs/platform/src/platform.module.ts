@@ -15,6 +15,7 @@ import { loggerParams } from './logging';
 import { MetricsController } from './metrics.controller';
 import { RequestBodyModule } from './request-body.module';
 import { MetricsRegistry } from './metrics.service';
+import { StoreGenerationReporter } from './store-generation.reporter';
 import { StoreMetrics } from './store-metrics';
 
 export interface PlatformOptions {
@@ -42,6 +43,7 @@ export class PlatformModule {
       { provide: APP_FILTER, useClass: OAuthExceptionFilter },
       { provide: HEALTH_OPTIONS, useValue: health },
       StoreMetrics,
+      StoreGenerationReporter,
     ];
     const exports: (Provider | string | symbol)[] = [MetricsRegistry, Lifecycle, CLOCK];
     const imports = [ConfigModule.forRoot(config), LoggerModule.forRoot(loggerParams(config)), TerminusModule, RequestBodyModule];

@@ -45,7 +45,7 @@ describe('DpopAuthGuard with a remote JWKS', () => {
   });
 
   const guard = (cacheSeconds?: number): DpopAuthGuard => {
-    const store = new MemoryStore();
+    const store = new MemoryStore(Date.now, { genesis: true });
     stores.push(store);
     return new DpopAuthGuard({ issuer: ISSUER, audience: AUDIENCE, keys: { jwksUri, cacheSeconds }, publicBaseUrl: API, store });
   };

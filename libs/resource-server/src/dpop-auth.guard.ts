@@ -10,7 +10,7 @@ import {
   type JWTPayload,
 } from '@fpa/crypto';
 import { OAuthError, SystemClock, type Clock } from '@fpa/oauth-core';
-import { StoreKeys } from '@fpa/store';
+import { acceptableSince, StoreKeys } from '@fpa/store';
 import { RESOURCE_SERVER_OPTIONS, type KeyResolver, type ResourceServerOptions } from './resource-server.options';
 
 /** What a handler learns about the caller (seed 004: "The auth_session is included in the access token"). */
@@ -107,15 +107,19 @@ export class DpopAuthGuard implements CanActivate {
     if (this.nonces && (proof.nonce === undefined || !this.nonces.isValid(proof.nonce, now))) {
       throw this.challenge('use_dpop_nonce', 'Resource server requires nonce in DPoP proof', 401, { 'DPoP-Nonce': this.nonces.current(now) });
     }
-    const ttl = (this.options.proofMaxAgeSeconds ?? 60) + 2 * (this.options.clockSkewSeconds ?? 5) + 1;
-    if (!(await this.options.store.claimOnce(StoreKeys.dpopJti(`rs|${this.options.publicBaseUrl}`, proof.jkt, proof.jti), ttl))) {
-      throw this.challenge('invalid_dpop_proof', 'DPoP proof was already used');
-    }
+    const skew = this.options.clockSkewSeconds ?? 5;
+    const ttl = (this.options.proofMaxAgeSeconds ?? 60) + 2 * skew + 1;
+    const [claimed] = await this.options.store.claimEachOnce([
+      { key: StoreKeys.dpopJti(`rs|${this.options.publicBaseUrl}`, proof.jkt, proof.jti), ttlSeconds: ttl, acceptableSince: acceptableSince({ issuedAt: proof.iat, skewSeconds: skew }) },
+    ]);
+    if (claimed === 'replayed') throw this.challenge('invalid_dpop_proof', 'DPoP proof was already used', 401, {}, 'replay');
+    // Issue 8: the store lost its data since this proof could have been used; a new proof works.
+    if (claimed === 'predates_generation') throw this.challenge('invalid_dpop_proof', 'DPoP proof was made before the replay cache lost its data; sign a new proof', 401, {}, 'predates_generation');
     const authSession = typeof claims.auth_session === 'string' ? claims.auth_session : undefined;
     if (this.options.checkRevocation !== false) {
       const keys = [StoreKeys.revokedAccessToken(String(claims.jti))];
       if (authSession) keys.push(StoreKeys.revokedSession(authSession));
-      if (await this.options.store.anyFlagged(keys)) throw this.challenge('invalid_token', 'access token is revoked');
+      if (await this.revoked(keys)) throw this.challenge('invalid_token', 'access token is revoked', 401, {}, 'revoked');
     }
     return {
       token,
@@ -126,6 +130,16 @@ export class DpopAuthGuard implements CanActivate {
       scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
       jkt,
     };
+  }
+
+  /** The store fails closed (503) while its revocation flags are being refilled after a loss. */
+  private async revoked(keys: readonly string[]): Promise<boolean> {
+    try {
+      return await this.options.store.anyFlagged(keys);
+    } catch (e) {
+      if (e instanceof OAuthError) this.options.onRefusal?.(e.reason ?? e.code);
+      throw e;
+    }
   }
 
   /** AT-5: typ, issuer, audience, signature, expiry. */
@@ -150,8 +164,12 @@ export class DpopAuthGuard implements CanActivate {
     }
   }
 
-  /** RFC 6750 §3 / RFC 9449 §7.1 challenge; without an error when no credentials were sent. */
-  challenge(error: string | undefined, description: string | undefined, status = 401, headers: Record<string, string> = {}): OAuthError {
+  /**
+   * RFC 6750 §3 / RFC 9449 §7.1 challenge; without an error when no credentials were sent. Every
+   * refusal is reported to `options.onRefusal` with `reason` (default: the error code).
+   */
+  challenge(error: string | undefined, description: string | undefined, status = 401, headers: Record<string, string> = {}, reason?: string): OAuthError {
+    this.options.onRefusal?.(reason ?? error ?? 'no_credentials');
     const params = [error ? `error="${error}"` : undefined, description ? `error_description="${description.replace(/["\\]/g, '')}"` : undefined, `algs="${this.algs.join(' ')}"`]
       .filter(Boolean)
       .join(', ');
@@ -159,7 +177,7 @@ export class DpopAuthGuard implements CanActivate {
     return new OAuthError(code, description ?? 'authentication required', {
       status,
       headers: { 'WWW-Authenticate': `DPoP ${params}`, ...headers },
-      reason: error ?? 'no_credentials',
+      reason: reason ?? error ?? 'no_credentials',
     });
   }
 }

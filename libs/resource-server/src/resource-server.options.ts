@@ -25,8 +25,14 @@ export interface ResourceServerOptions {
   readonly dpopAlgorithms?: readonly string[];
   readonly proofMaxAgeSeconds?: number;
   readonly clockSkewSeconds?: number;
-  /** Check the AS's revocation flags (revoked token ids and sessions) in `store`. Default true. */
+  /**
+   * Check the AS's revocation flags (revoked token ids and sessions) in `store`. Default true. After
+   * the store lost its data the check fails closed (503 `temporarily_unavailable`, Retry-After)
+   * until an authorization-server replica has refilled the flags from PostgreSQL.
+   */
   readonly checkRevocation?: boolean;
+  /** Called once per refused request with a machine reason (`replay`, `predates_generation`, an error code…), e.g. to count it. */
+  readonly onRefusal?: (reason: string) => void;
   readonly clock?: Clock;
 }
 

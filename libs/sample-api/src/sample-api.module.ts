@@ -1,9 +1,16 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { KeyManager, KeysModule } from '@fpa/keys';
+import { MetricsRegistry } from '@fpa/platform';
 import { ResourceServerModule, type ResourceServerOptions } from '@fpa/resource-server';
 import { EPHEMERAL_STORE, type EphemeralStore } from '@fpa/store';
 import { DemoApiController } from './demo-api.controller';
+
+/** Every refusal of the guard, by reason (`predates_generation`, `revocations_not_restored`, `revoked`, …). */
+function counter(metrics: MetricsRegistry): (reason: string) => void {
+  const refusals = metrics.counter({ name: 'fpa_resource_server_refusals_total', help: 'Requests the sample API refused, by reason.', labelNames: ['reason'] as const });
+  return (reason) => refusals.inc({ reason });
+}
 
 /**
  * The sample protected API. `keys: 'local'` (standalone) verifies with the in-process key manager;
@@ -12,7 +19,7 @@ import { DemoApiController } from './demo-api.controller';
 @Module({})
 export class SampleApiModule {
   static forRoot(options: { keys: 'local' | 'remote' }): DynamicModule {
-    const base = (config: AppConfig, store: EphemeralStore): Omit<ResourceServerOptions, 'keys'> => ({
+    const base = (config: AppConfig, store: EphemeralStore, metrics: MetricsRegistry): Omit<ResourceServerOptions, 'keys'> => ({
       issuer: config.resourceServer.issuer,
       audience: config.resourceServer.audience,
       publicBaseUrl: config.http.issuer,
@@ -21,17 +28,21 @@ export class SampleApiModule {
       proofMaxAgeSeconds: config.dpop.proofMaxAgeSeconds,
       clockSkewSeconds: config.clockSkewSeconds,
       dpopAlgorithms: config.dpop.algs,
+      onRefusal: counter(metrics),
     });
     const rs =
       options.keys === 'local'
         ? ResourceServerModule.forRootAsync({
             imports: [KeysModule],
-            inject: [APP_CONFIG, EPHEMERAL_STORE, KeyManager],
-            useFactory: (config: AppConfig, store: EphemeralStore, keys: KeyManager) => ({ ...base(config, store), keys: { resolve: keys.resolver() } }),
+            inject: [APP_CONFIG, EPHEMERAL_STORE, MetricsRegistry, KeyManager],
+            useFactory: (config: AppConfig, store: EphemeralStore, metrics: MetricsRegistry, keys: KeyManager) => ({ ...base(config, store, metrics), keys: { resolve: keys.resolver() } }),
           })
         : ResourceServerModule.forRootAsync({
-            inject: [APP_CONFIG, EPHEMERAL_STORE],
-            useFactory: (config: AppConfig, store: EphemeralStore) => ({ ...base(config, store), keys: { jwksUri: config.resourceServer.jwksUri, cacheSeconds: config.resourceServer.jwksCacheSeconds } }),
+            inject: [APP_CONFIG, EPHEMERAL_STORE, MetricsRegistry],
+            useFactory: (config: AppConfig, store: EphemeralStore, metrics: MetricsRegistry) => ({
+              ...base(config, store, metrics),
+              keys: { jwksUri: config.resourceServer.jwksUri, cacheSeconds: config.resourceServer.jwksCacheSeconds },
+            }),
           });
     return { module: SampleApiModule, imports: [rs], controllers: [DemoApiController] };
   }

@@ -4,5 +4,7 @@ export * from './refresh-token.entity';
 export * from './refresh-token.service';
 export * from './token-revocation.entity';
 export * from './revocation.service';
+export * from './revocation-restorer.service';
+export * from './store-generation.keeper';
 export * from './session.module';
 export * from './authorization-code.service';

@@ -22,7 +22,7 @@ describe('RevocationService', () => {
 
   beforeEach(() => {
     clockMs = NOW;
-    store = new MemoryStore(() => clockMs);
+    store = new MemoryStore(() => clockMs, { genesis: true });
     [inserted, sessionRevoked, familyTokens, audit] = [[], [], [], []];
     const builder = {
       insert: () => builder,

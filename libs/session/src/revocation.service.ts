@@ -9,6 +9,11 @@ import { RefreshTokenService } from './refresh-token.service';
 import type { IssuedAccessTokenRef } from './refresh-token.service';
 import { TokenRevocationEntity } from './token-revocation.entity';
 
+/** How long a revoked session's flag is kept: as long as any access token of the session can live. */
+export function sessionFlagSeconds(config: AppConfig): number {
+  return config.tokens.accessTokenTtl + config.clockSkewSeconds + 60;
+}
+
 /**
  * Access-token revocation. PostgreSQL is the record (introspection reads it); the Redis flag with
  * the token's remaining lifetime lets resource servers check revocation in one round trip.
@@ -33,7 +38,7 @@ export class RevocationService {
     const changed = await this.sessions.revoke(authSession, now);
     const accessTokens = await this.refreshTokens.revokeSession(authSession, reason, now);
     await this.revokeAccessTokens(accessTokens, reason, now);
-    await this.store.setFlags([{ key: StoreKeys.revokedSession(authSession), ttlSeconds: this.config.tokens.accessTokenTtl + this.config.clockSkewSeconds + 60 }]);
+    await this.store.setFlags([{ key: StoreKeys.revokedSession(authSession), ttlSeconds: sessionFlagSeconds(this.config) }]);
     this.audit.record({ type: 'device_session.revoked', authSession, details: { reason, known: changed, accessTokens: accessTokens.length } });
     return changed;
   }

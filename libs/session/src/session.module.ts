@@ -5,12 +5,14 @@ import { DeviceSessionEntity } from './device-session.entity';
 import { DeviceSessionRepository } from './device-session.repository';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { RefreshTokenService } from './refresh-token.service';
+import { RevocationRestorer } from './revocation-restorer.service';
 import { RevocationService } from './revocation.service';
+import { StoreGenerationKeeper } from './store-generation.keeper';
 import { TokenRevocationEntity } from './token-revocation.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([DeviceSessionEntity, RefreshTokenEntity, TokenRevocationEntity])],
-  providers: [DeviceSessionRepository, RefreshTokenService, RevocationService, AuthorizationCodeService],
-  exports: [DeviceSessionRepository, RefreshTokenService, RevocationService, AuthorizationCodeService],
+  providers: [DeviceSessionRepository, RefreshTokenService, RevocationService, AuthorizationCodeService, RevocationRestorer, StoreGenerationKeeper],
+  exports: [DeviceSessionRepository, RefreshTokenService, RevocationService, AuthorizationCodeService, StoreGenerationKeeper],
 })
 export class SessionModule {}

@@ -1,4 +1,5 @@
 import { Inject } from '@nestjs/common';
+import type { GenerationTracker, StoreGeneration } from './generation';
 
 /**
  * Short-lived shared state: replay caches (assertion and DPoP `jti`), rate limits, revoked
@@ -6,20 +7,33 @@ import { Inject } from '@nestjs/common';
  * default. Every operation is atomic on its own, so racing replicas cannot both win a claim.
  * Implementations throw `OAuthError('temporarily_unavailable')` when the store cannot be reached:
  * the suite refuses to issue what it cannot replay-protect.
+ *
+ * Claims and flag checks also read the store's generation marker in the same round trip
+ * (generation.ts): after the store lost data, values that could have been accepted before are
+ * refused, and flag checks fail closed until the flags are refilled from PostgreSQL.
  */
 export interface EphemeralStore {
   readonly kind: 'redis' | 'memory';
-  /** Records `key` for `ttlSeconds`; false when it was already recorded (a replay). */
+  /** What this process knows of the store's generation; listeners hear of every new one. */
+  readonly generation: GenerationTracker;
+  /** Records `key` for `ttlSeconds`; false when it was already recorded. Not for values a client made (no issuance rule). */
   claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
-  /** Several claims in one round trip; each result as for `claimOnce`. */
-  claimEachOnce(claims: readonly { key: string; ttlSeconds: number }[]): Promise<boolean[]>;
+  /**
+   * Claims every value in one round trip. `replayed`: already recorded; `predates_generation`: the
+   * value could have been accepted before the store's current generation started (its claim may
+   * have been lost with the store's data). Either is a refusal.
+   */
+  claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]>;
   /** Fixed-window counter: the count after this hit and seconds until the window resets. */
   hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }>;
   /** Takes one `hit` back (a unit given back), never below zero; keeps the window's expiry; a no-op once the window is gone. */
   unhit(key: string): Promise<void>;
   /** Marks keys (e.g. revoked token ids) until they expire. */
   setFlags(flags: readonly { key: string; ttlSeconds: number }[]): Promise<void>;
-  /** True when any of the keys is flagged. */
+  /**
+   * True when any of the keys is flagged. Throws `temporarily_unavailable` (fail closed) while the
+   * current generation's revocation flags have not been refilled from PostgreSQL.
+   */
   anyFlagged(keys: readonly string[]): Promise<boolean>;
   getJson<T>(key: string): Promise<T | undefined>;
   setJson(key: string, value: unknown, ttlSeconds: number): Promise<void>;
@@ -35,9 +49,27 @@ export interface EphemeralStore {
   compareAndSet(key: string, expected: number, value: unknown, ttlSeconds: number): Promise<boolean>;
   /** Deletes only if the stored version is still `expected`. */
   compareAndDelete(key: string, expected: number): Promise<boolean>;
+  /**
+   * Reads the marker in one round trip, starting a new generation when it is missing or behind what
+   * this process knows. `genesis`: a missing marker starts the deployment's first generation, which
+   * nothing predates and whose flags need no refill (only when PostgreSQL has never recorded one).
+   */
+  syncGeneration(options?: { readonly genesis?: boolean }): Promise<StoreGeneration>;
+  /** Marks `epoch`'s revocation flags as refilled; false when the store is in another generation by now. */
+  markRevocationsRestored(epoch: number, atMs: number): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A value the store must see only once (an assertion `jti`, a DPoP proof `jti`). */
+export interface SingleUseClaim {
+  readonly key: string;
+  readonly ttlSeconds: number;
+  /** `acceptableSince(...)` of the value (epoch seconds); absent: no issuance rule (a server-made key). */
+  readonly acceptableSince?: number;
+}
+
+export type ClaimResult = 'claimed' | 'replayed' | 'predates_generation';
 
 export interface Versioned<T> {
   readonly version: number;

@@ -1,4 +1,5 @@
 export * from './ephemeral-store';
+export * from './generation';
 export * from './redis.store';
 export * from './memory.store';
 export * from './store.module';

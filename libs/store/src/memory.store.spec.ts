@@ -1,14 +1,17 @@
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryStore } from './memory.store';
 
 describe('MemoryStore (embedded default only)', () => {
   let now = 1_000_000;
-  const store = new MemoryStore(() => now);
+  const store = new MemoryStore(() => now, { genesis: true });
   afterAll(() => store.close());
 
   it('claimOnce admits a key once until it expires', async () => {
     expect(await store.claimOnce('k', 10)).toBe(true);
     expect(await store.claimOnce('k', 10)).toBe(false);
-    expect(await store.claimEachOnce([{ key: 'k', ttlSeconds: 10 }, { key: 'k2', ttlSeconds: 10 }])).toEqual([false, true]);
+    expect(await store.claimEachOnce([{ key: 'k', ttlSeconds: 10 }, { key: 'k2', ttlSeconds: 10 }])).toEqual(['replayed', 'claimed']);
     now += 11_000;
     expect(await store.claimOnce('k', 10)).toBe(true);
   });
@@ -55,5 +58,45 @@ describe('MemoryStore compare-and-set', () => {
     expect(await store.compareAndDelete('c', 1)).toBe(false);
     expect(await store.compareAndDelete('c', 2)).toBe(true);
     expect(await store.getVersioned('c')).toBeUndefined();
+  });
+});
+
+describe('MemoryStore snapshot (the embedded default across a clean restart)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fpa-store-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a clean shutdown hands claims, flags and the generation to the next start, which deletes the file', async () => {
+    let now = 1_000_000;
+    const path = join(dir, 'ephemeral-store.json');
+    const first = new MemoryStore(() => now, { snapshotPath: path, genesis: true });
+    expect(await first.claimOnce('jti', 60)).toBe(true);
+    await first.setFlags([{ key: 'revoked', ttlSeconds: 60 }, { key: 'short', ttlSeconds: 1 }]);
+    const generation = first.generation.current;
+    await first.close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+
+    now += 2000;
+    const second = new MemoryStore(() => now, { snapshotPath: path });
+    expect(existsSync(path)).toBe(false);
+    expect(await second.syncGeneration()).toEqual(generation);
+    expect(await second.claimOnce('jti', 60)).toBe(false);
+    expect(await second.anyFlagged(['revoked'])).toBe(true);
+    expect(await second.anyFlagged(['short'])).toBe(false);
+    // No snapshot from this process yet (as after a crash): the next one starts empty, without a marker.
+    const third = new MemoryStore(() => now, { snapshotPath: path });
+    expect((await third.syncGeneration()).reason).toBe('missing');
+    await Promise.all([second.close(), third.close()]);
+  });
+
+  it('an unreadable snapshot is ignored (and removed)', async () => {
+    const path = join(dir, 'ephemeral-store.json');
+    writeFileSync(path, '{not json');
+    const store = new MemoryStore(Date.now, { snapshotPath: path });
+    expect(existsSync(path)).toBe(false);
+    expect((await store.syncGeneration()).reason).toBe('missing');
+    await store.close();
   });
 });

@@ -1,4 +1,6 @@
-import type { EphemeralStore, Versioned } from './ephemeral-store';
+import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned } from './ephemeral-store';
+import { claimOutcome, GenerationTracker, resolveMarker, revocationsNotRestored, type MarkerReading, type StoreGeneration, type StoredMarker } from './generation';
+import { takeSnapshot, writeSnapshot } from './memory-snapshot';
 import { parseVersioned } from './redis.store';
 
 interface Entry {
@@ -10,15 +12,46 @@ interface Entry {
  * In-process store for the embedded default only (one process, nothing shared). Production mode
  * refuses it at configuration time. JavaScript runs each method to completion before another
  * starts, so check-and-set here is atomic within the process.
+ *
+ * It starts empty, as Redis does after a restart without persistence: no generation marker, so the
+ * first operation starts a generation (generation.ts) unless `genesis` says nothing can predate it.
+ * The embedded default's keeper decides that from PostgreSQL at start-up. With `snapshotPath` (the
+ * embedded default) a clean shutdown hands everything to the next start (memory-snapshot.ts), so
+ * only a crash is a loss: values accepted by the crashed process are refused after it.
  */
 export class MemoryStore implements EphemeralStore {
   readonly kind = 'memory' as const;
+  readonly generation = new GenerationTracker();
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
+  private marker: StoredMarker | undefined;
 
-  constructor(private readonly now: () => number = Date.now) {
+  private readonly snapshotPath: string | undefined;
+
+  /** `genesis: true` starts with a first generation (unit tests of code that claims or checks flags). */
+  constructor(
+    private readonly now: () => number = Date.now,
+    options: { readonly genesis?: boolean; readonly snapshotPath?: string } = {},
+  ) {
     this.sweeper = setInterval(() => this.sweep(), 30_000);
     this.sweeper.unref();
+    this.snapshotPath = options.snapshotPath;
+    const snapshot = this.snapshotPath ? takeSnapshot(this.snapshotPath) : undefined;
+    if (snapshot) {
+      this.marker = snapshot.marker;
+      for (const [key, value, expiresAt] of snapshot.entries) if (expiresAt > this.now()) this.entries.set(key, { value, expiresAt });
+    }
+    if (options.genesis) this.readMarker(false, true);
+  }
+
+  /** RedisStore's GENERATION_LUA, in-process: read (or start) the generation, count this process's claim. */
+  private readMarker(countClaim: boolean, genesis = false): StoreGeneration {
+    const { marker, reason } = resolveMarker(this.marker, this.generation.expectation(), { nowMs: this.now(), replicaId: this.generation.replicaId, genesis });
+    this.marker = marker;
+    const id = this.generation.replicaId;
+    if (countClaim) marker.seqs.set(id, (marker.seqs.get(id) ?? 0) + 1);
+    const reading: MarkerReading = { generation: marker.generation, seq: marker.seqs.get(id) ?? 0, established: reason !== undefined };
+    return this.generation.observe(reading);
   }
 
   private live(key: string): Entry | undefined {
@@ -35,16 +68,16 @@ export class MemoryStore implements EphemeralStore {
   }
 
   async claimOnce(key: string, ttlSeconds: number): Promise<boolean> {
-    if (this.live(key)) return false;
-    this.put(key, '1', ttlSeconds);
-    return true;
+    return (await this.claimEachOnce([{ key, ttlSeconds }]))[0] === 'claimed';
   }
 
-  async claimEachOnce(claims: readonly { key: string; ttlSeconds: number }[]): Promise<boolean[]> {
+  async claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]> {
+    if (claims.length === 0) return [];
+    const generation = this.readMarker(true);
     return claims.map((c) => {
-      if (this.live(c.key)) return false;
-      this.put(c.key, '1', c.ttlSeconds);
-      return true;
+      const fresh = !this.live(c.key);
+      if (fresh) this.put(c.key, '1', c.ttlSeconds);
+      return claimOutcome(fresh, c.acceptableSince, generation);
     });
   }
 
@@ -68,6 +101,8 @@ export class MemoryStore implements EphemeralStore {
   }
 
   async anyFlagged(keys: readonly string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    if (this.readMarker(false).restoredAtMs === undefined) throw revocationsNotRestored();
     return keys.some((k) => this.live(k) !== undefined);
   }
 
@@ -111,11 +146,29 @@ export class MemoryStore implements EphemeralStore {
     return true;
   }
 
+  async syncGeneration(options: { readonly genesis?: boolean } = {}): Promise<StoreGeneration> {
+    return this.readMarker(false, options.genesis === true);
+  }
+
+  async markRevocationsRestored(epoch: number, atMs: number): Promise<boolean> {
+    const m = this.marker;
+    if (!m || m.generation.epoch !== epoch) return false;
+    this.marker = { ...m, generation: { ...m.generation, restoredAtMs: m.generation.restoredAtMs ?? atMs } };
+    this.readMarker(false);
+    return true;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    // Only a store that took part in a generation hands on (not a process that failed to start).
+    if (this.snapshotPath && this.marker) {
+      this.sweep();
+      writeSnapshot(this.snapshotPath, { marker: this.marker, entries: [...this.entries].map(([k, e]) => [k, e.value, e.expiresAt] as const) });
+    }
     this.entries.clear();
+    this.marker = undefined;
   }
 
   private sweep(): void {

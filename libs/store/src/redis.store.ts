@@ -1,6 +1,8 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { OAuthError } from '@fpa/oauth-core';
-import type { EphemeralStore, Versioned } from './ephemeral-store';
+import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned } from './ephemeral-store';
+import { claimOutcome, GenerationTracker, revocationsNotRestored, type GenerationReason, type MarkerReading, type StoreGeneration } from './generation';
+import { StoreKeys } from './store-keys';
 
 const HIT_SCRIPT = `
 local c = redis.call('INCR', KEYS[1])
@@ -15,13 +17,67 @@ local c = tonumber(redis.call('GET', KEYS[1]) or '0')
 if c and c > 0 then redis.call('DECR', KEYS[1]) end
 return 0`;
 
-// One command for all of a request's single-use values: SET NX EX per key, 1 = claimed, 0 = replay.
-const CLAIM_SCRIPT = `
-local out = {}
-for i, key in ipairs(KEYS) do
-  out[i] = redis.call('SET', key, '1', 'EX', ARGV[i], 'NX') and 1 or 0
+/**
+ * The generation marker (generation.ts, `resolveMarker` is the same rules in TypeScript), read by
+ * every claim and flag check in the same script. KEYS[1] = the marker (a hash: epoch, id, started,
+ * restored, reason, and `seq:<replica>` claim counters); ARGV[1..6] = the epoch, id and claim count
+ * this process knows, its clock (ms), its replica id, and '1' when a missing marker is the
+ * deployment's first (genesis). A marker that is missing, older than the caller's, another
+ * generation under the caller's epoch, or whose count for this replica is below the caller's (a
+ * failover or restore lost this replica's claims) is replaced by the next generation — inside the
+ * script, so two replicas cannot both start one. Returns {epoch, id, started, restored, reason,
+ * this replica's count, 1 when this call started it}.
+ */
+const GENERATION_LUA = `
+local function generation(count)
+  local seqField = 'seq:' .. ARGV[5]
+  local m = redis.call('HMGET', KEYS[1], 'epoch', 'id', 'started', 'restored', 'reason', seqField)
+  local knownEpoch = tonumber(ARGV[1])
+  local epoch = tonumber(m[1])
+  local reason = false
+  if not epoch then
+    if ARGV[6] == '1' then reason = 'genesis' else reason = 'missing' end
+  elseif epoch < knownEpoch or (epoch == knownEpoch and (m[2] ~= ARGV[2] or tonumber(m[6] or '0') < tonumber(ARGV[3]))) then
+    reason = 'regressed'
+  end
+  if reason then
+    epoch = math.max(epoch or 0, knownEpoch) + 1
+    local started, restored = ARGV[4], false
+    if reason == 'genesis' then started, restored = '0', ARGV[4] end
+    m = { tostring(epoch), ARGV[5] .. '-' .. epoch, started, restored, reason, false }
+    redis.call('DEL', KEYS[1])
+    redis.call('HSET', KEYS[1], 'epoch', m[1], 'id', m[2], 'started', m[3], 'reason', reason)
+    if restored then redis.call('HSET', KEYS[1], 'restored', restored) end
+  end
+  local seq = tonumber(m[6] or '0')
+  if count then seq = redis.call('HINCRBY', KEYS[1], seqField, 1) end
+  return { m[1], m[2], m[3], m[4] or '', m[5] or '', seq, reason and 1 or 0 }
+end
+`;
+const GENERATION_ARGS = 6;
+
+// One command for all of a request's single-use values: the marker, then SET NX EX per key (1 = new, 0 = replay).
+const CLAIM_SCRIPT = `${GENERATION_LUA}
+local out = generation(true)
+for i = 2, #KEYS do
+  out[#out + 1] = redis.call('SET', KEYS[i], '1', 'EX', ARGV[i + ${GENERATION_ARGS - 1}], 'NX') and 1 or 0
 end
 return out`;
+
+// Flags count only once the generation's flags were refilled from PostgreSQL: -1 = not yet.
+const FLAGS_SCRIPT = `${GENERATION_LUA}
+local out = generation(false)
+if out[4] == '' then out[#out + 1] = -1 else out[#out + 1] = redis.call('EXISTS', unpack(KEYS, 2)) end
+return out`;
+
+const SYNC_SCRIPT = `${GENERATION_LUA}
+return generation(false)`;
+
+// KEYS[1] = marker; ARGV = epoch, time. Only the generation that was refilled is marked.
+const RESTORED_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[1] then return 0 end
+redis.call('HSETNX', KEYS[1], 'restored', ARGV[2])
+return 1`;
 
 // Versioned values are stored as "<version>|<json>"; KEYS[1], ARGV = expected, new value, ttl.
 const CAS_SCRIPT = `
@@ -37,9 +93,15 @@ local v = redis.call('GET', KEYS[1])
 if v then redis.call('DEL', KEYS[1]) end
 return v`;
 
+/** {epoch, id, started, restored, reason, seq, established, ...results} as the scripts return it. */
+type GenerationReply = (string | number)[];
+
 type ScriptedRedis = Redis & {
   fpaCas(key: string, expected: number, value: string, ttl: number): Promise<number>;
-  fpaClaim(numberOfKeys: number, ...keysThenTtls: (string | number)[]): Promise<number[]>;
+  fpaClaim(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<GenerationReply>;
+  fpaFlags(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<GenerationReply>;
+  fpaSync(marker: string, ...args: (string | number)[]): Promise<GenerationReply>;
+  fpaRestored(marker: string, epoch: number, atMs: number): Promise<number>;
   fpaHit(key: string, window: number): Promise<[number, number]>;
   fpaUnhit(key: string): Promise<number>;
   fpaTake(key: string): Promise<string | null>;
@@ -52,9 +114,16 @@ type ScriptedRedis = Redis & {
  */
 export class RedisStore implements EphemeralStore {
   readonly kind = 'redis' as const;
+  readonly generation = new GenerationTracker();
   private readonly redis: ScriptedRedis;
 
-  constructor(url: string, keyPrefix: string, extra: RedisOptions = {}) {
+  /** `now`: the clock a generation started here is stamped with (epoch ms). */
+  constructor(
+    url: string,
+    keyPrefix: string,
+    extra: RedisOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.redis = new Redis(url, {
       keyPrefix,
       lazyConnect: true,
@@ -70,6 +139,9 @@ export class RedisStore implements EphemeralStore {
     this.redis.defineCommand('fpaUnhit', { numberOfKeys: 1, lua: UNHIT_SCRIPT });
     this.redis.defineCommand('fpaTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
     this.redis.defineCommand('fpaClaim', { lua: CLAIM_SCRIPT });
+    this.redis.defineCommand('fpaFlags', { lua: FLAGS_SCRIPT });
+    this.redis.defineCommand('fpaSync', { numberOfKeys: 1, lua: SYNC_SCRIPT });
+    this.redis.defineCommand('fpaRestored', { numberOfKeys: 1, lua: RESTORED_SCRIPT });
     this.redis.defineCommand('fpaCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
   }
 
@@ -81,16 +153,17 @@ export class RedisStore implements EphemeralStore {
     return this.redis;
   }
 
-  claimOnce(key: string, ttlSeconds: number): Promise<boolean> {
-    return this.run(async () => (await this.redis.set(key, '1', 'EX', ttlSeconds, 'NX')) === 'OK');
+  async claimOnce(key: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.claimEachOnce([{ key, ttlSeconds }]))[0] === 'claimed';
   }
 
-  claimEachOnce(claims: readonly { key: string; ttlSeconds: number }[]): Promise<boolean[]> {
+  claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]> {
     if (claims.length === 0) return Promise.resolve([]);
     return this.run(async () => {
       const ttls = claims.map((c) => Math.max(1, Math.ceil(c.ttlSeconds)));
-      const results = await this.redis.fpaClaim(claims.length, ...claims.map((c) => c.key), ...ttls);
-      return results.map((r) => Number(r) === 1);
+      const reply = await this.redis.fpaClaim(claims.length + 1, StoreKeys.generation, ...claims.map((c) => c.key), ...this.generationArgs(false), ...ttls);
+      const generation = this.observe(reply);
+      return claims.map((c, i) => claimOutcome(Number(reply[REPLY_FIELDS + i]) === 1, c.acceptableSince, generation));
     });
   }
 
@@ -116,9 +189,15 @@ export class RedisStore implements EphemeralStore {
     });
   }
 
-  anyFlagged(keys: readonly string[]): Promise<boolean> {
-    if (keys.length === 0) return Promise.resolve(false);
-    return this.run(async () => (await this.redis.exists(...keys)) > 0);
+  async anyFlagged(keys: readonly string[]): Promise<boolean> {
+    if (keys.length === 0) return false;
+    const count = await this.run(async () => {
+      const reply = await this.redis.fpaFlags(keys.length + 1, StoreKeys.generation, ...keys, ...this.generationArgs(false));
+      this.observe(reply);
+      return Number(reply[REPLY_FIELDS]);
+    });
+    if (count < 0) throw revocationsNotRestored();
+    return count > 0;
   }
 
   getJson<T>(key: string): Promise<T | undefined> {
@@ -159,6 +238,28 @@ export class RedisStore implements EphemeralStore {
     return this.run(async () => (await this.redis.fpaCas(key, expected, '', 1)) === 1);
   }
 
+  syncGeneration(options: { readonly genesis?: boolean } = {}): Promise<StoreGeneration> {
+    return this.run(async () => this.observe(await this.redis.fpaSync(StoreKeys.generation, ...this.generationArgs(options.genesis === true))));
+  }
+
+  markRevocationsRestored(epoch: number, atMs: number): Promise<boolean> {
+    return this.run(async () => {
+      const marked = (await this.redis.fpaRestored(StoreKeys.generation, epoch, Math.floor(atMs))) === 1;
+      // Learn the restored generation (one more read, off the hot path: once per generation).
+      if (marked) this.observe(await this.redis.fpaSync(StoreKeys.generation, ...this.generationArgs(false)));
+      return marked;
+    });
+  }
+
+  private generationArgs(genesis: boolean): (string | number)[] {
+    const known = this.generation.expectation();
+    return [known.epoch, known.id, known.seq, Math.floor(this.now()), this.generation.replicaId, genesis ? '1' : '0'];
+  }
+
+  private observe(reply: GenerationReply): StoreGeneration {
+    return this.generation.observe(parseReading(reply));
+  }
+
   ping(): Promise<void> {
     return this.run(async () => {
       await this.redis.ping();
@@ -184,6 +285,18 @@ export class RedisStore implements EphemeralStore {
       });
     }
   }
+}
+
+/** Fields before a script's own results in a generation reply. */
+const REPLY_FIELDS = 7;
+
+function parseReading(r: GenerationReply): MarkerReading {
+  const restored = String(r[3]);
+  return {
+    generation: { epoch: Number(r[0]), id: String(r[1]), startedAtMs: Number(r[2]), restoredAtMs: restored === '' ? undefined : Number(restored), reason: String(r[4]) as GenerationReason },
+    seq: Number(r[5]),
+    established: Number(r[6]) === 1,
+  };
 }
 
 export function parseVersioned<T>(raw: string | null | undefined): Versioned<T> | undefined {

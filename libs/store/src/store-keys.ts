@@ -16,6 +16,10 @@ export const StoreKeys = {
   challengeFlow: (authSession: string): string => `challenge:${sha256B64u(authSession)}`,
   /** RFC 9126 request object pushed by a redirect_to_web answer (FIPA-21/22). */
   pushedRequest: (reference: string): string => `par:${sha256B64u(reference)}`,
+  /** The store's generation marker (generation.ts): no TTL; its absence means the store lost its data. */
+  generation: 'gen',
+  /** Held by the one AS replica refilling a generation's revocation flags from PostgreSQL. */
+  generationRestore: (epoch: number): string => `gen:restore:${epoch}`,
   revokedAccessToken: (jti: string): string => `revoked:at:${jti}`,
   revokedSession: (authSession: string): string => `revoked:session:${sha256B64u(authSession)}`,
 };

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { EPHEMERAL_STORE, type EphemeralStore } from './ephemeral-store';
@@ -16,7 +17,8 @@ export async function createStore(config: AppConfig): Promise<EphemeralStore> {
     return store;
   }
   if (config.mode !== 'embedded') throw new Error('REDIS_URL is required in production mode');
-  return new MemoryStore();
+  // A clean shutdown keeps the store for the next start; a crash is a loss (memory-snapshot.ts).
+  return new MemoryStore(Date.now, { snapshotPath: join(config.dataDir, 'ephemeral-store.json') });
 }
 
 @Injectable()

@@ -64,7 +64,8 @@ export class DeviceTokenBinding implements CallerBinding {
     if (!session || !isUsable(session, nowMs) || session.kind !== 'device' || session.clientId !== client.id) {
       throw new OAuthError('invalid_session', 'the device session is unknown, expired or revoked');
     }
-    if (!(await this.store.claimOnce(proof.replayClaim.key, proof.replayClaim.ttlSeconds))) throw this.dpop.refuse('replay', 'DPoP proof jti was already used');
+    const refusal = this.dpop.claimRefusal((await this.store.claimEachOnce([proof.replayClaim]))[0]);
+    if (refusal) throw refusal;
     return { client, session, mode: 'device', jkt: proof.jkt, created: false };
   }
 }

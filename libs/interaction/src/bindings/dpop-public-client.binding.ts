@@ -5,7 +5,7 @@ import { randomToken } from '@fpa/crypto';
 import { DpopService } from '@fpa/dpop';
 import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
-import { EPHEMERAL_STORE, type EphemeralStore } from '@fpa/store';
+import { EPHEMERAL_STORE, type EphemeralStore, type SingleUseClaim } from '@fpa/store';
 import { CHALLENGE_PATH, stringParam, type ChallengeInput } from '../http/challenge-request';
 import type { Caller, CallerBinding } from './caller';
 import { firstPartyClient } from './first-party';
@@ -82,7 +82,8 @@ export class DpopPublicClientBinding implements CallerBinding {
     return { client, session, mode: 'public', jkt: proof.jkt, created: true, pending };
   }
 
-  private async claim(replayClaim: { key: string; ttlSeconds: number }): Promise<void> {
-    if (!(await this.store.claimOnce(replayClaim.key, replayClaim.ttlSeconds))) throw this.dpop.refuse('replay', 'DPoP proof jti was already used');
+  private async claim(replayClaim: SingleUseClaim): Promise<void> {
+    const refusal = this.dpop.claimRefusal((await this.store.claimEachOnce([replayClaim]))[0]);
+    if (refusal) throw refusal;
   }
 }

@@ -86,7 +86,7 @@ export class FakeBinding implements CallerBinding {
  */
 export class Core {
   readonly clock = new FixedClock(NOW);
-  readonly store = new MemoryStore(() => this.clock.nowMs());
+  readonly store = new MemoryStore(() => this.clock.nowMs(), { genesis: true });
   readonly config: AppConfig;
   readonly client: Client;
   readonly methods: Map<string, ChallengeMethod>;
