@@ -1,3 +1,4 @@
+import { acrPolicyFor } from '@fpa/assurance';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuthorizationDetailsRegistry, PushedRequests, parseAuthorizationRequest, type AuthorizationRequest } from '@fpa/authz-request';
 import { CHALLENGE_METHODS, type ChallengeRegistry, type JsonObject } from '@fpa/challenge-kit';
@@ -165,10 +166,19 @@ export class WebLoginService {
       csrf: this.binding.csrfToken(interaction.id, secret),
       loginHint,
       parametersOf: (m) => this.methods.get(m)?.parameters ?? [],
+      enrolActionOf: (m) => this.methods.get(m)?.assurance?.enrolAction,
+      identifying: this.identifying(client),
+      describeType: (type) => this.details.description(type),
       redirectWith: (params) => redirectWith(interaction.redirectUri, { ...params, ...(interaction.state ? { state: interaction.state } : {}), iss: this.config.http.issuer }),
       ...(error ? { error } : {}),
     });
     return { answer, formTarget: formTarget(interaction.redirectUri) };
+  }
+
+  /** The client's browser methods that identify a user (a verified e-mail or phone): the basis for adding a credential. */
+  private identifying(client: Client): string[] {
+    const enabled = [...this.methods.keys()].filter((m) => this.config.challenge.methods.includes(m));
+    return acrPolicyFor(client.challengePolicy, enabled, { browser: true }).methods.filter((m) => this.methods.get(m)?.assurance?.verifies !== undefined);
   }
 
   /** RFC 6749 §4.1.2.1 with RFC 9207 `iss`. */
