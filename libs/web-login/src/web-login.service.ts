@@ -2,7 +2,7 @@ import { acrPolicyFor } from '@fpa/assurance';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuthorizationDetailsRegistry, PushedRequests, parseAuthorizationRequest, type AuthorizationRequest } from '@fpa/authz-request';
 import { CHALLENGE_METHODS, type ChallengeRegistry, type JsonObject } from '@fpa/challenge-kit';
-import { ClientRegistry, type Client } from '@fpa/clients';
+import { ClientRegistry, isRegisteredRedirectUri, type Client } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { randomToken } from '@fpa/crypto';
 import { InteractionLoop, type Caller, type EndpointOutcome } from '@fpa/interaction';
@@ -77,7 +77,7 @@ export class WebLoginService {
       authRequest = { ...pushed.request, redirectUri };
       continues = pushed.authSession;
     } else {
-      const redirectUri = typeof params.redirect_uri === 'string' && client.redirectUris.includes(params.redirect_uri) ? params.redirect_uri : undefined;
+      const redirectUri = typeof params.redirect_uri === 'string' && isRegisteredRedirectUri(client, params.redirect_uri) ? params.redirect_uri : undefined;
       // RFC 6749 §4.1.2.1: never redirect to a URI that is not the client's.
       if (!redirectUri) return { answer: errorPage(400, 'The redirect URI is missing or not registered for this app.', client) };
       const state = typeof params.state === 'string' && /^[\x20-\x7E]{1,512}$/.test(params.state) ? params.state : undefined;
