@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, withEmbeddedSecrets, type AppConfig, type AppName } from '@fpa/config';
+import { installClientErrorHandler } from './client-error';
 import { Lifecycle } from './lifecycle.service';
 import { MetricsRegistry } from './metrics.service';
 
@@ -65,6 +66,8 @@ export function configureHttp(app: NestExpressApplication, config: AppConfig): v
   app.set('query parser', false);
   const metrics = app.get(MetricsRegistry);
   const lifecycle = app.get(Lifecycle);
+  // CONTRACT §2 also for what Node's parser refuses before Express runs (issue 8 item 4).
+  installClientErrorHandler(app.getHttpServer() as Server);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();

@@ -1,0 +1,79 @@
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/**
+ * Errors Node's HTTP parser raises before any middleware runs — headers over `maxHeaderSize`
+ * (16 kB), a malformed request line or header, a request that timed out — get the JSON error shape
+ * of CONTRACT §2 instead of Node's bare `HTTP/1.1 400 Bad Request` (which its default handler
+ * writes and then destroys the socket, often before the bytes leave: an empty answer or a reset).
+ */
+
+/** Node's error codes for which HTTP has a more precise status than 400. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431, // RFC 6585 §5
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408, // requestTimeout / headersTimeout
+};
+
+const DESCRIPTION_BY_STATUS: Readonly<Record<number, string>> = {
+  431: 'request header fields too large',
+  413: 'request too large',
+  408: 'request timeout',
+  400: 'malformed HTTP request',
+};
+
+/** How long a peer may keep the connection open after the answer was sent. */
+const LINGER_MS = 2000;
+
+/** The complete HTTP/1.1 response for a client error: JSON, no-store, and the connection closes. */
+export function clientErrorResponse(code: string | undefined): { status: number; raw: string } {
+  const status = (code && STATUS_BY_CODE[code]) || 400;
+  // RFC 6749 §5.2 shape; the description is ours (%x20-7E), never the request's bytes.
+  const body = JSON.stringify({ error: 'invalid_request', error_description: DESCRIPTION_BY_STATUS[status] });
+  const raw = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Cache-Control: no-store',
+    'Pragma: no-cache',
+    'X-Content-Type-Options: nosniff',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+  return { status, raw };
+}
+
+/** Socket fields Node's own handler consults (lib/_http_server.js socketOnError). */
+type InFlight = NodeJS.EventEmitter & { _headerSent?: boolean; writableFinished?: boolean; req?: { complete?: boolean } };
+type ClientSocket = Duplex & { _httpMessage?: InFlight | null };
+
+/**
+ * Answers like Node's default handler would — only while the socket is writable and no byte of
+ * an in-flight response has been sent (anything else would corrupt what the peer reads) — but
+ * with a body, and it lets the bytes drain (`end`) before closing. When the bytes in error follow
+ * a complete request still being answered (pipelining), that answer goes first and the error
+ * follows it; when they are part of the request being answered (a broken chunked body), the error
+ * is the answer.
+ */
+export function handleClientError(err: NodeJS.ErrnoException, socket: ClientSocket): void {
+  const inFlight = socket._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || (inFlight && inFlight._headerSent && !inFlight.writableFinished)) {
+    socket.destroy();
+    return;
+  }
+  // A peer that never reads or closes must not keep the socket.
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  const answer = (): void => {
+    if (socket.writable) socket.end(clientErrorResponse(err.code).raw);
+    else socket.destroy();
+  };
+  if (inFlight && !inFlight.writableFinished && inFlight.req?.complete) inFlight.once('finish', answer);
+  else answer();
+}
+
+export function installClientErrorHandler(server: Server): void {
+  server.on('clientError', handleClientError);
+}
