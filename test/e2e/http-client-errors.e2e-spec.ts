@@ -58,6 +58,13 @@ describe('malformed HTTP gets the JSON error shape (standalone)', () => {
     expectJsonClientError(await rawExchange(suite.issuer, request), 400);
   });
 
+  it('CONNECT (which Node drops unanswered without a listener) is a JSON 405', async () => {
+    const res = await rawExchange(suite.issuer, `CONNECT ${host()} HTTP/1.1\r\nHost: ${host()}\r\n\r\n`);
+    expect({ status: res.status, closedCleanly: res.closedCleanly }).toEqual({ status: 405, closedCleanly: true });
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(res.body)).toEqual({ error: 'method_not_allowed', error_description: 'method not allowed' });
+  });
+
   it('a broken chunked body after the request began: a JSON 400, the connection closes, nothing logged at error', async () => {
     const res = await rawExchange(
       suite.issuer,

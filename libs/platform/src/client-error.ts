@@ -1,11 +1,12 @@
-import { STATUS_CODES, type Server } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /**
  * Errors Node's HTTP parser raises before any middleware runs — headers over `maxHeaderSize`
  * (16 kB), a malformed request line or header, a request that timed out — get the JSON error shape
  * of CONTRACT §2 instead of Node's bare `HTTP/1.1 400 Bad Request` (which its default handler
- * writes and then destroys the socket, often before the bytes leave: an empty answer or a reset).
+ * writes and then destroys the socket, often before the bytes leave: an empty answer or a reset);
+ * so does CONNECT, which Node otherwise drops unanswered.
  */
 
 /** Node's error codes for which HTTP has a more precise status than 400. */
@@ -28,9 +29,13 @@ const LINGER_MS = 2000;
 /** The complete HTTP/1.1 response for a client error: JSON, no-store, and the connection closes. */
 export function clientErrorResponse(code: string | undefined): { status: number; raw: string } {
   const status = (code && STATUS_BY_CODE[code]) || 400;
-  // RFC 6749 §5.2 shape; the description is ours (%x20-7E), never the request's bytes.
-  const body = JSON.stringify({ error: 'invalid_request', error_description: DESCRIPTION_BY_STATUS[status] });
-  const raw = [
+  return { status, raw: rawJsonError(status, 'invalid_request', DESCRIPTION_BY_STATUS[status]) };
+}
+
+/** RFC 6749 §5.2 shape; the description is ours (%x20-7E), never the request's bytes. */
+function rawJsonError(status: number, error: string, description: string): string {
+  const body = JSON.stringify({ error, error_description: description });
+  return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
@@ -41,7 +46,15 @@ export function clientErrorResponse(code: string | undefined): { status: number;
     '',
     body,
   ].join('\r\n');
-  return { status, raw };
+}
+
+/** Ends `socket` with `raw`, and destroys it should the peer neither read nor close. */
+function answerAndClose(socket: Duplex, raw: string): void {
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  if (socket.writable) socket.end(raw);
+  else socket.destroy();
 }
 
 /** Socket fields Node's own handler consults (lib/_http_server.js socketOnError). */
@@ -62,18 +75,20 @@ export function handleClientError(err: NodeJS.ErrnoException, socket: ClientSock
     socket.destroy();
     return;
   }
-  // A peer that never reads or closes must not keep the socket.
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-  const answer = (): void => {
-    if (socket.writable) socket.end(clientErrorResponse(err.code).raw);
-    else socket.destroy();
-  };
+  const answer = (): void => answerAndClose(socket, clientErrorResponse(err.code).raw);
   if (inFlight && !inFlight.writableFinished && inFlight.req?.complete) inFlight.once('finish', answer);
   else answer();
 }
 
+/**
+ * CONNECT never reaches Express: without a listener Node drops the connection unanswered. An
+ * authorization server tunnels nothing, so it is a 405 like any other method no endpoint takes.
+ */
+export function handleConnect(_req: IncomingMessage, socket: Duplex): void {
+  answerAndClose(socket, rawJsonError(405, 'method_not_allowed', 'method not allowed'));
+}
+
 export function installClientErrorHandler(server: Server): void {
   server.on('clientError', handleClientError);
+  server.on('connect', handleConnect);
 }
