@@ -58,6 +58,13 @@ describe('malformed HTTP gets the JSON error shape (standalone)', () => {
     expectJsonClientError(await rawExchange(suite.issuer, request), 400);
   });
 
+  it('an HTTP/1.1 request without Host (RFC 9112 §3.2): a JSON 400 instead of Node\'s bare one; HTTP/1.0 needs none', async () => {
+    const res = await rawExchange(suite.issuer, 'GET /jwks HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expectJsonClientError(res, 400);
+    expect(JSON.parse(res.body)).toMatchObject({ error_description: 'the Host header is required' });
+    expect((await rawExchange(suite.issuer, 'GET /jwks HTTP/1.0\r\n\r\n')).status).toBe(200);
+  });
+
   it('CONNECT (which Node drops unanswered without a listener) is a JSON 405', async () => {
     const res = await rawExchange(suite.issuer, `CONNECT ${host()} HTTP/1.1\r\nHost: ${host()}\r\n\r\n`);
     expect({ status: res.status, closedCleanly: res.closedCleanly }).toEqual({ status: 405, closedCleanly: true });

@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, withEmbeddedSecrets, type AppConfig, type AppName } from '@fpa/config';
-import { installClientErrorHandler } from './client-error';
+import { installClientErrorHandler, refuseMissingHost } from './client-error';
 import { Lifecycle } from './lifecycle.service';
 import { MetricsRegistry } from './metrics.service';
 
@@ -74,6 +74,7 @@ export function configureHttp(app: NestExpressApplication, config: AppConfig): v
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     if (lifecycle.isDraining) res.setHeader('Connection', 'close');
+    if (refuseMissingHost(req, res)) return;
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -1,5 +1,7 @@
-import { type IncomingMessage, STATUS_CODES, type Server } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import { OAuthError, sendOAuthError } from '@fpa/oauth-core';
 import type { Duplex } from 'node:stream';
+import type { Response } from 'express';
 
 /**
  * Errors Node's HTTP parser raises before any middleware runs — headers over `maxHeaderSize`
@@ -91,4 +93,19 @@ export function handleConnect(_req: IncomingMessage, socket: Duplex): void {
 export function installClientErrorHandler(server: Server): void {
   server.on('clientError', handleClientError);
   server.on('connect', handleConnect);
+  // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; refuseMissingHost
+  // gives the same refusal the JSON shape instead.
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
+}
+
+/**
+ * RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+ * request message that lacks a Host header field" — here as `invalid_request` JSON (Express
+ * middleware, first in the chain).
+ */
+export function refuseMissingHost(req: IncomingMessage, res: Response): boolean {
+  if (req.httpVersion !== '1.1' || req.headers.host !== undefined) return false;
+  res.setHeader('Connection', 'close');
+  sendOAuthError(res, new OAuthError('invalid_request', 'the Host header is required'));
+  return true;
 }
