@@ -6,7 +6,7 @@ import { createDpopProof, generateClientKeyPair } from '@fpa/crypto';
 import { KeyManager } from '@fpa/keys';
 import { OAuthError, toOAuthError } from '@fpa/oauth-core';
 import { DeviceSessionRepository } from '@fpa/session';
-import { DEVICE_CLIENT } from '@fpa/testing';
+import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { asNonce, ASSERTION_TYPE, expectOAuthError, type FormResponse, rawPost, registeredDevice } from '../support/http';
 import { captureLogs, type LogCapture } from '../support/log-capture';
@@ -22,6 +22,7 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const b64u = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 /** An unsigned-looking ES256 JWT: only its claims matter, it is refused before any signature check. */
 const fakeJwt = (payload: Record<string, unknown>): string => `${b64u({ alg: 'ES256', typ: 'JWT' })}.${b64u(payload)}.AAAA`;
+const CHALLENGE_APP = { ...DEVICE_CLIENT, client_id: 'challenge-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 const TABLES = ['device_sessions', 'users', 'user_authentications', 'user_credentials', 'authorization_codes', 'refresh_tokens', 'clients', 'auth_attempts'];
 
 describe('input no store can hold (standalone, PostgreSQL + Redis)', () => {
@@ -39,6 +40,7 @@ describe('input no store can hold (standalone, PostgreSQL + Redis)', () => {
   beforeAll(async () => {
     suite = await startStandalone('inputrefusals', { LOG_LEVEL: 'warn' });
     await suite.createClient(DEVICE_CLIENT);
+    await suite.createClient(CHALLENGE_APP);
     logs = captureLogs();
     device = await registeredDevice(suite.issuer, DEVICE_CLIENT.client_id);
   });
@@ -143,6 +145,19 @@ describe('input no store can hold (standalone, PostgreSQL + Redis)', () => {
       }
       expect(token.token_type).toBe('DPoP');
       expect(logs.errors()).toEqual([]);
+    });
+  });
+
+  describe('a refused first request at the challenge endpoint stores no session', () => {
+    it.each([
+      ['an answer with no challenge in progress', { code: '123456' }],
+      ['an unknown challenge_type', { challenge_type: 'nope' }],
+      ['a malformed action', { action: 'x'.repeat(40) }],
+    ])('%s after valid flow parameters: 400, no auth_session, no row', async (_, extra) => {
+      const c = await ChallengeClient.create(suite.issuer);
+      const start = { client_id: CHALLENGE_APP.client_id, response_type: 'code', code_challenge: c.codeChallenge, code_challenge_method: 'S256', login_hint: 'orphan@example.com' };
+      const res = await expectRefusedAtBoundary(() => c.send({ ...start, ...extra }), 400, 'invalid_request');
+      expect(res.body.auth_session).toBeUndefined();
     });
   });
 
