@@ -4,6 +4,7 @@ import { FirstPartyClient } from '@fpa/client-sdk';
 import { ClientRegistry } from '@fpa/clients';
 import { createDpopProof, generateClientKeyPair } from '@fpa/crypto';
 import { KeyManager } from '@fpa/keys';
+import { AuditService } from '@fpa/platform';
 import { OAuthError, toOAuthError } from '@fpa/oauth-core';
 import { DeviceSessionRepository } from '@fpa/session';
 import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
@@ -182,6 +183,19 @@ describe('input no store can hold (standalone, PostgreSQL + Redis)', () => {
       });
       await expect(create).rejects.toMatchObject({ code: 'invalid_request', reason: 'store_input' });
       expect(await rows()).toEqual(before);
+    });
+
+    it('an audit event quoting what PostgreSQL cannot hold is still written (replaced), and does not block its batch', async () => {
+      const audit = suite.get(AuditService);
+      const requestId = `audit-${randomUUID()}`;
+      audit.record({ type: 'client.auth_failed', outcome: 'failure', clientId: 'x\u0000y', ip: '\ud800', requestId, details: { ['k\u0000']: ['v\udfff'] } });
+      audit.record({ type: 'client.auth_failed', outcome: 'failure', clientId: 'fine', requestId: `${requestId}-2` });
+      await audit.flush();
+      const rows = await suite.env.db.query<{ client_id: string; ip: string; details: unknown }>('SELECT client_id, ip, details FROM audit_events WHERE request_id LIKE $1 ORDER BY request_id', [`${requestId}%`]);
+      expect(rows).toEqual([
+        { client_id: 'x\ufffdy', ip: '\ufffd', details: { 'k\ufffd': ['v\ufffd'] } },
+        { client_id: 'fine', ip: null, details: {} },
+      ]);
     });
 
     it('an error PostgreSQL raises for bad input (here 22P02) is a 400, not a 500', async () => {

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { OAuthError } from '@fpa/oauth-core';
 import { sqlRunner } from './data-source';
-import { assertStorable, StorableParametersSubscriber, unstorableParameter } from './storable';
+import { assertStorable, StorableParametersSubscriber, storableText, unstorableParameter } from './storable';
 
 describe('the last line before PostgreSQL (issue 8)', () => {
   it('finds NUL and lone surrogates in any parameter, inside arrays and objects, and says where', () => {
@@ -51,5 +51,11 @@ describe('the last line before PostgreSQL (issue 8)', () => {
     expect(query).toHaveBeenCalledTimes(1);
     expect(() => new StorableParametersSubscriber().beforeQuery({ query: 'SELECT $1', parameters: ['\u0000'] } as never)).toThrow(OAuthError);
     expect(() => new StorableParametersSubscriber().beforeQuery({ query: 'SELECT 1' } as never)).not.toThrow();
+  });
+
+  it('storableText replaces what PostgreSQL cannot hold (records written whatever they quote)', () => {
+    expect(storableText('a\u0000b\ud800c\udfff😀')).toBe('a\ufffdb\ufffdc\ufffd😀');
+    expect(storableText('ok')).toBe('ok');
+    expect(unstorableParameter([storableText('\u0000\udc00')])).toBeUndefined();
   });
 });

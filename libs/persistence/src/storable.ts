@@ -17,6 +17,8 @@ import { OAuthError, STORE_INPUT } from '@fpa/oauth-core';
 
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const NUL_OR_LONE_SURROGATE = /[\u0000\uD800-\uDFFF]/u;
+// eslint-disable-next-line no-control-regex -- the same class, every occurrence
+const UNSTORABLE_CHARS = /[\u0000\uD800-\uDFFF]/gu;
 // In a JSON text: \u0000, or a \uD8xx-\uDBxx escape not followed by a \uDCxx-\uDFxx escape, or a
 // \uDCxx-\uDFxx escape not preceded by a \uD8xx-\uDBxx one. (An escaped backslash before `u` is
 // not an escape; that rare text is refused too, which is safe.)
@@ -47,6 +49,15 @@ export function unstorableParameter(params: readonly unknown[]): string | undefi
     }
   }
   return undefined;
+}
+
+/**
+ * For records that must be written whatever they quote (the audit trail): the same text with NUL
+ * and lone surrogates replaced by U+FFFD, so one odd value cannot refuse (and, retried, block)
+ * a whole batch.
+ */
+export function storableText(value: string): string {
+  return NUL_OR_LONE_SURROGATE.test(value) ? value.replace(UNSTORABLE_CHARS, '\uFFFD') : value;
 }
 
 /** Throws `invalid_request` (reason `store_input`) instead of sending what PostgreSQL cannot hold. */
