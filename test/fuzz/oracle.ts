@@ -30,6 +30,7 @@ export interface Verdict {
 
 /** Requests whose framing the request itself broke (CR/LF injected into the request line or a header) need not be answered. */
 function framingBroken(req: FuzzRequest): boolean {
+  if (req.raw) return req.answerExpected === false;
   return /[\r\n]/.test(req.method + req.path) || req.headers.some(([n, v]) => /[\r\n]/.test(n + v));
 }
 

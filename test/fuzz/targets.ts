@@ -117,6 +117,31 @@ function managedToken(fx: Fixtures, p: Plan, revoking: boolean): string {
 const GET_PATHS = ['/', '/jwks', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/openapi.json', '/docs', '/health/live', '/health/ready', '/token', '/register', '/authorize-challenge', '/api/me', '/nope'];
 const METHODS = ['GET', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'CONNECT', 'G\u0000T', 'get', 'X'.repeat(300)];
 
+/** Malformed HTTP/1.1 for the parser (issue 8 item 4): every answer must still be the JSON error shape. */
+function malformedHttp(p: Plan, host: string): { raw: string; answerExpected?: boolean } {
+  // Connection: close, so the server ends the exchange once it answered.
+  const h = `Host: ${host}\r\nConnection: close\r\n`;
+  const shapes: (() => { raw: string; answerExpected?: boolean })[] = [
+    () => ({ raw: `GET /${'a'.repeat(16_400 + (p.pick % 5000))} HTTP/1.1\r\n${h}\r\n` }),
+    () => ({ raw: `GET /jwks HTTP/1.1\r\n${h}${Array.from({ length: 200 + (p.pick % 300) }, (_, i) => `X-F${i}: ${'v'.repeat(90)}\r\n`).join('')}\r\n` }),
+    () => ({ raw: `GET /jwks HTTP/1.1\n${h.replace(/\r\n/g, '\n')}\n` }),
+    () => ({ raw: 'GET /\r\n\r\n' }),
+    () => ({ raw: `GET /jwks HTTP/1.1\r\n${h}X-Folded: a\r\n b\r\n\r\n` }),
+    () => ({ raw: `POST /token HTTP/1.1\r\n${h}Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nx\r\n0\r\n\r\n` }),
+    () => ({ raw: `POST /token HTTP/1.1\r\n${h}Transfer-Encoding: chunked\r\n\r\n1;${'e'.repeat(20_000)}\r\nx\r\n0\r\n\r\n` }),
+    () => ({ raw: `POST /token HTTP/1.1\r\n${h}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n` }),
+    () => ({ raw: `POST /token HTTP/1.1\r\n${h}Content-Length: ${['-1', '1e3', ' 4', '4, 5', '0x10', '99999999999999999999'][p.pick % 6]}\r\n\r\nabcd` }),
+    () => ({ raw: `GET /jwks HTTP/1.1\r\n${h}${['Bad Name', 'X\u0000Y', 'X:Y', '', 'X\tY'][p.pick % 5]}: v\r\n\r\n` }),
+    () => ({ raw: `POST /token HTTP/1.1\r\n${h}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=bGET /jwks HTTP/1.1\r\n${h}X: ${p.hostile}\r\n\r\n` }),
+    () => ({ raw: `${p.hostile.replace(/\s/g, '') || 'X'} /jwks HTTP/1.1\r\n${h}\r\n` }),
+    () => ({ raw: `GET http://evil.example/jwks HTTP/1.1\r\n${h}\r\n` }),
+    () => ({ raw: `POST /token HTTP/1.1\r\n${h}Expect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=b` }),
+    () => ({ raw: `POST /token HTTP/1.1\r\n${h}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n` }),
+    () => ({ raw: `${p.hostile}\r\n\r\n`, answerExpected: false }),
+  ];
+  return shapes[p.variant % shapes.length]();
+}
+
 export const TARGETS: readonly Target[] = [
   {
     name: 'register',
@@ -200,6 +225,15 @@ export const TARGETS: readonly Target[] = [
       const scheme = ['DPoP', 'DPoP', 'Bearer', 'dpop', p.hostile][p.variant % 5];
       const headers: [string, string][] = [['Authorization', `${scheme} ${token}`], ...(await proofFor(fx, p.proof, fx.dpopKey.pair, 'GET', path, token))];
       return { family: 'resource', method: 'GET', path, headers: [...headers, ...p.headers] };
+    },
+  },
+  {
+    name: 'http',
+    weight: 1,
+    names: [],
+    build: async (p, fx) => {
+      const { raw, answerExpected } = malformedHttp(p, new URL(fx.issuer).host);
+      return { family: 'http', method: 'RAW', path: '', headers: [], raw: Buffer.from(raw, 'utf8'), answerExpected };
     },
   },
   {

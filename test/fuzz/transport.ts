@@ -9,6 +9,10 @@ export interface FuzzRequest {
   readonly body?: Buffer;
   /** What the request is (for reports and per-family counts), e.g. `token:client_credentials`. */
   readonly family: string;
+  /** Exactly these bytes instead (malformed HTTP no model above can express). */
+  readonly raw?: Buffer;
+  /** `false` when the bytes may legitimately leave the server waiting (an unfinished request). */
+  readonly answerExpected?: boolean;
 }
 
 export interface FuzzResponse {
@@ -31,6 +35,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 /** Sends over a keep-alive HTTP client when it can, else as raw bytes over TCP. */
 export function send(base: string, req: FuzzRequest, timeoutMs = 10_000): Promise<FuzzResponse> {
   const hosts = req.headers.filter(([n]) => n.toLowerCase() === 'host').length;
+  if (req.raw) return sendBytes(base, req.raw, req.answerExpected === false ? 2000 : timeoutMs);
   const clientCan =
     hosts <= 1 && req.method !== 'CONNECT' && TOKEN.test(req.method) && CLIENT_PATH.test(req.path) && req.headers.every(([n, v]) => TOKEN.test(n) && CLIENT_HEADER_VALUE.test(v));
   return clientCan ? viaClient(base, req, timeoutMs) : viaRaw(base, req, timeoutMs);
@@ -62,13 +67,17 @@ function viaClient(base: string, req: FuzzRequest, timeoutMs: number): Promise<F
 }
 
 function viaRaw(base: string, req: FuzzRequest, timeoutMs: number): Promise<FuzzResponse> {
-  const { hostname, port, host } = new URL(base);
+  const { host } = new URL(base);
   const lines = [`${req.method} ${req.path} HTTP/1.1`];
   if (!req.headers.some(([n]) => n.toLowerCase() === 'host')) lines.push(`Host: ${host}`);
   for (const [name, value] of req.headers) lines.push(`${name}: ${value}`);
   if (req.body !== undefined) lines.push(`Content-Length: ${req.body.length}`);
   lines.push('Connection: close', '', '');
-  const bytes = Buffer.concat([Buffer.from(lines.join('\r\n'), 'utf8'), req.body ?? Buffer.alloc(0)]);
+  return sendBytes(base, Buffer.concat([Buffer.from(lines.join('\r\n'), 'utf8'), req.body ?? Buffer.alloc(0)]), timeoutMs);
+}
+
+function sendBytes(base: string, bytes: Buffer, timeoutMs: number): Promise<FuzzResponse> {
+  const { hostname, port } = new URL(base);
   return new Promise((resolve) => {
     const socket = connect(Number(port), hostname);
     const chunks: Buffer[] = [];
@@ -93,6 +102,12 @@ function viaRaw(base: string, req: FuzzRequest, timeoutMs: number): Promise<Fuzz
 
 /** The first response in `data`: status, headers, body (Content-Length, chunked, or to the end). */
 export function parseRaw(data: Buffer): { status: number; headers: Record<string, string>; body: string } {
+  // An interim answer (100 Continue) precedes the final one.
+  while (/^HTTP\/1\.[01] 1\d\d /.test(data.toString('latin1', 0, 16))) {
+    const end = data.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    data = data.subarray(end + 4);
+  }
   const text = data.toString('latin1');
   const end = text.indexOf('\r\n\r\n');
   if (end < 0) return { status: 0, headers: {}, body: '' };
