@@ -16,7 +16,14 @@ export type Mutation =
   | { readonly op: 'drop'; readonly name: string }
   | { readonly op: 'repeat'; readonly name: string; readonly value: string }
   | { readonly op: 'add'; readonly name: string; readonly value: string }
-  | { readonly op: 'json'; readonly name: string; readonly value: unknown };
+  | { readonly op: 'json'; readonly name: string; readonly value: unknown }
+  /** The valid value with one character no store should see inserted (issue 8's NUL in client_id). */
+  | { readonly op: 'poison'; readonly name: string; readonly char: string; readonly at: number }
+  /** The valid value padded past a cap. */
+  | { readonly op: 'pad'; readonly name: string; readonly length: number };
+
+/** NUL, other C0 and C1 controls, DEL, lone surrogates, U+FFFD, and the line breaks that are allowed. */
+export const POISON = ['\u0000', '\u0000', '\u0001', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009f', '\ud800', '\udbff', '\udc00', '\udfff', '\ufffd', '\n', '\r', '\t'];
 
 /** 0–3 mutations of a skeleton whose parameter names are `names` (none: the valid request itself). */
 export function mutations(names: readonly string[]): fc.Arbitrary<Mutation[]> {
@@ -27,6 +34,8 @@ export function mutations(names: readonly string[]): fc.Arbitrary<Mutation[]> {
     { arbitrary: fc.record({ op: fc.constant('repeat' as const), name: some, value: fc.oneof(hostileString, fc.constant('')) }), weight: 2 },
     { arbitrary: fc.record({ op: fc.constant('add' as const), name: hostileName([...names, 'scope', 'resource', 'extra']), value: hostileString }), weight: 2 },
     { arbitrary: fc.record({ op: fc.constant('json' as const), name: some, value: hostileJson }), weight: 2 },
+    { arbitrary: fc.record({ op: fc.constant('poison' as const), name: some, char: fc.constantFrom(...POISON), at: fc.nat(200) }), weight: 5 },
+    { arbitrary: fc.record({ op: fc.constant('pad' as const), name: some, length: fc.constantFrom(129, 257, 1025, 2049, 8193, 16_385, 40_000) }), weight: 1 },
   );
   return fc.array(one, { maxLength: 3 });
 }
@@ -39,7 +48,14 @@ export function applyMutations(skeleton: Pairs, ms: readonly Mutation[]): { pair
     if (m.op === 'set') pairs = [...pairs.filter(([n]) => n !== m.name), [m.name, m.value]];
     else if (m.op === 'drop') pairs = pairs.filter(([n]) => n !== m.name);
     else if (m.op === 'repeat' || m.op === 'add') pairs.push([m.name, m.value]);
-    else json[m.name] = m.value;
+    else if (m.op === 'poison' || m.op === 'pad') {
+      pairs = pairs.map(([n, v]) => {
+        if (n !== m.name) return [n, v];
+        if (m.op === 'pad') return [n, v + 'a'.repeat(Math.max(0, m.length - v.length))];
+        const i = m.at % (v.length + 1);
+        return [n, v.slice(0, i) + m.char + v.slice(i)];
+      });
+    } else json[m.name] = m.value;
   }
   return { pairs, json };
 }
