@@ -23,7 +23,7 @@ export type Mutation =
   | { readonly op: 'pad'; readonly name: string; readonly length: number };
 
 /** NUL, other C0 and C1 controls, DEL, lone surrogates, U+FFFD, and the line breaks that are allowed. */
-export const POISON = ['\u0000', '\u0000', '\u0001', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009f', '\ud800', '\udbff', '\udc00', '\udfff', '\ufffd', '\n', '\r', '\t'];
+export const POISON = ['\u0000', '\u0000', '\u0000', '\u0000', '\u0001', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009f', '\ud800', '\udbff', '\udc00', '\udfff', '\ufffd', '\n', '\r', '\t'];
 
 /** 0–3 mutations of a skeleton whose parameter names are `names` (none: the valid request itself). */
 export function mutations(names: readonly string[]): fc.Arbitrary<Mutation[]> {
@@ -34,7 +34,7 @@ export function mutations(names: readonly string[]): fc.Arbitrary<Mutation[]> {
     { arbitrary: fc.record({ op: fc.constant('repeat' as const), name: some, value: fc.oneof(hostileString, fc.constant('')) }), weight: 2 },
     { arbitrary: fc.record({ op: fc.constant('add' as const), name: hostileName([...names, 'scope', 'resource', 'extra']), value: hostileString }), weight: 2 },
     { arbitrary: fc.record({ op: fc.constant('json' as const), name: some, value: hostileJson }), weight: 2 },
-    { arbitrary: fc.record({ op: fc.constant('poison' as const), name: some, char: fc.constantFrom(...POISON), at: fc.nat(200) }), weight: 5 },
+    { arbitrary: fc.record({ op: fc.constant('poison' as const), name: some, char: fc.constantFrom(...POISON), at: fc.nat(200) }), weight: 8 },
     { arbitrary: fc.record({ op: fc.constant('pad' as const), name: some, length: fc.constantFrom(129, 257, 1025, 2049, 8193, 16_385, 40_000) }), weight: 1 },
   );
   return fc.array(one, { maxLength: 3 });
