@@ -79,8 +79,11 @@ describe(`fuzz: ${REQUESTS} hostile requests at every endpoint (seed ${SEED})`, 
   }
 
   const totalWeight = TARGETS.reduce((n, t) => n + t.weight, 0);
+  // REQUESTS shared by weight, exactly: the remainder goes one by one to the first targets.
+  const shares = TARGETS.map((t) => Math.floor((REQUESTS * t.weight) / totalWeight));
+  for (let i = 0, left = REQUESTS - shares.reduce((a, b) => a + b, 0); left > 0; i = (i + 1) % shares.length, left--) shares[i]++;
   TARGETS.forEach((target, i) => {
-    const runs = Math.max(1, Math.round((REQUESTS * target.weight) / totalWeight));
+    const runs = Math.max(1, shares[i]);
     it(`${target.name}: ${runs} requests`, async () => {
       const known = new Set(failures.keys());
       await fc.assert(
