@@ -3,7 +3,7 @@ import { TokenMetrics } from './token.metrics';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { ClientRegistry, verifyClientSecret, type Client, type ClientAuthMethod } from '@fpa/clients';
 import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type VerificationKey } from '@fpa/crypto';
-import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
+import { CLOCK, IDENTIFIER_RULES, OAuthError, textFault, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
 import { acceptableSince, EPHEMERAL_STORE, StoreKeys, type ClaimResult, type EphemeralStore, type SingleUseClaim } from '@fpa/store';
 import { assertionAudienceAccepted, assertionAudienceOf } from './assertion-audience';
@@ -122,7 +122,7 @@ export class ClientAuthenticator {
   }
 
   private async bySecret(method: ClientAuthMethod, id: string, secret: string, formClientId: string | undefined, header: boolean): Promise<VerifiedClient> {
-    const challenge = header ? { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } : undefined;
+    const challenge = header ? BASIC_CHALLENGE : undefined;
     if (formClientId !== undefined && formClientId !== id) throw this.fail(method, 'client_id_mismatch', 'client_id does not match the credentials', challenge);
     const client = await this.clients.find(id);
     if (!client || !client.authMethods.includes(method) || !verifyClientSecret(client, secret)) {
@@ -141,8 +141,9 @@ export class ClientAuthenticator {
     let decoded;
     try {
       decoded = decodeJwtUnverified(assertion);
-    } catch {
-      throw this.fail(m, 'malformed', 'client_assertion is not a JWT');
+    } catch (e) {
+      // A claim the lookups below would use (iss, device_auth_session, jti …) that is not an identifier.
+      throw this.fail(m, 'malformed', e instanceof JwtVerificationError && e.claim ? `client_assertion ${e.message}` : 'client_assertion is not a JWT');
     }
     const { header, payload } = decoded;
     const iss = payload.iss;
@@ -231,15 +232,26 @@ export class ClientAuthenticator {
   }
 }
 
-/** RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding. */
+const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="first-party-auth"' };
+
+/**
+ * RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding. Both must then
+ * pass the identifier text rules (no control characters, well-formed UTF-8 — the base64 may decode
+ * to anything — at most 1024 characters), like every other value that reaches the client registry.
+ */
 function parseBasic(header: string | string[] | undefined): { id: string; secret: string } | undefined {
   if (typeof header !== 'string' || !/^basic /i.test(header)) return undefined;
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const i = decoded.indexOf(':');
-  if (i < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } });
+  if (i < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: BASIC_CHALLENGE });
+  let credentials: { id: string; secret: string };
   try {
-    return { id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')) };
+    credentials = { id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')) };
   } catch {
-    throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } });
+    throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: BASIC_CHALLENGE });
   }
+  if (textFault(credentials.id, IDENTIFIER_RULES) || textFault(credentials.secret, IDENTIFIER_RULES)) {
+    throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: BASIC_CHALLENGE, reason: 'input_text' });
+  }
+  return credentials;
 }
