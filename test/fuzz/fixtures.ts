@@ -26,6 +26,18 @@ export const APP = {
   dpop_bound_access_tokens: true,
 } as const;
 export const RS_ID = 'fuzz-rs';
+/** A web client of the browser login (GET /authorize, POST /authorize/login). */
+export const WEB = {
+  client_id: 'fuzz-web',
+  name: 'Fuzz web',
+  type: 'public',
+  first_party: true,
+  grant_types: ['authorization_code'],
+  auth_methods: ['none'],
+  scopes: ['openid', 'profile'],
+  redirect_uris: ['https://app.example.com/cb'],
+  dpop_bound_access_tokens: false,
+} as const;
 
 /** Every table a refused request could write to (issue 8: none of them may change). */
 export const COUNTED_TABLES = ['device_sessions', 'users', 'user_authentications', 'user_credentials', 'authorization_codes', 'refresh_tokens', 'clients', 'auth_attempts'] as const;
@@ -55,6 +67,8 @@ export interface Fixtures {
   /** A public-client flow waiting for the code sent to its login_hint. */
   readonly flow: ChallengeClient;
   readonly usedCode: string;
+  /** A browser login showing its first page: the cookie, the interaction and its CSRF token. */
+  readonly browser: { readonly cookie: string; readonly interaction: string; readonly csrf: string; readonly codeChallenge: string };
   /** Values no response may ever contain. */
   readonly secrets: readonly string[];
   /** The server's current DPoP nonce (refreshed well inside its window). */
@@ -109,6 +123,14 @@ export async function startFixtures(): Promise<Fixtures> {
     const redeemed = await done.redeem(usedCode, { client_id: APP.client_id });
     if (redeemed.status !== 200) throw new Error(`fixture code was not redeemed: ${redeemed.status} ${redeemed.text}`);
 
+    await app.createClient(WEB);
+    const codeChallenge = flow.codeChallenge;
+    const page = await fetch(`${app.issuer}/authorize?${new URLSearchParams({ client_id: WEB.client_id, response_type: 'code', redirect_uri: WEB.redirect_uris[0], code_challenge: codeChallenge, code_challenge_method: 'S256', state: 'fuzz' })}`);
+    const html = await page.text();
+    const hidden = (name: string): string => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1] ?? '';
+    const browser = { cookie: (page.headers.get('set-cookie') ?? '').split(';')[0], interaction: hidden('interaction'), csrf: hidden('csrf'), codeChallenge };
+    if (page.status !== 200 || !browser.cookie || !browser.csrf) throw new Error(`fixture browser login did not start: ${page.status}`);
+
     let nonce = { value: await asNonce(app.issuer), at: Date.now() };
     const deviceKey = await keyMaterial(device.deviceKey);
     const dpopKey = await keyMaterial(device.dpopKey);
@@ -125,6 +147,7 @@ export async function startFixtures(): Promise<Fixtures> {
       rsSecret: rs.secret ?? '',
       flow,
       usedCode,
+      browser,
       secrets: [app.env.env.KEY_ENCRYPTION_KEY, app.env.env.DPOP_NONCE_SECRET, rs.secret ?? '', String(deviceKey.privateJwk.d), String(dpopKey.privateJwk.d)].filter((s) => s.length >= 16),
       async nonce() {
         if (Date.now() - nonce.at > 20_000) nonce = { value: await asNonce(app.issuer), at: Date.now() };

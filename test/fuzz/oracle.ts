@@ -34,7 +34,32 @@ function framingBroken(req: FuzzRequest): boolean {
   return /[\r\n]/.test(req.method + req.path) || req.headers.some(([n, v]) => /[\r\n]/.test(n + v));
 }
 
+/** The browser login: errors are pages (or redirects to the client), never JSON; the answer must still be safe. */
+const BROWSER_PAGE_LEAK = /\n\s+at |\bat [\w$.<>]+ \([^)]*:\d+:\d+\)|QueryFailedError|TypeORMError|node_modules|\.ts:\d+|\.js:\d+|"stack"|\bSELECT\s.+\sFROM\b|\bINSERT INTO\b|<script>(?!<\/script>)|javascript:/i;
+/** Where the browser login may send a browser: only the fuzz web client's registered URI. */
+const BROWSER_REDIRECT = /^https:\/\/app\.example\.com\/cb\?/;
+
+function judgeBrowser(req: FuzzRequest, res: FuzzResponse, secrets: readonly string[]): Verdict | undefined {
+  if (!req.family.startsWith('browser:') || res.status === 0 || res.status >= 500) return undefined;
+  if (!/^text\/html\b/.test(res.headers['content-type'] ?? '') && res.status !== 303) return undefined;
+  const problems: string[] = [];
+  if (res.headers['cache-control'] !== 'no-store') problems.push(`Cache-Control ${JSON.stringify(res.headers['cache-control'])}`);
+  if (res.status === 303) {
+    const location = res.headers.location ?? '';
+    if (!BROWSER_REDIRECT.test(location)) problems.push(`redirect to ${JSON.stringify(location.slice(0, 80))}`);
+  } else {
+    if (!(res.headers['content-security-policy'] ?? '').includes("frame-ancestors 'none'")) problems.push('page without its Content-Security-Policy');
+    if (res.headers['x-frame-options'] !== 'DENY') problems.push('page without X-Frame-Options: DENY');
+    if (BROWSER_PAGE_LEAK.test(res.body)) problems.push(`internal detail or script in the page: ${JSON.stringify(BROWSER_PAGE_LEAK.exec(res.body)?.[0])}`);
+  }
+  for (const s of secrets) if (res.body.includes(s)) problems.push('a server secret in the body');
+  const refused = res.status >= 400 || (res.status === 303 && /[?&]error=/.test(res.headers.location ?? ''));
+  return { problems, refused };
+}
+
 export function judge(req: FuzzRequest, res: FuzzResponse, secrets: readonly string[]): Verdict {
+  const browser = judgeBrowser(req, res, secrets);
+  if (browser) return browser;
   const problems: string[] = [];
   if (res.status === 0) {
     if (!framingBroken(req)) problems.push(`no answer (${res.problem ?? 'unknown'})`);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { randomToken, sha256B64u, type ClientKeyPair } from '@fpa/crypto';
 import { applyMutations, bodyPlan, encodeBody, extraHeaders, mutations, pct, type BodyPlan, type Mutation, type Pairs } from './encoding';
-import { APP, RS_ID, type Fixtures } from './fixtures';
+import { APP, RS_ID, WEB, type Fixtures } from './fixtures';
 import { buildJwt, jwtPlan, type JwtPlan } from './jwt';
 import type { FuzzRequest } from './transport';
 import { hostileHeaderValue, hostileString } from './values';
@@ -213,6 +213,24 @@ export const TARGETS: readonly Target[] = [
       const skeleton: Pairs = [['login_hint', `device${p.pick}@example.com`]];
       const headers: [string, string][] = [['Authorization', `DPoP ${token}`], ...(await proofFor(fx, p.proof, fx.dpopKey.pair, 'POST', '/authorize-challenge', token))];
       return formRequest('challenge:device', '/authorize-challenge', skeleton, p, headers);
+    },
+  },
+  {
+    name: 'browser',
+    weight: 2,
+    names: ['client_id', 'response_type', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'request_uri', 'authorization_details', 'prompt', 'login_hint', 'acr_values', 'interaction', 'csrf', 'challenge_type', 'email', 'code', 'consent', 'cancel'],
+    build: async (p, fx) => {
+      if (p.variant % 2 === 0) {
+        // GET /authorize: the query of a valid request, mutated (its errors are pages or redirects, never JSON).
+        const skeleton: Pairs = [['client_id', WEB.client_id], ['response_type', 'code'], ['redirect_uri', WEB.redirect_uris[0]], ['code_challenge', fx.browser.codeChallenge], ['code_challenge_method', 'S256'], ['state', `s${p.pick}`], ['scope', 'openid']];
+        const { pairs } = applyMutations(skeleton, p.mutations);
+        const query = pairs.map(([k, v]) => `${pct(k)}=${pct(v)}`).join('&');
+        return { family: 'browser:authorize', method: 'GET', path: `/authorize?${query}`, headers: p.headers };
+      }
+      // POST /authorize/login: the live login form, mutated, with its cookie (or a hostile one).
+      const skeleton: Pairs = [['interaction', fx.browser.interaction], ['csrf', fx.browser.csrf], ['challenge_type', 'email_otp'], ['email', `browser${p.pick}@example.com`]];
+      const cookie = [fx.browser.cookie, fx.browser.cookie, `fpa_login=${p.hostile}`, p.hostile][p.pick % 4];
+      return formRequest('browser:login', '/authorize/login', skeleton, p, [['Cookie', cookie]]);
     },
   },
   {
