@@ -1,3 +1,4 @@
+import { FixedClock } from '@fpa/oauth-core';
 import { MemoryStore } from '@fpa/store';
 import type { AuthorizationRequest } from './authorization-request';
 import { PushedRequests, REQUEST_URI_PREFIX } from './pushed-requests';
@@ -22,9 +23,12 @@ const request = (clientId: string): AuthorizationRequest => ({
 describe('PushedRequests (RFC 9126)', () => {
   let store: MemoryStore;
   let pushed: PushedRequests;
+  let clock: FixedClock;
   beforeEach(() => {
+    // The store keeps its own time (as Redis does): only the server's clock moves.
     store = new MemoryStore(() => 1_800_000_000_000);
-    pushed = new PushedRequests(store);
+    clock = new FixedClock(1_800_000_000_000);
+    pushed = new PushedRequests(store, clock);
   });
   afterEach(() => store.close());
 
@@ -46,5 +50,19 @@ describe('PushedRequests (RFC 9126)', () => {
     for (const uri of ['', 'urn:ietf:params:oauth:request_uri:short', 'https://example.com/r', `${REQUEST_URI_PREFIX}${'A'.repeat(43)}`]) {
       await expect(pushed.consume(uri, 'a')).rejects.toMatchObject({ code: 'invalid_request' });
     }
+  });
+
+  it('PAR-10: expired by the server clock even while the store still holds it; nothing else is returned', async () => {
+    const { requestUri } = await pushed.push({ request: request('a'), authSession: 's-1' }, 60);
+    const { requestUri: other } = await pushed.push({ request: request('a') }, 60);
+    await expect(pushed.consume(other, 'a')).resolves.toEqual({ request: request('a') });
+    clock.advance(60);
+    await expect(pushed.consume(requestUri, 'a')).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('a request consumed just before expiry keeps its continuation (FIPA-21 auth_session)', async () => {
+    const { requestUri } = await pushed.push({ request: request('a'), authSession: 's-1' }, 60);
+    clock.advance(59);
+    await expect(pushed.consume(requestUri, 'a')).resolves.toEqual({ request: request('a'), authSession: 's-1' });
   });
 });
