@@ -65,4 +65,13 @@ describe('PushedRequests (RFC 9126)', () => {
     clock.advance(59);
     await expect(pushed.consume(requestUri, 'a')).resolves.toEqual({ request: request('a'), authSession: 's-1' });
   });
+
+  it('a caller refused by `accept` (another binding of the request) neither uses nor burns it', async () => {
+    const { requestUri } = await pushed.push({ request: { ...request('a'), dpopJkt: 'k1' } }, 60);
+    const sameKey = (jkt: string) => (p: { request: { dpopJkt: string | undefined } }) => {
+      if (p.request.dpopJkt !== jkt) throw new Error('another key');
+    };
+    await expect(pushed.consume(requestUri, 'a', sameKey('k2'))).rejects.toThrow('another key');
+    await expect(pushed.consume(requestUri, 'a', sameKey('k1'))).resolves.toMatchObject({ request: { dpopJkt: 'k1' } });
+  });
 });

@@ -44,8 +44,10 @@ export class PushedRequests {
    * Consumes the request behind `requestUri` for `clientId` (PAR-10: the `client_id` of the
    * authorization request must be the client it was pushed by). Refused as `invalid_request`
    * otherwise — one error for unknown, used, expired and foreign, so nothing is learned from it.
+   * `accept` may refuse it too (by throwing) before it is taken, so a caller that fails another of
+   * its bindings (the DPoP key it was pushed with) does not burn it either.
    */
-  async consume(requestUri: string, clientId: string): Promise<PushedRequest> {
+  async consume(requestUri: string, clientId: string, accept?: (pushed: PushedRequest) => void): Promise<PushedRequest> {
     const reference = requestUri.startsWith(REQUEST_URI_PREFIX) ? requestUri.slice(REQUEST_URI_PREFIX.length) : '';
     if (!/^[A-Za-z0-9_-]{43}$/.test(reference)) throw refused();
     const key = StoreKeys.pushedRequest(reference);
@@ -53,6 +55,7 @@ export class PushedRequests {
     const usable = (p: StoredPushedRequest | undefined): p is StoredPushedRequest => p !== undefined && p.request.clientId === clientId && this.clock.nowMs() < p.expiresAtMs;
     const peek = await this.store.getJson<StoredPushedRequest>(key);
     if (!usable(peek)) throw refused();
+    accept?.({ request: peek.request, ...(peek.authSession !== undefined ? { authSession: peek.authSession } : {}) });
     const pushed = await this.store.takeJson<StoredPushedRequest>(key);
     if (!usable(pushed)) throw refused();
     return { request: pushed.request, ...(pushed.authSession !== undefined ? { authSession: pushed.authSession } : {}) };
