@@ -1,4 +1,5 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { AuthorizationDetailsRegistry, AuthzRequestModule } from '@fpa/authz-request';
 import { ClientsModule } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { DpopModule } from '@fpa/dpop';
@@ -49,12 +50,20 @@ export class TokenModule {
     };
     const metadata: Provider = {
       provide: METADATA_PARTS,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): MetadataPart[] => [tokenMetadata(config, [...seen]), ...(options.metadata ?? []).map((m) => m(config))],
+      inject: [APP_CONFIG, AuthorizationDetailsRegistry],
+      useFactory: (config: AppConfig, details: AuthorizationDetailsRegistry): MetadataPart[] => [
+        tokenMetadata(config, [...seen]),
+        // RAR-8: the types this deployment validates (the same registry every endpoint uses).
+        { authorization_details_types_supported: details.types },
+        ...(options.metadata ?? []).map((m) => m(config)),
+      ],
     };
     return {
       module: TokenModule,
-      imports: [ClientsModule, SessionModule, KeysModule, DpopModule, ...options.grants.flatMap((g) => g.imports ?? [])],
+      // Global, as ChallengeModule is: the PAR endpoint (libs/par) authenticates clients and checks
+      // DPoP proofs with this module's ClientAuthenticator and metrics, exactly as /token does.
+      global: true,
+      imports: [ClientsModule, SessionModule, KeysModule, DpopModule, AuthzRequestModule, ...options.grants.flatMap((g) => g.imports ?? [])],
       controllers: [TokenController, TokenManagementController, DiscoveryController],
       providers: [...handlers, registry, metadata, TokenEndpointService, ClientAuthenticator, TokenIssuer, TokenIntrospectionService, TokenMetrics],
       exports: [ClientAuthenticator, TokenIssuer, TokenMetrics, KeysModule, DpopModule],

@@ -99,6 +99,8 @@ export class TokenIntrospectionService {
           token_type: cnf?.jkt ? 'DPoP' : 'Bearer',
           ...(cnf?.jkt ? { cnf: { jkt: cnf.jkt } } : {}),
           auth_session: at.auth_session,
+          // RAR-7 (RFC 9396 §9.2): the member's name is fixed.
+          ...(Array.isArray(at.authorization_details) ? { authorization_details: at.authorization_details } : {}),
         },
       };
     }
@@ -118,6 +120,8 @@ export class TokenIntrospectionService {
         iat: Math.floor(rt.createdAt.getTime() / 1000),
         ...(rt.jkt ? { cnf: { jkt: rt.jkt } } : {}),
         auth_session: rt.authSession,
+        // A refresh token stands for the whole grant (RFC 9396 §6.1).
+        ...(rt.authorizationDetails?.length ? { authorization_details: rt.authorizationDetails } : {}),
       },
     };
   }

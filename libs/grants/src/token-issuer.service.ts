@@ -17,6 +17,8 @@ export interface AccessTokenRequest {
   readonly jkt: string | undefined;
   /** The user the session is attached to, once a challenge succeeded: `sub` becomes the user (AT-2/AT-3). */
   readonly user?: SessionUser;
+  /** RFC 9396 §7/§9 (RAR-6/7): the authorization details this token carries (a subset of the grant's). */
+  readonly authorizationDetails?: readonly Record<string, unknown>[];
 }
 
 export interface PreparedAccessToken {
@@ -57,6 +59,8 @@ export class TokenIssuer {
     };
     if (req.jkt !== undefined) claims.cnf = { jkt: req.jkt };
     if (req.user) Object.assign(claims, userClaims(req.user));
+    // RAR-7 (RFC 9396 §9.1): a top-level claim, for the resource server.
+    if (req.authorizationDetails?.length) claims.authorization_details = req.authorizationDetails;
     return { jti, expiresAt: new Date((now + ttl) * 1000), claims, tokenType: req.jkt !== undefined ? 'DPoP' : 'Bearer', expiresIn: ttl };
   }
 
@@ -68,7 +72,7 @@ export class TokenIssuer {
     return new Date(this.clock.nowMs() + this.config.tokens.refreshTokenTtl * 1000);
   }
 
-  /** RFC 6749 §5.1 response, plus `auth_session` (FIPA-30). */
+  /** RFC 6749 §5.1 response, plus `auth_session` (FIPA-30) and the token's `authorization_details` (RAR-6, RFC 9396 §7). */
   response(prepared: PreparedAccessToken, accessToken: string, refreshToken: string | undefined): Record<string, unknown> {
     const body: Record<string, unknown> = {
       access_token: accessToken,
@@ -78,6 +82,7 @@ export class TokenIssuer {
       auth_session: prepared.claims.auth_session,
     };
     if (refreshToken !== undefined) body.refresh_token = refreshToken;
+    if (prepared.claims.authorization_details !== undefined) body.authorization_details = prepared.claims.authorization_details;
     return body;
   }
 }

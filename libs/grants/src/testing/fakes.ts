@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AuthorizationDetailsRegistry, EXAMPLE_DETAIL_TYPES } from '@fpa/authz-request';
 import { CLIENT_METADATA_DEFAULTS, type Client } from '@fpa/clients';
 import { loadConfig, type AppConfig } from '@fpa/config';
 import { generateSigningKey, importPrivateJwk, randomToken, sha256B64u, signJwt, type GeneratedKeyPair, type JWTPayload, type SigningKey } from '@fpa/crypto';
@@ -24,6 +25,9 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
 
 /** A clock pinned near real time (DPoP proofs and assertions built by @fpa/crypto read Date.now()). */
 export const testClock = (): FixedClock => new FixedClock(Date.now());
+
+/** The RAR types of the embedded default (payment_initiation, account_information). */
+export const testDetails = (): AuthorizationDetailsRegistry => new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES);
 
 export function testMetrics(): { registry: MetricsRegistry; token: TokenMetrics; dpop: DpopMetrics } {
   const registry = new MetricsRegistry();
@@ -155,6 +159,7 @@ export class FakeRefreshTokens implements RefreshTokenStore {
       familyId,
       parentId,
       ...grant,
+      authorizationDetails: grant.authorizationDetails ? [...grant.authorizationDetails] : null,
       status: 'active',
       createdAt: now,
       expiresAt,
