@@ -6,6 +6,9 @@ import { KeysModule } from '@fpa/keys';
 import type { MetadataPart } from '@fpa/oauth-core';
 import { SessionModule } from '@fpa/session';
 import { ClientAuthenticator } from './client-authenticator.service';
+import { ClientKeySets } from './client-keys/client-key-sets.service';
+import { HttpJwksFetcher, JWKS_SOURCE } from './client-keys/jwks-fetcher';
+import { RemoteKeySets } from './client-keys/remote-key-sets';
 import { DiscoveryController, METADATA_PARTS } from './discovery.controller';
 import { GRANT_REGISTRY, type GrantHandler, type GrantPlugin } from './grant-handler';
 import { TokenEndpointService } from './token-endpoint.service';
@@ -56,7 +59,19 @@ export class TokenModule {
       module: TokenModule,
       imports: [ClientsModule, SessionModule, KeysModule, DpopModule, ...options.grants.flatMap((g) => g.imports ?? [])],
       controllers: [TokenController, TokenManagementController, DiscoveryController],
-      providers: [...handlers, registry, metadata, TokenEndpointService, ClientAuthenticator, TokenIssuer, TokenIntrospectionService, TokenMetrics],
+      providers: [
+        ...handlers,
+        registry,
+        metadata,
+        TokenEndpointService,
+        ClientAuthenticator,
+        ClientKeySets,
+        RemoteKeySets,
+        { provide: JWKS_SOURCE, useClass: HttpJwksFetcher },
+        TokenIssuer,
+        TokenIntrospectionService,
+        TokenMetrics,
+      ],
       exports: [ClientAuthenticator, TokenIssuer, TokenMetrics, KeysModule, DpopModule],
     };
   }
