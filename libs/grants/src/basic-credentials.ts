@@ -1,5 +1,5 @@
 /** RFC 6749 §5.2 / RFC 7617: the challenge every invalid_client after an Authorization header carries. */
-export const BASIC_CHALLENGE = 'Basic realm="first-party-auth"';
+export { BASIC_CHALLENGE } from '@fpa/oauth-core';
 
 export type AuthorizationHeader =
   | { readonly kind: 'absent' }

@@ -17,7 +17,7 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
-    const error = toOAuthError(exception);
+    const error = withBasicChallenge(toOAuthError(exception), req.headers.authorization);
     if (error.code === 'server_error' || error.code === 'temporarily_unavailable') {
       const log = (req as Request & { log?: { error: (o: object, m: string) => void } }).log;
       const detail = { err: exception, requestId: requestIdOf(req), route: req.route?.path ?? req.path };
@@ -26,6 +26,21 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     }
     sendOAuthError(res, error);
   }
+}
+
+/** The challenge of the token service's client authentication (RFC 7617). */
+export const BASIC_CHALLENGE = 'Basic realm="first-party-auth"';
+
+/**
+ * RFC 6749 §5.2: a client that tried `Authorization: Basic` and gets `invalid_client` is answered
+ * 401 with a `WWW-Authenticate` for that scheme — wherever the refusal came from (client
+ * authentication sets it itself; this catches every other endpoint). A challenge already chosen
+ * (a DPoP one, say) stays.
+ */
+export function withBasicChallenge(error: OAuthError, authorization: string | string[] | undefined): OAuthError {
+  if (error.code !== 'invalid_client' || error.headers['WWW-Authenticate'] !== undefined) return error;
+  if (typeof authorization !== 'string' || !/^basic(\s|$)/i.test(authorization.trim())) return error;
+  return error.withHeaders({ 'WWW-Authenticate': BASIC_CHALLENGE });
 }
 
 export function sendOAuthError(res: Response, error: OAuthError): void {
