@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
-import { checkPublicJwkSet, generateClientKeyPair, JwkSetError, keySetVerifier, parsePublicJwkSet, signJwt, type ClientKeyPair, type JWK, type VerifyJwtOptions } from './index';
+import { algorithmsForKey, checkPublicJwkSet, generateClientKeyPair, KEY_SET_ALGS, JwkSetError, keySetVerifier, parsePublicJwkSet, signJwt, type ClientKeyPair, type JWK, type VerifyJwtOptions } from './index';
 
 const limits = { maxKeys: 5 };
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -73,6 +73,12 @@ describe('client JWK Sets (RFC 7591 jwks, JWTCA-8)', () => {
       expect(checkPublicJwkSet({ keys: [offCurve] }, limits).keys).toHaveLength(1);
       expect(await failure(parsePublicJwkSet({ keys: [offCurve] }, limits))).toBe('malformed_key');
     });
+  });
+
+  it('META-3: every algorithm a device key may sign with is one of KEY_SET_ALGS (the metadata lists one list)', () => {
+    for (const jwk of [{ kty: 'EC', crv: 'P-256' }, { kty: 'OKP', crv: 'Ed25519' }, { kty: 'RSA' }]) expect(KEY_SET_ALGS).toEqual(expect.arrayContaining([...algorithmsForKey(jwk)]));
+    expect(KEY_SET_ALGS).not.toEqual(expect.arrayContaining(['none']));
+    expect(KEY_SET_ALGS.filter((a) => a.startsWith('HS'))).toEqual([]);
   });
 
   describe('verifying with a set', () => {
