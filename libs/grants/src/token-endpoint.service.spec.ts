@@ -118,6 +118,14 @@ describe('TokenEndpointService (STYLE.md plug-in shape, GEN-1, DPOP-16/19, JWTCA
     expect(result.headers).toEqual({});
   });
 
+  it('a confidential client with its own keys reaches every grant it is registered for (refresh_token here), no device session attached', async () => {
+    const svcKey = await generateClientKeyPair('ES256');
+    clients.byId.set('svc', testClient({ id: 'svc', type: 'confidential', authMethods: ['private_key_jwt'], grantTypes: ['refresh_token'], dpopBoundAccessTokens: false, jwks: { keys: [{ ...svcKey.publicJwk, kid: 's' }] } }));
+    const a = await signJwt({ iss: 'svc', sub: 'svc', aud: ISSUER, iat: clock.nowSeconds(), exp: clock.nowSeconds() + 60, jti: randomUUID() }, { alg: 'ES256', kid: 's' }, svcKey.privateKey);
+    await send({ grant_type: 'refresh_token', refresh_token: 'r', client_assertion_type: JWT_BEARER_ASSERTION, client_assertion: a });
+    expect(refresh.calls[0].client).toMatchObject({ client: { id: 'svc' }, method: 'private_key_jwt', deviceSession: undefined });
+  });
+
   it('seed 000 (C): a proof made with the device key is refused', async () => {
     await refused(send(await ccForm(), await proof({ key: deviceKey })), 'invalid_dpop_proof', 'dpop_device_key');
   });
