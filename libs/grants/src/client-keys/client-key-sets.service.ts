@@ -66,7 +66,8 @@ export class ClientKeySets {
     try {
       return await get();
     } catch (e) {
-      if (e instanceof JwksFetchError) throw new KeySetUnavailable(`jwks_uri_${e.failure}`, `the client's jwks_uri gave no usable key set (${e.message})`);
+      // The reason goes to metrics; the caller learns no more about the client's server than this.
+      if (e instanceof JwksFetchError) throw new KeySetUnavailable(`jwks_uri_${e.failure}`, "the client's registered keys could not be obtained");
       throw e;
     }
   }
@@ -84,7 +85,7 @@ export class ClientKeySets {
     try {
       return await verifier;
     } catch (e) {
-      if (e instanceof JwkSetError) throw new KeySetUnavailable(`jwks_${e.failure}`, `the client's registered jwks is unusable (${e.message})`);
+      if (e instanceof JwkSetError) throw new KeySetUnavailable(`jwks_${e.failure}`, "the client's registered keys could not be obtained");
       throw e;
     }
   }

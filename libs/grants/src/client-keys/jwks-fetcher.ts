@@ -101,7 +101,8 @@ export class HttpJwksFetcher implements JwksSource {
           else chunks.push(chunk);
         });
         res.on('end', () => finish(undefined, { body: Buffer.concat(chunks), cacheControl: headerValue(res.headers['cache-control']) }));
-        res.on('aborted', () => finish(new JwksFetchError('network', 'jwks_uri connection was cut')));
+        // Closed before 'end': the other side cut the connection mid-body.
+        res.on('close', () => finish(new JwksFetchError('network', 'jwks_uri connection was cut')));
       });
       req.end();
     });
