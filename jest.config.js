@@ -4,7 +4,7 @@
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': ['@swc/jest'] },
-  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon|oauth4webapi|openid-client)/)'],
   moduleNameMapper: {
     '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
     '^@fpa/testing/app$': '<rootDir>/libs/testing/src/app',

@@ -100,6 +100,17 @@ describe('AttemptLimiter on PostgreSQL (threshold, lock, backoff, reset, refund,
     await limiter.refund(newKey()); // an unknown key: nothing to give back, no error
   });
 
+  it('refunding the only charge leaves no row behind: a refused answer stores nothing (issue 8)', async () => {
+    const key = newKey();
+    const rows = async (): Promise<number> => Number((await suite.env.db.query<{ n: string }>('SELECT count(*) AS n FROM auth_attempts'))[0].n);
+    const before = await rows();
+    await charges(key, 1, at(0));
+    expect(await rows()).toBe(before + 1);
+    await limiter.refund(key);
+    expect(await rows()).toBe(before);
+    await expect(limiter.charge(key, at(1))).resolves.toEqual(allowed(1));
+  });
+
   it('a refunded charge at the threshold leaves the key unlocked: the next answer is still checked', async () => {
     const key = newKey();
     await charges(key, THRESHOLD - 1, at(0));

@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { createDpopProof, decodeJwtUnverified, generateClientKeyPair } from '@fpa/crypto';
+import { launchBrowser } from '../support/browser';
 import { clientCredentialsForm, postForm, type FormResponse } from '../support/http';
 import { appMain, createSuiteEnv, DEVICE_CLIENT, freePort, randomSecret, runCli, runNode, spawnApp, storeUrls, type AppProcess, type RunResult, type SuiteEnv } from '@fpa/testing';
 
@@ -366,6 +368,35 @@ describe('embedded default: standalone on PGlite in DATA_DIR with an in-process 
     expect(demo.output).toContain('Done:');
     expect(demo.output).toContain('/api/profile');
     expect(demo.code).toBe(0);
+  });
+
+  it('`npm run demo -- --browser`: its sign-in link completes in Chromium (e-mail code, consent with the payment), the demo redeems the code', async () => {
+    const demo = spawn(process.execPath, [join('dist', 'tools', 'demo', 'demo.js'), '--browser'], { env: { ...process.env, ISSUER: app!.url, DATA_DIR: embeddedDataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    demo.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    demo.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => demo.on('exit', (code) => resolve(code)));
+    const browser = await launchBrowser();
+    try {
+      await eventually(() => /^\s+http\S+\/authorize\?\S+$/m.test(output), 15_000);
+      const link = /^\s+(http\S+\/authorize\?\S+)$/m.exec(output)?.[1];
+      expect(link).toEqual(expect.stringContaining('client_id=demo-web'));
+      const page = browser.page;
+      await page.goto(link!);
+      await page.getByLabel('Email address').fill('browser-demo@example.com');
+      await page.getByRole('button', { name: 'Email me a code' }).click();
+      await eventually(() => /one-time code for browser-demo@example\.com: \d+/.test(output), 10_000);
+      await page.getByLabel('Code').fill(/one-time code for browser-demo@example\.com: (\d+)/.exec(output)![1]);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: /^Allow Demo web app/ }).waitFor();
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await page.getByText('Back in the demo app').waitFor();
+      expect(await exited).toBe(0);
+      expect(output).toContain('Done:');
+    } finally {
+      demo.kill();
+      await browser.close();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { get } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { FirstPartyClient } from '@fpa/client-sdk';
-import { decodeJwtUnverified } from '@fpa/crypto';
+import { decodeJwtUnverified, randomToken, s256CodeChallenge } from '@fpa/crypto';
 import { ensureClient, startSuite, type RunningSuite } from '../../tools/suite/launch';
 import type { ProxyExchange } from '../../tools/suite/proxy';
 import { asNonce, ASSERTION_TYPE, postForm } from '../support/http';
@@ -161,6 +161,30 @@ describe('tools/suite: the four services as separate processes behind one URL', 
     const fed = await fetch(`${issuer}/.well-known/openid-federation`, { headers: { 'x-request-id': 'fed-probe' } });
     await fed.arrayBuffer();
     expect(exchanges.get('fed-probe')).toMatchObject({ service: 'federation', upstream: 'federation', outcome: 'proxied' });
+  });
+
+  it('the browser login through the proxy: GET /authorize, the form posts and the assets on the challenge process, the code redeemed on a token replica', async () => {
+    const web = { client_id: 'suite-web', type: 'public', first_party: true, auth_methods: ['none'], grant_types: ['authorization_code'], scopes: ['openid'], redirect_uris: ['https://app.example.com/cb'], dpop_bound_access_tokens: false };
+    expect(await ensureClient(web, suite.env)).toBe('created');
+    const verifier = randomToken(32);
+    const query = new URLSearchParams({ client_id: web.client_id, response_type: 'code', redirect_uri: web.redirect_uris[0], scope: 'openid', state: 's1', code_challenge: s256CodeChallenge(verifier), code_challenge_method: 'S256' });
+    const first = await fetch(`${issuer}/authorize?${query}`, { headers: { 'x-request-id': 'web-authorize' } });
+    expect(first.status).toBe(200);
+    const cookie = first.headers.get('set-cookie')!.split(';')[0];
+    const page = await first.text();
+    const hidden = { interaction: /name="interaction" value="([^"]+)"/.exec(page)![1], csrf: /name="csrf" value="([^"]+)"/.exec(page)![1] };
+    const post = (id: string, form: Record<string, string>) =>
+      fetch(`${issuer}/authorize/login`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'x-request-id': id }, body: new URLSearchParams({ ...hidden, ...form }) });
+    expect((await post('web-login-1', { challenge_type: 'email_otp', email: 'suite-web@example.com' })).status).toBe(200);
+    const done = await post('web-login-2', { code: await smtp.code('suite-web@example.com') });
+    expect(done.status).toBe(303);
+    const back = new URL(done.headers.get('location')!);
+    expect(back.searchParams.get('iss')).toBe(issuer);
+    const asset = await fetch(`${issuer}/authorize/assets/login.css`, { headers: { 'x-request-id': 'web-asset' } });
+    expect(asset.status).toBe(200);
+    const tokens = await postForm(`${issuer}/token`, { grant_type: 'authorization_code', client_id: web.client_id, code: back.searchParams.get('code')!, code_verifier: verifier, redirect_uri: web.redirect_uris[0] });
+    expect(tokens.status).toBe(200);
+    for (const id of ['web-authorize', 'web-login-1', 'web-login-2', 'web-asset']) expect(exchanges.get(id)).toMatchObject({ service: 'challenge', upstream: 'challenge', outcome: 'proxied' });
   });
 
   it('SIGKILL of one token replica mid-run: the other keeps serving, and only requests in flight on the killed process fail', async () => {

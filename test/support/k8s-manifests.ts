@@ -49,6 +49,9 @@ export const CONTRACT_ROUTES: Readonly<Record<string, HttpApp>> = {
   '/introspect': 'token',
   '/revoke': 'token',
   '/authorize-challenge': 'challenge',
+  '/authorize': 'challenge',
+  '/authorize/login': 'challenge',
+  '/authorize/assets/login.js': 'challenge',
   '/federation/callback': 'federation',
   '/.well-known/openid-federation': 'federation',
 };

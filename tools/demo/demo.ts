@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChallengeAbandonedError, FirstPartyClient, OAuthClientError, RedirectToWebError, type AuthorizeResult, type SdkEvent } from '@fpa/client-sdk';
 import { decodeJwtUnverified } from '@fpa/crypto';
+import { browserDemo } from './browser-demo';
 
 /**
  * `npm run demo`: the whole device flow against a running suite, one printed step at a time, then a
@@ -12,9 +13,16 @@ import { decodeJwtUnverified } from '@fpa/crypto';
  *   PROFILE_URL  an API that needs a verified email (default <ISSUER>/api/profile)
  *   DEMO_EMAIL   the address that receives the code (default demo@example.com)
  *   OUTBOX_PATH  where the embedded default writes codes (default <DATA_DIR or .data>/outbox.jsonl)
+ * `npm run demo -- --browser` runs the browser path instead (tools/demo/browser-demo.ts; CLIENT_ID default demo-web).
  */
 async function main(): Promise<void> {
   const issuer = (process.env.ISSUER ?? 'http://localhost:3000').replace(/\/+$/, '');
+  if (process.argv.includes('--browser')) {
+    const outbox = process.env.OUTBOX_PATH ?? join(process.env.DATA_DIR ?? '.data', 'outbox.jsonl');
+    const start = await fileSize(outbox);
+    await browserDemo({ issuer, clientId: process.env.CLIENT_ID ?? 'demo-web', watchOutbox: (onCode) => watchOutbox(outbox, start, onCode) });
+    return;
+  }
   const clientId = process.env.CLIENT_ID ?? 'demo-app';
   const apiUrl = process.env.API_URL ?? `${issuer}/api/me`;
   const profileUrl = process.env.PROFILE_URL ?? `${issuer}/api/profile`;
@@ -120,6 +128,30 @@ async function fileSize(path: string): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/** Reports every one-time code the embedded outbox receives after `start` (polled; the returned function stops it). */
+function watchOutbox(path: string, start: number, onCode: (to: string, code: string) => void): () => void {
+  let offset = start;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    readFile(path)
+      .then((buf) => {
+        const end = buf.lastIndexOf(0x0a) + 1;
+        if (end <= offset) return;
+        for (const line of buf.subarray(offset, end).toString('utf8').split('\n').filter(Boolean)) {
+          const m = JSON.parse(line) as { to?: string; text?: string };
+          const code = m.text ? /code is (\d+)/.exec(m.text)?.[1] : undefined;
+          if (code && m.to) onCode(m.to, code);
+        }
+        offset = end;
+      })
+      .catch(() => undefined)
+      .finally(() => (busy = false));
+  }, 300);
+  return () => clearInterval(timer);
 }
 
 /** Polls the embedded outbox (JSON lines) for the newest email code to `to`, written after `start`. */

@@ -19,6 +19,9 @@ describe('routing table (CONTRACT §1)', () => {
     ['/jwks', 'token'],
     ['/.well-known/oauth-authorization-server', 'token'],
     ['/authorize-challenge', 'challenge'],
+    ['/authorize', 'challenge'],
+    ['/authorize/login', 'challenge'],
+    ['/authorize/assets/login.js', 'challenge'],
     ['/openapi.json', 'challenge'],
     ['/docs', 'challenge'],
     ['/docs/swagger-ui.css', 'challenge'],
@@ -28,7 +31,7 @@ describe('routing table (CONTRACT §1)', () => {
     expect(routeFor(path)?.service).toBe(service);
   });
 
-  it.each(['/metrics', '/Metrics', '/metrics/', '/metrics/x', '/health/ready', '/health/live', '/', '/tokens', '/token/x', '/api/me'])('%s is not routed', (path) => {
+  it.each(['/metrics', '/Metrics', '/metrics/', '/metrics/x', '/health/ready', '/health/live', '/', '/tokens', '/token/x', '/api/me', '/authorize/x', '/authorizex'])('%s is not routed', (path) => {
     expect(routeFor(path)).toBeUndefined();
   });
 

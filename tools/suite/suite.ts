@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       `first-party-auth: ${suite.processes.length} processes behind one URL (${replicas} token replica${replicas > 1 ? 's' : ''}, round-robin)`,
       `  issuer       ${suite.issuer}   (the proxy on ${host}:${port}; every app has ISSUER=${suite.issuer})`,
       `  metadata     ${suite.issuer}/.well-known/oauth-authorization-server`,
-      `  challenge    ${suite.issuer}/authorize-challenge — OpenAPI at ${suite.issuer}/openapi.json, Swagger UI at ${suite.issuer}/docs`,
+      `  challenge    ${suite.issuer}/authorize-challenge and the browser login ${suite.issuer}/authorize — OpenAPI at ${suite.issuer}/openapi.json, Swagger UI at ${suite.issuer}/docs`,
       sampleApi ? `  sample API   ${suite.issuer}/api/me, /api/profile (not one of the four services; for the demo)` : '',
       `  demo client  demo-app`,
       `  processes    ${suite.processes.map((p) => `${p.name} ${p.url}`).join(', ')}`,

@@ -6,7 +6,7 @@ import { JanitorModule } from '@fpa/janitor';
 import { PlatformModule } from '@fpa/platform';
 import { WebLoginModule } from '@fpa/web-login';
 
-/** The challenge service (CONTRACT §1, §5): POST /authorize-challenge with the built-in modules; its OpenAPI document at /openapi.json. */
+/** The challenge service (CONTRACT §1, §5): POST /authorize-challenge with the built-in modules, the browser login (GET /authorize) running the same core, and the OpenAPI document at /openapi.json. */
 @Module({})
 export class ChallengeAppModule {
   static forRoot(config: AppConfig): DynamicModule {

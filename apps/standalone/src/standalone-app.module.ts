@@ -1,5 +1,5 @@
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { ClientAdminService, ClientsModule, DEMO_CLIENT } from '@fpa/clients';
+import { ClientAdminService, ClientsModule, DEMO_CLIENT, DEMO_WEB_CLIENT } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { ChallengeModule, ChallengeOpenApiModule, challengeMetadata } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
@@ -12,7 +12,7 @@ import { WebLoginModule, webLoginMetadata } from '@fpa/web-login';
 
 export const STANDALONE_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin, AuthorizationCodeGrant.plugin];
 
-/** Embedded default: the demo first-party client exists from the first start (CONTRACT §8). */
+/** Embedded default: the demo clients exist from the first start (CONTRACT §8): the first-party app and the browser demo's web client. */
 @Injectable()
 class EmbeddedBootstrap implements OnApplicationBootstrap {
   constructor(
@@ -22,8 +22,10 @@ class EmbeddedBootstrap implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.mode !== 'embedded') return;
-    const { created } = await this.clients.ensure(DEMO_CLIENT);
-    if (created) new Logger('Embedded').log(`created the demo client ${DEMO_CLIENT.client_id}`);
+    for (const demo of [DEMO_CLIENT, DEMO_WEB_CLIENT]) {
+      const { created } = await this.clients.ensure(demo);
+      if (created) new Logger('Embedded').log(`created the demo client ${demo.client_id}`);
+    }
   }
 }
 

@@ -40,7 +40,7 @@ export interface RecoveryPolicy {
 }
 
 export interface AcrPolicy {
-  /** Methods this client may use, in the order they are offered. */
+  /** Methods this client may use here (natively, or in the browser), in the order they are offered. */
   readonly methods: readonly string[];
   /** The acr asked for when the request names none. */
   readonly defaultAcr: string;
@@ -71,8 +71,9 @@ export function acrPolicyProblems(input: unknown): string[] {
   if (input === undefined || input === null) return [];
   if (!isObject(input)) return ['challenge_policy must be an object'];
   const problems: string[] = [];
-  for (const k of Object.keys(input)) if (!['methods', 'default_acr', 'acr', 'recovery'].includes(k)) problems.push(`challenge_policy.${k} is unknown`);
+  for (const k of Object.keys(input)) if (!['methods', 'web_methods', 'default_acr', 'acr', 'recovery'].includes(k)) problems.push(`challenge_policy.${k} is unknown`);
   if (input.methods !== undefined && !isStringList(input.methods)) problems.push('challenge_policy.methods must be a list of method ids');
+  if (input.web_methods !== undefined && !isStringList(input.web_methods)) problems.push('challenge_policy.web_methods must be a list of method ids');
   if (input.default_acr !== undefined && (typeof input.default_acr !== 'string' || input.default_acr.length === 0)) problems.push('challenge_policy.default_acr must be a string');
   if (input.acr !== undefined) {
     if (!isObject(input.acr)) problems.push('challenge_policy.acr must map acr values to rules');
@@ -122,18 +123,19 @@ function toRule(raw: unknown): AcrRule {
 
 /**
  * A client's `challenge_policy` over the defaults: its `acr` entries replace or add rules, its
- * `methods` narrow what is offered. `enabled` is every registered and enabled method, in
+ * `methods` narrow what is offered — natively; in the browser `web_methods` when given (an app that
+ * cannot run a passkey ceremony itself sends such requests to the browser: FIPA-21). `enabled` is every registered and enabled method, in
  * registration order (ChallengeModule.forRoot's list — the one place a module registers).
  * A policy that fails `acrPolicyProblems` was refused when the client was saved; here it is
  * refused again rather than half-applied.
  */
-export function acrPolicyFor(clientPolicy: unknown, enabled: readonly string[], defaults: { recoveryHoldSeconds?: number } = {}): AcrPolicy {
+export function acrPolicyFor(clientPolicy: unknown, enabled: readonly string[], defaults: { recoveryHoldSeconds?: number; browser?: boolean } = {}): AcrPolicy {
   const problems = acrPolicyProblems(clientPolicy);
   if (problems.length > 0) throw new OAuthError('server_error', undefined, { reason: `client challenge_policy is invalid: ${problems.join('; ')}` });
   const p = (clientPolicy ?? {}) as Raw;
   const acr = new Map(DEFAULT_ACR_RULES);
   for (const [name, rule] of Object.entries((p.acr as Raw | undefined) ?? {})) acr.set(name, toRule(rule));
-  const listed = p.methods as string[] | undefined;
+  const listed = ((defaults.browser ? p.web_methods : undefined) ?? p.methods) as string[] | undefined;
   const methods = listed ? listed.filter((m) => enabled.includes(m)) : [...enabled];
   const r = (p.recovery as Raw | undefined) ?? {};
   const recovery: RecoveryPolicy = {

@@ -92,6 +92,16 @@ describe('assess: open methods are those that can still help', () => {
     expect(assess({ policy: narrow, requested: [ACR.mfa], events: [], nowMs: NOW, methods }).open).toEqual(['email_otp', 'totp']);
     expect(assess({ policy: narrow, requested: [ACR.phr], events: [], nowMs: NOW, methods }).open).toEqual([]);
   });
+
+  it('web_methods: what the browser offers (FIPA-21: a request the app cannot complete natively can be completed there)', () => {
+    const raw = { methods: ['sms_otp'], web_methods: ['email_otp', 'passkey'] };
+    expect(acrPolicyProblems(raw)).toEqual([]);
+    expect(acrPolicyProblems({ web_methods: 'passkey' })).toEqual(['challenge_policy.web_methods must be a list of method ids']);
+    expect(assess({ policy: acrPolicyFor(raw, ALL), requested: [ACR.phr], events: [], nowMs: NOW, methods }).open).toEqual([]);
+    expect(assess({ policy: acrPolicyFor(raw, ALL, { browser: true }), requested: [ACR.phr], events: [], nowMs: NOW, methods }).open).toEqual(['passkey']);
+    // Without web_methods the browser offers what the app does.
+    expect(acrPolicyFor({ methods: ['sms_otp'] }, ALL, { browser: true }).methods).toEqual(['sms_otp']);
+  });
 });
 
 describe('client policies', () => {

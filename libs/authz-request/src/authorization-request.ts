@@ -1,5 +1,5 @@
 import { acrPolicyFor, requestedAcrs } from '@fpa/assurance';
-import { audienceFor, grantedScopes, type Client } from '@fpa/clients';
+import { audienceFor, grantedScopes, isRegisteredRedirectUri, type Client } from '@fpa/clients';
 import { OAuthError } from '@fpa/oauth-core';
 import type { AuthorizationDetail, AuthorizationDetailsRegistry } from './authorization-details';
 
@@ -93,7 +93,7 @@ export function parseAuthorizationRequest(client: Client, params: Params, ctx: R
   } else {
     // RFC 9700 §2.1 / PAR-9: exact string match against a registered URI, never a pattern.
     if (redirectUri === undefined) throw new OAuthError('invalid_request', 'redirect_uri is required');
-    if (!client.redirectUris.includes(redirectUri)) throw new OAuthError('invalid_request', 'redirect_uri is not registered for this client');
+    if (!isRegisteredRedirectUri(client, redirectUri)) throw new OAuthError('invalid_request', 'redirect_uri is not registered for this client');
   }
 
   const codeChallenge = str(params, 'code_challenge', 128);

@@ -1,4 +1,5 @@
 import { MemoryStore } from '@fpa/store';
+import type { Clock } from '@fpa/oauth-core';
 import type { AuthorizationRequest } from './authorization-request';
 import { PushedRequests, REQUEST_URI_PREFIX } from './pushed-requests';
 
@@ -22,9 +23,11 @@ const request = (clientId: string): AuthorizationRequest => ({
 describe('PushedRequests (RFC 9126)', () => {
   let store: MemoryStore;
   let pushed: PushedRequests;
+  let now: number;
   beforeEach(() => {
+    now = 1_800_000_000_000;
     store = new MemoryStore(() => 1_800_000_000_000);
-    pushed = new PushedRequests(store);
+    pushed = new PushedRequests(store, { nowMs: () => now, nowSeconds: () => Math.floor(now / 1000) } as Clock);
   });
   afterEach(() => store.close());
 
@@ -40,6 +43,12 @@ describe('PushedRequests (RFC 9126)', () => {
     const { requestUri } = await pushed.push({ request: request('a') }, 60);
     await expect(pushed.consume(requestUri, 'b')).rejects.toMatchObject({ code: 'invalid_request' });
     await expect(pushed.consume(requestUri, 'a')).resolves.toBeDefined();
+  });
+
+  it('PAR-7: expired by the service clock, whatever the store still holds', async () => {
+    const { requestUri } = await pushed.push({ request: request('a') }, 60);
+    now += 60_000;
+    await expect(pushed.consume(requestUri, 'a')).rejects.toMatchObject({ code: 'invalid_request' });
   });
 
   it('malformed or unknown references are refused the same way', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomToken } from '@fpa/crypto';
-import { OAuthError } from '@fpa/oauth-core';
+import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
 import type { AuthorizationRequest } from './authorization-request';
 
@@ -14,6 +14,11 @@ export interface PushedRequest {
   readonly authSession?: string;
 }
 
+interface StoredPushedRequest extends PushedRequest {
+  /** Epoch ms: the service's clock decides expiry; the store's TTL only reclaims the space. */
+  readonly expiresAt: number;
+}
+
 /**
  * Pushed authorization requests (RFC 9126; FIPA-21/22 for `redirect_to_web`): stored in the
  * ephemeral store under a hash of the unguessable reference, bound to the client that pushed it,
@@ -22,11 +27,15 @@ export interface PushedRequest {
  */
 @Injectable()
 export class PushedRequests {
-  constructor(@Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore) {}
+  constructor(
+    @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   async push(pushed: PushedRequest, ttlSeconds: number): Promise<{ requestUri: string; expiresIn: number }> {
     const reference = randomToken(32);
-    await this.store.setJson(StoreKeys.pushedRequest(reference), pushed, ttlSeconds);
+    const stored: StoredPushedRequest = { ...pushed, expiresAt: this.clock.nowMs() + ttlSeconds * 1000 };
+    await this.store.setJson(StoreKeys.pushedRequest(reference), stored, ttlSeconds);
     return { requestUri: `${REQUEST_URI_PREFIX}${reference}`, expiresIn: ttlSeconds };
   }
 
@@ -40,11 +49,12 @@ export class PushedRequests {
     if (!/^[A-Za-z0-9_-]{43}$/.test(reference)) throw refused();
     const key = StoreKeys.pushedRequest(reference);
     // Looked at first, so another client naming it cannot burn it; then taken, once, atomically.
-    const peek = await this.store.getJson<PushedRequest>(key);
+    const peek = await this.store.getJson<StoredPushedRequest>(key);
     if (!peek || peek.request.clientId !== clientId) throw refused();
-    const pushed = await this.store.takeJson<PushedRequest>(key);
-    if (!pushed || pushed.request.clientId !== clientId) throw refused();
-    return pushed;
+    const pushed = await this.store.takeJson<StoredPushedRequest>(key);
+    if (!pushed || pushed.request.clientId !== clientId || !(this.clock.nowMs() < pushed.expiresAt)) throw refused();
+    const { expiresAt: _expiresAt, ...request } = pushed;
+    return request;
   }
 }
 

@@ -57,6 +57,34 @@ describe('client metadata for ordinary OAuth clients (issue 9)', () => {
   });
 });
 
+describe('isRegisteredRedirectUri (RFC 9700 §2.1, RFC 8252 §7.3)', () => {
+  const client = { redirectUris: ['https://app.example.com/cb', 'http://127.0.0.1/callback', 'http://[::1]:8080/cb?x=1', 'http://localhost:8080/cb', 'com.example.app:/oauth'] };
+  it('is exact, except for the port of an http loopback IP literal', () => {
+    const { isRegisteredRedirectUri } = jest.requireActual<typeof import('./redirect-uri')>('./redirect-uri');
+    for (const ok of ['https://app.example.com/cb', 'http://127.0.0.1/callback', 'http://127.0.0.1:51004/callback', 'http://[::1]/cb?x=1', 'http://[::1]:1/cb?x=1', 'com.example.app:/oauth', 'http://localhost:8080/cb']) {
+      expect([ok, isRegisteredRedirectUri(client, ok)]).toEqual([ok, true]);
+    }
+    for (const bad of [
+      'https://app.example.com/cb/',
+      'https://APP.example.com/cb',
+      'https://app.example.com/cb?x=1',
+      'https://app.example.com:443/cb',
+      'http://127.0.0.1:51004/callback/',
+      'http://127.0.0.1:51004/other',
+      'http://127.0.0.2:51004/callback',
+      'http://127.0.0.1:051004/callback',
+      'http://127.0.0.1:99999/callback',
+      'http://127.0.0.1:80@evil.example/callback',
+      'https://127.0.0.1:51004/callback',
+      'http://[::1]:8080/cb',
+      'http://localhost:9090/cb',
+      'com.example.app:/oauth2',
+    ]) {
+      expect([bad, isRegisteredRedirectUri(client, bad)]).toEqual([bad, false]);
+    }
+  });
+});
+
 describe('private_key_jwt clients: a definition that could never authenticate is refused (JWTCA-1…8, issue 9)', () => {
   let keys: ClientKeyPair[];
   beforeAll(async () => {

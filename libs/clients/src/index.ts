@@ -5,3 +5,4 @@ export * from './client-admin.service';
 export * from './clients.module';
 export * from './demo-client';
 export * from './scope-policy';
+export * from './redirect-uri';

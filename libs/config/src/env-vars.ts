@@ -69,7 +69,7 @@ export const ENV_VARS = {
     default: '.data',
   },
   KEY_ENCRYPTION_KEY: {
-    doc: 'base64url of 32 random bytes; encrypts signing private keys at rest (A256GCM). Required in production; generated into DATA_DIR in embedded mode.',
+    doc: 'base64url of 32 random bytes; encrypts signing private keys at rest (A256GCM) and keys the browser login’s CSRF tokens (HKDF). Required in production; generated into DATA_DIR in embedded mode.',
     required: 'production',
     secret: true,
   },

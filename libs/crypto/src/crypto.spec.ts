@@ -3,7 +3,9 @@ import vectors from '../../../test/fixtures/rfc-vectors.json';
 import {
   constantTimeEqual,
   createDpopProof,
+  decodeJwtUnverified,
   decryptPrivateJwk,
+  importPublicJwk,
   DpopNonces,
   DpopProofError,
   encryptPrivateJwk,
@@ -16,6 +18,8 @@ import {
   signJwt,
   thumbprint,
   verifyDpopProof,
+  verifyJwt,
+  JwtVerificationError,
   type DpopVerifyOptions,
 } from './index';
 import { CryptoInputError } from './errors';
@@ -152,9 +156,62 @@ describe('verifyDpopProof refusals (DPOP-5…15)', () => {
     expect(normalizeHtu('not a url')).toBeUndefined();
   });
 
+  it('refuses jti, htm, htu or nonce that no store can hold as a key (NUL, lone surrogate, C1, not a string) — issue 8', async () => {
+    for (const claims of <Record<string, unknown>[]>[{ jti: 'a\u0000' }, { jti: '\ud800' }, { nonce: 'n\u0085' }, { nonce: 7 }, { htu: `${htu}\u0000` }, { htm: 'POST\n' }, { jti: { a: 1 } }]) {
+      const jwt = await signJwt({ jti: 'x', htm: 'POST', htu, iat: now, ...claims }, { alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk }, key.privateKey);
+      await expectFailure(jwt, 'claims');
+    }
+  });
+
   it('errors are DpopProofError with a stable failure reason', async () => {
     const err = await verifyDpopProof('x', opts).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DpopProofError);
+  });
+});
+
+describe('JWT claims used as lookup keys (issue 8)', () => {
+  const now = 1_800_000_000;
+  let key: Awaited<ReturnType<typeof generateClientKeyPair>>;
+  beforeAll(async () => {
+    key = await generateClientKeyPair('ES256');
+  });
+  const jwt = (claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> =>
+    signJwt({ iss: 'app', sub: 'app', jti: 'j', iat: now, exp: now + 60, ...claims }, { alg: 'ES256', ...header }, key.privateKey);
+  const HOSTILE: Record<string, unknown>[] = [
+    { iss: '\u0000' },
+    { sub: 'a\u0000' },
+    { client_id: '\udfff' },
+    { device_auth_session: 'x\u009b' },
+    { auth_session: 'x\ty' },
+    { jti: 1 },
+    { iss: ['app'] },
+    { sub: 'a'.repeat(1025) },
+    { auth_session: 'a\ufffd' },
+  ];
+
+  it('decodeJwtUnverified refuses them as malformed, naming the claim', async () => {
+    for (const claims of HOSTILE) {
+      const token = await jwt(claims);
+      let error: unknown;
+      try {
+        decodeJwtUnverified(token);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(JwtVerificationError);
+      expect(error).toMatchObject({ failure: 'malformed', claim: Object.keys(claims)[0] });
+    }
+    expect(() => decodeJwtUnverified(`${b64u({ alg: 'ES256', kid: 'k\u0000' })}.${b64u({ iss: 'app' })}.AA`)).toThrow(/kid header parameter is malformed/);
+    expect(decodeJwtUnverified(await jwt({ device_auth_session: 'abc', client_id: 'app' })).payload.iss).toBe('app');
+  });
+
+  it('verifyJwt refuses them even when the signature holds', async () => {
+    const publicKey = await importPublicJwk(key.publicJwk, 'ES256');
+    for (const claims of HOSTILE) {
+      await expect(verifyJwt(await jwt(claims), publicKey, { algorithms: ['ES256'], currentDate: new Date(now * 1000), clockToleranceSeconds: 5 })).rejects.toMatchObject({ failure: 'malformed' });
+    }
+    await expect(verifyJwt(await jwt({}, { kid: '\ud800' }), publicKey, { algorithms: ['ES256'], currentDate: new Date(now * 1000), clockToleranceSeconds: 5 })).rejects.toMatchObject({ failure: 'malformed' });
+    await expect(verifyJwt(await jwt({}), publicKey, { algorithms: ['ES256'], currentDate: new Date(now * 1000), clockToleranceSeconds: 5 })).resolves.toMatchObject({ payload: { iss: 'app' } });
   });
 });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import { CryptoInputError } from './errors';
 import { hasPrivateMembers, thumbprint } from './jwk';
-import { signJwt, toVerificationError, type SigningKey } from './jwt';
+import { keyClaimFault, signJwt, toVerificationError, type SigningKey } from './jwt';
 import { sha256B64u } from './random';
 
 /** Machine reasons for a refused proof (metrics label `reason`). */
@@ -55,6 +55,7 @@ export interface VerifiedDpopProof {
 }
 
 const MAX_JTI_LENGTH = 256;
+const DPOP_KEY_CLAIMS = ['jti', 'htm', 'htu', 'nonce'] as const;
 
 /**
  * RFC 9449 §4.3 checks 2–11 (DPOP-5…12, 14, 15). Nonce (DPOP-13) and replay (DPOP-14 jti) need
@@ -104,7 +105,9 @@ export async function verifyDpopProof(proof: string, opts: DpopVerifyOptions): P
     const v = toVerificationError(e);
     throw new DpopProofError(v.failure === 'bad_signature' || v.failure === 'malformed' ? 'signature' : 'claims', `DPoP proof ${v.message}`);
   }
-  // DPOP-6: required claims.
+  // DPOP-6: required claims. jti (the replay key), htm, htu and nonce are also identifiers every
+  // store holds unchanged (oauth-core input-text.ts), like the key claims of any JWT.
+  if (keyClaimFault(header, payload, DPOP_KEY_CLAIMS)) throw new DpopProofError('claims', 'DPoP proof claims are malformed');
   const { jti, htm, htu, iat } = payload;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
     throw new DpopProofError('claims', 'DPoP proof jti is missing or invalid');

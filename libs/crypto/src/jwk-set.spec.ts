@@ -57,6 +57,7 @@ describe('client JWK Sets (RFC 7591 jwks, JWTCA-8)', () => {
       expect(await failure(() => checkPublicJwkSet({ keys: [withKid(es256, 'a', { alg: 'HS256' })] }, limits))).toBe('alg_mismatch');
       expect(await failure(() => checkPublicJwkSet({ keys: [withKid(es256, 'a', { alg: 'none' })] }, limits))).toBe('alg_mismatch');
       expect(await failure(() => checkPublicJwkSet({ keys: [{ ...es256.publicJwk, x: 'not base64url!' }] }, limits))).toBe('malformed_key');
+      for (const kid of ['', 'k\u0000', 'k'.repeat(257), 7]) expect(await failure(() => checkPublicJwkSet({ keys: [withKid(es256, kid as string)] }, limits))).toBe('malformed_key');
     });
 
     it('with more than one signing key every key has a unique kid; encryption keys are left out', async () => {

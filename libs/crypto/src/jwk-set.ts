@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors, importJWK, type JWK } from 'jose';
+import { IDENTIFIER_RULES, textFault } from '@fpa/oauth-core';
 import { CryptoInputError } from './errors';
 import { hasPrivateMembers, modulusBits } from './jwk';
 import { joseVerify, JwtVerificationError, toVerificationError, type VerifiedJwt, type VerifyJwtOptions } from './jwt';
@@ -151,7 +152,8 @@ function publicSigningJwk(raw: Record<string, unknown>): JWK {
   const algs = algorithmsForSetKey(raw);
   if (algs.length === 0) throw new JwkSetError('unsupported_key_type', `${label} must be EC P-256/P-384/P-521, Ed25519 or RSA`);
   if (raw.use !== undefined && raw.use !== 'sig') throw new JwkSetError('malformed_key', `${label} has an unknown use`);
-  if (raw.kid !== undefined && (typeof raw.kid !== 'string' || raw.kid.length === 0 || raw.kid.length > MAX_KID_LENGTH)) {
+  // A kid is looked up by (issue 8's identifier rule, as for the header's kid).
+  if (raw.kid !== undefined && (typeof raw.kid !== 'string' || raw.kid.length === 0 || raw.kid.length > MAX_KID_LENGTH || textFault(raw.kid, IDENTIFIER_RULES))) {
     throw new JwkSetError('malformed_key', `${label} has an invalid kid`);
   }
   if (raw.alg !== undefined && (typeof raw.alg !== 'string' || !algs.includes(raw.alg))) {

@@ -12,6 +12,7 @@ import {
   type JWTPayload,
   type KeyObject,
 } from 'jose';
+import { IDENTIFIER_RULES, textFault } from '@fpa/oauth-core';
 import { CryptoInputError } from './errors';
 
 export type SigningKey = CryptoKey | KeyObject;
@@ -36,17 +37,46 @@ export interface DecodedJwt {
 
 /**
  * Reads a compact JWS without verifying it — only to find which key verifies it (the
- * `device_auth_session` of a client assertion). Nothing read here is trusted.
+ * `device_auth_session` of a client assertion). Nothing read here is trusted, but the claims the
+ * suite looks things up by are checked here (keyClaimFault), before any lookup.
  */
 export function decodeJwtUnverified(token: string): DecodedJwt {
   if (token.length > 16_384 || token.split('.').length !== 3) {
     throw new CryptoInputError('malformed', 'not a compact JWS');
   }
+  let decoded: DecodedJwt;
   try {
-    return { header: decodeProtectedHeader(token) as Record<string, unknown>, payload: decodeJwt(token) };
+    decoded = { header: decodeProtectedHeader(token) as Record<string, unknown>, payload: decodeJwt(token) };
   } catch {
     throw new CryptoInputError('malformed', 'not a decodable JWT');
   }
+  assertKeyClaims(decoded.header, decoded.payload);
+  return decoded;
+}
+
+/**
+ * Claims (and the header's `kid`) that the suite or a resource server uses as lookup keys: the
+ * client registry (`iss`, `sub`, `client_id`), device sessions (`device_auth_session`,
+ * `auth_session`), replay and revocation records (`jti`), key sets (`kid`). RFC 7519 §4.1 makes
+ * them strings; they must also be identifiers every store holds unchanged (oauth-core
+ * input-text.ts: no control characters, well-formed UTF-8, at most 1024 characters).
+ */
+export const KEY_CLAIMS = ['iss', 'sub', 'client_id', 'device_auth_session', 'auth_session', 'jti'] as const;
+
+/** The first key claim or header parameter present but not a usable identifier (`kid` for the header). */
+export function keyClaimFault(header: Readonly<Record<string, unknown>>, payload: Readonly<Record<string, unknown>>, claims: readonly string[] = KEY_CLAIMS): string | undefined {
+  if (header.kid !== undefined && !isIdentifier(header.kid)) return 'kid';
+  return claims.find((name) => payload[name] !== undefined && !isIdentifier(payload[name]));
+}
+
+function isIdentifier(value: unknown): boolean {
+  return typeof value === 'string' && textFault(value, IDENTIFIER_RULES) === undefined;
+}
+
+/** A JWT whose key claims are unusable is malformed, whoever reads it. */
+function assertKeyClaims(header: Readonly<Record<string, unknown>>, payload: Readonly<Record<string, unknown>>): void {
+  const bad = keyClaimFault(header, payload);
+  if (bad) throw new JwtVerificationError('malformed', `${bad} ${bad === 'kid' ? 'header parameter' : 'claim'} is malformed`, bad);
 }
 
 export interface VerifyJwtOptions {
@@ -110,6 +140,7 @@ export async function joseVerify(token: string, key: unknown, options: VerifyJwt
     clockTolerance: options.clockToleranceSeconds,
     maxTokenAge: options.maxTokenAgeSeconds,
   });
+  assertKeyClaims(result.protectedHeader as Record<string, unknown>, result.payload);
   return { payload: result.payload, header: result.protectedHeader as Record<string, unknown> };
 }
 

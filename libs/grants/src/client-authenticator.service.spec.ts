@@ -169,6 +169,28 @@ describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
       await refused(auth(await as(`${ISSUER}/revoke`), '/token'), 'audience');
     });
 
+    it('an assertion whose key claims are not identifiers (NUL, lone surrogate, not a string, too long) is refused before any lookup', async () => {
+      const clientLookups = jest.spyOn(clients, 'find');
+      const sessionLookups = jest.spyOn(sessions, 'find');
+      for (const claims of [
+        { iss: '\u0000', sub: '\u0000' },
+        { iss: `${app.id}\u0000` },
+        { device_auth_session: `${session.authSession}\u0000` },
+        { device_auth_session: `${session.authSession}\ud800` },
+        { jti: 42 },
+        { jti: 'j\u009b' },
+        { sub: ['native-app'] },
+        { client_id: 'x'.repeat(1025) },
+      ]) {
+        await refused(auth(await assertion(claims)), 'malformed');
+      }
+      expect(clientLookups).not.toHaveBeenCalled();
+      expect(sessionLookups).not.toHaveBeenCalled();
+      // A kid in the header is a key-set lookup key too.
+      const withKid = await signJwt({ iss: app.id, sub: app.id, aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), device_auth_session: session.authSession }, { alg: 'ES256', kid: 'k\u0000' }, deviceKey.privateKey);
+      await refused(auth(withKid), 'malformed');
+    });
+
     it('ASSERTION_STRICT_AUDIENCE=false is the default for clients without the field; a client with "issuer" stays strict', async () => {
       const lenient = { ASSERTION_STRICT_AUDIENCE: 'false' };
       await expect(auth(await assertion({ aud: `${ISSUER}/token` }), '/token', {}, lenient)).resolves.toMatchObject({ client: app });
@@ -320,6 +342,24 @@ describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
       await refused(post, 'bad_secret');
       expect(((await post.catch((e: unknown) => e)) as OAuthError).headers).toEqual({});
       expect(await counted(metrics.clientAuthFailures, { method: 'client_secret_basic', reason: 'malformed_basic' })).toBe(6);
+    });
+
+    it('a Basic credential no store can hold (NUL, controls, invalid UTF-8, over-long) is invalid_client with WWW-Authenticate; the registry is never asked', async () => {
+      const lookups = jest.spyOn(clients, 'find');
+      const raw = (bytes: Buffer): Record<string, string> => ({ authorization: `Basic ${bytes.toString('base64')}` });
+      for (const headers of [
+        basic('rs\u0000', 's3cret'),
+        basic('%00', 's3cret'),
+        basic('rs', 's3cret%00'),
+        basic('r\u0085s', 's3cret'),
+        basic('rs%0A', 's3cret'),
+        basic('r'.repeat(1025), 's3cret'),
+        raw(Buffer.from([0x72, 0xff, 0x73, 0x3a, 0x73])),
+      ]) {
+        const p = withHeaders({}, headers);
+        await expect(p).rejects.toMatchObject({ code: 'invalid_client', reason: 'input_text', headers: { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } });
+      }
+      expect(lookups).not.toHaveBeenCalled();
     });
 
     it('two methods at once are invalid_request', async () => {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { TokenMetrics } from './token.metrics';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { ClientRegistry, verifyClientSecret, type Client, type ClientAuthMethod } from '@fpa/clients';
-import { CryptoInputError, decodeJwtUnverified, importPublicJwk, verifyJwt, type JWTPayload, type VerificationKey } from '@fpa/crypto';
+import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type JWTPayload, type VerificationKey } from '@fpa/crypto';
 import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
 import { acceptableSince, EPHEMERAL_STORE, StoreKeys, type ClaimResult, type EphemeralStore, type SingleUseClaim } from '@fpa/store';
@@ -111,6 +111,11 @@ export class ClientAuthenticator {
   private async verify(form: Form, request: RequestInfo, endpointPath: string): Promise<VerifiedClient> {
     const header = readAuthorizationHeader(request.headers.authorization);
     if (header.kind === 'malformed') throw this.fail('client_secret_basic', 'malformed_basic', 'malformed Basic credentials');
+    if (header.kind === 'unstorable') {
+      // Issue 8's input rule: the registry is never asked about a value no store can hold.
+      this.metrics.clientAuthFailures.inc({ method: 'client_secret_basic', reason: 'input_text' });
+      throw new OAuthError('invalid_client', 'malformed Basic credentials', { reason: 'input_text' });
+    }
     if (header.kind === 'other_scheme') throw this.fail('client_secret_basic', 'unsupported_scheme', 'the Authorization header must use Basic client credentials');
     const basic = header.kind === 'basic' ? header : undefined;
     const methods = [basic !== undefined, form.client_secret !== undefined, form.client_assertion !== undefined].filter(Boolean).length;
@@ -152,8 +157,9 @@ export class ClientAuthenticator {
     let decoded;
     try {
       decoded = decodeJwtUnverified(assertion);
-    } catch {
-      throw this.fail(m, 'malformed', 'client_assertion is not a JWT');
+    } catch (e) {
+      // A claim the lookups below would use (iss, device_auth_session, jti …) that is not an identifier.
+      throw this.fail(m, 'malformed', e instanceof JwtVerificationError && e.claim ? `client_assertion ${e.message}` : 'client_assertion is not a JWT');
     }
     const { header, payload } = decoded;
     const iss = payload.iss;

@@ -17,8 +17,15 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
-    const error = withBasicChallenge(toOAuthError(exception), req.headers.authorization);
-    if (error.code === 'server_error' || error.code === 'temporarily_unavailable') {
+    const error = withBasicChallenge(toOAuthError(exception), req.headers?.authorization);
+    if (error.reason === STORE_INPUT) {
+      // A value reached PostgreSQL that the readers upstream should have refused: worth a look,
+      // not an alert. No stack, no message (a driver message can quote the value): where and the code.
+      const detail = { requestId: requestIdOf(req), route: req.route?.path ?? req.path, pgCode: pgCodeOf(exception), at: storeInputDetail(exception) };
+      const log = (req as Request & { log?: { warn: (o: object, m: string) => void } }).log;
+      if (log) log.warn(detail, 'input refused at the store');
+      else this.logger.warn(`input refused at the store request=${detail.requestId} pgCode=${detail.pgCode ?? '-'} ${detail.at ?? ''}`);
+    } else if (error.code === 'server_error' || error.code === 'temporarily_unavailable') {
       const log = (req as Request & { log?: { error: (o: object, m: string) => void } }).log;
       const detail = { err: exception, requestId: requestIdOf(req), route: req.route?.path ?? req.path };
       if (log) log.error(detail, error.code === 'server_error' ? 'unhandled error' : 'dependency unavailable');
@@ -75,6 +82,9 @@ export function toOAuthError(exception: unknown): OAuthError {
   if (bodyParserType === 'parameters.too.many') {
     return new OAuthError('invalid_request', 'too many parameters', { status: 413 });
   }
+  if (pgCodeOf(exception) !== undefined && STORE_BAD_INPUT.has(pgCodeOf(exception)!)) {
+    return new OAuthError('invalid_request', 'a parameter holds a value that cannot be stored', { reason: STORE_INPUT, cause: exception });
+  }
   if (isUnavailable(exception)) {
     return new OAuthError('temporarily_unavailable', 'a backing store is unavailable; retry later', {
       headers: { 'Retry-After': '1' },
@@ -82,6 +92,33 @@ export function toOAuthError(exception: unknown): OAuthError {
     });
   }
   return new OAuthError('server_error', undefined, { cause: exception });
+}
+
+/** `OAuthError.reason` of input refused at (or by) the store: persistence's last line, or PostgreSQL itself. */
+export const STORE_INPUT = 'store_input';
+
+/**
+ * PostgreSQL errors that mean "this input cannot be stored" (Appendix A of its manual), the
+ * client's fault rather than the server's: 22001 string_data_right_truncation, 22003
+ * numeric_value_out_of_range, 22021 character_not_in_repertoire (NUL, invalid UTF-8), 22026
+ * string_data_length_mismatch, 22P02 invalid_text_representation, 22P05 untranslatable_character
+ * (`\u0000` in jsonb), 54000 program_limit_exceeded (e.g. a key over the btree row limit).
+ */
+const STORE_BAD_INPUT = new Set(['22001', '22003', '22021', '22026', '22P02', '22P05', '54000']);
+
+/** The SQLSTATE of a PostgreSQL error, wrapped by TypeORM (`driverError`) or not. */
+export function pgCodeOf(e: unknown): string | undefined {
+  for (let cur: unknown = e, depth = 0; cur && depth < 4; depth++) {
+    const err = cur as { code?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)) return err.code;
+    cur = err.driverError ?? err.cause;
+  }
+  return undefined;
+}
+
+function storeInputDetail(e: unknown): string | undefined {
+  const cause = e instanceof OAuthError ? e.cause : undefined;
+  return cause instanceof Error ? cause.message : undefined;
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300']);

@@ -1,3 +1,4 @@
+import { describeTextFault, safeName, textFault } from './input-text';
 import { OAuthError } from './oauth-error';
 
 export type Form = Readonly<Record<string, string>>;
@@ -6,7 +7,8 @@ export type Form = Readonly<Record<string, string>>;
  * A parsed `application/x-www-form-urlencoded` body (CONTRACT §2): every value a single string.
  * Express' non-extended parser turns repeated names into arrays; a repeated parameter is
  * `invalid_request` (RFC 6749 §3.1: "Request and response parameters MUST NOT be included more
- * than once").
+ * than once"). Every name and value passes the suite's text rules (input-text.ts: no NUL or other
+ * control characters, well-formed UTF-8, a length cap) before any endpoint sees it.
  */
 export function readForm(body: unknown, contentType: string | undefined): Form {
   if (!contentType || !/^application\/x-www-form-urlencoded\b/i.test(contentType)) {
@@ -17,6 +19,9 @@ export function readForm(body: unknown, contentType: string | undefined): Form {
   for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
     if (Array.isArray(value)) throw new OAuthError('invalid_request', `parameter ${safeName(name)} is repeated`);
     if (typeof value !== 'string') throw new OAuthError('invalid_request', `parameter ${safeName(name)} is malformed`);
+    if (textFault(name, NAME_RULES)) throw new OAuthError('invalid_request', 'malformed parameter name', { reason: 'input_text' });
+    const fault = textFault(value);
+    if (fault) throw new OAuthError('invalid_request', `parameter ${safeName(name)} ${describeTextFault(fault)}`, { reason: 'input_text' });
     // RFC 6749 §3.1: parameters sent without a value are treated as omitted.
     if (value !== '') out[name] = value;
   }
@@ -33,6 +38,5 @@ export function pickParams(form: Form, allowed: readonly string[]): Form {
   return out;
 }
 
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, '?').slice(0, 64);
-}
+/** RFC 6749 parameter names are short ASCII words; a name is never a place for line breaks. */
+const NAME_RULES = { max: 128, lineBreaks: false } as const;

@@ -1,6 +1,7 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { mergeMetadata } from './metadata';
-import { BASIC_CHALLENGE, OAUTH_ERROR_TABLE, OAuthError, readForm, toOAuthError, withBasicChallenge } from './index';
+import type { ArgumentsHost } from '@nestjs/common';
+import { BASIC_CHALLENGE, OAUTH_ERROR_TABLE, OAuthError, OAuthExceptionFilter, readForm, STORE_INPUT, toOAuthError, withBasicChallenge } from './index';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -46,6 +47,82 @@ describe('readForm (CONTRACT §2)', () => {
     expect(() => readForm({ a: { b: 1 } }, FORM)).toThrow(/malformed/);
     expect(() => readForm({ a: '1' }, 'application/json')).toThrow(/x-www-form-urlencoded/);
     expect(() => readForm({ a: '1' }, undefined)).toThrow(OAuthError);
+  });
+});
+
+describe('readForm: text no store can hold is refused at the boundary (issue 8)', () => {
+  it.each([
+    ['NUL', 'native\u0000app'],
+    ['another C0 control', 'a\u001bb'],
+    ['DEL', 'a\u007f'],
+    ['a C1 control', 'a\u0085b'],
+    ['a lone surrogate', 'a\ud800'],
+    ['U+FFFD (bytes that were not UTF-8)', 'a\ufffdb'],
+    ['a value over 16 kB', 'a'.repeat(16_385)],
+  ])('%s in a value is invalid_request naming the parameter, never the value', (_, value) => {
+    let error: unknown;
+    try {
+      readForm({ grant_type: 'client_credentials', client_id: value }, FORM);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OAuthError);
+    expect(error).toMatchObject({ code: 'invalid_request', status: 400, reason: 'input_text', description: expect.stringMatching(/^parameter client_id /) });
+    expect((error as OAuthError).toBody().error_description).not.toContain(value.slice(0, 6));
+  });
+
+  it('refuses a malformed parameter name; keeps the line breaks a PEM key needs', () => {
+    expect(() => readForm({ 'client_id\u0000': 'x' }, FORM)).toThrow(/malformed parameter name/);
+    expect(() => readForm({ ['n'.repeat(129)]: 'x' }, FORM)).toThrow(/malformed parameter name/);
+    const pem = '-----BEGIN PUBLIC KEY-----\r\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n';
+    expect(readForm({ public_key: pem }, FORM).public_key).toBe(pem);
+  });
+});
+
+describe('PostgreSQL refusing input is a 400, logged at warn without a stack (issue 8)', () => {
+  const pgError = (code: string): Error =>
+    Object.assign(new Error('query failed'), { name: 'QueryFailedError', driverError: Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code }) });
+
+  it.each(['22021', '22P05', '54000', '22001', '22P02', '22003'])('SQLSTATE %s is invalid_request (reason store_input)', (code) => {
+    expect(toOAuthError(pgError(code))).toMatchObject({ code: 'invalid_request', status: 400, reason: STORE_INPUT });
+  });
+
+  it('other database errors stay server_error; connection loss stays 503', () => {
+    expect(toOAuthError(pgError('42P01')).code).toBe('server_error');
+    expect(toOAuthError(pgError('57P01')).code).toBe('temporarily_unavailable');
+  });
+
+  it('the filter answers 400 no-store and writes one warn line with the SQLSTATE, no stack, no driver message', () => {
+    const logged: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+    const log = {
+      warn: (obj: Record<string, unknown>, msg: string) => logged.push({ level: 'warn', obj, msg }),
+      error: (obj: Record<string, unknown>, msg: string) => logged.push({ level: 'error', obj, msg }),
+    };
+    const headers: Record<string, string> = {};
+    const res = {
+      headersSent: false,
+      statusCode: 0,
+      body: undefined as unknown,
+      status(n: number) {
+        this.statusCode = n;
+        return this;
+      },
+      setHeader: (k: string, v: string) => void (headers[k.toLowerCase()] = v),
+      json(b: unknown) {
+        this.body = b;
+      },
+    };
+    const req = { log, path: '/introspect', route: { path: '/introspect' } };
+    const host = { switchToHttp: () => ({ getResponse: () => res, getRequest: () => req }) } as unknown as ArgumentsHost;
+    new OAuthExceptionFilter().catch(pgError('22021'), host);
+    new OAuthExceptionFilter().catch(new OAuthError('invalid_request', 'x', { reason: STORE_INPUT, cause: new Error('unstorable parameter $2') }), host);
+    expect(res.statusCode).toBe(400);
+    expect(headers['cache-control']).toBe('no-store');
+    expect(res.body).toEqual({ error: 'invalid_request', error_description: 'x' });
+    expect(logged.map((l) => l.level)).toEqual(['warn', 'warn']);
+    expect(logged[0].obj).toEqual({ requestId: '', route: '/introspect', pgCode: '22021', at: undefined });
+    expect(logged[1].obj).toMatchObject({ at: 'unstorable parameter $2' });
+    expect(JSON.stringify(logged)).not.toMatch(/stack|0x00|QueryFailedError/);
   });
 });
 

@@ -5,6 +5,7 @@ import type { AppConfig } from '@fpa/config';
 import { MIGRATIONS } from './migrations';
 import { lockDataDir } from './data-dir-lock';
 import { pgliteDriver } from './pglite-pool';
+import { assertStorable, StorableParametersSubscriber } from './storable';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export type EntityRef = Function | EntitySchema;
@@ -24,6 +25,8 @@ export function dataSourceOptions(config: AppConfig, entities: EntityRef[] = [])
     synchronize: false,
     migrationsRun: false,
     logging: false,
+    // The last line before PostgreSQL: no statement carries a value it cannot hold (storable.ts).
+    subscribers: [StorableParametersSubscriber],
   };
   if (usesPglite(config)) {
     if (config.mode !== 'embedded') throw new Error('DATABASE_URL is required in production mode');
@@ -81,10 +84,12 @@ export type SqlRunner = <T = Record<string, unknown>>(sql: string, params: reado
 /**
  * For the few statements on the token endpoint's hot path: straight to the driver's pool (pg's
  * Pool, or the serialising PGlite pool — both answer `{ rows }`), skipping TypeORM's per-query
- * QueryRunner, logger and broadcaster. Anything transactional still goes through TypeORM.
+ * QueryRunner, logger and broadcaster. Anything transactional still goes through TypeORM. Skipping
+ * TypeORM skips its subscribers too, so the parameters are checked here (storable.ts).
  */
 export function sqlRunner(ds: DataSource): SqlRunner {
   return async <T>(sql: string, params: readonly unknown[]) => {
+    assertStorable(params);
     const pool = (ds.driver as unknown as { master: { query(sql: string, params: unknown[]): Promise<{ rows: T[] }> } }).master;
     return (await pool.query(sql, params as unknown[])).rows;
   };

@@ -3,3 +3,4 @@ export * from './persistence.module';
 export * from './pglite-pool';
 export { MIGRATIONS } from './migrations';
 export * from './data-dir-lock';
+export * from './storable';

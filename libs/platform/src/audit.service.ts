@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { sqlRunner, type SqlRunner } from '@fpa/persistence';
+import { sqlRunner, storableText, type SqlRunner } from '@fpa/persistence';
 import { AuditEventEntity } from './audit-event.entity';
 import { MetricsRegistry } from './metrics.service';
 
@@ -37,6 +37,13 @@ export interface AuditEvent {
   readonly details?: Record<string, unknown>;
 }
 
+/** JSON.stringify replacer: strings and member names as storableText makes them. */
+function storableMember(_key: string, value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (value && typeof value === 'object' && !Array.isArray(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableText(k), v]));
+  return value;
+}
+
 const FLUSH_MS = 200;
 const MAX_BATCH = 500;
 const MAX_BUFFER = 20_000;
@@ -67,12 +74,14 @@ export class AuditService implements BeforeApplicationShutdown {
     row.occurredAt = new Date();
     row.eventType = event.type;
     row.outcome = event.outcome ?? 'success';
-    row.clientId = event.clientId ?? null;
-    row.authSession = event.authSession ?? null;
-    row.subject = event.subject ?? null;
-    row.ip = event.ip ?? null;
-    row.requestId = event.requestId ?? null;
-    row.details = event.details ?? {};
+    // An audit record is written whatever it quotes: what PostgreSQL cannot hold is replaced, not refused.
+    const text = (v: string | undefined): string | null => (v === undefined ? null : storableText(v));
+    row.clientId = text(event.clientId);
+    row.authSession = text(event.authSession);
+    row.subject = text(event.subject);
+    row.ip = text(event.ip);
+    row.requestId = text(event.requestId);
+    row.details = event.details ? (JSON.parse(JSON.stringify(event.details, storableMember)) as Record<string, unknown>) : {};
     if (this.buffer.length >= MAX_BUFFER) {
       this.dropped.inc();
       return;

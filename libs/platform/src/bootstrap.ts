@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, withEmbeddedSecrets, type AppConfig, type AppName } from '@fpa/config';
+import { installClientErrorHandler, refuseMissingHost } from './client-error';
 import { Lifecycle } from './lifecycle.service';
 import { MetricsRegistry } from './metrics.service';
 
@@ -65,12 +66,15 @@ export function configureHttp(app: NestExpressApplication, config: AppConfig): v
   app.set('query parser', false);
   const metrics = app.get(MetricsRegistry);
   const lifecycle = app.get(Lifecycle);
+  // CONTRACT §2 also for what Node's parser refuses before Express runs (issue 8 item 4).
+  installClientErrorHandler(app.getHttpServer() as Server);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     if (lifecycle.isDraining) res.setHeader('Connection', 'close');
+    if (refuseMissingHost(req, res)) return;
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;

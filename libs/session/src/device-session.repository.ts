@@ -66,6 +66,14 @@ export class DeviceSessionRepository {
     };
   }
 
+  /**
+   * Deletes a challenge session no user ever attached to: the compensation when the request that
+   * created it is refused after storing it (nothing else knows its id).
+   */
+  async discardUnused(authSession: string): Promise<void> {
+    await this.sql(`DELETE FROM device_sessions WHERE auth_session = $1 AND kind = 'challenge' AND user_id IS NULL`, [authSession]);
+  }
+
   async revoke(authSession: string, at: Date): Promise<boolean> {
     const result = await this.repo.update({ authSession, status: 'active' }, { status: 'revoked', revokedAt: at });
     return (result.affected ?? 0) > 0;

@@ -29,10 +29,15 @@ export interface StartAppOptions {
   readonly clock?: TestClock;
   /** Run on this environment (another app's database, say) instead of a fresh one; `close` leaves it. */
   readonly env?: SuiteEnv;
+  /**
+   * The host in ISSUER (default `127.0.0.1`; it always listens on 127.0.0.1). A browser test uses
+   * `localhost`: WebAuthn refuses an IP address as relying-party id.
+   */
+  readonly issuerHost?: 'localhost' | '127.0.0.1';
 }
 
 export interface RunningApp {
-  /** `http://127.0.0.1:<port>`: ISSUER and the URL it listens on. */
+  /** `http://127.0.0.1:<port>` (or `localhost`, see `issuerHost`): ISSUER and the URL it listens on. */
   readonly issuer: string;
   readonly app: NestExpressApplication;
   readonly config: AppConfig;
@@ -57,7 +62,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<RunningAp
     // freePort() closes its probe before we listen: another process may take the port in between.
     for (let attempt = 1; !app; attempt++) {
       const port = await freePort();
-      config = withEmbeddedSecrets(loadConfig(options.app ?? 'standalone', { ...suiteEnv.env, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, ...options.overrides }));
+      config = withEmbeddedSecrets(loadConfig(options.app ?? 'standalone', { ...suiteEnv.env, PORT: String(port), ISSUER: `http://${options.issuerHost ?? '127.0.0.1'}:${port}`, ...options.overrides }));
       const ref = await Test.createTestingModule({ imports: [moduleFor(config)] })
         .overrideProvider(CLOCK)
         .useValue(clock)

@@ -76,10 +76,14 @@ export class AttemptLimiter {
    * another, real failure, and refund never weakens a lockout.
    */
   async refund(key: string): Promise<void> {
+    const keyHash = sha256B64u(key);
     await this.sql(
       'UPDATE auth_attempts SET failures = GREATEST(failures - 1, 0), locked_until = CASE WHEN failures - 1 < $2::int THEN NULL ELSE locked_until END WHERE key_hash = $1',
-      [sha256B64u(key), this.policy.threshold],
+      [keyHash, this.policy.threshold],
     );
+    // Back to nothing remembered: the row goes, so a refused answer leaves none (issue 8). A charge
+    // racing in between has raised `failures` again, and its row stays.
+    await this.sql('DELETE FROM auth_attempts WHERE key_hash = $1 AND failures = 0 AND locked_until IS NULL', [keyHash]);
   }
 
   /** A correct answer: the key's failures are forgotten. */

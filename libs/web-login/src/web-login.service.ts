@@ -1,11 +1,12 @@
+import { acrPolicyFor } from '@fpa/assurance';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuthorizationDetailsRegistry, PushedRequests, parseAuthorizationRequest, type AuthorizationRequest } from '@fpa/authz-request';
 import { CHALLENGE_METHODS, type ChallengeRegistry, type JsonObject } from '@fpa/challenge-kit';
-import { ClientRegistry, type Client } from '@fpa/clients';
+import { ClientRegistry, isRegisteredRedirectUri, type Client } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { randomToken } from '@fpa/crypto';
 import { InteractionLoop, type Caller, type EndpointOutcome } from '@fpa/interaction';
-import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core';
+import { CLOCK, OAuthError, safeName, textFault, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
 import { BrowserBinding } from './browser-binding.service';
 import { errorPage, renderBrowser, type BrowserAnswer } from './html/pages';
@@ -56,6 +57,9 @@ export class WebLoginService {
     // RFC 6749 §3.1: before anything is trusted, even the client, since a repeat makes the request ambiguous.
     const repeated = repeatedName(params);
     if (repeated) return { answer: errorPage(400, `The sign-in request repeats a parameter (${repeated}).`) };
+    // Issue 8's input rule, before any lookup: no control characters, lone surrogates or U+FFFD.
+    const unfit = unfitName(params);
+    if (unfit) return { answer: errorPage(400, `The sign-in request has characters that are not allowed (${unfit}).`) };
     const clientId = typeof params.client_id === 'string' ? params.client_id : undefined;
     const client = clientId && clientId.length <= 128 ? await this.clients.find(clientId) : undefined;
     if (!client) return { answer: errorPage(400, 'This app is not known here (client_id).') };
@@ -76,7 +80,7 @@ export class WebLoginService {
       authRequest = { ...pushed.request, redirectUri };
       continues = pushed.authSession;
     } else {
-      const redirectUri = typeof params.redirect_uri === 'string' && client.redirectUris.includes(params.redirect_uri) ? params.redirect_uri : undefined;
+      const redirectUri = typeof params.redirect_uri === 'string' && isRegisteredRedirectUri(client, params.redirect_uri) ? params.redirect_uri : undefined;
       // RFC 6749 §4.1.2.1: never redirect to a URI that is not the client's.
       if (!redirectUri) return { answer: errorPage(400, 'The redirect URI is missing or not registered for this app.', client) };
       const state = typeof params.state === 'string' && /^[\x20-\x7E]{1,512}$/.test(params.state) ? params.state : undefined;
@@ -119,6 +123,7 @@ export class WebLoginService {
   /** `POST /authorize/login`: one answer of the login, bound to this browser and its form. */
   async continue(body: Params, request: RequestInfo): Promise<WebAnswer> {
     if (repeatedName(body)) return { answer: errorPage(400, 'The form repeats a field.') };
+    if (unfitName(body)) return { answer: errorPage(400, 'The form has characters that are not allowed.') };
     const interaction = await this.interactions.find(body.interaction);
     if (!interaction) return { answer: errorPage(400, 'This sign-in has expired.') };
     const secret = this.binding.secretOf(request);
@@ -165,10 +170,19 @@ export class WebLoginService {
       csrf: this.binding.csrfToken(interaction.id, secret),
       loginHint,
       parametersOf: (m) => this.methods.get(m)?.parameters ?? [],
+      enrolActionOf: (m) => this.methods.get(m)?.assurance?.enrolAction,
+      identifying: this.identifying(client),
+      describeType: (type) => this.details.description(type),
       redirectWith: (params) => redirectWith(interaction.redirectUri, { ...params, ...(interaction.state ? { state: interaction.state } : {}), iss: this.config.http.issuer }),
       ...(error ? { error } : {}),
     });
     return { answer, formTarget: formTarget(interaction.redirectUri) };
+  }
+
+  /** The client's browser methods that identify a user (a verified e-mail or phone): the basis for adding a credential. */
+  private identifying(client: Client): string[] {
+    const enabled = [...this.methods.keys()].filter((m) => this.config.challenge.methods.includes(m));
+    return acrPolicyFor(client.challengePolicy, enabled, { browser: true }).methods.filter((m) => this.methods.get(m)?.assurance?.verifies !== undefined);
   }
 
   /** RFC 6749 §4.1.2.1 with RFC 9207 `iss`. */
@@ -212,6 +226,11 @@ export class WebLoginService {
         await sessions.create({ ...session, registeredIp: request.ip });
         pending.persisted = true;
       },
+      async discard(): Promise<void> {
+        if (!pending.persisted) return;
+        await sessions.discardUnused(session.authSession);
+        pending.persisted = false;
+      },
     };
     return pending;
   }
@@ -221,6 +240,16 @@ export class WebLoginService {
 function formTarget(redirectUri: string): string {
   const u = new URL(redirectUri);
   return u.protocol === 'https:' || u.protocol === 'http:' ? u.origin : u.protocol;
+}
+
+const NAME_RULES = { max: 128, lineBreaks: false } as const;
+
+/** The first parameter whose name or value breaks the input rule (libs/oauth-core input-text), safe to show. */
+function unfitName(params: Params): string | undefined {
+  for (const [k, v] of Object.entries(params)) {
+    if (textFault(k, NAME_RULES) || (typeof v === 'string' && textFault(v))) return safeName(k);
+  }
+  return undefined;
 }
 
 /** The first parameter given more than once (kept as an array by the controller), safe to show. */

@@ -30,6 +30,11 @@ export interface PendingSession {
   readonly persisted: boolean;
   /** Stores the session (idempotent). */
   persist(): Promise<void>;
+  /**
+   * Removes a session this request stored, when the request is refused after all (its id was never
+   * disclosed: nothing else can refer to it). Idempotent; does nothing when it was not stored.
+   */
+  discard(): Promise<void>;
 }
 
 /**

@@ -78,6 +78,11 @@ export class DpopPublicClientBinding implements CallerBinding {
         await sessions.create({ ...session, registeredIp: request.ip });
         pending.persisted = true;
       },
+      async discard(): Promise<void> {
+        if (!pending.persisted) return;
+        await sessions.discardUnused(session.authSession);
+        pending.persisted = false;
+      },
     };
     return { client, session, mode: 'public', jkt: proof.jkt, created: true, pending };
   }

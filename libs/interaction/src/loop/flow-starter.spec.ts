@@ -14,7 +14,7 @@ const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const client = testClient();
 const clients = { find: async (id: string): Promise<Client | undefined> => (id === client.id ? client : undefined) } as unknown as ClientRegistry;
 const store = new MemoryStore(() => NOW);
-const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), new PushedRequests(store));
+const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), new PushedRequests(store, new FixedClock(NOW)));
 afterAll(() => store.close());
 
 const caller = (overrides: Partial<Caller> = {}): Caller => ({ client, session: testSession(NOW), mode: 'public', jkt: 'jkt-1', created: false, ...overrides });

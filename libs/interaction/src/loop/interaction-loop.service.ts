@@ -119,6 +119,9 @@ export class InteractionLoop {
       await enforceRateLimit(this.store, 'challenge-session', caller.session.authSession, this.config.challenge.rateLimitSession, 60);
       return await this.withRetries(caller, () => this.turn(caller, input, request));
     } catch (e) {
+      // A refused request stores nothing (issue 8): a session this very request created goes again,
+      // whichever check refused it after the flow's parameters proved valid.
+      if (caller.pending?.persisted && e instanceof OAuthError && e.status < 500) await caller.pending.discard();
       // FIPA-17: once the session exists, errors carry it, so the client can correct the request and go on.
       const exists = !caller.pending || caller.pending.persisted;
       throw e instanceof OAuthError && exists ? e.withAuthSession(caller.session.authSession) : e;
@@ -181,7 +184,7 @@ export class InteractionLoop {
     const version = loaded?.version ?? 0;
     let started = false;
     const enabled = [...this.methods.keys()].filter((m) => this.config.challenge.methods.includes(m));
-    const policy = acrPolicyFor(caller.client.challengePolicy, enabled, { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds });
+    const policy = acrPolicyFor(caller.client.challengePolicy, enabled, { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds, browser: caller.mode === 'browser' });
     if (input && this.starter.startsFlow(caller, input, loaded?.flow)) {
       flow = await this.starter.newFlow(caller, input);
       requestedAcrs(policy, flow.request.acrValues);

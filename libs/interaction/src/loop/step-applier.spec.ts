@@ -83,6 +83,9 @@ describe('StepApplier: an InteractionStep becomes a flow write and an outcome', 
           log.push(`persist (flow at version ${(await core.flows.load(session(turn)))?.version})`);
           pending.persisted = true;
         },
+        async discard(): Promise<void> {
+          pending.persisted = false;
+        },
       };
       return { ...turn, caller: { ...turn.caller, pending } };
     };

@@ -121,12 +121,12 @@ export class Core {
     this.enrolment = new EnrolmentGuard(this.config, this.clock, this.methods, users, this.facts);
     this.recorder = new AuthenticationRecorder(this.clock, users, this.enrolment, this.facts, audit, this.metrics);
     this.issuer = new CodeIssuer(this.config, this.clock, port<AuthorizationCodeService>(this.codes), this.flows, this.facts, audit);
-    this.web = new WebFallback(new PushedRequests(this.store), this.config);
+    this.web = new WebFallback(new PushedRequests(this.store, this.clock), this.config);
     this.decider = new OutcomeDecider(this.facts, this.issuer, this.web);
     this.applier = new StepApplier(this.config, this.clock, this.flows, port<DeliveryService>(this.delivery), this.recorder, this.decider, this.metrics, audit);
     this.runner = new StepRunner(this.methods, this.clock, this.facts, this.enrolment, port<AttemptLimiter>(this.attempts), this.applier, this.decider, this.metrics);
     const clients = { find: async (id: string) => (id === this.client.id ? this.client : undefined) };
-    this.starter = new FlowStarter(this.config, this.clock, port<ClientRegistry>(clients), new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), new PushedRequests(this.store));
+    this.starter = new FlowStarter(this.config, this.clock, port<ClientRegistry>(clients), new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), new PushedRequests(this.store, this.clock));
     this.binding = new FakeBinding(this);
     this.loop = new InteractionLoop(
       this.config,

@@ -13,6 +13,12 @@ export interface PageContext {
   readonly loginHint: string | undefined;
   /** The request parameters a method reads (its `parameters`), for plug-ins the page knows nothing about. */
   readonly parametersOf: (method: string) => readonly string[];
+  /** The `action` that enrols a credential of this method (its `assurance.enrolAction`), if it has one. */
+  readonly enrolActionOf: (method: string) => string | undefined;
+  /** A RAR type's human description (from its registration), for the consent screen. */
+  readonly describeType: (type: string) => string | undefined;
+  /** The methods this client's browser login offers that identify a user (verify an e-mail or phone), in policy order. */
+  readonly identifying: readonly string[];
   /** The `code` answer's redirect (RFC 6749 §4.1.2 with RFC 9207 `iss`). */
   readonly redirectWith: (params: Record<string, string>) => string;
   readonly error?: string;
@@ -23,6 +29,8 @@ export type BrowserAnswer = { readonly kind: 'page'; readonly status: number; re
 type Renderers = { readonly [K in OutcomeKind]: (o: Extract<EndpointOutcome, { kind: K }>, ctx: PageContext) => BrowserAnswer };
 
 const LABELS: Record<string, string> = { email_otp: 'Email me a code', sms_otp: 'Text me a code', totp: 'Use my authenticator app', passkey: 'Use a passkey' };
+const NOUNS: Record<string, string> = { totp: 'authenticator app', passkey: 'passkey' };
+const ENROL_LABELS: Record<string, string> = { totp: 'Set up an authenticator app', passkey: 'Create a passkey on this device' };
 /** Parameters the page already asks for (or that are not answers): never rendered as a generic input. */
 const KNOWN = new Set(['action', 'code', 'credential', 'email', 'phone', 'login_hint', 'challenge_type']);
 
@@ -125,7 +133,17 @@ function needMore(o: Extract<EndpointOutcome, { kind: 'need_more' }>, ctx: PageC
   const inProgress = method !== undefined && !['attempts_exceeded', 'expired', 'locked', 'method_unavailable', 'enrolled', 'reauthentication_required'].includes(o.status);
   if (inProgress && method) parts.push(answerForm(method, c, ctx));
   const others = o.methods.filter((m) => !(inProgress && m === method));
-  if (others.length > 0) parts.push(`<section aria-labelledby="methods-heading"><h2 id="methods-heading">${inProgress ? 'Or' : 'Choose how to sign in'}</h2>${others.map((m) => chooser(m, ctx)).join('\n')}</section>`);
+  // Once a factor identified the user, a method they may not have yet can be added here (the core
+  // applies the enrolment policy; what is added counts from the next sign-in).
+  const identified = o.status === 'additional_method_required';
+  if (others.length > 0) parts.push(`<section aria-labelledby="methods-heading"><h2 id="methods-heading">${inProgress ? 'Or' : 'Choose how to sign in'}</h2>${others.map((m) => chooser(m, ctx, identified)).join('\n')}</section>`);
+  // Only credentials can meet the request (say a passkey for phr) and nobody is identified yet: a
+  // user without one confirms who they are first, then adds it (it counts from the next sign-in).
+  const firstTime = o.status === 'method_required' && o.methods.some((m) => ctx.enrolActionOf(m)) ? ctx.identifying.filter((m) => !o.methods.includes(m)) : [];
+  if (firstTime.length > 0) {
+    parts.push(`<section aria-labelledby="enrol-heading"><h2 id="enrol-heading">No ${esc(o.methods.filter((m) => ctx.enrolActionOf(m)).map((m) => NOUNS[m] ?? m.replace(/_/g, ' ')).join(' or '))} yet?</h2>
+<p>Confirm it is you first; you can then add one.</p>${firstTime.map((m) => chooser(m, ctx)).join('\n')}</section>`);
+  }
   parts.push(cancelForm(ctx));
   return parts.join('\n');
 }
@@ -164,7 +182,7 @@ function genericInputs(method: string, ctx: PageContext): string {
 }
 
 /** One way to begin: e-mail and phone ask where to send the code; the others are a button. */
-function chooser(method: string, ctx: PageContext): string {
+function chooser(method: string, ctx: PageContext, offerEnrolment = false): string {
   const hidden = `<input type="hidden" name="challenge_type" value="${esc(method)}">`;
   const hint = ctx.loginHint ?? '';
   if (method === 'email_otp') {
@@ -175,13 +193,25 @@ function chooser(method: string, ctx: PageContext): string {
     const value = hint.startsWith('+') ? ` value="${esc(hint)}"` : '';
     return form(ctx, `${hidden}<label for="phone">Mobile number</label>\n<input id="phone" name="phone" type="tel" autocomplete="tel" maxlength="32" required${value}>\n<button type="submit">${LABELS.sms_otp}</button>`);
   }
-  return form(ctx, `${hidden}<button type="submit">${esc(LABELS[method] ?? `Continue with ${method.replace(/_/g, ' ')}`)}</button>`);
+  const use = form(ctx, `${hidden}<button type="submit">${esc(LABELS[method] ?? `Continue with ${method.replace(/_/g, ' ')}`)}</button>`);
+  const action = offerEnrolment ? ctx.enrolActionOf(method) : undefined;
+  if (!action) return use;
+  const label = ENROL_LABELS[method] ?? `Add ${method.replace(/_/g, ' ')}`;
+  return `${use}\n${form(ctx, `${hidden}<input type="hidden" name="action" value="${esc(action)}"><button type="submit" class="secondary">${esc(label)}</button>`)}`;
 }
 
 /** The consent screen: what the client asks for, scopes and authorization details, approve or deny. */
 function consent(scopes: readonly string[], details: readonly AuthorizationDetail[], ctx: PageContext): string {
   const scopeList = scopes.length > 0 ? `<h2>Access</h2><ul>${scopes.map((s) => `<li><code>${esc(s)}</code></li>`).join('')}</ul>` : '';
-  const detailList = details.length > 0 ? `<h2>Details</h2>${details.map((d) => `<dl class="detail">${describe(d)}</dl>`).join('')}` : '';
+  const detailList =
+    details.length > 0
+      ? `<h2>Details</h2>${details
+          .map((d) => {
+            const about = ctx.describeType(d.type);
+            return `<div class="detail">${about ? `<p>${esc(about)}</p>` : ''}<dl>${describe(d)}</dl></div>`;
+          })
+          .join('')}`
+      : '';
   return `<p><strong>${esc(ctx.client.name)}</strong> asks for:</p>
 ${scopeList}${detailList}
 ${form(ctx, `<button type="submit" name="consent" value="approve">Allow</button>\n<button type="submit" name="consent" value="deny" class="secondary">Deny</button>`)}`;
