@@ -8,6 +8,7 @@ const common = {
   moduleNameMapper: {
     '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
     '^@fpa/testing/app$': '<rootDir>/libs/testing/src/app',
+    '^@fpa/grants/testing$': '<rootDir>/libs/grants/src/testing/fakes',
     '^@fpa/(.*)$': '<rootDir>/libs/$1/src',
   },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],

@@ -9,7 +9,8 @@ import type { AccessTokenSigner } from './ports';
 export interface AccessTokenRequest {
   readonly clientId: string;
   readonly subject: string;
-  readonly authSession: string;
+  /** The device or user session; undefined for a client's token for itself (client_credentials). */
+  readonly authSession: string | undefined;
   readonly audience: string;
   /** Full scope claim (see scopeClaim). */
   readonly scope: string;
@@ -55,8 +56,8 @@ export class TokenIssuer {
       exp: now + ttl,
       jti,
       scope: req.scope,
-      auth_session: req.authSession,
     };
+    if (req.authSession !== undefined) claims.auth_session = req.authSession;
     if (req.jkt !== undefined) claims.cnf = { jkt: req.jkt };
     if (req.user) Object.assign(claims, userClaims(req.user));
     // RAR-7 (RFC 9396 §9.1): a top-level claim, for the resource server.
@@ -79,8 +80,8 @@ export class TokenIssuer {
       token_type: prepared.tokenType,
       expires_in: prepared.expiresIn,
       scope: prepared.claims.scope,
-      auth_session: prepared.claims.auth_session,
     };
+    if (prepared.claims.auth_session !== undefined) body.auth_session = prepared.claims.auth_session;
     if (refreshToken !== undefined) body.refresh_token = refreshToken;
     if (prepared.claims.authorization_details !== undefined) body.authorization_details = prepared.claims.authorization_details;
     return body;

@@ -4,6 +4,7 @@ import { loadConfig } from '@fpa/config';
 import { createDpopProof, generateClientKeyPair, type ClientKeyPair } from '@fpa/crypto';
 import { DpopMetrics, DpopService } from '@fpa/dpop';
 import { ClientAuthenticator, TokenMetrics } from '@fpa/grants';
+import { testKeySets } from '@fpa/grants/testing';
 import { FixedClock, OAuthError, type Form, type RequestInfo } from '@fpa/oauth-core';
 import { MetricsRegistry } from '@fpa/platform';
 import { MemoryStore } from '@fpa/store';
@@ -64,7 +65,8 @@ describe('PushedAuthorizationService (RFC 9126, PAR-1…10; RFC 9449 §10.1)', (
     const config = loadConfig('standalone', { ISSUER, DPOP_NONCE_SECRET: Buffer.alloc(32, 9).toString('base64url'), PAR_REQUEST_URI_TTL_SECONDS: '90' });
     const registry = new MetricsRegistry();
     dpop = new DpopService(config, clock, new DpopMetrics(registry));
-    const authenticator = new ClientAuthenticator(config, clock, { find: async (id) => CLIENTS.get(id) }, { find: async () => undefined }, store, new TokenMetrics(registry));
+    const tokenMetrics = new TokenMetrics(registry);
+    const authenticator = new ClientAuthenticator(config, clock, { find: async (id) => CLIENTS.get(id) }, { find: async () => undefined }, store, tokenMetrics, testKeySets(config, clock, tokenMetrics));
     pushed = new PushedRequests(store, clock);
     metrics = new ParMetrics(registry);
     service = new PushedAuthorizationService(config, authenticator, dpop, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), pushed, metrics);
