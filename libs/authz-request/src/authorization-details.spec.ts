@@ -50,6 +50,22 @@ describe('AuthorizationDetailsRegistry (RFC 9396)', () => {
     expect(canonical({ b: 1, a: [2, { d: 3, c: 4 }] })).toBe('{"a":[2,{"c":4,"d":3}],"b":1}');
   });
 
+  it('RAR-5 (RFC 9396 §6.1): type-specific — a narrowable array may shrink to a non-empty subset; anything else stays equal', () => {
+    const accounts = { type: 'account_information', actions: ['list_accounts', 'read_balances'], locations: ['https://bank.example.com/a', 'https://bank.example.com/b'] };
+    expect(registry.narrow([accounts], [{ ...accounts, actions: ['read_balances'] }])).toEqual([{ ...accounts, actions: ['read_balances'] }]);
+    expect(registry.narrow([accounts], [{ ...accounts, locations: ['https://bank.example.com/b'], actions: ['list_accounts'] }])).toHaveLength(1);
+    refused(() => registry.narrow([accounts], [{ ...accounts, actions: ['read_transactions'] }]));
+    refused(() => registry.narrow([accounts], [{ ...accounts, actions: [] }]));
+    // Dropping a member is not narrowing (it could mean "any"): members stay the same.
+    refused(() => registry.narrow([accounts], [{ type: 'account_information', actions: ['read_balances'] }]));
+    // A member that is not narrowable (the payment's amount, creditor) must be equal.
+    refused(() => registry.narrow([payment], [{ ...payment, creditorName: 'Merchant B' }]));
+    // A type may declare its own narrowable members, or none.
+    const strict = new AuthorizationDetailsRegistry({ account_information: { ...EXAMPLE_DETAIL_TYPES.account_information, narrowable: [] } });
+    refused(() => strict.narrow([accounts], [{ ...accounts, actions: ['read_balances'] }]));
+    expect(() => new AuthorizationDetailsRegistry({ account_information: { ...EXAMPLE_DETAIL_TYPES.account_information, narrowable: ['type'] } })).toThrow(AuthorizationDetailsConfigError);
+  });
+
   it('a deployment whose schemas leave objects open, or do not pin their type, does not start', () => {
     expect(() => new AuthorizationDetailsRegistry({ open: { schema: { type: 'object', required: ['type'], properties: { type: { const: 'open' } } } } })).toThrow(AuthorizationDetailsConfigError);
     expect(() => new AuthorizationDetailsRegistry({ loose: { schema: { type: 'object', additionalProperties: false, properties: { type: { type: 'string' } } } } })).toThrow(AuthorizationDetailsConfigError);

@@ -14,7 +14,17 @@ export interface DetailTypeDefinition {
   readonly description?: string;
   /** A JSON Schema (draft 2020-12 / 07 subset ajv supports) for one object of this type. */
   readonly schema: Record<string, unknown>;
+  /**
+   * RAR-5 (RFC 9396 §6.1: narrowing is type-specific): the array members a token request may
+   * narrow to a non-empty subset of what was granted. Default: RFC 9396 §2.2's common fields,
+   * `locations`, `actions`, `datatypes` and `privileges` (their cross-product is what is granted, so a
+   * subset of one is less). Every other member must be equal. `[]`: only whole objects.
+   */
+  readonly narrowable?: readonly string[];
 }
+
+/** RFC 9396 §2.2: the common fields whose values combine as a cross-product. */
+export const COMMON_NARROWABLE = ['locations', 'actions', 'datatypes', 'privileges'] as const;
 
 /** Bounds that keep a request's details cheap to validate, store and carry in a token. */
 const MAX_DETAILS = 10;
@@ -30,6 +40,7 @@ export class AuthorizationDetailsConfigError extends Error {}
 export class AuthorizationDetailsRegistry {
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly descriptions = new Map<string, string>();
+  private readonly narrowable = new Map<string, ReadonlySet<string>>();
 
   constructor(definitions: Readonly<Record<string, DetailTypeDefinition>>) {
     const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: false });
@@ -49,6 +60,10 @@ export class AuthorizationDetailsRegistry {
         throw new AuthorizationDetailsConfigError(`authorization_details type ${type}: ${(e as Error).message}`);
       }
       if (def.description) this.descriptions.set(type, def.description);
+      if (def.narrowable !== undefined && !(Array.isArray(def.narrowable) && def.narrowable.every((m) => typeof m === 'string' && m !== 'type'))) {
+        throw new AuthorizationDetailsConfigError(`authorization_details type ${type}: narrowable must list member names (not "type")`);
+      }
+      this.narrowable.set(type, new Set(def.narrowable ?? COMMON_NARROWABLE));
     }
   }
 
@@ -96,16 +111,34 @@ export class AuthorizationDetailsRegistry {
   }
 
   /**
-   * RAR-5 (RFC 9396 §6): a token request may ask for less than was granted. Each requested object
-   * must equal a granted one (member for member); the comparison is exact (RAR-9), so narrowing
-   * is by choosing among the granted objects, never by editing one.
+   * RAR-5 (RFC 9396 §6, §6.1): a token request may ask for less than was granted. Each requested
+   * object must lie within a granted one of its type: the same members, each equal — compared
+   * exactly (RAR-9) — except the type's narrowable arrays, which may be a non-empty subset of the
+   * granted values. So a grant of `actions: [read_balances, read_transactions]` yields a token for
+   * `read_balances` alone, and never an edited amount or another account.
    */
   narrow(granted: readonly AuthorizationDetail[], requested: readonly AuthorizationDetail[]): AuthorizationDetail[] {
-    const grantedKeys = new Set(granted.map(canonical));
     for (const [i, d] of requested.entries()) {
-      if (!grantedKeys.has(canonical(d))) throw refuse(`authorization_details[${i}] was not granted`);
+      if (!granted.some((g) => this.within(d, g))) throw refuse(`authorization_details[${i}] was not granted`);
     }
     return [...requested];
+  }
+
+  private within(requested: AuthorizationDetail, granted: AuthorizationDetail): boolean {
+    if (requested.type !== granted.type) return false;
+    const members = Object.keys(granted);
+    if (Object.keys(requested).length !== members.length) return false;
+    const narrowable = this.narrowable.get(granted.type) ?? new Set<string>();
+    return members.every((m) => {
+      if (!Object.hasOwn(requested, m)) return false;
+      const r: unknown = requested[m];
+      const g: unknown = granted[m];
+      if (narrowable.has(m) && Array.isArray(r) && Array.isArray(g)) {
+        const allowed = new Set(g.map(canonical));
+        return r.length > 0 && r.every((v) => allowed.has(canonical(v)));
+      }
+      return canonical(r) === canonical(g);
+    });
   }
 }
 
