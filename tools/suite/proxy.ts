@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { clientAddress, forwardHeaders, REQUEST_ID, responseHeaders } from './headers';
+import { CONTRACT_ROUTES, normaliseTarget, routeFor, type RouteRule } from './routes';
+
+export * from './routes';
+export { forwardHeaders } from './headers';
 
 /**
  * A small path-routing reverse proxy (node:http only) standing in for the ingress of CONTRACT §1:
@@ -21,62 +26,6 @@ import { performance } from 'node:perf_hooks';
  *   stream both ways, hop-by-hop headers are dropped.
  * - `/metrics` and every path not in the routing table answer 404: metrics stay on the apps' own ports.
  */
-
-export interface RouteRule {
-  /** Lower-case path. */
-  readonly path: string;
-  /** Also match `<path>/…` (Swagger UI assets under /docs). */
-  readonly prefix?: boolean;
-  readonly service: string;
-}
-
-/** CONTRACT §1: which service answers which path under the one issuer. */
-export const CONTRACT_ROUTES: readonly RouteRule[] = [
-  { path: '/register', service: 'registration' },
-  { path: '/token', service: 'token' },
-  { path: '/par', service: 'token' },
-  { path: '/introspect', service: 'token' },
-  { path: '/revoke', service: 'token' },
-  { path: '/jwks', service: 'token' },
-  { path: '/.well-known/oauth-authorization-server', service: 'token' },
-  { path: '/authorize-challenge', service: 'challenge' },
-  { path: '/authorize', service: 'challenge' },
-  { path: '/authorize/login', service: 'challenge' },
-  { path: '/authorize/assets', prefix: true, service: 'challenge' },
-  { path: '/openapi.json', service: 'challenge' },
-  { path: '/docs', prefix: true, service: 'challenge' },
-  { path: '/federation/callback', service: 'federation' },
-  { path: '/.well-known/openid-federation', service: 'federation' },
-];
-
-/** Never routed, whatever the table says (CONTRACT §1: keep /metrics off the public ingress). */
-const BLOCKED = ['/metrics'];
-
-/** The same rule as the apps' request ids (libs/platform/src/logging.ts). */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
-
-/** The service for a normalised path, or undefined (404). Case-insensitive, like Express routing. */
-export function routeFor(pathname: string, routes: readonly RouteRule[] = CONTRACT_ROUTES): RouteRule | undefined {
-  const p = pathname.toLowerCase().replace(/\/+$/, '') || '/';
-  if (BLOCKED.some((b) => p === b || p.startsWith(`${b}/`))) return undefined;
-  return routes.find((r) => p === r.path || (r.prefix === true && p.startsWith(`${r.path}/`)));
-}
-
-/**
- * The request target as it will be forwarded: origin-form, dot segments resolved (so `/docs/../metrics`
- * is routed — and refused — as `/metrics`), or undefined when it is not a path at all.
- */
-export function normaliseTarget(rawUrl: string): { pathname: string; target: string } | undefined {
-  if (!rawUrl.startsWith('/') || rawUrl.startsWith('//')) return undefined;
-  try {
-    const u = new URL(rawUrl, 'http://proxy.invalid');
-    return { pathname: u.pathname, target: `${u.pathname}${u.search}` };
-  } catch {
-    return undefined;
-  }
-}
 
 export interface UpstreamStatus {
   readonly name: string;
@@ -413,43 +362,4 @@ export async function startProxy(options: ProxyOptions = {}): Promise<Proxy> {
       clearTimeout(force);
     },
   };
-}
-
-function clientAddress(req: IncomingMessage): string {
-  return (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-}
-
-/** Hop-by-hop headers (RFC 9110 §7.6.1), including those the Connection header names. */
-function hopByHop(headers: IncomingHttpHeaders): Set<string> {
-  const names = new Set(HOP_BY_HOP);
-  const connection = headers.connection;
-  for (const v of Array.isArray(connection) ? connection : connection ? [connection] : []) {
-    for (const token of v.split(',')) if (token.trim()) names.add(token.trim().toLowerCase());
-  }
-  return names;
-}
-
-export function forwardHeaders(inbound: IncomingHttpHeaders, requestId: string, client: string, trustForwarded: boolean): OutgoingHttpHeaders {
-  const drop = hopByHop(inbound);
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(inbound)) {
-    // `expect: 100-continue` was answered here already (node's server does it).
-    if (value === undefined || drop.has(name) || name === 'expect') continue;
-    if (!trustForwarded && (name === 'forwarded' || name.startsWith('x-forwarded-'))) continue;
-    out[name] = value;
-  }
-  const prior = trustForwarded ? inbound['x-forwarded-for'] : undefined;
-  out['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}` : client;
-  if (!trustForwarded || !inbound['x-forwarded-proto']) out['x-forwarded-proto'] = 'http';
-  if ((!trustForwarded || !inbound['x-forwarded-host']) && inbound.host) out['x-forwarded-host'] = inbound.host;
-  out['x-request-id'] = requestId;
-  out.connection = 'close';
-  return out;
-}
-
-function responseHeaders(inbound: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const drop = hopByHop(inbound);
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(inbound)) if (value !== undefined && !drop.has(name)) out[name] = value;
-  return out;
 }
