@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generate } from 'otplib';
 import type { Page } from 'playwright-core';
 import { EXAMPLE_DETAIL_TYPES } from '@fpa/authz-request';
 import { decodeJwtUnverified, randomToken, s256CodeChallenge } from '@fpa/crypto';
@@ -8,6 +9,7 @@ import { ChallengeClient } from '@fpa/testing';
 import { startApp, type RunningApp } from '@fpa/testing/app';
 import { postForm } from '../support/http';
 import { addVirtualAuthenticator, launchBrowser, screenshot, startAppServer, type TestBrowser } from '../support/browser';
+import { SMS_BODY, startSmsReceiver, type SmsReceiver } from '../support/sms';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
 
 type ClientDef = { client_id: string; redirect_uris: string[] } & Record<string, unknown>;
@@ -53,6 +55,7 @@ const PHR = 'urn:first-party-auth:acr:phr';
 describe('browser login (GET /authorize, hosted login page)', () => {
   let suite: RunningApp;
   let smtp: SmtpSink;
+  let sms: SmsReceiver;
   let browser: TestBrowser;
   let appServer: Awaited<ReturnType<typeof startAppServer>>;
   let typesDir: string;
@@ -65,6 +68,7 @@ describe('browser login (GET /authorize, hosted login page)', () => {
 
   beforeAll(async () => {
     smtp = await startSmtpSink();
+    sms = await startSmsReceiver();
     appServer = await startAppServer();
     APP_ORIGIN = appServer.origin;
     [WEB, PARTNER, NATIVE] = [web(APP_ORIGIN), partner(APP_ORIGIN), native(APP_ORIGIN)];
@@ -74,7 +78,14 @@ describe('browser login (GET /authorize, hosted login page)', () => {
     suite = await startApp({
       label: 'browserlogin',
       issuerHost: 'localhost',
-      overrides: { SMTP_URL: smtp.url, CHALLENGE_RESEND_SECONDS: '0', CHALLENGE_RATE_LIMIT_DESTINATION: '1000', AUTHORIZATION_DETAILS_FILE: join(typesDir, 'types.json') },
+      overrides: {
+        SMTP_URL: smtp.url,
+        SMS_PROVIDER_URL: sms.url,
+        SMS_PROVIDER_BODY: SMS_BODY,
+        CHALLENGE_RESEND_SECONDS: '0',
+        CHALLENGE_RATE_LIMIT_DESTINATION: '1000',
+        AUTHORIZATION_DETAILS_FILE: join(typesDir, 'types.json'),
+      },
     });
     webSecret = (await suite.createClient(WEB)).secret!;
     partnerSecret = (await suite.createClient(PARTNER)).secret!;
@@ -85,6 +96,7 @@ describe('browser login (GET /authorize, hosted login page)', () => {
     await browser?.close();
     await suite?.close();
     await smtp?.close();
+    await sms?.close();
     await appServer?.close();
     if (typesDir) await rm(typesDir, { recursive: true, force: true });
   });
@@ -158,6 +170,62 @@ describe('browser login (GET /authorize, hosted login page)', () => {
     expect(claims).toMatchObject({ client_id: 'web-app', amr: expect.arrayContaining(['otp']) });
     // The code is single use.
     expect((await redeem(WEB, webSecret, back.get('code')!, verifier)).body.error).toBe('invalid_grant');
+  });
+
+  it('without JavaScript: an SMS code login is plain forms end to end (no script runs in this browser)', async () => {
+    const noScript = await launchBrowser({ javaScript: false });
+    try {
+      const { page } = noScript;
+      const verifier = randomToken(32);
+      await page.goto(authorizeUrl(WEB, verifier));
+      await page.getByLabel('Mobile number').fill('+447700900123');
+      await page.getByRole('button', { name: 'Text me a code' }).click();
+      await page.getByRole('heading', { name: 'Enter the code we sent' }).waitFor();
+      await page.getByLabel('Code').fill(sms.code('+447700900123'));
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.waitForURL((u) => u.origin === APP_ORIGIN);
+      const back = new URL(page.url()).searchParams;
+      const res = await redeem(WEB, webSecret, back.get('code')!, verifier);
+      expect(res.status).toBe(200);
+      expect(decodeJwtUnverified(res.body.access_token as string).payload).toMatchObject({ amr: expect.arrayContaining(['sms']) });
+    } finally {
+      await noScript.close();
+    }
+  });
+
+  it('TOTP: an authenticator app added after an e-mail code (its setup key on the page), then e-mail + TOTP meet acr mfa in a later sign-in', async () => {
+    const { page } = browser;
+    const MFA = 'urn:first-party-auth:acr:mfa';
+    // The enrolment and the login use neighbouring 30 s steps: start with at least 10 s left in this one.
+    const left = 30 - ((Date.now() / 1000) % 30);
+    if (left < 10) await new Promise((r) => setTimeout(r, left * 1000 + 200));
+    const step = Math.floor(Date.now() / 30_000);
+
+    await page.goto(authorizeUrl(WEB, randomToken(32), { acr_values: MFA }));
+    await emailCode(page, 'totp.user@example.com');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'One more step' }).waitFor();
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    await page.getByRole('heading', { name: 'Add an authenticator app' }).waitFor();
+    const secret = await page.getByLabel('Setup key').inputValue();
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect(await page.getByRole('link', { name: 'Open in an authenticator app' }).getAttribute('href')).toMatch(/^otpauth:\/\/totp\//);
+    await page.getByLabel('Code').fill(await generate({ secret, epoch: (step - 1) * 30 }));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('Added. It can be used from your next sign-in.').waitFor();
+
+    const verifier = randomToken(32);
+    await page.goto(authorizeUrl(WEB, verifier, { acr_values: MFA }));
+    await emailCode(page, 'totp.user@example.com');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('button', { name: 'Use my authenticator app' }).click();
+    await page.getByRole('heading', { name: 'Enter the code from your authenticator app' }).waitFor();
+    await page.getByLabel('Code').fill(await generate({ secret, epoch: step * 30 }));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const back = await backInApp(page, '/cb');
+    const res = await redeem(WEB, webSecret, back.get('code')!, verifier);
+    expect(res.status).toBe(200);
+    expect(decodeJwtUnverified(res.body.access_token as string).payload).toMatchObject({ acr: MFA, amr: expect.arrayContaining(['otp', 'mfa']) });
   });
 
   it('a wrong code re-shows the page with the error; Cancel goes back with access_denied', async () => {

@@ -29,16 +29,17 @@ export interface TestBrowser {
 
 /**
  * A headless Chromium with a fresh profile (`--user-data-dir` in a new temporary directory),
- * driven by playwright-core.
+ * driven by playwright-core. `javaScript: false` is a browser that runs no script at all (the OTP
+ * logins must work there).
  */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser(options: { javaScript?: boolean } = {}): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`The browser tests need Chromium at ${CHROMIUM}: run 'npm test' (it installs Debian's chromium with apt), or 'apt-get install -y chromium', or set CHROMIUM_PATH.`);
   }
   const profile = await mkdtemp(join(tmpdir(), 'fpa-chromium-'));
   let context: BrowserContext;
   try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 480, height: 760 } });
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 480, height: 760 }, javaScriptEnabled: options.javaScript ?? true });
   } catch (e) {
     await rm(profile, { recursive: true, force: true });
     throw e;

@@ -45,9 +45,17 @@ export class OutcomeDecider {
    * `methods` then means "start a new authorization request", not "go to the browser".
    */
   async needMore(turn: Turn, status: ChallengeStatus, challenge: JsonObject = {}, open?: readonly string[], retryAfterSeconds?: number): Promise<EndpointOutcome> {
-    const methods = await this.facts.applicable(turn, open ?? (await this.facts.assess(turn)).open);
+    const { applicable: methods, enrollable } = await this.facts.sortOut(turn, open ?? (await this.facts.assess(turn)).open);
     // A challenge in progress (a prompt just sent, an answer to retry) keeps the flow native.
     if (methods.length === 0 && !turn.flow.active && status !== 'enrolled') return this.web.redirect(turn);
-    return { kind: 'need_more', authSession: turn.caller.session.authSession, status, challenge, methods, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) };
+    return {
+      kind: 'need_more',
+      authSession: turn.caller.session.authSession,
+      status,
+      challenge,
+      methods,
+      ...(enrollable.length > 0 ? { enrollable } : {}),
+      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+    };
   }
 }

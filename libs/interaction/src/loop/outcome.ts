@@ -18,6 +18,8 @@ export type EndpointOutcome =
       /** The challenge's own members (the method's reply, `challenge_type`, `expires_in`, …). */
       readonly challenge: JsonObject;
       readonly methods: readonly string[];
+      /** Methods the identified user could add a credential of to meet the request (the browser offers to; FiPA's JSON does not carry it). */
+      readonly enrollable?: readonly string[];
       /** Locked out (`status: locked`): when to try again. */
       readonly retryAfterSeconds?: number;
     }

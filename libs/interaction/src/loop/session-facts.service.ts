@@ -100,17 +100,30 @@ export class SessionFacts {
    * (finding 1), so it is not offered here — a later request can use it.
    */
   async applicable(turn: Turn, ids: readonly string[]): Promise<string[]> {
+    return (await this.sortOut(turn, ids)).applicable;
+  }
+
+  /**
+   * `applicable`, and the ones of `ids` an identified user could add a credential of to meet the
+   * request (a method with an enrol action they hold nothing of yet: an authenticator app for mfa).
+   */
+  async sortOut(turn: Turn, ids: readonly string[]): Promise<{ applicable: string[]; enrollable: string[] }> {
     const view = await this.view(turn);
     const userId = view.user?.id;
     const held = userId && ids.some((id) => this.methods.get(id)?.assurance?.enrolAction) ? await this.users.heldCredentials(userId) : [];
-    const out: string[] = [];
+    const applicable: string[] = [];
+    const enrollable: string[] = [];
     for (const id of ids) {
       const m = this.methods.get(id);
-      if (!m || !(await m.appliesTo(view))) continue;
+      if (!m) continue;
       const mine = held.filter((c) => c.method === id);
+      if (!(await m.appliesTo(view))) {
+        if (userId && m.assurance?.enrolAction && mine.length === 0) enrollable.push(id);
+        continue;
+      }
       if (m.assurance?.enrolAction && mine.length > 0 && mine.every((c) => c.enrolledFlow === turn.flow.flowId)) continue;
-      out.push(id);
+      applicable.push(id);
     }
-    return out;
+    return { applicable, enrollable };
   }
 }

@@ -137,6 +137,8 @@ function needMore(o: Extract<EndpointOutcome, { kind: 'need_more' }>, ctx: PageC
   // applies the enrolment policy; what is added counts from the next sign-in).
   const identified = o.status === 'additional_method_required';
   if (others.length > 0) parts.push(`<section aria-labelledby="methods-heading"><h2 id="methods-heading">${inProgress ? 'Or' : 'Choose how to sign in'}</h2>${others.map((m) => chooser(m, ctx, identified)).join('\n')}</section>`);
+  const addable = identified ? (o.enrollable ?? []).filter((m) => ctx.enrolActionOf(m) && !others.includes(m)) : [];
+  if (addable.length > 0) parts.push(`<section aria-labelledby="add-heading"><h2 id="add-heading">Or add a way to sign in</h2>${addable.map((m) => enrolForm(m, ctx)).join('\n')}</section>`);
   // Only credentials can meet the request (say a passkey for phr) and nobody is identified yet: a
   // user without one confirms who they are first, then adds it (it counts from the next sign-in).
   const firstTime = o.status === 'method_required' && o.methods.some((m) => ctx.enrolActionOf(m)) ? ctx.identifying.filter((m) => !o.methods.includes(m)) : [];
@@ -194,10 +196,14 @@ function chooser(method: string, ctx: PageContext, offerEnrolment = false): stri
     return form(ctx, `${hidden}<label for="phone">Mobile number</label>\n<input id="phone" name="phone" type="tel" autocomplete="tel" maxlength="32" required${value}>\n<button type="submit">${LABELS.sms_otp}</button>`);
   }
   const use = form(ctx, `${hidden}<button type="submit">${esc(LABELS[method] ?? `Continue with ${method.replace(/_/g, ' ')}`)}</button>`);
-  const action = offerEnrolment ? ctx.enrolActionOf(method) : undefined;
-  if (!action) return use;
+  return offerEnrolment && ctx.enrolActionOf(method) ? `${use}\n${enrolForm(method, ctx)}` : use;
+}
+
+/** Adds a credential of `method` (its enrol action; the core applies the enrolment rules). */
+function enrolForm(method: string, ctx: PageContext): string {
+  const action = ctx.enrolActionOf(method) ?? '';
   const label = ENROL_LABELS[method] ?? `Add ${method.replace(/_/g, ' ')}`;
-  return `${use}\n${form(ctx, `${hidden}<input type="hidden" name="action" value="${esc(action)}"><button type="submit" class="secondary">${esc(label)}</button>`)}`;
+  return form(ctx, `<input type="hidden" name="challenge_type" value="${esc(method)}"><input type="hidden" name="action" value="${esc(action)}"><button type="submit" class="secondary">${esc(label)}</button>`);
 }
 
 /** The consent screen: what the client asks for, scopes and authorization details, approve or deny. */
