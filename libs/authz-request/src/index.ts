@@ -3,3 +3,5 @@ export * from './authorization-request';
 export * from './pushed-requests';
 export * from './authz-request.module';
 export * from './examples/authorization-details';
+export * from './openapi/authorization-parameters';
+export * from './openapi/par.openapi';
