@@ -8,7 +8,7 @@ import { startSmtpSink, type SmtpSink } from '../support/smtp';
 
 const APP = { ...DEVICE_CLIENT, client_id: 'openapi-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
 
-type Schema = { $ref?: string; oneOf?: Schema[]; properties?: Record<string, Schema>; required?: string[]; enum?: unknown[]; items?: Schema; type?: string };
+type Schema = { $ref?: string; oneOf?: Schema[]; anyOf?: Schema[]; properties?: Record<string, Schema>; required?: string[]; enum?: unknown[]; items?: Schema; type?: string };
 interface Doc {
   openapi: string;
   info: { title: string; version: string };
@@ -145,7 +145,7 @@ describe('OpenAPI document of the suite (standalone)', () => {
     expect(op).toBeDefined();
     expect(Object.keys(op.requestBody!.content).sort()).toEqual(['application/json', 'application/x-www-form-urlencoded']);
     for (const media of Object.values(op.requestBody!.content)) {
-      const [initial, followUp] = media.schema.oneOf!.map(resolve);
+      const [initial, followUp] = media.schema.anyOf!.map(resolve);
       expect(Object.keys(initial.properties!)).toEqual(
         expect.arrayContaining(['client_id', 'response_type', 'scope', 'code_challenge', 'code_challenge_method', 'acr_values', 'max_age', 'login_hint', 'resource', 'challenge_type', 'email', 'phone']),
       );

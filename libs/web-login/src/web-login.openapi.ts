@@ -41,6 +41,8 @@ const REDIRECT: ResponseObject = {
     'Set-Cookie': SET_COOKIE,
     ...noStore,
   },
+  // Express's redirect writes a one-line note with the link, in the type the Accept header prefers.
+  content: { 'text/plain': { schema: { type: 'string' } }, 'text/html': { schema: { type: 'string' } } },
 };
 const page = (description: string, extra: Record<string, OpenApiHeader> = {}): ResponseObject => ({ description, headers: { ...PAGE_HEADERS, ...extra }, content: { 'text/html': { schema: html } } });
 
