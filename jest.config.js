@@ -4,10 +4,11 @@
 const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': ['@swc/jest'] },
-  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon|oauth4webapi|openid-client)/)'],
   moduleNameMapper: {
     '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
     '^@fpa/testing/app$': '<rootDir>/libs/testing/src/app',
+    '^@fpa/grants/testing$': '<rootDir>/libs/grants/src/testing/fakes',
     '^@fpa/(.*)$': '<rootDir>/libs/$1/src',
   },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],

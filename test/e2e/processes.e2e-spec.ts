@@ -389,9 +389,13 @@ describe('embedded default: standalone on PGlite in DATA_DIR with an in-process 
       await page.getByLabel('Code').fill(/one-time code for browser-demo@example\.com: (\d+)/.exec(output)![1]);
       await page.getByRole('button', { name: 'Continue' }).click();
       await page.getByRole('heading', { name: /^Allow Demo web app/ }).waitFor();
+      // RAR through PAR: the payment the demo pushed is what the user approves, and what the token carries.
+      await expect(page.locator('main').textContent()).resolves.toContain('Corner Café');
       await page.getByRole('button', { name: 'Allow' }).click();
       await page.getByText('Back in the demo app').waitFor();
       expect(await exited).toBe(0);
+      expect(output).toContain('Pushed the request (PAR, RFC 9126)');
+      expect(output).toMatch(/"authorization_details": \[\s*\{\s*"type": "payment_initiation"/);
       expect(output).toContain('Done:');
     } finally {
       demo.kill();

@@ -42,7 +42,8 @@ describe('bench helpers', () => {
 
   it('reads the phase selection and decides whether the docs are written', () => {
     const all = readOptions({});
-    expect([...all.phases]).toEqual(['registration', 'token', 'challenge']);
+    expect([...all.phases]).toEqual(['registration', 'token', 'challenge', 'par']);
+    expect(all.parRequests).toBe(20_000);
     expect(all.writeDocs).toBe(true);
     expect([all.challengeRounds, all.challengeConcurrency, all.challengeSigning]).toEqual([3000, 32, 'presigned']);
     const only = readOptions({ BENCH_ONLY: 'challenge', BENCH_CHALLENGE_SIGNING: 'live' });
@@ -50,7 +51,9 @@ describe('bench helpers', () => {
     expect(only.writeDocs).toBe(false);
     expect(only.challengeSigning).toBe('live');
     expect(readOptions({ BENCH_ONLY: 'challenge', BENCH_WRITE_DOCS: '1' }).writeDocs).toBe(true);
-    expect([...readOptions({ BENCH_SKIP: 'registration, challenge' }).phases]).toEqual(['token']);
+    expect([...readOptions({ BENCH_SKIP: 'registration, challenge' }).phases]).toEqual(['token', 'par']);
+    expect([...readOptions({ BENCH_ONLY: 'par' }).phases]).toEqual(['par']);
+    expect(() => readOptions({ BENCH_PAR_REQUESTS: '10' })).toThrow(/BENCH_PAR_REQUESTS/);
     expect(() => readOptions({ BENCH_ONLY: 'chalenge' })).toThrow(OptionsError);
     expect(() => readOptions({ BENCH_ONLY: 'token', BENCH_SKIP: 'token' })).toThrow(/no phase/);
     expect(() => readOptions({ BENCH_CHALLENGE_SIGNING: 'later' })).toThrow(/presigned or live/);

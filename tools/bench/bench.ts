@@ -9,6 +9,7 @@ import { runFixedRate, runMaxThroughput, runPaced } from './load';
 import { OptionsError, PHASE_GROUPS, readOptions, type BenchOptions } from './options';
 import { checkStores, createDatabase, deleteRedisPrefix, freePort, PRODUCTION_NODE_ARGS, redact, ROOT, runCli, spawnApp, type AppProcess, type BuiltApp } from '@fpa/testing';
 import { checkChallenge, checkPhase, Cleanup, describeChallenge, describePhase, fmt, isRegistrationResponse, isTokenResponse, lifetimePeak, MAX_FAILURE_RATIO, measured, measuredAll, notePeak } from './phases';
+import { isParResponse, PAR_CLIENT, PAR_CLIENT_ID, parSettings, parWarmupCount, runParPhase, secretFrom, writeDetailsFile } from './par-flow';
 import { challengeSection, failureRatio, gitCommit, machineInfo, mergeDocs, renderReport, resultsTable, type ChallengePhaseReport, type PhaseReport } from './report';
 import { startCodeSink } from './smtp-sink';
 import { sampleStoreCpu, storeCpuBetween } from './stores';
@@ -74,6 +75,7 @@ const OPTION_VARS = {
   challengeRounds: 'BENCH_CHALLENGE_ROUNDS',
   challengeConcurrency: 'BENCH_CHALLENGE_CONCURRENCY',
   challengeSigning: 'BENCH_CHALLENGE_SIGNING',
+  parRequests: 'BENCH_PAR_REQUESTS',
 } as const satisfies Partial<Record<keyof BenchOptions, string>>;
 
 const t0 = performance.now();
@@ -153,6 +155,8 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
     LOG_LEVEL: 'warn',
     REGISTRATION_RATE_LIMIT: '10000000',
     DPOP_PROOF_MAX_AGE_SECONDS: String(DPOP_PROOF_MAX_AGE_SECONDS),
+    // The PAR phase pushes RAR payment_initiation objects: production mode knows no type without a file.
+    ...(want.has('par') ? { AUTHORIZATION_DETAILS_FILE: writeDetailsFile() } : {}),
   };
   // The token process is the issuer of every phase (the challenge process's too), so it always runs.
   const token = await startApp('token', { ...appEnv, MIGRATIONS_RUN: 'true' }, tokenPort, options);
@@ -256,6 +260,15 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
     }
   }
 
+  // --- PAR: pushed authorization requests with client_secret_basic (issue 9) ----------------------
+  const parWarmup = parWarmupCount(options);
+  if (want.has('par')) {
+    // The CLI prints the secret once; it is kept, never logged.
+    const secret = secretFrom(await createClient(PAR_CLIENT, appEnv));
+    log(`created client ${PAR_CLIENT_ID} (confidential, client_secret_basic)`);
+    finish(await runParPhase(issuer, token, options, secret, parWarmup, log), isParResponse);
+  }
+
   // --- challenge: email-OTP round trip + code exchange (issue 3) -------------------------------
   let challengeReport: ChallengePhaseReport | undefined;
   let challengeProcess: AppProcess | undefined;
@@ -308,9 +321,10 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   if (challengeProcess) notePeak(challengeProcess);
 
   // --- report ----------------------------------------------------------------------------------
-  const tokenMax = phases.find((p) => p.server === 'token' && p.offeredRate === undefined);
+  // The device-grant phases (the PAR phase runs on the token process too).
+  const tokenMax = phases.find((p) => p.server === 'token' && p.title.startsWith('Token') && p.offeredRate === undefined);
   // The paced phase (last) is the fair reading of latency at a rate; the 1,000-connection one is shown beside it.
-  const tokenRate = [...phases].reverse().find((p) => p.server === 'token' && p.offeredRate !== undefined);
+  const tokenRate = [...phases].reverse().find((p) => p.server === 'token' && p.title.startsWith('Token') && p.offeredRate !== undefined);
   const notes: string[] = [];
   const defaults = readOptions({});
   const changed = (Object.keys(OPTION_VARS) as (keyof typeof OPTION_VARS)[]).filter((k) => options[k] !== defaults[k]).map((k) => `${OPTION_VARS[k]}=${options[k]}`);
@@ -342,6 +356,7 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
       `Challenge client: \`${JSON.stringify(CHALLENGE_CLIENT)}\` (created with the CLI; \`refresh_token\`, so every code exchange also inserts a refresh token).`,
     );
   }
+  if (want.has('par')) settings.push(parSettings(options, parWarmup));
   settings.push(
     `App processes: \`APP_MODE=production\`, \`LOG_LEVEL=warn\`, \`DPOP_PROOF_MAX_AGE_SECONDS=${DPOP_PROOF_MAX_AGE_SECONDS}\` (default 60; raised so pre-signed proofs stay acceptable through a phase — it changes no per-request work), \`REGISTRATION_RATE_LIMIT=10000000\`, \`ISSUER\` = the token process URL for all, every other setting at its default (\`DATABASE_POOL_SIZE=10\`, \`SIGNING_ALG=ES256\`, \`DPOP_NONCE_WINDOW_SECONDS=${NONCE_WINDOW_SECONDS}\`, …)${options.appNodeArgs.length ? `; node flags \`${options.appNodeArgs.join(' ')}\`` : ''}.`,
   );

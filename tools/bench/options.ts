@@ -1,5 +1,5 @@
 /** The groups of phases a run can be limited to (BENCH_ONLY) or spared (BENCH_SKIP). */
-export const PHASE_GROUPS = ['registration', 'token', 'challenge'] as const;
+export const PHASE_GROUPS = ['registration', 'token', 'challenge', 'par'] as const;
 export type PhaseGroup = (typeof PHASE_GROUPS)[number];
 
 /** Settings of one benchmark run, read from the environment (see docs/benchmarks.md). */
@@ -29,6 +29,8 @@ export interface BenchOptions {
   readonly challengeConcurrency: number;
   /** DPoP proofs of the challenge phase: all signed before it (`presigned`) or each just before its request (`live`) (BENCH_CHALLENGE_SIGNING). */
   readonly challengeSigning: 'presigned' | 'live';
+  /** Pushes of the measured PAR phase (BENCH_PAR_REQUESTS). */
+  readonly parRequests: number;
   /** The phase groups to run: BENCH_ONLY (comma-separated; default all) minus BENCH_SKIP. */
   readonly phases: ReadonlySet<PhaseGroup>;
   /** Write docs/benchmarks.md (BENCH_WRITE_DOCS; default: only when every phase group ran). */
@@ -78,12 +80,13 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     challengeRounds: int('BENCH_CHALLENGE_ROUNDS', 3_000, 10, 1_000_000),
     challengeConcurrency: int('BENCH_CHALLENGE_CONCURRENCY', 32, 1, 1_000),
     challengeSigning: signing === 'live' ? 'live' : 'presigned',
+    parRequests: int('BENCH_PAR_REQUESTS', 20_000, 100, 1_000_000),
     phases,
     // A partial run would replace the whole generated section with fewer phases.
     writeDocs: write === undefined ? phases.size === PHASE_GROUPS.length : write === '1' || write === 'true',
   };
-  if (options.connections > options.tokenRequests || options.connections > options.registerRequests) {
-    problems.push('BENCH_CONNECTIONS must not exceed BENCH_TOKEN_REQUESTS or BENCH_REGISTER_REQUESTS');
+  if (options.connections > options.tokenRequests || options.connections > options.registerRequests || options.connections > options.parRequests) {
+    problems.push('BENCH_CONNECTIONS must not exceed BENCH_TOKEN_REQUESTS, BENCH_REGISTER_REQUESTS or BENCH_PAR_REQUESTS');
   }
   if (problems.length > 0) throw new OptionsError(`invalid benchmark options:\n  - ${problems.join('\n  - ')}`);
   return options;

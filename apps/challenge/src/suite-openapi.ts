@@ -1,7 +1,7 @@
-import { parOpenApi } from '@fpa/authz-request';
 import { challengeOpenApi } from '@fpa/interaction';
 import type { OpenApiContribution } from '@fpa/openapi';
 import { TOKEN_SERVICE_OPENAPI } from '@fpa/grants';
+import { parOpenApi } from '@fpa/par';
 import { registrationOpenApi } from '@fpa/registration';
 import { webLoginOpenApi } from '@fpa/web-login';
 

@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function clientCommand(admin: ClientAdminService, command: string | undefined, args: string[]): Promise<number> {
   const show = (c: Client): string =>
-    `${c.id}\t${c.type}${c.firstParty ? ' first-party' : ''}\t${c.enabled ? 'enabled' : 'DISABLED'}\tgrants=${c.grantTypes.join(',') || '-'}\tauth=${c.authMethods.join(',')}${c.permissions.length ? `\tpermissions=${c.permissions.join(',')}` : ''}`;
+    `${c.id}\t${c.type}${c.firstParty ? ' first-party' : ''}\t${c.enabled ? 'enabled' : 'DISABLED'}\tgrants=${c.grantTypes.join(',') || '-'}\tauth=${c.authMethods.join(',')}${c.permissions.length ? `\tpermissions=${c.permissions.join(',')}` : ''}${keySet(c)}`;
   switch (command) {
     case 'list':
       for (const c of await admin.list()) console.log(show(c));
@@ -87,6 +87,7 @@ async function clientCommand(admin: ClientAdminService, command: string | undefi
       const { client, secret } = await admin.create(JSON.parse(args[0]) as unknown);
       console.log(`created ${show(client)}`);
       if (secret) console.log(`client_secret (shown once, store it now): ${secret}`);
+      else if (client.type === 'confidential') console.log('no client_secret: the client authenticates with private_key_jwt, signed by a key of its key set');
       return 0;
     }
     case 'create-resource-server': {
@@ -108,6 +109,12 @@ async function clientCommand(admin: ClientAdminService, command: string | undefi
     default:
       return usage();
   }
+}
+
+/** Where a client's private_key_jwt keys come from (never the keys themselves). */
+function keySet(c: Client): string {
+  if (c.jwksUri) return `\tjwks_uri=${c.jwksUri}`;
+  return c.jwks ? `\tjwks=${c.jwks.keys.length} key(s)` : '';
 }
 
 async function keysCommand(keys: KeyManager, command: string | undefined, args: string[]): Promise<number> {

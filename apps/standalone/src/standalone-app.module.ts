@@ -5,6 +5,7 @@ import { ChallengeModule, challengeMetadata } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { JanitorModule } from '@fpa/janitor';
+import { ParModule, parMetadata } from '@fpa/par';
 import { PlatformModule } from '@fpa/platform';
 import { RegistrationModule, registrationMetadata } from '@fpa/registration';
 import { SampleApiModule } from '@fpa/sample-api';
@@ -42,7 +43,8 @@ export class StandaloneAppModule {
         JanitorModule,
         ClientsModule,
         RegistrationModule.forRoot({ withEndpoint: true }),
-        TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata, webLoginMetadata] }),
+        TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata, webLoginMetadata, parMetadata] }),
+        ParModule,
         ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }),
         WebLoginModule,
         SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI }),

@@ -42,6 +42,19 @@ describe('parseAuthorizationRequest: one validation for the browser, PAR and the
     expect(parse({ ...browser, redirect_uri: 'com.example.app:/cb' }).redirectUri).toBe('com.example.app:/cb');
   });
 
+  it('PAR-5 / PAR-9: a pushed redirect_uri is required and exact when the client has registered ones; optional only when it has none', () => {
+    refusedWith('invalid_request', () => parse({ ...browser, redirect_uri: undefined }, 'par'));
+    refusedWith('invalid_request', () => parse({ ...browser, redirect_uri: 'https://app.example.com/cb/' }, 'par'));
+    expect(parse(browser, 'par').redirectUri).toBe('https://app.example.com/cb');
+    const native: Client = { ...client, redirectUris: [] };
+    const pushNative = (params: Record<string, unknown>) => parseAuthorizationRequest(native, params, ctx('par'));
+    expect(pushNative({ ...browser, redirect_uri: undefined }).redirectUri).toBeUndefined();
+    // One sent anyway must still be registered: none is.
+    refusedWith('invalid_request', () => pushNative(browser));
+    // The browser endpoint always needs one.
+    refusedWith('invalid_request', () => parseAuthorizationRequest(native, { ...browser, redirect_uri: undefined }, ctx('browser')));
+  });
+
   it('GEN-2: PKCE S256 is required outside a device’s native request; plain is refused', () => {
     for (const channel of ['browser', 'par', 'native_public'] as const) refusedWith('invalid_request', () => parse({ ...browser, ...(channel.startsWith('native') ? { redirect_uri: undefined } : {}), code_challenge: undefined }, channel));
     refusedWith('invalid_request', () => parse({ ...browser, code_challenge_method: 'plain' }));

@@ -11,7 +11,10 @@ import type { AuthorizationDetail, AuthorizationDetailsRegistry } from './author
 export interface AuthorizationRequest {
   readonly clientId: string;
   readonly responseType: 'code';
-  /** Browser and pushed requests: the exact registered redirect URI the code goes to; none natively. */
+  /**
+   * Browser and pushed requests: the exact registered redirect URI the code goes to; none natively,
+   * nor in a request pushed by a client that has no redirect URI (consumed at the native endpoint).
+   */
   readonly redirectUri: string | undefined;
   readonly scopes: readonly string[];
   readonly state: string | undefined;
@@ -90,8 +93,11 @@ export function parseAuthorizationRequest(client: Client, params: Params, ctx: R
   const redirectUri = str(params, 'redirect_uri', 2048);
   if (native) {
     if (redirectUri !== undefined) throw new OAuthError('invalid_request', 'redirect_uri is not used at the authorization challenge endpoint');
-  } else {
-    // RFC 9700 §2.1 / PAR-9: exact string match against a registered URI, never a pattern.
+  } else if (redirectUri !== undefined || ctx.channel === 'browser' || client.redirectUris.length > 0) {
+    // RFC 9700 §2.1 / PAR-9: exact string match against a registered URI, never a pattern (no
+    // per-request redirect URIs at PAR either). A pushed request may omit it only when the client has
+    // none registered: a native app (or a federating server) whose request is consumed at the native
+    // endpoint, where codes are answered, never redirected (FIPA-29, FED-11).
     if (redirectUri === undefined) throw new OAuthError('invalid_request', 'redirect_uri is required');
     if (!isRegisteredRedirectUri(client, redirectUri)) throw new OAuthError('invalid_request', 'redirect_uri is not registered for this client');
   }

@@ -4,4 +4,3 @@ export * from './pushed-requests';
 export * from './authz-request.module';
 export * from './examples/authorization-details';
 export * from './openapi/authorization-parameters';
-export * from './openapi/par.openapi';

@@ -1,5 +1,5 @@
+import { FixedClock } from '@fpa/oauth-core';
 import { MemoryStore } from '@fpa/store';
-import type { Clock } from '@fpa/oauth-core';
 import type { AuthorizationRequest } from './authorization-request';
 import { PushedRequests, REQUEST_URI_PREFIX } from './pushed-requests';
 
@@ -23,11 +23,12 @@ const request = (clientId: string): AuthorizationRequest => ({
 describe('PushedRequests (RFC 9126)', () => {
   let store: MemoryStore;
   let pushed: PushedRequests;
-  let now: number;
+  let clock: FixedClock;
   beforeEach(() => {
-    now = 1_800_000_000_000;
+    // The store keeps its own time (as Redis does): only the server's clock moves.
     store = new MemoryStore(() => 1_800_000_000_000);
-    pushed = new PushedRequests(store, { nowMs: () => now, nowSeconds: () => Math.floor(now / 1000) } as Clock);
+    clock = new FixedClock(1_800_000_000_000);
+    pushed = new PushedRequests(store, clock);
   });
   afterEach(() => store.close());
 
@@ -45,15 +46,32 @@ describe('PushedRequests (RFC 9126)', () => {
     await expect(pushed.consume(requestUri, 'a')).resolves.toBeDefined();
   });
 
-  it('PAR-7: expired by the service clock, whatever the store still holds', async () => {
-    const { requestUri } = await pushed.push({ request: request('a') }, 60);
-    now += 60_000;
-    await expect(pushed.consume(requestUri, 'a')).rejects.toMatchObject({ code: 'invalid_request' });
-  });
-
   it('malformed or unknown references are refused the same way', async () => {
     for (const uri of ['', 'urn:ietf:params:oauth:request_uri:short', 'https://example.com/r', `${REQUEST_URI_PREFIX}${'A'.repeat(43)}`]) {
       await expect(pushed.consume(uri, 'a')).rejects.toMatchObject({ code: 'invalid_request' });
     }
+  });
+
+  it('PAR-10: expired by the server clock even while the store still holds it; nothing else is returned', async () => {
+    const { requestUri } = await pushed.push({ request: request('a'), authSession: 's-1' }, 60);
+    const { requestUri: other } = await pushed.push({ request: request('a') }, 60);
+    await expect(pushed.consume(other, 'a')).resolves.toEqual({ request: request('a') });
+    clock.advance(60);
+    await expect(pushed.consume(requestUri, 'a')).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('a request consumed just before expiry keeps its continuation (FIPA-21 auth_session)', async () => {
+    const { requestUri } = await pushed.push({ request: request('a'), authSession: 's-1' }, 60);
+    clock.advance(59);
+    await expect(pushed.consume(requestUri, 'a')).resolves.toEqual({ request: request('a'), authSession: 's-1' });
+  });
+
+  it('a caller refused by `accept` (another binding of the request) neither uses nor burns it', async () => {
+    const { requestUri } = await pushed.push({ request: { ...request('a'), dpopJkt: 'k1' } }, 60);
+    const sameKey = (jkt: string) => (p: { request: { dpopJkt: string | undefined } }) => {
+      if (p.request.dpopJkt !== jkt) throw new Error('another key');
+    };
+    await expect(pushed.consume(requestUri, 'a', sameKey('k2'))).rejects.toThrow('another key');
+    await expect(pushed.consume(requestUri, 'a', sameKey('k1'))).resolves.toMatchObject({ request: { dpopJkt: 'k1' } });
   });
 });

@@ -14,16 +14,17 @@ export interface PushedRequest {
   readonly authSession?: string;
 }
 
+/** As stored: the request and when it stops being usable by the server's clock. */
 interface StoredPushedRequest extends PushedRequest {
-  /** Epoch ms: the service's clock decides expiry; the store's TTL only reclaims the space. */
-  readonly expiresAt: number;
+  readonly expiresAtMs: number;
 }
 
 /**
  * Pushed authorization requests (RFC 9126; FIPA-21/22 for `redirect_to_web`): stored in the
  * ephemeral store under a hash of the unguessable reference, bound to the client that pushed it,
  * short-lived, and consumed once (PAR-7, PAR-10) — a second use, another client's use, or an
- * expired reference finds nothing.
+ * expired reference finds nothing. Expiry is judged by the server's CLOCK, as codes and sessions
+ * are (the store's TTL only removes what nobody used).
  */
 @Injectable()
 export class PushedRequests {
@@ -34,7 +35,7 @@ export class PushedRequests {
 
   async push(pushed: PushedRequest, ttlSeconds: number): Promise<{ requestUri: string; expiresIn: number }> {
     const reference = randomToken(32);
-    const stored: StoredPushedRequest = { ...pushed, expiresAt: this.clock.nowMs() + ttlSeconds * 1000 };
+    const stored: StoredPushedRequest = { ...pushed, expiresAtMs: this.clock.nowMs() + ttlSeconds * 1000 };
     await this.store.setJson(StoreKeys.pushedRequest(reference), stored, ttlSeconds);
     return { requestUri: `${REQUEST_URI_PREFIX}${reference}`, expiresIn: ttlSeconds };
   }
@@ -43,18 +44,21 @@ export class PushedRequests {
    * Consumes the request behind `requestUri` for `clientId` (PAR-10: the `client_id` of the
    * authorization request must be the client it was pushed by). Refused as `invalid_request`
    * otherwise — one error for unknown, used, expired and foreign, so nothing is learned from it.
+   * `accept` may refuse it too (by throwing) before it is taken, so a caller that fails another of
+   * its bindings (the DPoP key it was pushed with) does not burn it either.
    */
-  async consume(requestUri: string, clientId: string): Promise<PushedRequest> {
+  async consume(requestUri: string, clientId: string, accept?: (pushed: PushedRequest) => void): Promise<PushedRequest> {
     const reference = requestUri.startsWith(REQUEST_URI_PREFIX) ? requestUri.slice(REQUEST_URI_PREFIX.length) : '';
     if (!/^[A-Za-z0-9_-]{43}$/.test(reference)) throw refused();
     const key = StoreKeys.pushedRequest(reference);
     // Looked at first, so another client naming it cannot burn it; then taken, once, atomically.
+    const usable = (p: StoredPushedRequest | undefined): p is StoredPushedRequest => p !== undefined && p.request.clientId === clientId && this.clock.nowMs() < p.expiresAtMs;
     const peek = await this.store.getJson<StoredPushedRequest>(key);
-    if (!peek || peek.request.clientId !== clientId) throw refused();
+    if (!usable(peek)) throw refused();
+    accept?.({ request: peek.request, ...(peek.authSession !== undefined ? { authSession: peek.authSession } : {}) });
     const pushed = await this.store.takeJson<StoredPushedRequest>(key);
-    if (!pushed || pushed.request.clientId !== clientId || !(this.clock.nowMs() < pushed.expiresAt)) throw refused();
-    const { expiresAt: _expiresAt, ...request } = pushed;
-    return request;
+    if (!usable(pushed)) throw refused();
+    return { request: pushed.request, ...(pushed.authSession !== undefined ? { authSession: pushed.authSession } : {}) };
   }
 }
 

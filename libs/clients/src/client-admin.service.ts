@@ -1,10 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { randomToken } from '@fpa/crypto';
 import { ClientEntity, toClient, type Client } from './client.entity';
-import { defaultAuthMethods, parseClientDefinition, ClientDefinitionError, type ClientDefinition } from './client-definition';
+import {
+  clientDefinitionRules,
+  ClientDefinitionError,
+  defaultAuthMethods,
+  validateClientDefinition,
+  type ClientDefinition,
+  type ClientDefinitionRules,
+} from './client-definition';
 import { ClientRegistry, hashClientSecret } from './client-registry.service';
 
 export interface CreatedClient {
@@ -16,19 +24,31 @@ export interface CreatedClient {
 /** Write side of the registry, shared by the CLI, the clients file loader and the embedded bootstrap. */
 @Injectable()
 export class ClientAdminService {
+  private readonly rules: ClientDefinitionRules;
+
   constructor(
     @InjectRepository(ClientEntity) private readonly repo: Repository<ClientEntity>,
     private readonly registry: ClientRegistry,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.rules = clientDefinitionRules(config);
+  }
+
+  /** Shape, cross-field rules and (for inline jwks) key import, under this deployment's rules. */
+  validate(input: unknown): Promise<ClientDefinition> {
+    return validateClientDefinition(input, this.rules);
+  }
 
   async create(input: unknown): Promise<CreatedClient> {
-    const def = parseClientDefinition(input);
+    const def = await this.validate(input);
     if (await this.repo.existsBy({ clientId: def.client_id })) {
       throw new ClientDefinitionError(`client ${def.client_id} already exists`);
     }
     let secret: string | undefined;
     let secretHash = def.secret_hash ?? null;
-    if (def.type === 'confidential' && !secretHash) {
+    // Only a client that may authenticate with a secret gets one (a private_key_jwt-only client
+    // signs with its own keys; a secret printed for it could never be used).
+    if (def.type === 'confidential' && !secretHash && usesSecret(def)) {
       secret = randomToken(32);
       secretHash = hashClientSecret(secret);
     }
@@ -39,10 +59,10 @@ export class ClientAdminService {
 
   /** Inserts or updates from a definition; keeps an existing secret unless the definition names one. */
   async upsert(input: unknown): Promise<Client> {
-    const def = parseClientDefinition(input);
+    const def = await this.validate(input);
     const existing = await this.repo.findOneBy({ clientId: def.client_id });
     const secretHash = def.secret_hash ?? existing?.secretHash ?? null;
-    if (def.type === 'confidential' && !secretHash && (def.auth_methods ?? defaultAuthMethods(def.type)).some((m) => m.startsWith('client_secret'))) {
+    if (def.type === 'confidential' && !secretHash && usesSecret(def)) {
       throw new ClientDefinitionError(`client ${def.client_id}: confidential clients in a file need secret_hash`);
     }
     const saved = await this.repo.save(this.toEntity(def, secretHash));
@@ -52,7 +72,7 @@ export class ClientAdminService {
 
   /** Creates the client only when absent (first-start bootstrap of `demo-app`). */
   async ensure(input: unknown): Promise<{ client: Client; created: boolean }> {
-    const def = parseClientDefinition(input);
+    const def = await this.validate(input);
     const existing = await this.repo.findOneBy({ clientId: def.client_id });
     if (existing) return { client: toClient(existing), created: false };
     return { client: (await this.create(def)).client, created: true };
@@ -67,7 +87,9 @@ export class ClientAdminService {
     }
     const list = Array.isArray(parsed) ? parsed : (parsed as { clients?: unknown })?.clients;
     if (!Array.isArray(list)) throw new ClientDefinitionError(`CLIENTS_FILE ${path}: expected {"clients": [...]}`);
-    const defs = list.map((c) => parseClientDefinition(c));
+    // Every definition is checked before any is written: a bad file changes nothing.
+    const defs: ClientDefinition[] = [];
+    for (const c of list) defs.push(await this.validate(c));
     const out: Client[] = [];
     for (const def of defs) out.push(await this.upsert(def));
     return out;
@@ -121,4 +143,8 @@ export class ClientAdminService {
     e.logoUri = def.logo_uri ?? null;
     return e;
   }
+}
+
+function usesSecret(def: ClientDefinition): boolean {
+  return (def.auth_methods ?? defaultAuthMethods(def.type)).some((m) => m.startsWith('client_secret'));
 }

@@ -1,6 +1,8 @@
 import { plainToInstance, Expose } from 'class-transformer';
 import { ArrayUnique, IsArray, IsBoolean, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, validateSync } from 'class-validator';
 import { acrPolicyProblems } from '@fpa/assurance';
+import type { AppConfig } from '@fpa/config';
+import { checkPublicJwkSet, importPublicJwkSet, JwkSetError } from '@fpa/crypto';
 import type { AssertionAudience, ClientAuthMethod, ClientPermission, ClientType } from './client.entity';
 
 export const KNOWN_GRANT_TYPES = ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] as const;
@@ -68,12 +70,12 @@ export class ClientDefinition {
   @Expose() @IsOptional() @IsArray() @ArrayUnique() @IsString({ each: true }) @MaxLength(2048, { each: true })
   redirect_uris?: string[];
 
-  /** RFC 7591: the public keys of a private_key_jwt client, inline (`{"keys": [...]}`). */
-  @Expose() @IsOptional() @IsObject()
+  /** RFC 7591: the public keys of a private_key_jwt client, inline (`{"keys": [...]}`); checked by jwksProblems. */
+  @Expose() @IsOptional() @IsObject({ message: 'jwks must be a JWK Set object ({"keys": [...]})' })
   jwks?: { keys: Record<string, unknown>[] };
 
-  /** RFC 7591: the same, by https URL. */
-  @Expose() @IsOptional() @IsString() @MaxLength(2048) @Matches(/^https:\/\/[^\s#]+$/, { message: 'jwks_uri must be an https URL without fragment' })
+  /** RFC 7591: the same, by URL (https; loopback http outside production — jwksUriProblem). */
+  @Expose() @IsOptional() @IsString() @MaxLength(2048)
   jwks_uri?: string;
 
   /** RFC 9396 §10: the authorization_details types this client may request. */
@@ -94,9 +96,44 @@ export class ClientDefinition {
 
 export class ClientDefinitionError extends Error {}
 
+/** What the deployment allows of a client's key set (CLIENT_JWKS_*, APP_MODE). */
+export interface ClientDefinitionRules {
+  /** `jwks_uri` may be http on a loopback host (never in production). */
+  readonly allowHttpLoopbackJwksUri: boolean;
+  readonly jwksMaxBytes: number;
+  readonly jwksMaxKeys: number;
+}
+
+/** Production's rules with the default limits: what a definition is checked against without a config. */
+export const STRICT_CLIENT_RULES: ClientDefinitionRules = Object.freeze({ allowHttpLoopbackJwksUri: false, jwksMaxBytes: 65_536, jwksMaxKeys: 20 });
+
+export function clientDefinitionRules(config: Pick<AppConfig, 'clientJwks'>): ClientDefinitionRules {
+  const c = config.clientJwks;
+  return { allowHttpLoopbackJwksUri: c.allowHttpLoopback, jwksMaxBytes: c.maxBytes, jwksMaxKeys: c.maxKeys };
+}
+
+/**
+ * Everything `parseClientDefinition` checks, plus what needs jose: each inline `jwks` key is
+ * imported once. The CLI, CLIENTS_FILE and the embedded bootstrap go through this.
+ */
+export async function validateClientDefinition(input: unknown, rules: ClientDefinitionRules = STRICT_CLIENT_RULES): Promise<ClientDefinition> {
+  const def = parseClientDefinition(input, rules);
+  if (def.jwks) {
+    try {
+      await importPublicJwkSet(checkPublicJwkSet(def.jwks, { maxKeys: rules.jwksMaxKeys }));
+    } catch (e) {
+      if (e instanceof JwkSetError) throw new ClientDefinitionError(`client ${def.client_id}: jwks ${e.message}`);
+      throw e;
+    }
+  }
+  return def;
+}
+
 /** Validates shape and the rules that tie fields together. */
-export function parseClientDefinition(input: unknown): ClientDefinition {
-  const def = plainToInstance(ClientDefinition, input, { excludeExtraneousValues: true });
+export function parseClientDefinition(input: unknown, rules: ClientDefinitionRules = STRICT_CLIENT_RULES): ClientDefinition {
+  // A definition is JSON: class-transformer would empty a nested object that is not a plain one
+  // (a JWK as WebCrypto exports it, say), so the input is read as the JSON it stands for.
+  const def = plainToInstance(ClientDefinition, asJson(input), { excludeExtraneousValues: true });
   const errors = validateSync(def, { forbidUnknownValues: true });
   const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
   if (input && typeof input === 'object') {
@@ -110,6 +147,9 @@ export function parseClientDefinition(input: unknown): ClientDefinition {
   if (def.type === 'confidential' && !methods.some((m) => m.startsWith('client_secret') || m === 'private_key_jwt')) {
     problems.push('confidential clients need an authentication method other than none');
   }
+  // RFC 6749 §2.1: a confidential client authenticates; `none` would be a method it can never use.
+  if (def.type === 'confidential' && methods.includes('none')) problems.push('confidential clients cannot use none');
+  problems.push(...keySetProblems(def, methods, rules));
   if ((def.grant_types ?? []).includes('fp_register') && !def.first_party) {
     problems.push('fp_register is only for first-party clients (FIPA-1)');
   }
@@ -120,6 +160,54 @@ export function parseClientDefinition(input: unknown): ClientDefinition {
   }
   if (problems.length > 0) throw new ClientDefinitionError(`client ${String(def.client_id)}: ${problems.join('; ')}`);
   return def;
+}
+
+/**
+ * RFC 7523 / RFC 7591 §2: a confidential `private_key_jwt` client needs its public keys, inline or by
+ * URL — exactly one of them — or it could never authenticate. (A public first-party client signs with
+ * its devices' keys, registered per device; a key set is optional there.)
+ */
+function keySetProblems(def: ClientDefinition, methods: readonly ClientAuthMethod[], rules: ClientDefinitionRules): string[] {
+  const problems: string[] = [];
+  if (def.jwks !== undefined && def.jwks_uri !== undefined) problems.push('use jwks or jwks_uri, not both');
+  if (def.type === 'confidential' && methods.includes('private_key_jwt') && def.jwks === undefined && def.jwks_uri === undefined) {
+    problems.push('a confidential client with private_key_jwt needs its public keys in jwks or jwks_uri');
+  }
+  if (typeof def.jwks_uri === 'string') {
+    const why = jwksUriProblem(def.jwks_uri, rules.allowHttpLoopbackJwksUri);
+    if (why) problems.push(`jwks_uri ${why}`);
+  }
+  if (def.jwks !== undefined && def.jwks !== null && typeof def.jwks === 'object' && !Array.isArray(def.jwks)) {
+    if (Buffer.byteLength(JSON.stringify(def.jwks)) > rules.jwksMaxBytes) problems.push(`jwks is larger than ${rules.jwksMaxBytes} bytes`);
+    else {
+      try {
+        checkPublicJwkSet(def.jwks, { maxKeys: rules.jwksMaxKeys });
+      } catch (e) {
+        if (!(e instanceof JwkSetError)) throw e;
+        problems.push(`jwks ${e.message}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Where a client's key set may be fetched from: an absolute https URL without credentials or
+ * fragment; http only on a loopback host, and only outside production (CLIENT_JWKS_*, APP_MODE).
+ */
+export function jwksUriProblem(uri: string, allowHttpLoopback: boolean): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return 'must be an absolute https URL';
+  }
+  if (u.hash || uri.includes('#')) return 'must not contain a fragment';
+  if (u.username || u.password) return 'must not contain credentials';
+  if (u.protocol === 'https:') return undefined;
+  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(u.hostname);
+  if (u.protocol === 'http:' && loopback && allowHttpLoopback) return undefined;
+  return allowHttpLoopback ? 'must be an https URL (http only on a loopback host)' : 'must be an https URL';
 }
 
 /** RFC 6749 §3.1.2, RFC 8252 §7.1–7.3, RFC 9700 §4.1.1: what may be registered as a redirect URI. */
@@ -139,6 +227,14 @@ export function redirectUriProblem(uri: string): string | undefined {
 
 export function defaultAuthMethods(type: ClientType): ClientAuthMethod[] {
   return type === 'public' ? ['none', 'private_key_jwt'] : ['client_secret_basic', 'client_secret_post'];
+}
+
+function asJson(input: unknown): unknown {
+  try {
+    return input === undefined ? input : (JSON.parse(JSON.stringify(input)) as unknown);
+  } catch {
+    throw new ClientDefinitionError('a client definition must be JSON');
+  }
 }
 
 class ClientDefinitionKeys {

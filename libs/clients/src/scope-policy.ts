@@ -16,9 +16,12 @@ export function grantedScopes(client: Client, requested: string | undefined, cei
   return [...new Set(tokens)];
 }
 
-/** The access token's `scope` claim: granted scopes plus `auth_session:<id>` as the seeds carry it (CONTRACT §4). */
-export function scopeClaim(scopes: readonly string[], authSession: string): string {
-  return [...scopes, `${AUTH_SESSION_SCOPE_PREFIX}${authSession}`].join(' ');
+/**
+ * The access token's `scope` claim: granted scopes plus `auth_session:<id>` as the seeds carry it
+ * (CONTRACT §4); a client's own token (client_credentials without a device) has no session.
+ */
+export function scopeClaim(scopes: readonly string[], authSession: string | undefined): string {
+  return (authSession === undefined ? [...scopes] : [...scopes, `${AUTH_SESSION_SCOPE_PREFIX}${authSession}`]).join(' ');
 }
 
 export function scopesWithoutSession(scope: string): string[] {

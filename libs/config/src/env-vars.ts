@@ -106,6 +106,23 @@ export const ENV_VARS = {
     default: 'true',
   },
   ASSERTION_MAX_LIFETIME_SECONDS: { doc: 'Client assertions may not expire further ahead than this.', default: '300' },
+  CLIENT_JWKS_CACHE_SECONDS: {
+    doc: 'How long a key set fetched from a client’s `jwks_uri` (private_key_jwt) is used when its response has no `Cache-Control: max-age`.',
+    default: '300',
+  },
+  CLIENT_JWKS_CACHE_MIN_SECONDS: { doc: 'Shortest lifetime of a fetched client key set, whatever its `Cache-Control` says (`no-store` and `no-cache` included).', default: '60' },
+  CLIENT_JWKS_CACHE_MAX_SECONDS: { doc: 'Longest lifetime of a fetched client key set: a key the client removed stops verifying after at most this long.', default: '86400' },
+  CLIENT_JWKS_REFETCH_COOLDOWN_SECONDS: {
+    doc: 'At most one fetch of a `jwks_uri` per this many seconds: after an unknown `kid` (key rotation), after a failed fetch, or while a stale set is in its grace period.',
+    default: '30',
+  },
+  CLIENT_JWKS_STALE_GRACE_SECONDS: {
+    doc: 'When refetching an expired client key set fails (timeout, HTTP error, malformed answer), the old set keeps verifying this much longer; `0` = never. A set that turns out to hold private keys is dropped at once.',
+    default: '600',
+  },
+  CLIENT_JWKS_FETCH_TIMEOUT_MS: { doc: 'Total time allowed to fetch a `jwks_uri` (connection, headers and body), in ms.', default: '3000' },
+  CLIENT_JWKS_MAX_BYTES: { doc: 'Largest client key set accepted: a `jwks_uri` response (counted while it streams in) or an inline `jwks` at registration.', default: '65536' },
+  CLIENT_JWKS_MAX_KEYS: { doc: 'Most keys a client key set (`jwks` or `jwks_uri`) may hold.', default: '20' },
   REGISTRATION_RATE_LIMIT: {
     doc: 'Device registrations allowed per client IP per window (an IPv6 client counts by its /64).',
     default: '30',

@@ -92,6 +92,24 @@ describe('loadConfig (CONTRACT §8)', () => {
     expect(problemsOf('token', { ...production, ASSERTION_STRICT_AUDIENCE: 'lenient' }).join()).toMatch(/ASSERTION_STRICT_AUDIENCE: must be true or false/);
   });
 
+  it('client key sets (private_key_jwt): bounded fetches and lifetimes; http loopback jwks_uri only outside production', () => {
+    expect(loadConfig('token', production).clientJwks).toEqual({
+      cacheSeconds: 300,
+      minCacheSeconds: 60,
+      maxCacheSeconds: 86_400,
+      cooldownSeconds: 30,
+      staleGraceSeconds: 600,
+      fetchTimeoutMs: 3000,
+      maxBytes: 65_536,
+      maxKeys: 20,
+      allowHttpLoopback: false,
+    });
+    expect(loadConfig('standalone', { ISSUER: 'http://localhost:3000' }).clientJwks.allowHttpLoopback).toBe(true);
+    expect(problemsOf('token', { ...production, CLIENT_JWKS_CACHE_MIN_SECONDS: '600', CLIENT_JWKS_CACHE_MAX_SECONDS: '300' }).join()).toMatch(/CLIENT_JWKS_CACHE_MIN_SECONDS: must not exceed/);
+    expect(problemsOf('token', { ...production, CLIENT_JWKS_CACHE_SECONDS: '10' }).join()).toMatch(/CLIENT_JWKS_CACHE_SECONDS: must lie between/);
+    expect(problemsOf('token', { ...production, CLIENT_JWKS_MAX_BYTES: '100', CLIENT_JWKS_FETCH_TIMEOUT_MS: '0' }).join()).toMatch(/CLIENT_JWKS_FETCH_TIMEOUT_MS: must be between 100.*CLIENT_JWKS_MAX_BYTES: must be between 1024/);
+  });
+
   it('AUTH_JWKS_CACHE_SECONDS: 60 by default, 1–3600 accepted, anything else stops start-up', () => {
     expect(loadConfig('sample-api', production).resourceServer.jwksCacheSeconds).toBe(60);
     expect(loadConfig('sample-api', { ...production, AUTH_JWKS_CACHE_SECONDS: '5' }).resourceServer.jwksCacheSeconds).toBe(5);

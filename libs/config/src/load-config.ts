@@ -49,6 +49,22 @@ export interface AppConfig {
     readonly defaultAudience: string;
   };
   readonly assertions: { readonly strictAudience: boolean; readonly maxLifetimeSeconds: number };
+  /** private_key_jwt clients' key sets (RFC 7591 `jwks`, `jwks_uri`): fetch limits and cache lifetimes. */
+  readonly clientJwks: {
+    /** Lifetime of a fetched set without `Cache-Control: max-age`, clamped to [min, max]. */
+    readonly cacheSeconds: number;
+    readonly minCacheSeconds: number;
+    readonly maxCacheSeconds: number;
+    /** At most one fetch per URI per cooldown. */
+    readonly cooldownSeconds: number;
+    /** How long past its expiry a set may still verify while refetches fail. */
+    readonly staleGraceSeconds: number;
+    readonly fetchTimeoutMs: number;
+    readonly maxBytes: number;
+    readonly maxKeys: number;
+    /** `jwks_uri` may use http on a loopback host (never in production). */
+    readonly allowHttpLoopback: boolean;
+  };
   readonly registration: { readonly rateLimit: number; readonly rateWindowSeconds: number };
   readonly clientsFile: string | undefined;
   readonly challenge: {
@@ -257,6 +273,21 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
   if (sendBudget.email.global > 0 && sendBudget.email.perClient > sendBudget.email.global) fail('SEND_BUDGET_EMAIL_PER_CLIENT', 'must not exceed SEND_BUDGET_EMAIL_GLOBAL');
   if (sendBudget.sms.global > 0 && sendBudget.sms.perClient > sendBudget.sms.global) fail('SEND_BUDGET_SMS_PER_CLIENT', 'must not exceed SEND_BUDGET_SMS_GLOBAL');
   const issuerUrl = safeUrl(issuer);
+  const clientJwks = {
+    cacheSeconds: int('CLIENT_JWKS_CACHE_SECONDS', 1, 604_800),
+    minCacheSeconds: int('CLIENT_JWKS_CACHE_MIN_SECONDS', 1, 86_400),
+    maxCacheSeconds: int('CLIENT_JWKS_CACHE_MAX_SECONDS', 1, 604_800),
+    cooldownSeconds: int('CLIENT_JWKS_REFETCH_COOLDOWN_SECONDS', 1, 3600),
+    staleGraceSeconds: int('CLIENT_JWKS_STALE_GRACE_SECONDS', 0, 86_400),
+    fetchTimeoutMs: int('CLIENT_JWKS_FETCH_TIMEOUT_MS', 100, 30_000),
+    maxBytes: int('CLIENT_JWKS_MAX_BYTES', 1024, 1_048_576),
+    maxKeys: int('CLIENT_JWKS_MAX_KEYS', 1, 100),
+    allowHttpLoopback: mode !== 'production',
+  };
+  if (clientJwks.minCacheSeconds > clientJwks.maxCacheSeconds) fail('CLIENT_JWKS_CACHE_MIN_SECONDS', 'must not exceed CLIENT_JWKS_CACHE_MAX_SECONDS');
+  else if (clientJwks.cacheSeconds < clientJwks.minCacheSeconds || clientJwks.cacheSeconds > clientJwks.maxCacheSeconds) {
+    fail('CLIENT_JWKS_CACHE_SECONDS', 'must lie between CLIENT_JWKS_CACHE_MIN_SECONDS and CLIENT_JWKS_CACHE_MAX_SECONDS');
+  }
   const origins = (raw('WEBAUTHN_ORIGINS') ?? issuerUrl?.origin ?? '').split(',').map((o) => o.trim()).filter(Boolean);
 
   const config: AppConfig = {
@@ -291,6 +322,7 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       strictAudience: bool('ASSERTION_STRICT_AUDIENCE'),
       maxLifetimeSeconds: int('ASSERTION_MAX_LIFETIME_SECONDS', 10, 3600),
     },
+    clientJwks,
     registration: {
       rateLimit: int('REGISTRATION_RATE_LIMIT', 1, 10_000_000),
       rateWindowSeconds: int('REGISTRATION_RATE_WINDOW_SECONDS', 1, 86_400),

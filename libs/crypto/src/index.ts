@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './random';
 export * from './jwk';
+export * from './jwk-set';
 export * from './jwt';
 export * from './dpop';
 export * from './nonce';

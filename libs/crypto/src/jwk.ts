@@ -111,7 +111,8 @@ function minimalJwk(raw: Record<string, unknown>): PublicJwk {
   return { ...pick('n', 'e'), kty: 'RSA' };
 }
 
-function modulusBits(n: string): number {
+/** Bit length of an RSA modulus given as base64url (RFC 7518 §6.3.1.1). */
+export function modulusBits(n: string): number {
   const bytes = Buffer.from(n, 'base64url');
   let i = 0;
   while (i < bytes.length && bytes[i] === 0) i++;

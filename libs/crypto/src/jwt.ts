@@ -100,7 +100,9 @@ export type JwtFailureReason =
   | 'expired'
   | 'not_yet_valid'
   | 'claim_invalid'
-  | 'typ_mismatch';
+  | 'typ_mismatch'
+  /** A key set holds no key for the JWS header's kid/alg (a rotated-in key not yet fetched, say). */
+  | 'no_matching_key';
 
 export class JwtVerificationError extends CryptoInputError {
   constructor(
@@ -112,24 +114,34 @@ export class JwtVerificationError extends CryptoInputError {
   }
 }
 
-export async function verifyJwt(token: string, key: VerificationKey | ((h: Record<string, unknown>) => Promise<VerificationKey>), options: VerifyJwtOptions): Promise<{ payload: JWTPayload; header: Record<string, unknown> }> {
+export interface VerifiedJwt {
+  readonly payload: JWTPayload;
+  readonly header: Record<string, unknown>;
+}
+
+export async function verifyJwt(token: string, key: VerificationKey | ((h: Record<string, unknown>) => Promise<VerificationKey>), options: VerifyJwtOptions): Promise<VerifiedJwt> {
   try {
-    const result = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
-      algorithms: [...options.algorithms],
-      typ: options.typ,
-      issuer: options.issuer,
-      audience: options.audience === undefined ? undefined : (options.audience as string | string[]),
-      subject: options.subject,
-      requiredClaims: options.requiredClaims ? [...options.requiredClaims] : undefined,
-      currentDate: options.currentDate,
-      clockTolerance: options.clockToleranceSeconds,
-      maxTokenAge: options.maxTokenAgeSeconds,
-    });
-    assertKeyClaims(result.protectedHeader as Record<string, unknown>, result.payload);
-    return { payload: result.payload, header: result.protectedHeader as Record<string, unknown> };
+    return await joseVerify(token, key, options);
   } catch (e) {
     throw toVerificationError(e);
   }
+}
+
+/** jose's jwtVerify with our option names; jose's own errors escape. */
+export async function joseVerify(token: string, key: unknown, options: VerifyJwtOptions): Promise<VerifiedJwt> {
+  const result = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
+    algorithms: [...options.algorithms],
+    typ: options.typ,
+    issuer: options.issuer,
+    audience: options.audience === undefined ? undefined : (options.audience as string | string[]),
+    subject: options.subject,
+    requiredClaims: options.requiredClaims ? [...options.requiredClaims] : undefined,
+    currentDate: options.currentDate,
+    clockTolerance: options.clockToleranceSeconds,
+    maxTokenAge: options.maxTokenAgeSeconds,
+  });
+  assertKeyClaims(result.protectedHeader as Record<string, unknown>, result.payload);
+  return { payload: result.payload, header: result.protectedHeader as Record<string, unknown> };
 }
 
 export function toVerificationError(e: unknown): JwtVerificationError {

@@ -1,4 +1,5 @@
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { KEY_SET_ALGS } from './jwk-set';
 import { thumbprint } from './jwk';
 
 export type SigningAlgorithm = 'ES256' | 'RS256';
@@ -36,7 +37,7 @@ export interface ClientKeyPair {
   readonly jkt: string;
 }
 
-export async function generateClientKeyPair(alg: 'ES256' | 'EdDSA' | 'Ed25519' | 'RS256' | 'PS256' = 'ES256'): Promise<ClientKeyPair> {
+export async function generateClientKeyPair(alg: (typeof KEY_SET_ALGS)[number] = 'ES256'): Promise<ClientKeyPair> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
   const publicJwk = await exportJWK(publicKey);
   return { alg, privateKey, publicJwk, jkt: await thumbprint(publicJwk) };

@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { hashClientSecret } from '@fpa/clients';
 import { generateClientKeyPair, signJwt, type ClientKeyPair } from '@fpa/crypto';
 import { OAuthError, type FixedClock } from '@fpa/oauth-core';
+import type { Client } from '@fpa/clients';
 import type { DeviceSession } from '@fpa/session';
 import { MemoryStore } from '@fpa/store';
 import { ClientAuthenticator, JWT_BEARER_ASSERTION, type AuthenticateOptions, type CompanionClaim } from './client-authenticator.service';
-import { counted, FakeClients, FakeSessions, ISSUER, requestInfo, testClient, testClock, testConfig, testMetrics, testSession } from './testing/fakes';
+import { counted, FakeClients, FakeJwksSource, FakeSessions, ISSUER, requestInfo, testClient, testClock, testConfig, testKeySets, testMetrics, testSession } from './testing/fakes';
 import type { TokenMetrics } from './token.metrics';
 
 describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
@@ -16,10 +17,15 @@ describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
   let metrics: TokenMetrics;
   let deviceKey: ClientKeyPair;
   let session: DeviceSession;
+  let jwksSource: FakeJwksSource;
   const app = testClient();
   const rs = testClient({ id: 'rs', type: 'confidential', authMethods: ['client_secret_basic', 'client_secret_post'], secretHash: hashClientSecret('s3cret'), permissions: ['introspect'] });
 
-  const authenticator = (env: Record<string, string> = {}): ClientAuthenticator => new ClientAuthenticator(testConfig(env), clock, clients, sessions, store, metrics);
+  const build = (env: Record<string, string> = {}): ClientAuthenticator =>
+    new ClientAuthenticator(testConfig(env), clock, clients, sessions, store, metrics, testKeySets(testConfig(env), clock, metrics, jwksSource));
+  /** One authenticator (and key-set cache) per test for the default configuration. */
+  let shared: ClientAuthenticator;
+  const authenticator = (env: Record<string, string> = {}): ClientAuthenticator => (Object.keys(env).length > 0 ? build(env) : shared);
 
   beforeAll(async () => {
     deviceKey = await generateClientKeyPair('ES256');
@@ -30,7 +36,9 @@ describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
     clients = new FakeClients(app, rs, testClient({ id: 'opted-out', assertionAudience: 'issuer_or_endpoint' }), testClient({ id: 'strict', assertionAudience: 'issuer' }));
     sessions = new FakeSessions();
     metrics = testMetrics().token;
+    jwksSource = new FakeJwksSource();
     session = sessions.add(testSession({ keyJkt: deviceKey.jkt, publicJwk: { ...deviceKey.publicJwk, kty: 'EC' } }));
+    shared = build();
   });
   afterEach(async () => store.close());
 
@@ -191,6 +199,113 @@ describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
     });
   });
 
+  describe("private_key_jwt with the client's own keys (RFC 7523 §3, RFC 7591 jwks / jwks_uri)", () => {
+    const JWKS_URI = 'https://svc.example.com/jwks';
+    let svcKey: ClientKeyPair;
+    let rotated: ClientKeyPair;
+    let svc: Client;
+    let remote: Client;
+    beforeAll(async () => {
+      [svcKey, rotated] = await Promise.all([generateClientKeyPair('ES256'), generateClientKeyPair('PS256')]);
+    });
+    beforeEach(() => {
+      svc = testClient({ id: 'svc', type: 'confidential', authMethods: ['private_key_jwt'], jwks: { keys: [{ ...svcKey.publicJwk, kid: 'svc-1' }] } });
+      remote = testClient({ id: 'remote', type: 'confidential', authMethods: ['private_key_jwt'], jwksUri: JWKS_URI, permissions: ['introspect'] });
+      clients.byId.set(svc.id, svc);
+      clients.byId.set(remote.id, remote);
+      jwksSource.serve(JWKS_URI, { keys: [{ ...svcKey.publicJwk, kid: 'svc-1' }] });
+    });
+    const signed = (clientId: string, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: ClientKeyPair = svcKey): Promise<string> =>
+      signJwt(
+        { iss: clientId, sub: clientId, aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), ...claims },
+        { alg: key.alg, kid: 'svc-1', typ: 'client-authentication+jwt', ...header } as Parameters<typeof signJwt>[1],
+        key.privateKey,
+      );
+
+    it('inline jwks: a key of the set authenticates the client; no device session is involved', async () => {
+      await expect(auth(await signed('svc'))).resolves.toEqual({ client: svc, method: 'private_key_jwt', deviceSession: undefined });
+      await expect(auth(await signed('svc', {}, { typ: 'JWT' }))).resolves.toMatchObject({ client: svc });
+      await expect(auth(await signed('svc', {}, { typ: undefined, kid: undefined }))).resolves.toMatchObject({ client: svc });
+      await refused(auth(await signed('svc', {}, { typ: 'at+jwt' })), 'typ');
+    });
+
+    it('jwks_uri: fetched once, then served from the cache', async () => {
+      await expect(auth(await signed('remote'), '/introspect')).resolves.toMatchObject({ client: remote, method: 'private_key_jwt' });
+      await expect(auth(await signed('remote'), '/revoke')).resolves.toMatchObject({ client: remote });
+      expect(jwksSource.fetches).toEqual([JWKS_URI]);
+    });
+
+    it('JWTCA-8: a key outside the set, none and HS256 are refused', async () => {
+      const stranger = await generateClientKeyPair('ES256');
+      await refused(auth(await signed('svc', {}, { kid: undefined }, stranger)), 'bad_signature');
+      await refused(auth(await signed('svc', {}, {}, stranger)), 'bad_signature');
+      const none = `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'svc-1' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: 'svc', sub: 'svc', aud: ISSUER, exp: now() + 60, jti: randomUUID() })).toString('base64url')}.`;
+      await refused(auth(none), 'alg_not_allowed');
+      // HS256 keyed with the public key's bytes (the classic confusion) or any secret.
+      const hs = await signJwt({ iss: 'svc', sub: 'svc', aud: ISSUER, exp: now() + 60, jti: randomUUID() }, { alg: 'HS256', kid: 'svc-1' }, createSecretKey(Buffer.from(JSON.stringify(svcKey.publicJwk))));
+      await refused(auth(hs), 'alg_not_allowed');
+      expect(jwksSource.fetches).toEqual([]);
+    });
+
+    it('JWTCA-2/3/4/5/6/9: the same claim checks as a device assertion', async () => {
+      await refused(auth(await signed('svc', { sub: 'other' })), 'claim_invalid');
+      await refused(auth(await signed('svc', { aud: `${ISSUER}/token` })), 'audience');
+      await refused(auth(await signed('svc', { exp: now() - 10 })), 'expired');
+      await refused(auth(await signed('svc', { exp: now() + 400 })), 'lifetime');
+      await refused(auth(await signed('svc', { iat: now() + 30 })), 'iat_future');
+      await refused(auth(await signed('svc', { jti: undefined })), 'claim_invalid');
+    });
+
+    it('JWTCA-7: the jti is spent at whichever endpoint saw it first', async () => {
+      const a = await signed('remote');
+      await expect(auth(a, '/token')).resolves.toMatchObject({ client: remote });
+      await refused(auth(a, '/introspect'), 'replay');
+    });
+
+    it('the claim decides the path: device_auth_session means the device key, never the key set, and the reverse', async () => {
+      // A key-set client naming a device session: the device path, which knows no such session.
+      await refused(auth(await signed('svc', { device_auth_session: session.authSession })), 'foreign_session');
+      // A first-party client with both a key set and devices.
+      const both = { ...app, jwks: { keys: [{ ...svcKey.publicJwk, kid: 'svc-1' }] } };
+      clients.byId.set(app.id, both);
+      await expect(auth(await signed(app.id))).resolves.toEqual({ client: both, method: 'private_key_jwt', deviceSession: undefined });
+      await expect(auth(await assertion())).resolves.toEqual({ client: both, method: 'private_key_jwt', deviceSession: session });
+      // The key-set key cannot stand in for the device key, nor the device key for the set.
+      await refused(auth(await signed(app.id, { device_auth_session: session.authSession })), 'bad_signature');
+      await refused(auth(await signed(app.id, {}, { kid: undefined }, deviceKey)), 'bad_signature');
+      // Without a key set, a device client's assertion needs the claim (as before).
+      clients.byId.set(app.id, app);
+      await refused(auth(await signed(app.id)), 'no_device_session');
+    });
+
+    it('a confidential client without any key set cannot use private_key_jwt; a stored set with private keys is unusable', async () => {
+      clients.byId.set('bare', testClient({ id: 'bare', type: 'confidential', authMethods: ['private_key_jwt'] }));
+      await refused(auth(await signed('bare')), 'no_key_set');
+      const privateJwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+      clients.byId.set('leaky', testClient({ id: 'leaky', type: 'confidential', authMethods: ['private_key_jwt'], jwks: { keys: [privateJwk] } }));
+      await refused(auth(await signed('leaky')), 'jwks_private_key');
+    });
+
+    it('jwks_uri failures are invalid_client with the fetch failure as reason, never another error', async () => {
+      jwksSource.fail(JWKS_URI, 'timeout');
+      await refused(auth(await signed('remote')), 'jwks_uri_timeout');
+      clock.advance(30);
+      jwksSource.fail(JWKS_URI, 'private_key');
+      await refused(auth(await signed('remote')), 'jwks_uri_private_key');
+      expect(await counted(metrics.clientAuthFailures, { method: 'private_key_jwt', reason: 'jwks_uri_private_key' })).toBe(1);
+    });
+
+    it('key rotation: an unknown kid refetches once; another unknown kid within the cooldown does not', async () => {
+      await expect(auth(await signed('remote'))).resolves.toMatchObject({ client: remote });
+      clock.advance(31);
+      jwksSource.serve(JWKS_URI, { keys: [{ ...svcKey.publicJwk, kid: 'svc-1' }, { ...rotated.publicJwk, kid: 'svc-2' }] });
+      await expect(auth(await signed('remote', {}, { kid: 'svc-2' }, rotated))).resolves.toMatchObject({ client: remote });
+      expect(jwksSource.fetches).toHaveLength(2);
+      await refused(auth(await signed('remote', {}, { kid: 'svc-3' }, rotated)), 'no_matching_key');
+      expect(jwksSource.fetches).toHaveLength(2);
+    });
+  });
+
   describe('secrets and public clients', () => {
     const basic = (id: string, secret: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
     const withHeaders = (f: Record<string, string>, headers: Record<string, string> = {}) => authenticator().authenticate(f, requestInfo(headers), '/introspect');
@@ -207,6 +322,26 @@ describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
       await refused(withHeaders({ client_id: 'rs', client_secret: 'wrong' }), 'bad_secret');
       await refused(withHeaders({ client_id: 'nobody', client_secret: 's3cret' }), 'unknown_client');
       await refused(withHeaders({ client_id: 'app' }, basic('rs', 's3cret')), 'client_id_mismatch');
+    });
+
+    it('RFC 6749 §5.2: every invalid_client after an Authorization header carries the Basic challenge; none without the header', async () => {
+      const challenged = async (p: Promise<unknown>, reason: string): Promise<void> => {
+        await refused(p, reason);
+        await expect(p).rejects.toMatchObject({ status: 401, headers: { 'WWW-Authenticate': 'Basic realm="first-party-auth"' } });
+      };
+      await challenged(withHeaders({}, basic('nobody', 's3cret')), 'unknown_client');
+      // A client registered without client_secret_basic (the device client) cannot use it.
+      await challenged(withHeaders({}, basic(app.id, 's3cret')), 'bad_secret');
+      await challenged(withHeaders({ client_id: 'app' }, basic('rs', 's3cret')), 'client_id_mismatch');
+      for (const header of ['Basic', 'Basic ', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, `Basic ${Buffer.from(':s3cret').toString('base64')}`, `Basic ${Buffer.from('%zz:x').toString('base64')}`]) {
+        await challenged(withHeaders({}, { authorization: header }), 'malformed_basic');
+      }
+      await challenged(withHeaders({}, { authorization: 'Bearer abc' }), 'unsupported_scheme');
+      await challenged(withHeaders(form(await assertion()), { authorization: 'DPoP abc' }), 'unsupported_scheme');
+      const post = withHeaders({ client_id: 'rs', client_secret: 'wrong' });
+      await refused(post, 'bad_secret');
+      expect(((await post.catch((e: unknown) => e)) as OAuthError).headers).toEqual({});
+      expect(await counted(metrics.clientAuthFailures, { method: 'client_secret_basic', reason: 'malformed_basic' })).toBe(6);
     });
 
     it('a Basic credential no store can hold (NUL, controls, invalid UTF-8, over-long) is invalid_client with WWW-Authenticate; the registry is never asked', async () => {

@@ -2,11 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { TokenMetrics } from './token.metrics';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { ClientRegistry, verifyClientSecret, type Client, type ClientAuthMethod } from '@fpa/clients';
-import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type VerificationKey } from '@fpa/crypto';
-import { CLOCK, IDENTIFIER_RULES, OAuthError, textFault, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
+import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type JWTPayload, type VerificationKey } from '@fpa/crypto';
+import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
 import { acceptableSince, EPHEMERAL_STORE, StoreKeys, type ClaimResult, type EphemeralStore, type SingleUseClaim } from '@fpa/store';
 import { assertionAudienceAccepted, assertionAudienceOf } from './assertion-audience';
+import { BASIC_CHALLENGE, readAuthorizationHeader } from './basic-credentials';
+import { ClientKeySets, KeySetUnavailable, type AssertionCheck } from './client-keys/client-key-sets.service';
 import type { ClientLookup, SessionLookup } from './ports';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -49,9 +51,14 @@ const DEVICE_KEY_CACHE_MAX = 10_000;
 
 /**
  * Client authentication at every endpoint that authenticates clients — `/token`, `/introspect`,
- * `/revoke` (and `/par` once it lands) — per RFC 6749 §2.3 and RFC 7523, CONTRACT §4. The device
- * assertion is `private_key_jwt` whose key is the one registered for its `device_auth_session`.
- * Exactly one method per request; every failure is `invalid_client`.
+ * `/revoke` (and `/par` once it lands) — per RFC 6749 §2.3 and RFC 7523, CONTRACT §4.
+ * `private_key_jwt` comes two ways, chosen by the assertion itself: one carrying
+ * `device_auth_session` is a device's, verified only with the key registered for that session
+ * (seed 000 (C)); any other is verified only with the client's own key set (`jwks` / `jwks_uri`,
+ * ClientKeySets). A client holding both (a first-party client with devices and a key set) gets
+ * exactly that: the claim decides, and one path never falls back to the other.
+ * Exactly one method per request; every failure is `invalid_client`, 401, with a `Basic` challenge
+ * whenever the request carried an `Authorization` header (RFC 6749 §5.2).
  *
  * `authenticate` verifies *and* spends the request's single-use values: it is the only way to an
  * `AuthenticatedClient`, so no endpoint can accept an assertion without claiming its `jti`
@@ -70,6 +77,7 @@ export class ClientAuthenticator {
     @Inject(DeviceSessionRepository) private readonly sessions: SessionLookup,
     @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     private readonly metrics: TokenMetrics,
+    private readonly keySets: ClientKeySets,
   ) {}
 
   /**
@@ -80,7 +88,7 @@ export class ClientAuthenticator {
   async authenticate(form: Form, request: RequestInfo, endpointPath: string, options: AuthenticateOptions = {}): Promise<AuthenticatedClient> {
     const [verified, companion] = await Promise.allSettled([this.verify(form, request, endpointPath), options.companion]);
     if (companion.status === 'rejected') throw companion.reason;
-    if (verified.status === 'rejected') throw verified.reason;
+    if (verified.status === 'rejected') throw withChallenge(verified.reason, request);
     const { singleUse, ...client } = verified.value;
     await this.claim(client.method, singleUse, companion.value);
     return client;
@@ -101,13 +109,21 @@ export class ClientAuthenticator {
   }
 
   private async verify(form: Form, request: RequestInfo, endpointPath: string): Promise<VerifiedClient> {
-    const basic = parseBasic(request.headers.authorization);
+    const header = readAuthorizationHeader(request.headers.authorization);
+    if (header.kind === 'malformed') throw this.fail('client_secret_basic', 'malformed_basic', 'malformed Basic credentials');
+    if (header.kind === 'unstorable') {
+      // Issue 8's input rule: the registry is never asked about a value no store can hold.
+      this.metrics.clientAuthFailures.inc({ method: 'client_secret_basic', reason: 'input_text' });
+      throw new OAuthError('invalid_client', 'malformed Basic credentials', { reason: 'input_text' });
+    }
+    if (header.kind === 'other_scheme') throw this.fail('client_secret_basic', 'unsupported_scheme', 'the Authorization header must use Basic client credentials');
+    const basic = header.kind === 'basic' ? header : undefined;
     const methods = [basic !== undefined, form.client_secret !== undefined, form.client_assertion !== undefined].filter(Boolean).length;
     if (methods > 1) throw new OAuthError('invalid_request', 'use exactly one client authentication method');
-    if (basic !== undefined) return this.bySecret('client_secret_basic', basic.id, basic.secret, form.client_id, true);
+    if (basic !== undefined) return this.bySecret('client_secret_basic', basic.id, basic.secret, form.client_id);
     if (form.client_secret !== undefined) {
       if (!form.client_id) throw this.fail('client_secret_post', 'missing_client_id', 'client_id is required');
-      return this.bySecret('client_secret_post', form.client_id, form.client_secret, form.client_id, false);
+      return this.bySecret('client_secret_post', form.client_id, form.client_secret, form.client_id);
     }
     if (form.client_assertion !== undefined || form.client_assertion_type !== undefined) {
       return this.byAssertion(form, endpointPath);
@@ -121,12 +137,12 @@ export class ClientAuthenticator {
     return { client, method: 'none' };
   }
 
-  private async bySecret(method: ClientAuthMethod, id: string, secret: string, formClientId: string | undefined, header: boolean): Promise<VerifiedClient> {
-    const challenge = header ? BASIC_CHALLENGE : undefined;
-    if (formClientId !== undefined && formClientId !== id) throw this.fail(method, 'client_id_mismatch', 'client_id does not match the credentials', challenge);
+  /** RFC 6749 §2.3.1; the Basic challenge is added by authenticate() (withChallenge). */
+  private async bySecret(method: ClientAuthMethod, id: string, secret: string, formClientId: string | undefined): Promise<VerifiedClient> {
+    if (formClientId !== undefined && formClientId !== id) throw this.fail(method, 'client_id_mismatch', 'client_id does not match the credentials');
     const client = await this.clients.find(id);
     if (!client || !client.authMethods.includes(method) || !verifyClientSecret(client, secret)) {
-      throw this.fail(method, client ? 'bad_secret' : 'unknown_client', 'client authentication failed', challenge);
+      throw this.fail(method, client ? 'bad_secret' : 'unknown_client', 'client authentication failed');
     }
     return { client, method };
   }
@@ -157,34 +173,53 @@ export class ClientAuthenticator {
     if (!client) throw this.fail(m, 'unknown_client', 'unknown or disabled client');
     if (!client.authMethods.includes('private_key_jwt')) throw this.fail(m, 'method_not_allowed', 'private_key_jwt is not allowed for this client');
 
-    // Seed 000 (C): the key registered for device_auth_session verifies the assertion.
-    const authSession = payload.device_auth_session;
-    if (typeof authSession !== 'string') throw this.fail(m, 'no_device_session', 'client_assertion must carry device_auth_session');
     const nowMs = this.clock.nowMs();
+    const check: AssertionCheck = {
+      // JWTCA-2/3/5/8; JWTCA-6: an `nbf` still ahead (beyond the skew) is refused here too.
+      subject: client.id,
+      issuer: client.id,
+      requiredClaims: ['exp', 'jti'],
+      currentDate: new Date(nowMs),
+      clockToleranceSeconds: this.config.clockSkewSeconds,
+    };
+    let deviceSession: DeviceSession | undefined;
+    try {
+      if (payload.device_auth_session !== undefined) {
+        // Seed 000 (C): the key registered for device_auth_session verifies the assertion.
+        deviceSession = await this.deviceSessionOf(client, payload.device_auth_session, nowMs);
+        await verifyJwt(assertion, await this.deviceKey(deviceSession), { ...check, algorithms: [deviceSession.keyAlg] });
+      } else if (ClientKeySets.hasKeySet(client) || client.type === 'confidential') {
+        // RFC 7523 §3 item 9: a key the client registered (jwks / jwks_uri) verifies it.
+        await this.keySets.verify(client, assertion, check);
+      } else {
+        throw this.fail(m, 'no_device_session', 'client_assertion must carry device_auth_session');
+      }
+    } catch (e) {
+      if (e instanceof KeySetUnavailable) throw this.fail(m, e.reason, e.message);
+      if (e instanceof CryptoInputError) throw this.fail(m, e.reason, `client_assertion: ${e.message}`);
+      throw e;
+    }
+    return { client, method: m, deviceSession, singleUse: this.checkClaims(client, payload, endpointPath, nowMs) };
+  }
+
+  private async deviceSessionOf(client: Client, authSession: unknown, nowMs: number): Promise<DeviceSession> {
+    const m = 'private_key_jwt';
+    if (typeof authSession !== 'string') throw this.fail(m, 'no_device_session', 'device_auth_session must be a string');
     const session = await this.sessions.find(authSession);
     if (!session) throw this.fail(m, 'unknown_session', 'unknown device_auth_session');
     if (session.clientId !== client.id) throw this.fail(m, 'foreign_session', 'device_auth_session belongs to another client');
     // A challenge session is bound to a DPoP key, not a registered device key (seed 000 (C)).
     if (session.kind !== 'device') throw this.fail(m, 'not_device_session', 'device_auth_session is not a registered device');
     if (!isUsable(session, nowMs)) throw this.fail(m, 'session_expired', 'device_auth_session is expired or revoked');
+    return session;
+  }
 
+  /** The claims of a verified assertion, whichever key verified it; yields its jti claim. */
+  private checkClaims(client: Client, payload: JWTPayload, endpointPath: string, nowMs: number): SingleUseClaim {
+    const m = 'private_key_jwt';
     const now = Math.floor(nowMs / 1000);
     const skew = this.config.clockSkewSeconds;
     const issuer = this.config.http.issuer;
-    try {
-      // JWTCA-3/5/8; JWTCA-6: an `nbf` still ahead (beyond the skew) is refused here too.
-      await verifyJwt(assertion, await this.deviceKey(session), {
-        algorithms: [session.keyAlg],
-        subject: client.id,
-        issuer: client.id,
-        requiredClaims: ['exp', 'jti'],
-        currentDate: new Date(nowMs),
-        clockToleranceSeconds: skew,
-      });
-    } catch (e) {
-      if (e instanceof JwtVerificationError || e instanceof CryptoInputError) throw this.fail(m, e.reason, `client_assertion: ${e.message}`);
-      throw e;
-    }
     // JWTCA-4 / JWTCA-9: the issuer as the sole audience, unless the client opted out.
     const rule = assertionAudienceOf(client, this.config.assertions.strictAudience);
     if (!assertionAudienceAccepted(payload.aud, issuer, `${issuer}${endpointPath}`, rule)) {
@@ -201,18 +236,13 @@ export class ClientAuthenticator {
     }
     const jti = payload.jti;
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw this.fail(m, 'jti', 'client_assertion jti is missing or invalid');
+    // Remembered until the assertion could no longer be accepted anyway (JWTCA-7); refused after
+    // a store loss when it could have been accepted before it (issuance: iat, or exp − the
+    // longest lifetime accepted when iat is absent).
     return {
-      client,
-      method: m,
-      deviceSession: session,
-      // Remembered until the assertion could no longer be accepted anyway (JWTCA-7); refused after
-      // a store loss when it could have been accepted before it (issuance: iat, or exp − the
-      // longest lifetime accepted when iat is absent).
-      singleUse: {
-        key: StoreKeys.assertionJti(client.id, jti),
-        ttlSeconds: Math.max(1, exp - now + skew + 1),
-        acceptableSince: acceptableSince({ issuedAt: payload.iat, expiresAt: exp, maxLifetimeSeconds: this.config.assertions.maxLifetimeSeconds, skewSeconds: skew }),
-      },
+      key: StoreKeys.assertionJti(client.id, jti),
+      ttlSeconds: Math.max(1, exp - now + skew + 1),
+      acceptableSince: acceptableSince({ issuedAt: payload.iat, expiresAt: exp, maxLifetimeSeconds: this.config.assertions.maxLifetimeSeconds, skewSeconds: skew }),
     };
   }
 
@@ -232,26 +262,8 @@ export class ClientAuthenticator {
   }
 }
 
-const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="first-party-auth"' };
-
-/**
- * RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding. Both must then
- * pass the identifier text rules (no control characters, well-formed UTF-8 — the base64 may decode
- * to anything — at most 1024 characters), like every other value that reaches the client registry.
- */
-function parseBasic(header: string | string[] | undefined): { id: string; secret: string } | undefined {
-  if (typeof header !== 'string' || !/^basic /i.test(header)) return undefined;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  if (i < 0) throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: BASIC_CHALLENGE });
-  let credentials: { id: string; secret: string };
-  try {
-    credentials = { id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')) };
-  } catch {
-    throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: BASIC_CHALLENGE });
-  }
-  if (textFault(credentials.id, IDENTIFIER_RULES) || textFault(credentials.secret, IDENTIFIER_RULES)) {
-    throw new OAuthError('invalid_client', 'malformed Basic credentials', { headers: BASIC_CHALLENGE, reason: 'input_text' });
-  }
-  return credentials;
+/** RFC 6749 §5.2: an invalid_client after an Authorization header is 401 with a challenge. */
+function withChallenge(error: unknown, request: RequestInfo): unknown {
+  if (!(error instanceof OAuthError) || error.code !== 'invalid_client' || request.headers.authorization === undefined) return error;
+  return error.headers['WWW-Authenticate'] ? error : error.withHeaders({ 'WWW-Authenticate': BASIC_CHALLENGE });
 }

@@ -1,3 +1,4 @@
+import type { AuthorizationDetailsRegistry } from '@fpa/authz-request';
 import type { ClientRegistry } from '@fpa/clients';
 import type { KeyManager } from '@fpa/keys';
 import type { AuditService } from '@fpa/platform';
@@ -15,3 +16,4 @@ export type RefreshTokenStore = Pick<RefreshTokenService, 'find' | 'issue' | 'ro
 export type AccessTokenRevoker = Pick<RevocationService, 'revokeAccessTokens'>;
 export type AuditTrail = Pick<AuditService, 'record'>;
 export type AccessTokenSigner = Pick<KeyManager, 'sign'>;
+export type DetailsNarrower = Pick<AuthorizationDetailsRegistry, 'parse' | 'narrow'>;

@@ -6,7 +6,7 @@ import type { DeviceSession } from '@fpa/session';
 import { MemoryStore } from '@fpa/store';
 import { ClientAuthenticator, JWT_BEARER_ASSERTION } from './client-authenticator.service';
 import type { GrantContext, GrantHandler, GrantResult } from './grant-handler';
-import { counted, FakeAudit, FakeClients, FakeSessions, ISSUER, requestInfo, testClient, testClock, testConfig, testMetrics, testSession } from './testing/fakes';
+import { counted, FakeAudit, FakeClients, FakeSessions, ISSUER, requestInfo, testClient, testClock, testConfig, testKeySets, testMetrics, testSession } from './testing/fakes';
 import { TokenEndpointService } from './token-endpoint.service';
 import type { TokenMetrics } from './token.metrics';
 
@@ -59,7 +59,7 @@ describe('TokenEndpointService (STYLE.md plug-in shape, GEN-1, DPOP-16/19, JWTCA
     refresh = new RecordingGrant('refresh_token', ['refresh_token', 'scope'], 'required');
     open = new RecordingGrant('fp_open', ['client_id', 'public_key'], 'none');
     const grants = new Map<string, GrantHandler>([cc, refresh, open].map((g) => [g.grantType, g]));
-    endpoint = new TokenEndpointService(grants, store, dpop, new ClientAuthenticator(config, clock, clients, sessions, store, metrics), metrics, audit);
+    endpoint = new TokenEndpointService(grants, store, dpop, new ClientAuthenticator(config, clock, clients, sessions, store, metrics, testKeySets(config, clock, metrics)), metrics, audit);
   });
   afterEach(async () => store.close());
 
@@ -116,6 +116,14 @@ describe('TokenEndpointService (STYLE.md plug-in shape, GEN-1, DPOP-16/19, JWTCA
     const result = await send(await ccForm());
     expect(cc.calls[0].dpop).toBeUndefined();
     expect(result.headers).toEqual({});
+  });
+
+  it('a confidential client with its own keys reaches every grant it is registered for (refresh_token here), no device session attached', async () => {
+    const svcKey = await generateClientKeyPair('ES256');
+    clients.byId.set('svc', testClient({ id: 'svc', type: 'confidential', authMethods: ['private_key_jwt'], grantTypes: ['refresh_token'], dpopBoundAccessTokens: false, jwks: { keys: [{ ...svcKey.publicJwk, kid: 's' }] } }));
+    const a = await signJwt({ iss: 'svc', sub: 'svc', aud: ISSUER, iat: clock.nowSeconds(), exp: clock.nowSeconds() + 60, jti: randomUUID() }, { alg: 'ES256', kid: 's' }, svcKey.privateKey);
+    await send({ grant_type: 'refresh_token', refresh_token: 'r', client_assertion_type: JWT_BEARER_ASSERTION, client_assertion: a });
+    expect(refresh.calls[0].client).toMatchObject({ client: { id: 'svc' }, method: 'private_key_jwt', deviceSession: undefined });
   });
 
   it('seed 000 (C): a proof made with the device key is refused', async () => {

@@ -12,7 +12,7 @@ type Claims = Record<string, unknown>;
 /**
  * RFC 7662 introspection and RFC 7009 revocation for our JWT access tokens and opaque refresh
  * tokens. An access token is active when its signature, issuer and expiry hold, it is not revoked,
- * and its device session is still usable.
+ * and its session (when it has one) is still usable.
  */
 @Injectable()
 export class TokenIntrospectionService {
@@ -81,8 +81,12 @@ export class TokenIntrospectionService {
       const at = await this.verifyAccessToken(token);
       if (!at) return inactive;
       if (await this.revocations.isRevoked(String(at.jti))) return inactive;
-      const session = typeof at.auth_session === 'string' ? await this.sessions.find(at.auth_session) : undefined;
-      if (!session || !isUsable(session, nowMs)) return inactive;
+      // A device's or user's token lives as long as its session; a client's own token
+      // (client_credentials, RFC 6749 §4.4) has none and lives until it expires or is revoked.
+      if (at.auth_session !== undefined) {
+        const session = typeof at.auth_session === 'string' ? await this.sessions.find(at.auth_session) : undefined;
+        if (!session || !isUsable(session, nowMs)) return inactive;
+      }
       const cnf = at.cnf as { jkt?: string } | undefined;
       // DPOP-22: cnf.jkt at top level, token_type DPoP for bound tokens.
       return {
@@ -98,7 +102,9 @@ export class TokenIntrospectionService {
           jti: at.jti,
           token_type: cnf?.jkt ? 'DPoP' : 'Bearer',
           ...(cnf?.jkt ? { cnf: { jkt: cnf.jkt } } : {}),
-          auth_session: at.auth_session,
+          ...(at.auth_session === undefined ? {} : { auth_session: at.auth_session }),
+          // RAR-7 (RFC 9396 §9.2): the member's name is fixed.
+          ...(Array.isArray(at.authorization_details) ? { authorization_details: at.authorization_details } : {}),
         },
       };
     }
@@ -118,6 +124,8 @@ export class TokenIntrospectionService {
         iat: Math.floor(rt.createdAt.getTime() / 1000),
         ...(rt.jkt ? { cnf: { jkt: rt.jkt } } : {}),
         auth_session: rt.authSession,
+        // A refresh token stands for the whole grant (RFC 9396 §6.1).
+        ...(rt.authorizationDetails?.length ? { authorization_details: rt.authorizationDetails } : {}),
       },
     };
   }

@@ -9,7 +9,8 @@ import type { AccessTokenSigner } from './ports';
 export interface AccessTokenRequest {
   readonly clientId: string;
   readonly subject: string;
-  readonly authSession: string;
+  /** The device or user session; undefined for a client's token for itself (client_credentials). */
+  readonly authSession: string | undefined;
   readonly audience: string;
   /** Full scope claim (see scopeClaim). */
   readonly scope: string;
@@ -17,6 +18,8 @@ export interface AccessTokenRequest {
   readonly jkt: string | undefined;
   /** The user the session is attached to, once a challenge succeeded: `sub` becomes the user (AT-2/AT-3). */
   readonly user?: SessionUser;
+  /** RFC 9396 §7/§9 (RAR-6/7): the authorization details this token carries (a subset of the grant's). */
+  readonly authorizationDetails?: readonly Record<string, unknown>[];
 }
 
 export interface PreparedAccessToken {
@@ -53,10 +56,12 @@ export class TokenIssuer {
       exp: now + ttl,
       jti,
       scope: req.scope,
-      auth_session: req.authSession,
     };
+    if (req.authSession !== undefined) claims.auth_session = req.authSession;
     if (req.jkt !== undefined) claims.cnf = { jkt: req.jkt };
     if (req.user) Object.assign(claims, userClaims(req.user));
+    // RAR-7 (RFC 9396 §9.1): a top-level claim, for the resource server.
+    if (req.authorizationDetails?.length) claims.authorization_details = req.authorizationDetails;
     return { jti, expiresAt: new Date((now + ttl) * 1000), claims, tokenType: req.jkt !== undefined ? 'DPoP' : 'Bearer', expiresIn: ttl };
   }
 
@@ -68,16 +73,17 @@ export class TokenIssuer {
     return new Date(this.clock.nowMs() + this.config.tokens.refreshTokenTtl * 1000);
   }
 
-  /** RFC 6749 §5.1 response, plus `auth_session` (FIPA-30). */
+  /** RFC 6749 §5.1 response, plus `auth_session` (FIPA-30) and the token's `authorization_details` (RAR-6, RFC 9396 §7). */
   response(prepared: PreparedAccessToken, accessToken: string, refreshToken: string | undefined): Record<string, unknown> {
     const body: Record<string, unknown> = {
       access_token: accessToken,
       token_type: prepared.tokenType,
       expires_in: prepared.expiresIn,
       scope: prepared.claims.scope,
-      auth_session: prepared.claims.auth_session,
     };
+    if (prepared.claims.auth_session !== undefined) body.auth_session = prepared.claims.auth_session;
     if (refreshToken !== undefined) body.refresh_token = refreshToken;
+    if (prepared.claims.authorization_details !== undefined) body.authorization_details = prepared.claims.authorization_details;
     return body;
   }
 }

@@ -9,6 +9,7 @@ export class TokenMetrics {
   readonly clientAuthFailures;
   readonly refreshReuse;
   readonly revocations;
+  readonly clientJwksFetches;
 
   constructor(registry: MetricsRegistry) {
     this.tokensIssued = registry.counter({ name: 'fpa_tokens_issued_total', help: 'Access tokens issued, by grant type and token type.', labelNames: ['grant', 'token_type'] as const });
@@ -20,5 +21,10 @@ export class TokenMetrics {
     });
     this.refreshReuse = registry.counter({ name: 'fpa_refresh_token_reuse_total', help: 'Reuse of a rotated refresh token (the whole family is revoked).' });
     this.revocations = registry.counter({ name: 'fpa_revocations_total', help: 'Tokens revoked, by token kind.', labelNames: ['kind'] as const });
+    this.clientJwksFetches = registry.counter({
+      name: 'fpa_client_jwks_fetches_total',
+      help: "Fetches of private_key_jwt clients' jwks_uri by outcome (ok, a failure reason, or cooldown: a refetch for an unknown kid skipped).",
+      labelNames: ['outcome'] as const,
+    });
   }
 }

@@ -17,7 +17,7 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
-    const error = toOAuthError(exception);
+    const error = withBasicChallenge(toOAuthError(exception), req.headers?.authorization);
     if (error.reason === STORE_INPUT) {
       // A value reached PostgreSQL that the readers upstream should have refused: worth a look,
       // not an alert. No stack, no message (a driver message can quote the value): where and the code.
@@ -33,6 +33,21 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     }
     sendOAuthError(res, error);
   }
+}
+
+/** The challenge of the token service's client authentication (RFC 7617). */
+export const BASIC_CHALLENGE = 'Basic realm="first-party-auth"';
+
+/**
+ * RFC 6749 §5.2: a client that tried `Authorization: Basic` and gets `invalid_client` is answered
+ * 401 with a `WWW-Authenticate` for that scheme — wherever the refusal came from (client
+ * authentication sets it itself; this catches every other endpoint). A challenge already chosen
+ * (a DPoP one, say) stays.
+ */
+export function withBasicChallenge(error: OAuthError, authorization: string | string[] | undefined): OAuthError {
+  if (error.code !== 'invalid_client' || error.headers['WWW-Authenticate'] !== undefined) return error;
+  if (typeof authorization !== 'string' || !/^basic(\s|$)/i.test(authorization.trim())) return error;
+  return error.withHeaders({ 'WWW-Authenticate': BASIC_CHALLENGE });
 }
 
 export function sendOAuthError(res: Response, error: OAuthError): void {

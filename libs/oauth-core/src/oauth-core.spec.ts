@@ -1,7 +1,7 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { mergeMetadata } from './metadata';
 import type { ArgumentsHost } from '@nestjs/common';
-import { OAUTH_ERROR_TABLE, OAuthError, OAuthExceptionFilter, readForm, STORE_INPUT, toOAuthError } from './index';
+import { BASIC_CHALLENGE, OAUTH_ERROR_TABLE, OAuthError, OAuthExceptionFilter, readForm, STORE_INPUT, toOAuthError, withBasicChallenge } from './index';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -134,5 +134,19 @@ describe('mergeMetadata (META-1)', () => {
       y: 1,
     });
     expect(() => mergeMetadata('https://as', [{ y: 1 }, { y: 2 }])).toThrow(/twice/);
+  });
+});
+
+describe('withBasicChallenge (RFC 6749 §5.2)', () => {
+  it('invalid_client after Authorization: Basic gets the Basic challenge; other errors, other schemes and chosen challenges stay', () => {
+    const refused = new OAuthError('invalid_client', 'unknown or disabled client');
+    expect(withBasicChallenge(refused, 'Basic YTpi').headers).toEqual({ 'WWW-Authenticate': BASIC_CHALLENGE });
+    expect(withBasicChallenge(refused, 'basic').headers).toEqual({ 'WWW-Authenticate': BASIC_CHALLENGE });
+    expect(withBasicChallenge(refused, undefined).headers).toEqual({});
+    expect(withBasicChallenge(refused, 'DPoP abc').headers).toEqual({});
+    expect(withBasicChallenge(new OAuthError('invalid_request', 'x'), 'Basic YTpi').headers).toEqual({});
+    const dpop = new OAuthError('invalid_client', 'x', { headers: { 'WWW-Authenticate': 'DPoP error="invalid_token"' } });
+    expect(withBasicChallenge(dpop, 'Basic YTpi')).toBe(dpop);
+    expect(withBasicChallenge(refused, 'Basic YTpi').status).toBe(401);
   });
 });

@@ -16,6 +16,8 @@ export type OAuthErrorCode =
   | 'unsupported_response_type'
   | 'login_required'
   | 'consent_required'
+  // OIDC Core §3.1.2.6 (RFC 9126 §3: a server that takes no request objects)
+  | 'request_not_supported'
   // RFC 9396 §5 (RAR-4)
   | 'invalid_authorization_details'
   | 'access_denied'
@@ -58,6 +60,7 @@ export const OAUTH_ERROR_TABLE = {
   unsupported_response_type: { status: 400, expose: true },
   login_required: { status: 400, expose: true },
   consent_required: { status: 400, expose: true },
+  request_not_supported: { status: 400, expose: true },
   access_denied: { status: 400, expose: true },
   invalid_target: { status: 400, expose: true },
   unsupported_token_type: { status: 400, expose: true },

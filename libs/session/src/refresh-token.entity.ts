@@ -39,6 +39,10 @@ export class RefreshTokenEntity {
   @Column({ type: 'text' })
   audience!: string;
 
+  /** RFC 9396 §6.1: the authorization details of the grant (a refresh may narrow, never widen, them). */
+  @Column({ name: 'authorization_details', type: 'jsonb', nullable: true })
+  authorizationDetails!: Record<string, unknown>[] | null;
+
   @Column({ name: 'access_token_jti', type: 'text' })
   accessTokenJti!: string;
 

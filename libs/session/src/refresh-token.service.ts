@@ -15,6 +15,8 @@ export interface RefreshTokenGrant {
   readonly audience: string;
   readonly accessTokenJti: string;
   readonly accessTokenExpiresAt: Date;
+  /** RFC 9396: the authorization details granted (those of the code), not the subset an access token carries. */
+  readonly authorizationDetails?: readonly Record<string, unknown>[] | null;
 }
 
 export interface IssuedAccessTokenRef {
@@ -40,9 +42,9 @@ export class RefreshTokenService {
     // Hot path (every device grant): one plain INSERT straight to the pool.
     await this.sql(
       `INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope, audience,
-                                   access_token_jti, access_token_expires_at, status, created_at, expires_at)
-       VALUES ($1, $2, $1, NULL, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12)`,
-      [id, sha256B64u(token), grant.clientId, grant.authSession, grant.subject, grant.jkt, grant.scope, grant.audience, grant.accessTokenJti, grant.accessTokenExpiresAt, now, expiresAt],
+                                   access_token_jti, access_token_expires_at, status, created_at, expires_at, authorization_details)
+       VALUES ($1, $2, $1, NULL, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13)`,
+      [id, sha256B64u(token), grant.clientId, grant.authSession, grant.subject, grant.jkt, grant.scope, grant.audience, grant.accessTokenJti, grant.accessTokenExpiresAt, now, expiresAt, detailsJson(grant)],
     );
     return token;
   }
@@ -65,8 +67,8 @@ export class RefreshTokenService {
          RETURNING id, family_id, expires_at
        )
        INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope,
-                                   audience, access_token_jti, access_token_expires_at, status, created_at, expires_at)
-       SELECT $3, $4, parent.family_id, parent.id, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $2, parent.expires_at
+                                   audience, access_token_jti, access_token_expires_at, status, created_at, expires_at, authorization_details)
+       SELECT $3, $4, parent.family_id, parent.id, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $2, parent.expires_at, $13::jsonb
        FROM parent
        RETURNING id`,
       [
@@ -82,6 +84,7 @@ export class RefreshTokenService {
         grant.audience,
         grant.accessTokenJti,
         grant.accessTokenExpiresAt,
+        detailsJson(grant),
       ],
     );
     return rows.length === 1 ? token : undefined;
@@ -106,6 +109,11 @@ export class RefreshTokenService {
     );
     return rows.map((r) => ({ jti: r.access_token_jti, expiresAt: new Date(r.access_token_expires_at) }));
   }
+}
+
+/** jsonb parameter: node-postgres would send a JS array as a PostgreSQL array, not as JSON. */
+function detailsJson(grant: RefreshTokenGrant): string | null {
+  return grant.authorizationDetails ? JSON.stringify(grant.authorizationDetails) : null;
 }
 
 interface RevokedRow {

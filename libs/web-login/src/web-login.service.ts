@@ -76,7 +76,10 @@ export class WebLoginService {
         return { answer: errorPage(400, 'This sign-in link was already used, has expired, or belongs to another app.', client) };
       }
       const redirectUri = pushed.request.redirectUri ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
-      if (!redirectUri) return { answer: errorPage(400, 'This request names no redirect URI and the app has several.', client) };
+      if (!redirectUri) {
+        const why = client.redirectUris.length === 0 ? 'This app has no web redirect URI: its pushed requests continue in the app (authorization challenge endpoint), not in a browser.' : 'This request names no redirect URI and the app has several.';
+        return { answer: errorPage(400, why, client) };
+      }
       authRequest = { ...pushed.request, redirectUri };
       continues = pushed.authSession;
     } else {

@@ -4,7 +4,7 @@ import { OAuthError, type FixedClock } from '@fpa/oauth-core';
 import type { AuthorizationCode } from '@fpa/session';
 import type { AuthenticatedClient } from '../client-authenticator.service';
 import type { GrantContext } from '../grant-handler';
-import { FakeAudit, FakeCodes, FakeRefreshTokens, FakeRevocations, FakeSessions, FakeSigner, ISSUER, requestInfo, testClient, testClock, testConfig, testSession } from '../testing/fakes';
+import { FakeAudit, FakeCodes, FakeRefreshTokens, FakeRevocations, FakeSessions, FakeSigner, ISSUER, requestInfo, testClient, testClock, testConfig, testDetails, testSession } from '../testing/fakes';
 import { TokenIssuer } from '../token-issuer.service';
 import { AuthorizationCodeGrant } from './authorization-code.grant';
 
@@ -31,7 +31,7 @@ describe('AuthorizationCodeGrant (FIPA-29, GEN-2, GEN-3)', () => {
     revocations = new FakeRevocations();
     audit = new FakeAudit();
     const config = testConfig();
-    grant = new AuthorizationCodeGrant(config, clock, codes, sessions, refreshTokens, revocations, new TokenIssuer(config, clock, await FakeSigner.create()), audit);
+    grant = new AuthorizationCodeGrant(config, clock, codes, sessions, refreshTokens, revocations, new TokenIssuer(config, clock, await FakeSigner.create()), audit, testDetails());
   });
 
   /** A challenge session with a verified user and a code issued from it (S256 challenge, DPoP-bound). */
@@ -213,5 +213,43 @@ describe('AuthorizationCodeGrant (FIPA-29, GEN-2, GEN-3)', () => {
     await rejectsWith(redeem(code, verifier, { extra: { scope: 'api.read' } }), 'invalid_scope');
     const result = await redeem(code, verifier, { extra: { scope: 'openid' } });
     expect(result.body.scope).toBe(`openid auth_session:${authSession}`);
+  });
+
+  describe('RFC 9396 authorization details (RAR-5, RAR-6, RAR-7)', () => {
+    const rarApp: AuthenticatedClient = { client: testClient({ id: 'app', authorizationDetailsTypes: ['payment_initiation', 'account_information'] }), method: 'none' };
+    const payment = { type: 'payment_initiation', instructedAmount: { currency: 'EUR', amount: '10.00' }, creditorName: 'Merchant A', creditorAccount: { iban: 'DE02120300000000202051' } };
+    const balances = { type: 'account_information', actions: ['read_balances'] };
+
+    it('RAR-6/RAR-7: the granted details in the response and the access token; the refresh token keeps the grant', async () => {
+      const { code, verifier } = issued({ authorizationDetails: [payment, balances] });
+      const result = await redeem(code, verifier, { client: rarApp });
+      expect(result.body.authorization_details).toEqual([payment, balances]);
+      expect(decodeJwtUnverified(result.body.access_token as string).payload.authorization_details).toEqual([payment, balances]);
+      expect((await refreshTokens.find(result.body.refresh_token as string))?.authorizationDetails).toEqual([payment, balances]);
+    });
+
+    it('RAR-5: a token request narrows to a subset; the refresh token still holds the whole grant (RFC 9396 §6.1)', async () => {
+      const { code, verifier } = issued({ authorizationDetails: [payment, balances] });
+      const result = await redeem(code, verifier, { client: rarApp, extra: { authorization_details: JSON.stringify([balances]) } });
+      expect(result.body.authorization_details).toEqual([balances]);
+      expect(decodeJwtUnverified(result.body.access_token as string).payload.authorization_details).toEqual([balances]);
+      expect((await refreshTokens.find(result.body.refresh_token as string))?.authorizationDetails).toEqual([payment, balances]);
+    });
+
+    it('RAR-5: broader or unknown details are invalid_authorization_details and leave the code redeemable', async () => {
+      const { code, verifier } = issued({ authorizationDetails: [balances] });
+      await rejectsWith(redeem(code, verifier, { client: rarApp, extra: { authorization_details: JSON.stringify([balances, payment]) } }), 'invalid_authorization_details');
+      await rejectsWith(redeem(code, verifier, { client: rarApp, extra: { authorization_details: JSON.stringify([{ type: 'wire_transfer' }]) } }), 'invalid_authorization_details');
+      expect((await codes.find(code))?.consumedAt).toBeNull();
+      await expect(redeem(code, verifier, { client: rarApp })).resolves.toMatchObject({ body: { authorization_details: [balances] } });
+    });
+
+    it('no details granted: none in the response or the token, and asking for some is refused', async () => {
+      const { code, verifier } = issued();
+      await rejectsWith(redeem(code, verifier, { client: rarApp, extra: { authorization_details: JSON.stringify([balances]) } }), 'invalid_authorization_details');
+      const result = await redeem(code, verifier, { client: rarApp });
+      expect(result.body).not.toHaveProperty('authorization_details');
+      expect(decodeJwtUnverified(result.body.access_token as string).payload).not.toHaveProperty('authorization_details');
+    });
   });
 });

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { AuthorizationDetailsRegistry } from '@fpa/authz-request';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { constantTimeEqual, isValidCodeVerifier, s256CodeChallenge } from '@fpa/crypto';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
 import { AuthorizationCodeService, DeviceSessionRepository, isUsable, RefreshTokenService, RevocationService, type AuthorizationCode } from '@fpa/session';
-import type { AccessTokenRevoker, AuditTrail, AuthorizationCodeStore, RefreshTokenStore, SessionLookup } from '../ports';
+import { detailsForToken } from '../authorization-details-policy';
+import type { AccessTokenRevoker, AuditTrail, AuthorizationCodeStore, DetailsNarrower, RefreshTokenStore, SessionLookup } from '../ports';
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
@@ -22,7 +24,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
   static readonly plugin: GrantPlugin = { grantType: 'authorization_code', handler: AuthorizationCodeGrant };
 
   readonly grantType = 'authorization_code';
-  readonly parameters = ['code', 'code_verifier', 'redirect_uri', 'scope'] as const;
+  readonly parameters = ['code', 'code_verifier', 'redirect_uri', 'scope', 'authorization_details'] as const;
   readonly clientAuth = 'required' as const;
   readonly dpop = 'supported' as const;
 
@@ -35,6 +37,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
     @Inject(RevocationService) private readonly revocations: AccessTokenRevoker,
     private readonly issuer: TokenIssuer,
     @Inject(AuditService) private readonly audit: AuditTrail,
+    @Inject(AuthorizationDetailsRegistry) private readonly details: DetailsNarrower,
   ) {}
 
   async handle(ctx: GrantContext): Promise<GrantResult> {
@@ -60,6 +63,8 @@ export class AuthorizationCodeGrant implements GrantHandler {
     }
 
     const scopes = grantedScopes(auth.client, ctx.form.scope, scopesWithoutSession(code.scope));
+    // RAR-5/RAR-6: refused before the code is spent, so the client can ask again.
+    const authorizationDetails = detailsForToken(this.details, auth.client, code.authorizationDetails, ctx.form.authorization_details);
     const prepared = this.issuer.prepare({
       clientId: auth.client.id,
       subject: code.userId,
@@ -68,6 +73,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
       scope: scopeClaim(scopes, code.authSession),
       jkt: ctx.dpop?.jkt,
       user: { userId: code.userId, authTime: code.authTime, amr: code.amr, acr: code.acr, verified: session.user.verified },
+      authorizationDetails,
     });
     const familyId = auth.client.grantTypes.includes('refresh_token') ? randomUUID() : null;
     // The refresh token exists before the code is consumed, so a racing reuse can always revoke it.
@@ -82,6 +88,8 @@ export class AuthorizationCodeGrant implements GrantHandler {
             audience: prepared.claims.aud as string,
             accessTokenJti: prepared.jti,
             accessTokenExpiresAt: prepared.expiresAt,
+            // RFC 9396 §6.1: the grant, not the subset this access token carries.
+            authorizationDetails: code.authorizationDetails,
           },
           now,
           this.issuer.refreshTokenExpiry(),

@@ -66,9 +66,33 @@ describe('ClientCredentialsGrant (seed 000 (C)/(D), CONTRACT §4)', () => {
     expect(refreshTokens.byHash.size).toBe(0);
   });
 
-  it('needs the device assertion: another client authentication method is unauthorized_client', async () => {
+  it('a public client needs the device assertion: another client authentication method is unauthorized_client', async () => {
     await rejectsWith(request({}, { client, method: 'none' }), 'unauthorized_client');
     await rejectsWith(request({}, { client, method: 'private_key_jwt' }), 'unauthorized_client');
+  });
+
+  describe('RFC 6749 §4.4: a confidential client on its own behalf', () => {
+    const service = testClient({ id: 'svc', type: 'confidential', authMethods: ['private_key_jwt', 'client_secret_basic'], grantTypes: ['client_credentials', 'refresh_token'], scopes: ['orders.read', 'orders.write'], dpopBoundAccessTokens: false });
+
+    it('private_key_jwt with its own keys: sub = client, no auth_session, no refresh token (§4.4.3), DPoP-bound when a proof came', async () => {
+      const result = await request({ scope: 'orders.read' }, { client: service, method: 'private_key_jwt' });
+      expect(result.body).toEqual({ access_token: expect.any(String), token_type: 'DPoP', expires_in: 600, scope: 'orders.read' });
+      const claims = claimsOf(result.body);
+      expect(claims).toMatchObject({ iss: ISSUER, sub: 'svc', client_id: 'svc', aud: `${ISSUER}/resources`, scope: 'orders.read', cnf: { jkt: 'dpop-jkt' } });
+      expect(claims.auth_session).toBeUndefined();
+      expect(refreshTokens.byHash.size).toBe(0);
+    });
+
+    it('without a proof: a Bearer token; with a secret it works the same', async () => {
+      const result = await request({}, { client: service, method: 'client_secret_basic' }, null);
+      expect(result.body).toMatchObject({ token_type: 'Bearer', scope: 'orders.read orders.write' });
+      expect(claimsOf(result.body).cnf).toBeUndefined();
+    });
+
+    it('its scopes and resources are limited as everyone’s', async () => {
+      await rejectsWith(request({ scope: 'admin' }, { client: service, method: 'private_key_jwt' }), 'invalid_scope');
+      await rejectsWith(request({ resource: 'https://elsewhere.example.com' }, { client: service, method: 'private_key_jwt' }), 'invalid_target');
+    });
   });
 
   it('RFC 8707: an allowed resource becomes the audience; another is invalid_target', async () => {

@@ -8,9 +8,14 @@ import { audienceFor, grantedScopes, scopeClaim } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
 
 /**
- * Device client credentials (seed 000 (C)/(D), seed 004, CONTRACT §4): the client authenticated
- * with a `private_key_jwt` signed by the device key of `device_auth_session`; the access token
- * carries that `auth_session` and is bound to the DPoP key when a proof was sent.
+ * `client_credentials` two ways, by how the client authenticated:
+ * - a device (seed 000 (C)/(D), seed 004, CONTRACT §4): a `private_key_jwt` signed by the device
+ *   key of `device_auth_session`; the access token carries that `auth_session` (and its user, once
+ *   one is attached), with a refresh token bound to the session;
+ * - a confidential client on its own behalf (RFC 6749 §4.4) — with its secret or its own key set:
+ *   `sub` is the client, no session, no user and no refresh token (§4.4.3).
+ * Either token is bound to the DPoP key when a proof was sent. A public client without a device
+ * session has no credentials to speak of and is refused.
  */
 @Injectable()
 export class ClientCredentialsGrant implements GrantHandler {
@@ -31,10 +36,16 @@ export class ClientCredentialsGrant implements GrantHandler {
   async handle(ctx: GrantContext): Promise<GrantResult> {
     const auth = ctx.client!;
     const session = auth.deviceSession;
-    if (auth.method !== 'private_key_jwt' || !session) {
+    const client = auth.client;
+    if (!session) {
+      if (client.type !== 'confidential' || auth.method === 'none') {
+        throw new OAuthError('unauthorized_client', 'client_credentials requires a device assertion carrying device_auth_session');
+      }
+      return this.clientToken(ctx);
+    }
+    if (auth.method !== 'private_key_jwt') {
       throw new OAuthError('unauthorized_client', 'client_credentials requires a device assertion carrying device_auth_session');
     }
-    const client = auth.client;
     const scopes = grantedScopes(client, ctx.form.scope);
     const audience = audienceFor(client, ctx.form.resource, this.config.tokens.defaultAudience);
     const prepared = this.issuer.prepare({
@@ -67,5 +78,20 @@ export class ClientCredentialsGrant implements GrantHandler {
     // The refresh-token insert and the signature overlap: the request costs one round trip plus one signature.
     const [refreshToken, accessToken] = await Promise.all([refresh, this.issuer.sign(prepared)]);
     return { body: this.issuer.response(prepared, accessToken, refreshToken), issued: { tokenType: prepared.tokenType } };
+  }
+
+  /** RFC 6749 §4.4: the client's own token — no session, no user, no refresh token (§4.4.3). */
+  private async clientToken(ctx: GrantContext): Promise<GrantResult> {
+    const client = ctx.client!.client;
+    const prepared = this.issuer.prepare({
+      clientId: client.id,
+      // RFC 9068 §2.2: for client credentials the subject is the client.
+      subject: client.id,
+      authSession: undefined,
+      audience: audienceFor(client, ctx.form.resource, this.config.tokens.defaultAudience),
+      scope: scopeClaim(grantedScopes(client, ctx.form.scope), undefined),
+      jkt: ctx.dpop?.jkt,
+    });
+    return { body: this.issuer.response(prepared, await this.issuer.sign(prepared), undefined), issued: { tokenType: prepared.tokenType } };
   }
 }

@@ -3,7 +3,7 @@ import type { ValidatedDpopProof } from '@fpa/dpop';
 import { OAuthError, type FixedClock } from '@fpa/oauth-core';
 import type { DeviceSession } from '@fpa/session';
 import type { AuthenticatedClient } from '../client-authenticator.service';
-import { counted, FakeAudit, FakeRefreshTokens, FakeRevocations, FakeSessions, FakeSigner, requestInfo, testClient, testClock, testConfig, testMetrics, testSession } from '../testing/fakes';
+import { counted, FakeAudit, FakeRefreshTokens, FakeRevocations, FakeSessions, FakeSigner, requestInfo, testClient, testClock, testConfig, testDetails, testMetrics, testSession } from '../testing/fakes';
 import type { TokenMetrics } from '../token.metrics';
 import { TokenIssuer } from '../token-issuer.service';
 import { RefreshTokenGrant } from './refresh-token.grant';
@@ -31,12 +31,12 @@ describe('RefreshTokenGrant (RFC 6749 §6, RFC 9700 §4.14, DPOP-18)', () => {
     audit = new FakeAudit();
     metrics = testMetrics().token;
     const config = testConfig();
-    grant = new RefreshTokenGrant(clock, new TokenIssuer(config, clock, await FakeSigner.create()), refreshTokens, revocations, sessions, audit, metrics);
+    grant = new RefreshTokenGrant(clock, new TokenIssuer(config, clock, await FakeSigner.create()), refreshTokens, revocations, sessions, audit, metrics, testDetails());
     session = sessions.add(testSession());
   });
 
   /** A refresh token as client_credentials would have issued it. */
-  const issue = (overrides: { jkt?: string | null; clientId?: string; authSession?: string } = {}): Promise<string> =>
+  const issue = (overrides: { jkt?: string | null; clientId?: string; authSession?: string; authorizationDetails?: Record<string, unknown>[] } = {}): Promise<string> =>
     refreshTokens.issue(
       {
         clientId: overrides.clientId ?? client.id,
@@ -47,14 +47,15 @@ describe('RefreshTokenGrant (RFC 6749 §6, RFC 9700 §4.14, DPOP-18)', () => {
         audience: 'https://api.example.com',
         accessTokenJti: randomToken(16),
         accessTokenExpiresAt: new Date(clock.nowMs() + 600_000),
+        authorizationDetails: overrides.authorizationDetails ?? null,
       },
       new Date(clock.nowMs()),
       new Date(clock.nowMs() + 86_400_000),
     );
 
-  const refresh = (token: string | undefined, options: { jkt?: string | null; auth?: AuthenticatedClient; scope?: string } = {}) =>
+  const refresh = (token: string | undefined, options: { jkt?: string | null; auth?: AuthenticatedClient; scope?: string; details?: unknown[] } = {}) =>
     grant.handle({
-      form: { ...(token === undefined ? {} : { refresh_token: token }), ...(options.scope ? { scope: options.scope } : {}) },
+      form: { ...(token === undefined ? {} : { refresh_token: token }), ...(options.scope ? { scope: options.scope } : {}), ...(options.details ? { authorization_details: JSON.stringify(options.details) } : {}) },
       client: options.auth ?? byIdOnly,
       dpop: options.jkt === null ? undefined : proofBy(options.jkt ?? KEY),
       request: requestInfo(),
@@ -166,5 +167,31 @@ describe('RefreshTokenGrant (RFC 6749 §6, RFC 9700 §4.14, DPOP-18)', () => {
     const token = await issue();
     await rejectsWith(refresh(token, { scope: 'admin' }), 'invalid_scope');
     expect((await refresh(token, { scope: 'openid' })).body.scope).toBe(`openid auth_session:${session.authSession}`);
+  });
+
+  describe('RFC 9396 authorization details (RAR-5, RAR-6)', () => {
+    const rarClient: AuthenticatedClient = { client: testClient({ authorizationDetailsTypes: ['account_information'] }), method: 'none' };
+    const balances = { type: 'account_information', actions: ['read_balances'] };
+    const accounts = { type: 'account_information', actions: ['list_accounts'] };
+
+    it('a refresh issues the grant’s details, or the subset it names; the rotated token keeps the whole grant', async () => {
+      const old = await issue({ authorizationDetails: [balances, accounts] });
+      const narrowed = await refresh(old, { auth: rarClient, details: [accounts] });
+      expect(narrowed.body.authorization_details).toEqual([accounts]);
+      expect(decodeJwtUnverified(narrowed.body.access_token as string).payload.authorization_details).toEqual([accounts]);
+      const next = narrowed.body.refresh_token as string;
+      expect((await refreshTokens.find(next))?.authorizationDetails).toEqual([balances, accounts]);
+      const whole = await refresh(next, { auth: rarClient });
+      expect(whole.body.authorization_details).toEqual([balances, accounts]);
+    });
+
+    it('RAR-5: broader details are invalid_authorization_details, and the refresh token is not rotated', async () => {
+      const old = await issue({ authorizationDetails: [accounts] });
+      await rejectsWith(refresh(old, { auth: rarClient, details: [accounts, balances] }), 'invalid_authorization_details');
+      expect((await refreshTokens.find(old))?.status).toBe('active');
+      const plain = await issue();
+      await rejectsWith(refresh(plain, { auth: rarClient, details: [accounts] }), 'invalid_authorization_details');
+      await expect(refresh(plain, { auth: rarClient })).resolves.not.toHaveProperty('body.authorization_details');
+    });
   });
 });

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TokenMetrics } from '../token.metrics';
+import { AuthorizationDetailsRegistry } from '@fpa/authz-request';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
 import { DeviceSessionRepository, isUsable, RefreshTokenService, RevocationService, type RefreshTokenEntity } from '@fpa/session';
-import type { AccessTokenRevoker, AuditTrail, RefreshTokenStore, SessionLookup } from '../ports';
+import { detailsForToken } from '../authorization-details-policy';
+import type { AccessTokenRevoker, AuditTrail, DetailsNarrower, RefreshTokenStore, SessionLookup } from '../ports';
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
@@ -19,7 +21,7 @@ export class RefreshTokenGrant implements GrantHandler {
   static readonly plugin: GrantPlugin = { grantType: 'refresh_token', handler: RefreshTokenGrant };
 
   readonly grantType = 'refresh_token';
-  readonly parameters = ['refresh_token', 'scope'] as const;
+  readonly parameters = ['refresh_token', 'scope', 'authorization_details'] as const;
   readonly clientAuth = 'required' as const;
   readonly dpop = 'supported' as const;
 
@@ -31,6 +33,7 @@ export class RefreshTokenGrant implements GrantHandler {
     @Inject(DeviceSessionRepository) private readonly sessions: SessionLookup,
     @Inject(AuditService) private readonly audit: AuditTrail,
     private readonly metrics: TokenMetrics,
+    @Inject(AuthorizationDetailsRegistry) private readonly details: DetailsNarrower,
   ) {}
 
   async handle(ctx: GrantContext): Promise<GrantResult> {
@@ -59,6 +62,8 @@ export class RefreshTokenGrant implements GrantHandler {
     if (!session || !isUsable(session, now.getTime())) throw new OAuthError('invalid_grant', 'the device session is expired or revoked');
 
     const scopes = grantedScopes(auth.client, ctx.form.scope, scopesWithoutSession(rt.scope));
+    // RAR-5: the same details as the grant, or a subset the request names.
+    const authorizationDetails = detailsForToken(this.details, auth.client, rt.authorizationDetails, ctx.form.authorization_details);
     const prepared = this.issuer.prepare({
       clientId: rt.clientId,
       subject: rt.subject,
@@ -68,6 +73,7 @@ export class RefreshTokenGrant implements GrantHandler {
       jkt: rt.jkt ?? ctx.dpop?.jkt,
       // The session's current authentication state (a step-up since issuance shows up here).
       user: session.user,
+      authorizationDetails,
     });
     const next = await this.refreshTokens.rotate(
       rt.id,
@@ -80,6 +86,8 @@ export class RefreshTokenGrant implements GrantHandler {
         audience: rt.audience,
         accessTokenJti: prepared.jti,
         accessTokenExpiresAt: prepared.expiresAt,
+        // Rotation keeps the grant whole, however this request narrowed its access token (RFC 9396 §6.1).
+        authorizationDetails: rt.authorizationDetails,
       },
       now,
     );

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { AuthorizationDetailsRegistry, EXAMPLE_DETAIL_TYPES } from '@fpa/authz-request';
 import { CLIENT_METADATA_DEFAULTS, type Client } from '@fpa/clients';
 import { loadConfig, type AppConfig } from '@fpa/config';
-import { generateSigningKey, importPrivateJwk, randomToken, sha256B64u, signJwt, type GeneratedKeyPair, type JWTPayload, type SigningKey } from '@fpa/crypto';
+import { generateSigningKey, importPrivateJwk, parsePublicJwkSet, randomToken, sha256B64u, signJwt, type GeneratedKeyPair, type JWTPayload, type SigningKey } from '@fpa/crypto';
 import { DpopMetrics } from '@fpa/dpop';
-import { FixedClock, type RequestInfo } from '@fpa/oauth-core';
+import { FixedClock, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { MetricsRegistry, type AuditEvent } from '@fpa/platform';
 import type { AuthorizationCode, DeviceSession, IssuedAccessTokenRef, RefreshTokenEntity, RefreshTokenGrant } from '@fpa/session';
+import { ClientKeySets } from '../client-keys/client-key-sets.service';
+import { JwksFetchError, type FetchedJwks, type JwksSource } from '../client-keys/jwks-fetcher';
+import { RemoteKeySets } from '../client-keys/remote-key-sets';
 import { TokenMetrics } from '../token.metrics';
 import type { AccessTokenRevoker, AccessTokenSigner, AuditTrail, AuthorizationCodeStore, ClientLookup, RefreshTokenStore, SessionLookup } from '../ports';
 
@@ -24,6 +28,9 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
 
 /** A clock pinned near real time (DPoP proofs and assertions built by @fpa/crypto read Date.now()). */
 export const testClock = (): FixedClock => new FixedClock(Date.now());
+
+/** The RAR types of the embedded default (payment_initiation, account_information). */
+export const testDetails = (): AuthorizationDetailsRegistry => new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES);
 
 export function testMetrics(): { registry: MetricsRegistry; token: TokenMetrics; dpop: DpopMetrics } {
   const registry = new MetricsRegistry();
@@ -155,6 +162,7 @@ export class FakeRefreshTokens implements RefreshTokenStore {
       familyId,
       parentId,
       ...grant,
+      authorizationDetails: grant.authorizationDetails ? [...grant.authorizationDetails] : null,
       status: 'active',
       createdAt: now,
       expiresAt,
@@ -200,4 +208,43 @@ export class FakeSigner implements AccessTokenSigner {
 
 export function requestInfo(headers: Record<string, string | string[]> = {}): RequestInfo {
   return { method: 'POST', path: '/token', headers, ip: '203.0.113.7', requestId: 'req-1' };
+}
+
+/**
+ * A jwks_uri without the network: each URI answers with what `serve` set (a JWK Set, a failure, or
+ * a promise the spec resolves later); every fetch is counted.
+ */
+export class FakeJwksSource implements JwksSource {
+  readonly fetches: string[] = [];
+  private readonly answers = new Map<string, () => Promise<FetchedJwks>>();
+
+  serve(uri: string, set: unknown, maxAgeSeconds?: number): void {
+    this.answers.set(uri, async () => ({ set: await parsePublicJwkSet(set, { maxKeys: 20 }), maxAgeSeconds }));
+  }
+  fail(uri: string, failure: JwksFetchError['failure']): void {
+    this.answers.set(uri, () => Promise.reject(new JwksFetchError(failure, `fake ${failure}`)));
+  }
+  /** The next fetches of `uri` wait until the returned function is called. */
+  hold(uri: string): () => void {
+    const answer = this.answers.get(uri);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    this.answers.set(uri, async () => {
+      await gate;
+      if (!answer) throw new JwksFetchError('network', 'nothing served');
+      return answer();
+    });
+    return release;
+  }
+  async fetch(uri: string): Promise<FetchedJwks> {
+    this.fetches.push(uri);
+    const answer = this.answers.get(uri);
+    if (!answer) throw new JwksFetchError('network', 'nothing served');
+    return answer();
+  }
+}
+
+/** ClientKeySets over a FakeJwksSource (or the given one), with the spec's clock. */
+export function testKeySets(config: AppConfig, clock: Clock, metrics: TokenMetrics, source: JwksSource = new FakeJwksSource()): ClientKeySets {
+  return new ClientKeySets(config, new RemoteKeySets(config, clock, source, metrics));
 }

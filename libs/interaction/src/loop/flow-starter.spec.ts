@@ -14,7 +14,8 @@ const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const client = testClient();
 const clients = { find: async (id: string): Promise<Client | undefined> => (id === client.id ? client : undefined) } as unknown as ClientRegistry;
 const store = new MemoryStore(() => NOW);
-const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), new PushedRequests(store, new FixedClock(NOW)));
+const pushedRequests = new PushedRequests(store, new FixedClock(NOW));
+const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), pushedRequests);
 afterAll(() => store.close());
 
 const caller = (overrides: Partial<Caller> = {}): Caller => ({ client, session: testSession(NOW), mode: 'public', jkt: 'jkt-1', created: false, ...overrides });
@@ -119,6 +120,28 @@ describe('FlowStarter.newFlow: the validated parameters of the request', () => {
   it('refuses parameters of the wrong type or length', async () => {
     expect((await refused(starter.newFlow(device(), { scope: ['openid'] }))).code).toBe('invalid_request');
     expect((await refused(starter.newFlow(device(), { login_hint: `${'a'.repeat(320)}@x` }))).code).toBe('invalid_request');
+  });
+});
+
+describe('FlowStarter.newFlow with a pushed request_uri (PAR-10, FIPA-22)', () => {
+  const pushed = (dpopJkt?: string) => pushedRequests.push({ request: emptyAuthorizationRequest(client.id, { codeChallenge: CHALLENGE, redirectUri: 'https://app.example.com/cb', dpopJkt }) }, 60);
+
+  it('the pushed request is the flow’s request (its redirect URI dropped: native codes are answered)', async () => {
+    const { requestUri } = await pushed('jkt-1');
+    const flow = await starter.newFlow(caller(), { request_uri: requestUri, client_id: client.id });
+    expect(flow.request).toEqual(emptyAuthorizationRequest(client.id, { codeChallenge: CHALLENGE, dpopJkt: 'jkt-1' }));
+    expect((await refused(starter.newFlow(caller(), { request_uri: requestUri }))).code).toBe('invalid_request');
+  });
+
+  it('DPOP-31: a request pushed with another DPoP key is invalid_dpop_proof, and still there for the right key', async () => {
+    const { requestUri } = await pushed('jkt-1');
+    expect((await refused(starter.newFlow(caller({ jkt: 'jkt-2' }), { request_uri: requestUri }))).code).toBe('invalid_dpop_proof');
+    await expect(starter.newFlow(caller(), { request_uri: requestUri })).resolves.toMatchObject({ request: { dpopJkt: 'jkt-1' } });
+  });
+
+  it('a request_uri carries only client_id (and auth_session): its parameters were pushed', async () => {
+    const { requestUri } = await pushed();
+    expect((await refused(starter.newFlow(caller(), { request_uri: requestUri, scope: 'openid' }))).code).toBe('invalid_request');
   });
 });
 

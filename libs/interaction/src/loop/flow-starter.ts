@@ -47,9 +47,13 @@ export class FlowStarter {
       if (typeof requestUri !== 'string' || Object.keys(input).some((k) => !['request_uri', 'client_id', 'auth_session'].includes(k))) {
         throw new OAuthError('invalid_request', 'a request_uri request carries only client_id (and auth_session): its parameters were pushed');
       }
-      const pushed = (await this.pushed.consume(requestUri, caller.client.id)).request;
-      // RFC 9449 §10.1 (DPOP-31): a key named when the request was pushed is the key of the flow.
-      if (pushed.dpopJkt !== undefined && pushed.dpopJkt !== caller.jkt) throw new OAuthError('invalid_dpop_proof', 'the DPoP key differs from the one the request was pushed with');
+      const pushed = (
+        await this.pushed.consume(requestUri, caller.client.id, ({ request: p }) => {
+          // RFC 9449 §10.1 (DPOP-31): a key named when the request was pushed is the key of the flow;
+          // checked before it is taken, so another key neither uses nor burns it.
+          if (p.dpopJkt !== undefined && p.dpopJkt !== caller.jkt) throw new OAuthError('invalid_dpop_proof', 'the DPoP key differs from the one the request was pushed with');
+        })
+      ).request;
       if (pushed.codeChallenge === undefined && caller.mode === 'public') throw new OAuthError('invalid_request', 'code_challenge (S256) is required');
       // Codes of the native endpoint are returned in its answer, never redirected.
       request = { ...pushed, redirectUri: undefined };

@@ -6,6 +6,7 @@ import { StoreGenerations1764300000000 } from './1764300000000-store-generations
 import { Janitor1764400000000 } from './1764400000000-janitor';
 import { ClientMetadata1764500000000 } from './1764500000000-client-metadata';
 import { BrowserSessions1764510000000 } from './1764510000000-browser-sessions';
+import { RefreshTokenAuthorizationDetails1764700000000 } from './1764700000000-refresh-token-authorization-details';
 
 /** Every migration, in order. Explicit imports: entity/migration globs break in monorepo builds (STYLE.md). */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Janitor1764400000000,
   ClientMetadata1764500000000,
   BrowserSessions1764510000000,
+  RefreshTokenAuthorizationDetails1764700000000,
 ];

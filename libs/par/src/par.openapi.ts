@@ -1,12 +1,9 @@
 import { BODY_PARSER_RESPONSES, CLIENT_AUTHENTICATION, errorResponse, FAULT_RESPONSES, jsonResponse, ref, type OpenApiFragment } from '@fpa/openapi';
-import { AUTHORIZATION_REQUEST_PARAMETERS } from './authorization-parameters';
+import { AUTHORIZATION_REQUEST_PARAMETERS } from '@fpa/authz-request';
 
 export const PAR_TAG = 'pushed authorization requests';
 
-/**
- * `POST /par` (RFC 9126, CONTRACT §1, PAR-1…10) in the token service. Kept here, beside the request
- * parameters it shares with `GET /authorize`, until the endpoint's own library carries it.
- */
+/** `POST /par` (RFC 9126, CONTRACT §1, PAR-1…10) in the token service; its parameters are the ones `GET /authorize` takes. */
 export const parOpenApi: OpenApiFragment = {
   name: 'pushed authorization requests',
   tags: [{ name: PAR_TAG, description: 'RFC 9126: a client pushes its authorization request and opens `GET /authorize?client_id=…&request_uri=…` with the reference it gets back.' }],
