@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ClientAdminService, ClientsModule, DEMO_CLIENT, DEMO_WEB_CLIENT } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
-import { ChallengeModule, ChallengeOpenApiModule, challengeMetadata } from '@fpa/interaction';
+import { ChallengeModule, challengeMetadata } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { JanitorModule } from '@fpa/janitor';
@@ -10,6 +10,8 @@ import { PlatformModule } from '@fpa/platform';
 import { RegistrationModule, registrationMetadata } from '@fpa/registration';
 import { SampleApiModule } from '@fpa/sample-api';
 import { WebLoginModule, webLoginMetadata } from '@fpa/web-login';
+import { SuiteOpenApiModule } from '@fpa/openapi';
+import { SUITE_OPENAPI } from '../../challenge/src/suite-openapi';
 
 export const STANDALONE_GRANTS = [FpRegisterGrant.plugin, ClientCredentialsGrant.plugin, RefreshTokenGrant.plugin, AuthorizationCodeGrant.plugin];
 
@@ -45,7 +47,7 @@ export class StandaloneAppModule {
         ParModule,
         ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }),
         WebLoginModule,
-        ChallengeOpenApiModule,
+        SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI }),
         SampleApiModule.forRoot({ keys: 'local' }),
       ],
       providers: [EmbeddedBootstrap],

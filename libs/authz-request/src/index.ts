@@ -3,3 +3,4 @@ export * from './authorization-request';
 export * from './pushed-requests';
 export * from './authz-request.module';
 export * from './examples/authorization-details';
+export * from './openapi/authorization-parameters';

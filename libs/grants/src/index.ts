@@ -12,3 +12,4 @@ export * from './grants/authorization-code.grant';
 export * from './token.metrics';
 export * from './ports';
 export * from './assertion-audience';
+export * from './openapi';

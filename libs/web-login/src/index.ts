@@ -3,3 +3,4 @@ export * from './web-login.service';
 export * from './browser-binding.service';
 export * from './html/pages';
 export * from './redirect';
+export * from './web-login.openapi';

@@ -52,8 +52,8 @@ export class AuthorizeChallengeController {
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiProduces('application/json')
   @ApiBody({
-    description: 'The first request of a flow, or a follow-up carrying `auth_session`.',
-    schema: { oneOf: [{ $ref: getSchemaPath(AuthorizeChallengeInitialRequestDto) }, { $ref: getSchemaPath(AuthorizeChallengeFollowUpRequestDto) }] },
+    description: 'The first request of a flow, or a follow-up carrying `auth_session`. `anyOf`, not `oneOf`: a device may name its own session on a first request, so a body with `auth_session` alone fits both, and the session’s state decides.',
+    schema: { anyOf: [{ $ref: getSchemaPath(AuthorizeChallengeInitialRequestDto) }, { $ref: getSchemaPath(AuthorizeChallengeFollowUpRequestDto) }] },
   })
   @ApiHeader({
     name: 'DPoP',

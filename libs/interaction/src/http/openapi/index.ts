@@ -1,4 +1,4 @@
 export * from './challenge-request.dto';
 export * from './challenge-response.dto';
-export * from './setup-openapi';
+export * from './challenge.openapi';
 export * from './openapi.module';

@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
-import { APP_SETUP, type AppSetup } from '@fpa/platform';
-import { setupOpenApi } from './setup-openapi';
+import { SuiteOpenApiModule } from '@fpa/openapi';
+import { challengeOpenApi } from './challenge.openapi';
 
 /**
- * Import next to `ChallengeModule.forRoot(…)` to serve the endpoint's OpenAPI document at
- * GET /openapi.json and Swagger UI at /docs. `createApp` runs the setup before the app listens.
+ * For an app composed around the challenge endpoint alone (a custom composition, the plug-in
+ * tests): serves a document of that endpoint at GET /openapi.json and Swagger UI at /docs. The
+ * suite's apps use `SuiteOpenApiModule` with every service's fragment instead.
  */
-@Module({ providers: [{ provide: APP_SETUP, useValue: { setup: (app) => {
-  setupOpenApi(app);
-} } satisfies AppSetup }] })
+@Module({ imports: [SuiteOpenApiModule.forRoot({ contributions: [challengeOpenApi] })] })
 export class ChallengeOpenApiModule {}

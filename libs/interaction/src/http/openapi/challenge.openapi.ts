@@ -1,53 +1,50 @@
 import type { INestApplication, Type } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule, getSchemaPath, type OpenAPIObject } from '@nestjs/swagger';
-import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { DocumentBuilder, SwaggerModule, getSchemaPath, type OpenAPIObject, type SchemaObject } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { CHALLENGE_METHODS, type ChallengeRegistry } from '@fpa/challenge-kit';
+import { BODY_PARSER_RESPONSES, type OpenApiFragment, type OpenApiPathItem } from '@fpa/openapi';
 import { ChallengeModule } from '../../interaction.module';
 import { AuthorizeChallengeFollowUpRequestDto, AuthorizeChallengeInitialRequestDto, DEVICE_TOKEN_SCHEME } from './challenge-request.dto';
 import { InsufficientAuthorizationDto } from './challenge-response.dto';
 
-/** Where the document and Swagger UI are served (every app that includes the challenge endpoint). */
-export const OPENAPI_JSON_PATH = '/openapi.json';
-export const OPENAPI_UI_PATH = '/docs';
+export const CHALLENGE_TAG = 'authorization challenge';
 
 /**
- * The OpenAPI 3 document of the authorization challenge endpoint, from the DTOs and the
- * controller's decorators, completed with what only the running app knows: the issuer, the
+ * The authorization challenge endpoint's part of the suite's OpenAPI document, generated from the
+ * DTOs and the controller's decorators and completed with what only the running app knows: the
  * enabled `challenge_type` values and the request parameters the plugged-in modules declare.
  */
-export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+export function challengeOpenApi(app: INestApplication): OpenApiFragment {
   const config = app.get<AppConfig>(APP_CONFIG, { strict: false });
-  const builder = new DocumentBuilder()
-    .setTitle('first-party-auth: authorization challenge endpoint')
-    .setDescription(
-      [
-        'OAuth 2.0 for First-Party Applications (draft-ietf-oauth-first-party-apps-04) as profiled by first-party-auth (CONTRACT §5).',
-        'Every request carries a DPoP proof (RFC 9449) for the endpoint URL; answers carry `DPoP-Nonce` and `Cache-Control: no-store`.',
-        'See docs/challenge-modules.md for the wire profile and how challenge modules plug in.',
-      ].join('\n\n'),
-    )
-    .setVersion('fipa-04')
-    .addServer(config.http.issuer)
+  const frame = new DocumentBuilder()
     .addSecurity(DEVICE_TOKEN_SCHEME, {
       type: 'http',
       scheme: 'DPoP',
       description: 'Way (b): a registered device’s DPoP-bound access token from client_credentials; the DPoP proof then carries `ath` (RFC 9449 §7).',
-    });
-  const document = SwaggerModule.createDocument(app, builder.build(), { include: [ChallengeModule] });
-  describePluggedMethods(document, app, config);
-  return document;
-}
-
-/** Builds the document and serves it at GET /openapi.json, with Swagger UI (swagger-ui-dist, no download) at /docs. */
-export function setupOpenApi(app: INestApplication): OpenAPIObject {
-  const document = buildOpenApiDocument(app);
-  SwaggerModule.setup(OPENAPI_UI_PATH, app, document, {
-    jsonDocumentUrl: OPENAPI_JSON_PATH,
-    raw: ['json'],
-    customSiteTitle: 'first-party-auth — authorization challenge endpoint',
-  });
-  return document;
+    })
+    .build();
+  const generated = SwaggerModule.createDocument(app, frame, { include: [ChallengeModule] });
+  describePluggedMethods(generated, app, config);
+  const paths: Record<string, OpenApiPathItem> = {};
+  for (const [path, item] of Object.entries(generated.paths)) {
+    // The body parser answers before the controller, as at every endpoint.
+    if (item.post) item.post.responses = { ...item.post.responses, ...BODY_PARSER_RESPONSES };
+    paths[path] = { ...item, 'x-service': 'challenge' };
+  }
+  return {
+    name: 'authorization challenge endpoint (generated)',
+    paths,
+    components: generated.components,
+    tags: [
+      {
+        name: CHALLENGE_TAG,
+        description: [
+          'OAuth 2.0 for First-Party Applications (draft-ietf-oauth-first-party-apps-04) as profiled by first-party-auth (CONTRACT §5), also advertised as the federation draft’s `native_authorization_endpoint`.',
+          'Every request carries a DPoP proof (RFC 9449) for the endpoint URL; answers carry `DPoP-Nonce` and `Cache-Control: no-store`. See docs/challenge-modules.md for the wire profile and how challenge modules plug in.',
+        ].join(' '),
+      },
+    ],
+  };
 }
 
 /** The enabled methods become enums; parameters a module declares and the DTOs do not name are added. */
