@@ -5,6 +5,7 @@ import { EXAMPLE_DETAIL_TYPES } from '@fpa/authz-request';
 import { randomToken, s256CodeChallenge } from '@fpa/crypto';
 import { ChallengeClient } from '@fpa/testing';
 import { startApp, type RunningApp } from '@fpa/testing/app';
+import { WebLoginMetrics } from '@fpa/web-login';
 
 const REDIRECT = 'https://app.example.com/cb';
 const WEB = {
@@ -171,6 +172,10 @@ describe('browser authorization endpoint: refusals', () => {
     await expectPage(await post(form({ csrf: 'x' }), { ...urlencoded, cookie }), 403, /This form has expired/);
     await expectPage(await post(form({ interaction: randomToken(16) }), { ...urlencoded, cookie }), 400, /This sign-in has expired/);
     await expectPage(await post(`${form({})}&email=y@example.com`, { ...urlencoded, cookie }), 400, /repeats a field/);
+
+    // Operators see each refusal by reason (fpa_web_login_total).
+    const counts = Object.fromEntries((await suite.get(WebLoginMetrics).answers.get()).values.filter((v) => v.labels.step === 'login').map((v) => [v.labels.outcome, v.value]));
+    expect(counts).toMatchObject({ refused_binding: 2, refused_csrf: 1, refused_expired: 1, refused_request: 1 });
   });
 
   it('assets are static and cacheable; an unknown one is a JSON 404', async () => {

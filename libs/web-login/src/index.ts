@@ -4,3 +4,4 @@ export * from './browser-binding.service';
 export * from './html/pages';
 export * from './redirect';
 export * from './web-login.openapi';
+export * from './web-login.metrics';

@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common
 import type { Request, Response } from 'express';
 import { OAuthError, requestInfo } from '@fpa/oauth-core';
 import { LOGIN_CSS, LOGIN_JS, webauthnBundle } from './html/assets';
+import { WebLoginMetrics } from './web-login.metrics';
 import { WebLoginService, type WebAnswer } from './web-login.service';
 
 const ASSETS: Record<string, { type: string; body: () => string }> = {
@@ -13,18 +14,26 @@ const ASSETS: Record<string, { type: string; body: () => string }> = {
 /** `GET /authorize` (RFC 6749 §4.1.1 — GET, as §3.1 requires), `POST /authorize/login`, and the page's assets. */
 @Controller()
 export class WebLoginController {
-  constructor(private readonly login: WebLoginService) {}
+  constructor(
+    private readonly login: WebLoginService,
+    private readonly metrics: WebLoginMetrics,
+  ) {}
 
   @Get('authorize')
   async authorize(@Req() req: Request, @Res() res: Response): Promise<void> {
-    send(res, await this.login.start(readQuery(req.originalUrl), requestInfo(req)));
+    send(res, this.count('authorize', await this.login.start(readQuery(req.originalUrl), requestInfo(req))));
   }
 
   @Post('authorize/login')
   @HttpCode(200)
   async answer(@Req() req: Request, @Res() res: Response): Promise<void> {
     if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) throw new OAuthError('invalid_request', 'the login form posts application/x-www-form-urlencoded');
-    send(res, await this.login.continue(singleValued(req.body), requestInfo(req)));
+    send(res, this.count('login', await this.login.continue(singleValued(req.body), requestInfo(req))));
+  }
+
+  private count(step: 'authorize' | 'login', a: WebAnswer): WebAnswer {
+    this.metrics.answers.inc({ step, outcome: outcomeOf(a) });
+    return a;
   }
 
   @Get('authorize/assets/:name')
@@ -67,6 +76,16 @@ function singleValued(source: unknown): Record<string, unknown> {
   if (!source || typeof source !== 'object') return out;
   for (const [k, v] of Object.entries(source as Record<string, unknown>)) if (typeof v === 'string' || Array.isArray(v)) out[k] = v;
   return out;
+}
+
+/** A bounded label: page, code, redirect_<OAuth error>, refused_<reason>. */
+function outcomeOf(a: WebAnswer): string {
+  if (a.answer.kind === 'redirect') {
+    const query = new URL(a.answer.location).searchParams;
+    const error = query.get('error');
+    return error ? `redirect_${/^[a-z_]{1,40}$/.test(error) ? error : 'other'}` : query.has('code') ? 'code' : 'redirect';
+  }
+  return a.answer.status < 400 ? 'page' : `refused_${a.refused ?? 'other'}`;
 }
 
 function send(res: Response, a: WebAnswer): void {

@@ -7,6 +7,7 @@ import { SessionModule } from '@fpa/session';
 import { BrowserBinding } from './browser-binding.service';
 import { BrowserInteractions } from './interactions.service';
 import { WebLoginController } from './web-login.controller';
+import { WebLoginMetrics } from './web-login.metrics';
 import { WebLoginService } from './web-login.service';
 
 /**
@@ -16,7 +17,7 @@ import { WebLoginService } from './web-login.service';
 @Module({
   imports: [ClientsModule, SessionModule, AuthzRequestModule],
   controllers: [WebLoginController],
-  providers: [BrowserBinding, BrowserInteractions, WebLoginService],
+  providers: [BrowserBinding, BrowserInteractions, WebLoginService, WebLoginMetrics],
 })
 export class WebLoginModule {}
 

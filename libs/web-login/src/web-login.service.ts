@@ -19,7 +19,13 @@ export interface WebAnswer {
   readonly setCookie?: string;
   /** The redirect target's origin (or private-use scheme), allowed as a form action (CSP). */
   readonly formTarget?: string;
+  /** Why an error page was shown (metrics only). */
+  readonly refused?: RefusalReason;
 }
+
+export type RefusalReason = 'request' | 'input' | 'client' | 'request_uri' | 'redirect_uri' | 'expired' | 'binding' | 'csrf';
+
+const refusal = (reason: RefusalReason, status: number, message: string, client?: Client): WebAnswer => ({ answer: errorPage(status, message, client), refused: reason });
 
 type Params = Readonly<Record<string, unknown>>;
 
@@ -56,14 +62,14 @@ export class WebLoginService {
   async start(params: Params, request: RequestInfo): Promise<WebAnswer> {
     // RFC 6749 §3.1: before anything is trusted, even the client, since a repeat makes the request ambiguous.
     const repeated = repeatedName(params);
-    if (repeated) return { answer: errorPage(400, `The sign-in request repeats a parameter (${repeated}).`) };
+    if (repeated) return refusal('request', 400, `The sign-in request repeats a parameter (${repeated}).`);
     // Issue 8's input rule, before any lookup: no control characters, lone surrogates or U+FFFD.
     const unfit = unfitName(params);
-    if (unfit) return { answer: errorPage(400, `The sign-in request has characters that are not allowed (${unfit}).`) };
+    if (unfit) return refusal('input', 400, `The sign-in request has characters that are not allowed (${unfit}).`);
     const clientId = typeof params.client_id === 'string' ? params.client_id : undefined;
     const client = clientId && clientId.length <= 128 ? await this.clients.find(clientId) : undefined;
-    if (!client) return { answer: errorPage(400, 'This app is not known here (client_id).') };
-    if (!client.grantTypes.includes('authorization_code')) return { answer: errorPage(400, 'This app may not sign users in here.', client) };
+    if (!client) return refusal('client', 400, 'This app is not known here (client_id).');
+    if (!client.grantTypes.includes('authorization_code')) return refusal('client', 400, 'This app may not sign users in here.', client);
 
     let authRequest: AuthorizationRequest;
     let continues: string | undefined;
@@ -73,19 +79,19 @@ export class WebLoginService {
       try {
         pushed = await this.pushed.consume(String(params.request_uri), client.id);
       } catch {
-        return { answer: errorPage(400, 'This sign-in link was already used, has expired, or belongs to another app.', client) };
+        return refusal('request_uri', 400, 'This sign-in link was already used, has expired, or belongs to another app.', client);
       }
       const redirectUri = pushed.request.redirectUri ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
       if (!redirectUri) {
         const why = client.redirectUris.length === 0 ? 'This app has no web redirect URI: its pushed requests continue in the app (authorization challenge endpoint), not in a browser.' : 'This request names no redirect URI and the app has several.';
-        return { answer: errorPage(400, why, client) };
+        return refusal('redirect_uri', 400, why, client);
       }
       authRequest = { ...pushed.request, redirectUri };
       continues = pushed.authSession;
     } else {
       const redirectUri = typeof params.redirect_uri === 'string' && isRegisteredRedirectUri(client, params.redirect_uri) ? params.redirect_uri : undefined;
       // RFC 6749 §4.1.2.1: never redirect to a URI that is not the client's.
-      if (!redirectUri) return { answer: errorPage(400, 'The redirect URI is missing or not registered for this app.', client) };
+      if (!redirectUri) return refusal('redirect_uri', 400, 'The redirect URI is missing or not registered for this app.', client);
       const state = typeof params.state === 'string' && /^[\x20-\x7E]{1,512}$/.test(params.state) ? params.state : undefined;
       const back = (e: OAuthError): WebAnswer => this.errorRedirect(redirectUri, state, e);
       // PAR-10: when pushing is required, a request that was not pushed is refused.
@@ -125,14 +131,14 @@ export class WebLoginService {
 
   /** `POST /authorize/login`: one answer of the login, bound to this browser and its form. */
   async continue(body: Params, request: RequestInfo): Promise<WebAnswer> {
-    if (repeatedName(body)) return { answer: errorPage(400, 'The form repeats a field.') };
-    if (unfitName(body)) return { answer: errorPage(400, 'The form has characters that are not allowed.') };
+    if (repeatedName(body)) return refusal('request', 400, 'The form repeats a field.');
+    if (unfitName(body)) return refusal('input', 400, 'The form has characters that are not allowed.');
     const interaction = await this.interactions.find(body.interaction);
-    if (!interaction) return { answer: errorPage(400, 'This sign-in has expired.') };
+    if (!interaction) return refusal('expired', 400, 'This sign-in has expired.');
     const secret = this.binding.secretOf(request);
     // A form of another browser's (or another window's) flow is refused, and so is one without its CSRF token.
-    if (!secret || this.binding.bindingKey(secret) !== interaction.bindingKey) return { answer: errorPage(403, 'This sign-in was started in another browser.') };
-    if (!this.binding.checkCsrf(interaction.id, secret, body.csrf)) return { answer: errorPage(403, 'This form has expired. Go back to the app and start again.') };
+    if (!secret || this.binding.bindingKey(secret) !== interaction.bindingKey) return refusal('binding', 403, 'This sign-in was started in another browser.');
+    if (!this.binding.checkCsrf(interaction.id, secret, body.csrf)) return refusal('csrf', 403, 'This form has expired. Go back to the app and start again.');
     const client = await this.clients.find(interaction.clientId);
     const session = await this.sessions.find(interaction.authSession);
     if (!client || !session || !isUsable(session, this.clock.nowMs())) return this.errorRedirect(interaction.redirectUri, interaction.state, new OAuthError('access_denied', 'the sign-in has expired'));
