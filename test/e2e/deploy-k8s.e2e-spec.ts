@@ -21,7 +21,7 @@ import {
   route,
   type K8sObject,
   type Manifests,
-} from '../support/k8s-manifests';
+} from '../support/k8s';
 
 /**
  * The Kubernetes manifests (k8s/): each overlay renders with `kubectl kustomize`, every object is a

@@ -1,30 +1,18 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { createDpopProof, decodeJwtUnverified, generateClientKeyPair } from '@fpa/crypto';
-import { launchBrowser } from '../support/browser';
 import { clientCredentialsForm, postForm, type FormResponse } from '../support/http';
-import { appMain, createSuiteEnv, DEVICE_CLIENT, freePort, randomSecret, runCli, runNode, spawnApp, storeUrls, type AppProcess, type RunResult, type SuiteEnv } from '@fpa/testing';
+import { cli, eventually } from '../support/processes';
+import { createSuiteEnv, DEVICE_CLIENT, freePort, spawnApp, type AppProcess, type RunResult, type SuiteEnv } from '@fpa/testing';
 
 /**
  * The built apps as real processes (CONTRACT §1, §2, §8): a split deployment sharing one issuer,
- * PostgreSQL and Redis; JSON logs without secrets; the embedded default on PGlite; start-up
- * configuration errors; the administration CLI.
+ * PostgreSQL and Redis; JSON logs without secrets. The embedded default on PGlite, start-up
+ * configuration errors and the administration CLI are in processes-embedded, processes-config-errors
+ * and processes-cli.
  */
 
 // Processes start in seconds on a shared machine (the e2e project's testTimeout is not applied per project).
 jest.setTimeout(60_000);
-
-/** The administration CLI with a suite's environment. */
-const cli = (env: Record<string, string>, ...args: string[]): Promise<RunResult> => runCli(args, env, { timeoutMs: 30_000 });
-
-/** Waits until `predicate` holds (log lines are written asynchronously). */
-async function eventually(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-}
 
 type LogLine = Record<string, unknown> & { req?: { id?: unknown; method?: string; path?: string }; level?: number };
 
@@ -41,26 +29,6 @@ function parseLogLines(output: string): { lines: LogLine[]; notJson: string[] } 
   }
   return { lines, notJson };
 }
-
-// The embedded default's first start (PGlite initdb + migrations) takes seconds: begin it at once so it
-// overlaps the split-deployment suite; its describe block below waits for it.
-let embeddedDataDir: string;
-let embeddedPort: number;
-let embeddedStart: Promise<AppProcess> | undefined;
-const embeddedEnv = (): Record<string, string> => ({ DATA_DIR: embeddedDataDir, LOG_LEVEL: 'warn', HOST: '127.0.0.1' });
-
-beforeAll(async () => {
-  embeddedDataDir = mkdtempSync(join(tmpdir(), 'fpa-embedded-'));
-  embeddedPort = await freePort();
-  // No APP_MODE, DATABASE_URL, REDIS_URL or secrets: spawnApp passes only PATH, PORT and ISSUER besides these.
-  embeddedStart = spawnApp('standalone', embeddedEnv(), { port: embeddedPort });
-  embeddedStart.catch(() => undefined); // reported where it is awaited
-});
-
-afterAll(async () => {
-  await (await embeddedStart?.catch(() => undefined))?.stop();
-  rmSync(embeddedDataDir, { recursive: true, force: true });
-});
 
 describe('split deployment: registration + two token processes on one issuer (PostgreSQL + Redis)', () => {
   let suite: SuiteEnv;
@@ -297,250 +265,5 @@ describe('split deployment: registration + two token processes on one issuer (Po
     await eventually(() => parseLogLines(registration.output()).lines.some((l) => l.req?.id === 'fault-req-1' && l.level === 50));
     const errorLines = parseLogLines(registration.output()).lines.filter((l) => l.level === 50);
     expect(errorLines.some((l) => l.req?.id === 'fault-req-1' || l.requestId === 'fault-req-1')).toBe(true);
-  });
-});
-
-describe('embedded default: standalone on PGlite in DATA_DIR with an in-process store', () => {
-  let app: AppProcess | undefined;
-  let device: FirstPartyClient;
-  let dataDir: string;
-  let port: number;
-
-  beforeAll(async () => {
-    app = await embeddedStart;
-    dataDir = embeddedDataDir;
-    port = embeddedPort;
-  });
-
-  afterAll(async () => {
-    await app?.stop();
-  });
-
-  it('starts in embedded mode on PGlite with generated secrets in DATA_DIR', () => {
-    expect(app!.output()).toMatch(/embedded mode\) on PGlite in .* with an in-process store/);
-    expect(existsSync(join(dataDir, 'pgdata'))).toBe(true);
-    expect(existsSync(join(dataDir, 'key-encryption.key'))).toBe(true);
-    expect(existsSync(join(dataDir, 'dpop-nonce.key'))).toBe(true);
-    expect(existsSync(join(dataDir, 'LOCK'))).toBe(true);
-  });
-
-  it('runs the whole device flow with the SDK and the demo client demo-app', async () => {
-    const steps: string[] = [];
-    device = await FirstPartyClient.create({ issuer: app!.url, clientId: 'demo-app', onEvent: (e) => steps.push(e.step) });
-    const reg = await device.register();
-    expect(reg.token_type).toBe('fp+jwt');
-    const token = await device.requestToken();
-    expect(token).toMatchObject({ token_type: 'DPoP', auth_session: reg.auth_session });
-    const me = await device.fetchResource(`${app!.url}/api/me`);
-    expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ client_id: 'demo-app', auth_session: reg.auth_session, jkt: device.dpopKey.jkt });
-    const before = device.refreshToken;
-    const refreshed = await device.refresh();
-    expect(refreshed.refresh_token).toEqual(expect.any(String));
-    expect(refreshed.refresh_token).not.toBe(before);
-    expect(steps).toEqual(expect.arrayContaining(['register', 'nonce', 'token', 'resource']));
-  });
-
-  it('a second process on the same DATA_DIR refuses to start while the first runs', async () => {
-    const second = await runNode(appMain('standalone'), [], { ...embeddedEnv(), PORT: String(await freePort()) }, { timeoutMs: 30_000 });
-    expect(second.code).toBe(1);
-    expect(second.output).toMatch(/in use/);
-    expect(second.output).toContain(dataDir);
-    // The running one is unharmed.
-    expect((await fetch(`${app!.url}/health/ready`)).status).toBe(200);
-    expect(existsSync(join(dataDir, 'LOCK'))).toBe(true);
-  });
-
-  it('stops with exit code 0 on SIGTERM; a restart on the same DATA_DIR keeps clients, keys and refresh tokens', async () => {
-    expect(await app!.stop({ signal: 'SIGTERM' })).toEqual({ code: 0, signal: null });
-    expect(existsSync(join(dataDir, 'LOCK'))).toBe(false);
-    app = await spawnApp('standalone', embeddedEnv(), { port });
-    const refreshed = await device.refresh();
-    expect(refreshed.token_type).toBe('DPoP');
-    expect((await device.fetchResource(`${app.url}/api/me`)).status).toBe(200);
-    // The demo client was not created a second time.
-    expect(app.output()).not.toMatch(/in use/);
-  });
-
-  it('`npm run demo` (dist/tools/demo/demo.js) completes against it', async () => {
-    // The demo reads the one-time code from the embedded default's outbox in DATA_DIR.
-    const demo = await runNode(join('dist', 'tools', 'demo', 'demo.js'), [], { ISSUER: app!.url, DATA_DIR: embeddedDataDir }, { timeoutMs: 30_000 });
-    expect(demo.output).toContain('Done:');
-    expect(demo.output).toContain('/api/profile');
-    expect(demo.code).toBe(0);
-  });
-
-  it('`npm run demo -- --browser`: its sign-in link completes in Chromium (e-mail code, consent with the payment), the demo redeems the code', async () => {
-    const demo = spawn(process.execPath, [join('dist', 'tools', 'demo', 'demo.js'), '--browser'], { env: { ...process.env, ISSUER: app!.url, DATA_DIR: embeddedDataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    demo.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    demo.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => demo.on('exit', (code) => resolve(code)));
-    const browser = await launchBrowser();
-    try {
-      await eventually(() => /^\s+http\S+\/authorize\?\S+$/m.test(output), 15_000);
-      const link = /^\s+(http\S+\/authorize\?\S+)$/m.exec(output)?.[1];
-      expect(link).toEqual(expect.stringContaining('client_id=demo-web'));
-      const page = browser.page;
-      await page.goto(link!);
-      await page.getByLabel('Email address').fill('browser-demo@example.com');
-      await page.getByRole('button', { name: 'Email me a code' }).click();
-      await eventually(() => /one-time code for browser-demo@example\.com: \d+/.test(output), 10_000);
-      await page.getByLabel('Code').fill(/one-time code for browser-demo@example\.com: (\d+)/.exec(output)![1]);
-      await page.getByRole('button', { name: 'Continue' }).click();
-      await page.getByRole('heading', { name: /^Allow Demo web app/ }).waitFor();
-      // RAR through PAR: the payment the demo pushed is what the user approves, and what the token carries.
-      await expect(page.locator('main').textContent()).resolves.toContain('Corner Café');
-      await page.getByRole('button', { name: 'Allow' }).click();
-      await page.getByText('Back in the demo app').waitFor();
-      expect(await exited).toBe(0);
-      expect(output).toContain('Pushed the request (PAR, RFC 9126)');
-      expect(output).toMatch(/"authorization_details": \[\s*\{\s*"type": "payment_initiation"/);
-      expect(output).toContain('Done:');
-    } finally {
-      demo.kill();
-      await browser.close();
-    }
-  });
-});
-
-describe('configuration errors stop the process naming the variable, never echoing secrets', () => {
-  const valid = (): Record<string, string> => ({
-    APP_MODE: 'production',
-    DATABASE_URL: 'postgres://fpa@127.0.0.1:5432/fpa',
-    REDIS_URL: storeUrls().redisUrl,
-    KEY_ENCRYPTION_KEY: randomSecret(),
-    DPOP_NONCE_SECRET: randomSecret(),
-    HOST: '127.0.0.1',
-    ISSUER: 'http://127.0.0.1:3000',
-  });
-
-  it('PORT=abc → exit 1 naming PORT', async () => {
-    const res = await runNode(appMain('token'), [], { ...valid(), PORT: 'abc' }, { timeoutMs: 30_000 });
-    expect(res.code).toBe(1);
-    expect(res.output).toMatch(/PORT: must be an integer/);
-    expect(res.output).not.toMatch(/KEY_ENCRYPTION_KEY|DATABASE_URL|REDIS_URL/);
-  });
-
-  it('APP_MODE=production without KEY_ENCRYPTION_KEY → exit 1 naming KEY_ENCRYPTION_KEY', async () => {
-    const env = valid();
-    delete env.KEY_ENCRYPTION_KEY;
-    const res = await runNode(appMain('token'), [], { ...env, PORT: '0' }, { timeoutMs: 30_000 });
-    expect(res.code).toBe(1);
-    expect(res.output).toMatch(/KEY_ENCRYPTION_KEY: is required when APP_MODE=production/);
-  });
-
-  it('bad secret values are named but not echoed', async () => {
-    const res = await runNode(appMain('token'), [], {
-      ...valid(),
-      PORT: '0',
-      DATABASE_URL: 'postgres://fpa:Sup3rS3cretDbPassw0rd@127.0.0.1:notaport/fpa',
-      REDIS_URL: 'mysql://root:An0therRedisS3cret@127.0.0.1/0',
-      KEY_ENCRYPTION_KEY: 'c2hvcnRLZWtTZWNyZXRWYWx1ZQ',
-    }, { timeoutMs: 30_000 });
-    expect(res.code).toBe(1);
-    expect(res.output).toMatch(/DATABASE_URL/);
-    expect(res.output).toMatch(/REDIS_URL/);
-    expect(res.output).toMatch(/KEY_ENCRYPTION_KEY: must decode to exactly 32 bytes/);
-    for (const s of ['Sup3rS3cretDbPassw0rd', 'An0therRedisS3cret', 'c2hvcnRLZWtTZWNyZXRWYWx1ZQ']) expect(res.output).not.toContain(s);
-  });
-});
-
-describe('administration CLI against a suite database', () => {
-  let suite: SuiteEnv;
-  let registration: AppProcess | undefined;
-
-  beforeAll(async () => {
-    suite = await createSuiteEnv('cli');
-  });
-  afterAll(async () => {
-    await registration?.stop();
-    await suite?.dispose();
-  });
-
-  it('`migration run` migrates a fresh database, then reports it up to date', async () => {
-    const first = await cli(suite.env, 'migration', 'run');
-    expect(first).toMatchObject({ code: 0, output: expect.stringMatching(/applied: /) });
-    const second = await cli(suite.env, 'migration', 'run');
-    expect(second.code).toBe(0);
-    expect(second.output).toContain('schema is up to date');
-  });
-
-  it('`client create`, `client disable`, `client list`', async () => {
-    const [created, other, broken] = await Promise.all([
-      cli(suite.env, 'client', 'create', JSON.stringify(DEVICE_CLIENT)),
-      cli(suite.env, 'client', 'create', JSON.stringify({ ...DEVICE_CLIENT, client_id: 'blocked-app' })),
-      cli(suite.env, 'client', 'create', '{not json'),
-    ]);
-    expect(created.code).toBe(0);
-    expect(created.output).toMatch(/^created native-app\tpublic first-party\tenabled\t/m);
-    expect(other.code).toBe(0);
-    expect(broken.code).toBe(1);
-    expect(broken.output).toMatch(/^error: /m);
-    const disabled = await cli(suite.env, 'client', 'disable', 'blocked-app');
-    expect(disabled.code).toBe(0);
-    expect(disabled.output).toMatch(/^blocked-app\t.*\tDISABLED\t/m);
-    const list = await cli(suite.env, 'client', 'list');
-    expect(list.code).toBe(0);
-    expect(list.output).toMatch(/^native-app\t.*\tenabled\t/m);
-    expect(list.output).toMatch(/^blocked-app\t.*\tDISABLED\t/m);
-    expect(await suite.db.query('SELECT client_id, enabled FROM clients ORDER BY client_id')).toEqual([
-      { client_id: 'blocked-app', enabled: false },
-      { client_id: 'native-app', enabled: true },
-    ]);
-  });
-
-  it('a disabled client gets invalid_client at /register of a freshly started app', async () => {
-    registration = await spawnApp('registration', suite.env);
-    const key = JSON.stringify((await generateClientKeyPair()).publicJwk);
-    const refused = await postForm(`${registration.url}/register`, { client_id: 'blocked-app', public_key: key });
-    expect(refused.status).toBe(401);
-    expect(refused.body.error).toBe('invalid_client');
-    const ok = await postForm(`${registration.url}/register`, { client_id: 'native-app', public_key: key });
-    expect(ok.status).toBe(200);
-    expect(ok.body.token_type).toBe('fp+jwt');
-  });
-
-  it('`session revoke` ends a device session: its assertion and refresh token stop working', async () => {
-    expect((await cli(suite.env, 'client', 'create', JSON.stringify({ ...DEVICE_CLIENT, client_id: 'session-app' }))).code).toBe(0);
-    registration ??= await spawnApp('registration', suite.env);
-    const token = await spawnApp('token', { ...suite.env, ISSUER: registration.url }, {});
-    try {
-      const device = await FirstPartyClient.create({
-        issuer: registration.url,
-        clientId: 'session-app',
-        // The registration app does not serve metadata: route /token and discovery to the token process.
-        fetch: (input, init) => fetch(String(input).replace(registration!.url, token.url).replace(`${token.url}/register`, `${registration!.url}/register`), init),
-      });
-      const reg = await device.register();
-      await device.requestToken();
-      const revoked = await cli(suite.env, 'session', 'revoke', reg.auth_session);
-      expect(revoked.code).toBe(0);
-      expect(revoked.output).toContain('session revoked');
-      await expect(device.refresh()).rejects.toMatchObject({ error: 'invalid_grant' });
-      await expect(device.requestToken()).rejects.toMatchObject({ status: 401, error: 'invalid_client' });
-      const unknown = await cli(suite.env, 'session', 'revoke', 'no-such-session-aaaaaaaaaaaaaaaaaaaaaaaaa');
-      expect(unknown.code).toBe(1);
-    } finally {
-      await token.stop();
-    }
-  });
-
-  it('`keys rotate` prints the new kid and `keys list` shows it pending next to the active key', async () => {
-    const before = await cli(suite.env, 'keys', 'list');
-    expect(before.code).toBe(0);
-    const active = before.output.split('\n').filter((l) => /\tactive\t/.test(l));
-    expect(active).toHaveLength(1);
-    const rotated = await cli(suite.env, 'keys', 'rotate');
-    expect(rotated.code).toBe(0);
-    const kid = /new key (\S+) is published now/.exec(rotated.output)?.[1];
-    expect(kid).toEqual(expect.any(String));
-    const after = await cli(suite.env, 'keys', 'list');
-    expect(after.code).toBe(0);
-    expect(after.output).toMatch(new RegExp(`^${kid!.replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&')}\\tES256\\tpending\\t`, 'm'));
-    expect(after.output).toContain(active[0]!.split('\t')[0]);
-    // A second rotation while one is pending does not stack another key.
-    const again = await cli(suite.env, 'keys', 'rotate');
-    expect(again.output).toContain(`a rotation is already pending: ${kid}`);
   });
 });
