@@ -17,6 +17,9 @@ export const CONTRACT_ROUTES: Readonly<Record<string, HttpApp>> = {
   '/authorize': 'challenge',
   '/authorize/login': 'challenge',
   '/authorize/assets/login.js': 'challenge',
+  '/openapi.json': 'challenge',
+  '/docs': 'challenge',
+  '/docs/swagger-ui.css': 'challenge',
   '/federation/callback': 'federation',
   '/.well-known/openid-federation': 'federation',
 };
