@@ -1,12 +1,9 @@
 import { generateClientKeyPair } from '@fpa/crypto';
-import type { AppProcess } from '@fpa/testing';
 import { prepareRounds, runChallengeRoundTrips } from './challenge-flow';
 import { DPOP_PROOF_MAX_AGE_SECONDS, emptyGroup, NONCE_WINDOW_SECONDS, SAFETY_MS, type BenchContext, type GroupResult } from './context';
 import { fetchNonce } from './device-flow';
-import type { PhaseResult } from './load';
-import { checkChallenge, describeChallenge, fmt, measuredAll } from './phases';
-import type { ChallengePhaseReport, ProcessUsage } from './report';
-import { sampleStoreCpu, storeCpuBetween } from './stores';
+import { checkRoundTrips, describeChallenge, fmt, measuredWithStores } from './phases';
+import type { ChallengePhaseReport } from './report';
 
 /**
  * The email-OTP challenge round trip (issue 3) on the challenge process: begin → the code from the
@@ -43,18 +40,6 @@ export const challengeLimits = (): string =>
     .map(([k, v]) => `${k}=${v}`)
     .join('`, `');
 
-/** Runs a round-trip phase on several processes and adds the CPU of the bench database's PostgreSQL backends and of Redis. */
-export async function measuredWithStores<T extends PhaseResult>(ctx: BenchContext, apps: readonly AppProcess[], run: () => Promise<T>) {
-  const storesBefore = await sampleStoreCpu(ctx.options.adminDatabaseUrl, ctx.dbName, ctx.options.redisUrl);
-  const measuredRun = await measuredAll(apps, run);
-  const storeCpu = storeCpuBetween(storesBefore, await sampleStoreCpu(ctx.options.adminDatabaseUrl, ctx.dbName, ctx.options.redisUrl));
-  const storeUsage: ProcessUsage[] = [
-    { name: 'PostgreSQL backends of the bench database', cpuMs: storeCpu.postgresMs, peakRssBytes: undefined },
-    { name: 'Redis server (the whole process)', cpuMs: storeCpu.redisMs, peakRssBytes: undefined },
-  ].filter((u) => u.cpuMs !== undefined);
-  return { ...measuredRun, storeUsage };
-}
-
 /**
  * Keys (and, pre-signed, the proofs) of `count` challenge round trips, with the server nonce fetched
  * just before; pre-signed proofs bound the phase to the nonce/proof acceptance window.
@@ -89,7 +74,7 @@ export async function runChallengePhases(ctx: BenchContext): Promise<GroupResult
     const { rounds, nonce, validUntil } = await prepareChallengePhase(ctx, challengeWarmup, 'challenge warm-up');
     const w = await runChallengeRoundTrips({ ...spec, title: 'challenge warm-up', rounds, nonce, stopAt: Math.min(validUntil, Date.now() + options.maxPhaseSeconds * 1000) });
     log(describeChallenge(w));
-    const failures = checkChallenge(w);
+    const failures = checkRoundTrips(w);
     if (failures.length > 0) throw new Error(`the warm-up challenge round trips fail: ${failures.join('; ')}\n${challenge.output().slice(-4000)}\n${token.output().slice(-2000)}`);
   }
 
@@ -101,7 +86,7 @@ export async function runChallengePhases(ctx: BenchContext): Promise<GroupResult
     const title = 'Challenge round trip: email OTP begin + answer + code exchange (max throughput; round trips/s)';
     const c: ChallengePhaseReport = await measuredWithStores(ctx, [challenge, token], () => runChallengeRoundTrips({ ...spec, title, rounds, nonce, stopAt }));
     log(describeChallenge(c));
-    out.problems.push(...checkChallenge(c));
+    out.problems.push(...checkRoundTrips(c));
     if (codeSink.unparsable > unparsableBefore) out.problems.push(`${title}: ${codeSink.unparsable - unparsableBefore} emails held no code`);
     out.reports.push(c);
     out.challenge = c;

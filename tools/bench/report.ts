@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem, type as osType } from 'node:os';
-import type { ChallengeRunResult } from './challenge-flow';
 import type { PhaseResult } from './load';
+import { challengeSection, int, mib, ms, type ChallengePhaseReport } from './round-trip-report';
+
+export { challengeSection, type ChallengePhaseReport };
 
 export const MARKER = '<!-- bench:results -->';
 
@@ -26,14 +28,6 @@ export interface PhaseReport extends PhaseResult {
   /** A phase served by several processes: each one's share. */
   readonly processes?: readonly ProcessUsage[];
 }
-
-/** The email-OTP challenge round-trip phase (issue 3). */
-export type ChallengePhaseReport = PhaseReport &
-  ChallengeRunResult & {
-    readonly processes: readonly ProcessUsage[];
-    /** PostgreSQL backends of the bench database and the Redis server during the phase, when they run on this machine. */
-    readonly storeUsage?: readonly ProcessUsage[];
-  };
 
 /** Issue 3's target: complete challenge round trips (begin + answer + code exchange) per second. */
 export const CHALLENGE_TARGET_RPS = 500;
@@ -72,10 +66,6 @@ export function gitCommit(cwd: string): string {
     return 'unknown';
   }
 }
-
-const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
-const ms = (n: number): string => (!Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
-const mib = (bytes: number | undefined): string => (bytes === undefined || !Number.isFinite(bytes) ? '–' : (bytes / 1024 / 1024).toFixed(0));
 
 export function failureRatio(p: PhaseResult): number {
   const answered = p.completed + p.errors;
@@ -199,44 +189,6 @@ export function renderReport(r: ReportInput): string {
   for (const s of r.settings) out.push(`- ${s}`);
   out.push('');
   return out.join('\n');
-}
-
-/** The per-step and per-process breakdown of the challenge round-trip phase. */
-export function challengeSection(c: ChallengePhaseReport): string[] {
-  const out: string[] = [];
-  out.push('### Challenge round trip (issue 3)', '');
-  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
-  const steps: [string, string, { completed: number; latency: PhaseResult['latency'] }][] = [
-    ['begin — `POST /authorize-challenge` (client_id, response_type=code, S256 code_challenge, login_hint) → 403 `insufficient_authorization` `code_sent`, until the emailed code is in hand', 'challenge', c.steps.begin],
-    ['answer — `POST /authorize-challenge` (auth_session, code) → 200 `authorization_code`', 'challenge', c.steps.answer],
-    ['code exchange — `POST /token` `grant_type=authorization_code` (code_verifier, DPoP proof by the same key) → 200 DPoP tokens', 'token', c.steps.token],
-    ['**whole round trip**', 'challenge + token', { completed: c.completed, latency: c.latency }],
-  ];
-  out.push(line(['Step', 'Server', 'Completed', 'Per second', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'max (ms)']));
-  out.push(line(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:']));
-  for (const [name, server, s] of steps) {
-    out.push(line([name, server, int(s.completed), int(s.completed / c.seconds), ms(s.latency.p50), ms(s.latency.p90), ms(s.latency.p99), ms(s.latency.max)]));
-  }
-  out.push('');
-  out.push(line(['Process during the phase', 'CPU (cores)', 'CPU / round trip (ms)', 'Peak RSS (MiB)']));
-  out.push(line(['---', '---:', '---:', '---:']));
-  const cpu = (cpuMs: number | undefined): [string, string] =>
-    cpuMs === undefined ? ['–', '–'] : [(cpuMs / 1000 / c.seconds).toFixed(2), c.completed === 0 ? '–' : (cpuMs / c.completed).toFixed(2)];
-  for (const u of c.processes) out.push(line([u.name, ...cpu(u.cpuMs), mib(u.peakRssBytes)]));
-  for (const u of c.storeUsage ?? []) out.push(line([u.name, ...cpu(u.cpuMs), '–']));
-  out.push(line(['bench process (driver, HTTP client, SMTP sink)', ...cpu(c.clientCpuMs), '–']));
-  out.push('');
-  const failed = c.roundsStarted - c.completed;
-  out.push(
-    `${int(c.roundsStarted)} round trips started, ${int(c.completed)} completed${failed > 0 ? `, ${int(failed)} failed (${((failed / Math.max(1, c.roundsStarted)) * 100).toFixed(2)} %)` : ''}${c.timeBound ? ' (stopped by the time bound)' : ''} in ${c.seconds.toFixed(1)} s; ${int(c.emailsReceived)} emails reached the SMTP sink; ${int(c.nonceRetries)} requests were repeated after \`use_dpop_nonce\`; event-loop delay of the bench process p99 ${ms(c.clientLoopDelayP99Ms)} ms.`,
-    '',
-  );
-  if (c.unexpected.size > 0) {
-    out.push('Unexpected answers (a round trip stops at the first one):', '');
-    for (const [key, n] of c.unexpected) out.push(`- ${key}: ${int(n)} — e.g. \`${(c.unexpectedSamples.get(key)?.[0] ?? '').slice(0, 300).replace(/`/g, "'")}\``);
-    out.push('');
-  }
-  return out;
 }
 
 const INTRO = `# Benchmarks
