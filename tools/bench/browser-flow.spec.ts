@@ -166,7 +166,8 @@ describe('browser login round-trip driver against a stand-in server', () => {
   });
 
   it.each([false, true])('runs round trips, timing each step, and counts a refused email (pushed: %s)', async (pushedFirst) => {
-    const rounds = prepareBrowserRounds(8, `p${String(pushedFirst)}`);
+    // Upper case in the addresses: the sink matches recipients case-insensitively.
+    const rounds = prepareBrowserRounds(8, `P${String(pushedFirst)}`);
     const r = await runBrowserRoundTrips({ title: 't', challengeUrl: url, tokenUrl: url, issuer: ISSUER, client: CLIENT, pushed: pushedFirst, rounds, concurrency: 3, stopAt: Date.now() + 20_000, sink });
     expect(r.roundsStarted).toBe(8);
     expect(r.completed).toBe(7);
@@ -174,7 +175,7 @@ describe('browser login round-trip driver against a stand-in server', () => {
     expect(r.unexpectedSamples.get('email error on the page')).toEqual(['Enter a valid email address.']);
     expect([r.non2xx, r.errors]).toEqual([1, 0]);
     expect(Object.keys(r.steps)).toEqual(pushedFirst ? ['par', 'authorize', 'email', 'code', 'token'] : ['authorize', 'email', 'code', 'token']);
-    expect(r.steps.token.completed).toBe(7);
+    for (const s of Object.values(r.steps)) expect([s.completed, s.latency.p50 > 0]).toEqual([7, true]);
     expect(r.latency.p50).toBeGreaterThan(0);
     expect(r.emailsReceived).toBe(7);
     expect(JSON.parse(r.samples.get(200)![0])).toMatchObject({ token_type: 'Bearer' });

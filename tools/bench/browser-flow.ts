@@ -215,6 +215,7 @@ export async function runBrowserRoundTrips(spec: BrowserRunSpec): Promise<Browse
     const cookie = loginCookie(first.headers['set-cookie']);
     const form = page('authorize', first, 'email');
     if (!cookie) unexpected('authorize no cookie', JSON.stringify(first.headers['set-cookie'] ?? null));
+    done('authorize');
     const headers = { cookie: cookie! };
     const codePage = await stepRequest('email', post(`${spec.challengeUrl}${LOGIN_PATH}`, loginBody(form, { challenge_type: 'email_otp', email: round.email }), headers));
     const codeForm = page('email', codePage, 'code');
