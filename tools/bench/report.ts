@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem, type as osType } from 'node:os';
 import type { PhaseResult } from './load';
-import { challengeSection, int, mib, ms, type ChallengePhaseReport } from './round-trip-report';
+import { browserSection, challengeSection, int, mib, ms, type BrowserPhaseReport, type ChallengePhaseReport } from './round-trip-report';
 
-export { challengeSection, type ChallengePhaseReport };
+export { browserSection, challengeSection, type BrowserPhaseReport, type ChallengePhaseReport };
 
 export const MARKER = '<!-- bench:results -->';
 
@@ -125,6 +125,8 @@ export interface ReportInput {
   readonly tokenRate: PhaseReport | undefined;
   /** The measured challenge round-trip phase, when it ran. */
   readonly challenge?: ChallengePhaseReport;
+  /** The measured browser login phases (issue 9), when they ran. */
+  readonly browser?: readonly BrowserPhaseReport[];
   readonly lifetimePeakRss: Readonly<Record<string, number | undefined>>;
   readonly settings: readonly string[];
   readonly notes: readonly string[];
@@ -179,6 +181,7 @@ export function renderReport(r: ReportInput): string {
     .join(', ');
   if (lifetime) out.push(`Peak RSS over each process's whole life (start-up, all phases): ${lifetime}.`, '');
   if (r.challenge) out.push(...challengeSection(r.challenge));
+  for (const b of r.browser ?? []) out.push(...browserSection(b));
   out.push('### Machine', '');
   out.push(`- CPU: ${r.machine.cpuModel} — nproc ${r.machine.nproc}`);
   out.push(`- Memory: ${(r.machine.memTotalBytes / 1024 ** 3).toFixed(1)} GiB`);
@@ -196,12 +199,13 @@ const INTRO = `# Benchmarks
 How to run: \`npm run bench\` (builds, then runs \`dist/tools/bench/bench.js\`). It needs only a local
 PostgreSQL (127.0.0.1:5432, trust auth, user \`postgres\`; override with \`BENCH_DATABASE_URL\`, an
 admin URL) and Redis (127.0.0.1:6379; override with \`REDIS_URL\`). It creates its own database
-(\`fpa_bench_<timestamp>_<pid>\`) and Redis key prefix, starts one token process and one registration
-process from \`dist/\` in production mode, and drops everything again at the end. A default run takes
-about one to two minutes; run it on an otherwise idle machine, since the load generator shares the
-machine with the servers, PostgreSQL and Redis.
+(\`fpa_bench_<timestamp>_<pid>\`) and Redis key prefix, starts one token process, one registration
+process and one challenge process from \`dist/\` in production mode, and drops everything again at
+the end. A default run takes about three to four minutes; run it on an otherwise idle machine,
+since the load generator shares the machine with the servers, PostgreSQL and Redis.
 
-What is measured, with [autocannon](https://github.com/mcollina/autocannon):
+What is measured, with [autocannon](https://github.com/mcollina/autocannon) and, for the round
+trips, closed-loop node:http drivers:
 
 - **Registration** — \`POST /register\` with a fresh EC P-256 device public key in every request.
 - **Token, full device grant, max throughput** — \`POST /token\`, \`grant_type=client_credentials\`
@@ -220,10 +224,18 @@ What is measured, with [autocannon](https://github.com/mcollina/autocannon):
   client_secret_basic; every push a complete authorization request of its own (PKCE S256, state,
   scope, redirect URI, one \`payment_initiation\` authorization details object validated against its
   JSON Schema), each stored once in Redis.
+- **Browser login round trip** (issue 9) — what a browser without JavaScript does, closed loop:
+  \`GET /authorize\` on the challenge process (the login page, its hidden \`interaction\` and \`csrf\`
+  inputs, the login cookie), \`POST /authorize/login\` with an email (the code goes over SMTP to the
+  sink), \`POST\` the code (\`303\` back to the redirect URI with \`code\`, \`state\`, \`iss\`), then the
+  code exchange at \`POST /token\`; a new browser, PKCE verifier and user in every round trip.
+  Another variant pushes each request to \`POST /par\` before it opens \`/authorize\` with the
+  \`request_uri\`.
 
 For each phase: throughput, latency percentiles (p50/p90/p99/max), non-2xx responses (the run fails
-when more than 0.5 % of a phase's responses are not 2xx), and CPU time and peak RSS (VmHWM) of the
-server process under load.
+when more than 0.5 % of a phase's responses, or of its round trips, fail), and CPU time and peak RSS
+(VmHWM) of the server process under load; for the round trips also each step's latency and the CPU
+of each process, PostgreSQL and Redis per round trip.
 
 Targets: **≥ 1,000 device token grants/s from one token process, with p99 < 50 ms at that rate;
 ≥ 500 complete challenge round trips/s.**
@@ -232,9 +244,10 @@ Options (environment): \`BENCH_TOKEN_REQUESTS\` (default 15000), \`BENCH_REGISTE
 \`BENCH_CONNECTIONS\` (32), \`BENCH_RATE\` (1000), \`BENCH_DURATION_SECONDS\` (10, the fixed-rate phase),
 \`BENCH_DEVICES\` (200), \`BENCH_MAX_PHASE_SECONDS\` (40), \`BENCH_APP_NODE_ARGS\` (extra node flags for
 the app processes, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`), \`BENCH_CHALLENGE_ROUNDS\` (3000),
-\`BENCH_CHALLENGE_CONCURRENCY\` (32), \`BENCH_CHALLENGE_SIGNING\` (presigned or live),
-\`BENCH_PAR_REQUESTS\` (20000), \`BENCH_ONLY\` / \`BENCH_SKIP\` (registration, token, challenge, par; a
-partial run writes nothing here unless \`BENCH_WRITE_DOCS=1\`).
+\`BENCH_CHALLENGE_CONCURRENCY\` (32), \`BENCH_CHALLENGE_SIGNING\` (\`presigned\` or \`live\`),
+\`BENCH_PAR_REQUESTS\` (20000), \`BENCH_BROWSER_ROUNDS\` (2000, each browser variant),
+\`BENCH_BROWSER_CONCURRENCY\` (32), \`BENCH_ONLY\` / \`BENCH_SKIP\` (\`registration\`, \`token\`,
+\`challenge\`, \`par\`, \`browser\`; a partial run leaves this file alone unless \`BENCH_WRITE_DOCS=1\`).
 
 Everything below the marker is generated by \`npm run bench\` and replaced by each run.
 

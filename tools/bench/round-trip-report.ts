@@ -1,3 +1,4 @@
+import type { BrowserRunResult, BrowserStep } from './browser-flow';
 import type { ChallengeRunResult, Step } from './challenge-flow';
 import type { ClosedLoopResult, StepStats } from './closed-loop';
 import type { PhaseReport, ProcessUsage } from './report';
@@ -66,4 +67,19 @@ export function challengeSection(c: ChallengePhaseReport): string[] {
     ['code exchange — `POST /token` `grant_type=authorization_code` (code_verifier, DPoP proof by the same key) → 200 DPoP tokens', 'token', c.steps.token],
   ];
   return roundTripSection('### Challenge round trip (issue 3)', c, steps, 'challenge + token', `${int(c.nonceRetries)} requests were repeated after \`use_dpop_nonce\`; `);
+}
+
+/** A browser login round-trip phase (issue 9), with or without the push at `/par` first. */
+export type BrowserPhaseReport = RoundTripReport<Exclude<BrowserStep, 'par'>> & BrowserRunResult;
+
+/** The per-step and per-process breakdown of a browser login phase. */
+export function browserSection(c: BrowserPhaseReport): string[] {
+  const steps: StepRow[] = [
+    ...(c.steps.par ? [['push — `POST /par` (client_id, response_type=code, redirect_uri, scope, state, S256 code_challenge) → 201 `request_uri`', 'token', c.steps.par] as const] : []),
+    [`login page — \`GET /authorize\` (${c.steps.par ? 'client_id, request_uri' : 'client_id, response_type=code, redirect_uri, scope, state, S256 code_challenge'}) → 200 email form with hidden \`interaction\` and \`csrf\`, \`Set-Cookie: fpa_login\``, 'challenge', c.steps.authorize],
+    ['email — `POST /authorize/login` (interaction, csrf, challenge_type=email_otp, email) → 200 code page, until the emailed code is in hand', 'challenge', c.steps.email],
+    ['code — `POST /authorize/login` (interaction, csrf, code) → 303 to the redirect URI with `code`, `state`, `iss`', 'challenge', c.steps.code],
+    ['code exchange — `POST /token` `grant_type=authorization_code` (client_id, code_verifier, redirect_uri) → 200 Bearer tokens', 'token', c.steps.token],
+  ];
+  return roundTripSection(`### Browser login round trip${c.steps.par ? ' with PAR' : ''} (issue 9)`, c, steps, 'challenge + token');
 }
