@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { EXAMPLE_DETAIL_TYPES } from '@fpa/authz-request';
 import { randomToken, s256CodeChallenge } from '@fpa/crypto';
 import type { AppProcess } from '@fpa/testing';
+import { emptyGroup, finish, type BenchContext, type GroupResult } from './context';
 import type { PreparedRequest } from './device-flow';
 import { runMaxThroughput } from './load';
 import type { BenchOptions } from './options';
@@ -88,4 +89,17 @@ export async function runParPhase(issuer: string, token: AppProcess, options: Be
 /** The settings line of the report. */
 export function parSettings(options: BenchOptions, warmup: number): string {
   return `PAR phase (issue 9): ${fmt(options.parRequests)} pushes (\`BENCH_PAR_REQUESTS\`) to \`POST /par\` of the token process over ${options.connections} connections (closed loop), bounded by ${options.maxPhaseSeconds} s, after ${fmt(warmup)} unreported warm-up pushes. Every push authenticates with client_secret_basic and is a complete authorization request of its own: \`client_id\`, \`response_type=code\`, the registered \`redirect_uri\`, a fresh S256 \`code_challenge\` and \`state\`, \`scope=openid payments\` and one \`payment_initiation\` \`authorization_details\` object (validated against its JSON Schema; \`AUTHORIZATION_DETAILS_FILE\` = the embedded default's example types, set for the token process in this run only when the PAR phase runs); each stores one pushed request in Redis (60 s TTL). No DPoP proof. Client: \`${JSON.stringify(PAR_CLIENT)}\` (created with the CLI).`;
+}
+
+/** The PAR group: its client (the secret is kept, never logged), warm-up and the measured phase. */
+export async function runParPhases(ctx: BenchContext): Promise<GroupResult> {
+  const out = emptyGroup();
+  if (!ctx.options.phases.has('par')) return out;
+  const warmup = parWarmupCount(ctx.options);
+  // The CLI prints the secret once.
+  const secret = secretFrom(await ctx.createClient(PAR_CLIENT));
+  ctx.log(`created client ${PAR_CLIENT_ID} (confidential, client_secret_basic)`);
+  finish(out, ctx.log, await runParPhase(ctx.issuer, ctx.token, ctx.options, secret, warmup, ctx.log), isParResponse);
+  out.settings.push(parSettings(ctx.options, warmup));
+  return out;
 }

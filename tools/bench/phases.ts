@@ -1,8 +1,11 @@
 import type { AppProcess } from '@fpa/testing';
 import type { ChallengeRunResult } from './challenge-flow';
+import type { ClosedLoopResult } from './closed-loop';
 import type { PhaseResult } from './load';
 import { resetPeak, sampleProcess } from './processes';
+import type { BenchContext } from './context';
 import { failureRatio, type PhaseReport, type ProcessUsage } from './report';
+import { sampleStoreCpu, storeCpuBetween } from './stores';
 
 /** How a benchmark phase is measured (server CPU and peak RSS around it), described and judged, and the run's cleanup. */
 
@@ -77,6 +80,18 @@ export async function measuredAll<T extends PhaseResult>(apps: readonly AppProce
   return { ...result, processes, server: apps.map((a) => a.name).join(' + '), serverCpuMs: cpu, serverPeakRssBytes: undefined };
 }
 
+/** Runs a round-trip phase on several processes and adds the CPU of the bench database's PostgreSQL backends and of Redis. */
+export async function measuredWithStores<T extends PhaseResult>(ctx: BenchContext, apps: readonly AppProcess[], run: () => Promise<T>) {
+  const storesBefore = await sampleStoreCpu(ctx.options.adminDatabaseUrl, ctx.dbName, ctx.options.redisUrl);
+  const measuredRun = await measuredAll(apps, run);
+  const storeCpu = storeCpuBetween(storesBefore, await sampleStoreCpu(ctx.options.adminDatabaseUrl, ctx.dbName, ctx.options.redisUrl));
+  const storeUsage: ProcessUsage[] = [
+    { name: 'PostgreSQL backends of the bench database', cpuMs: storeCpu.postgresMs, peakRssBytes: undefined },
+    { name: 'Redis server (the whole process)', cpuMs: storeCpu.redisMs, peakRssBytes: undefined },
+  ].filter((u) => u.cpuMs !== undefined);
+  return { ...measuredRun, storeUsage };
+}
+
 export function describePhase(p: PhaseReport): string {
   const l = p.latency;
   let tail = p.non2xx + p.errors > 0 ? `, non-2xx ${fmt(p.non2xx)}, errors ${fmt(p.errors)}` : '';
@@ -112,19 +127,22 @@ export function checkPhase(p: PhaseReport, expectInBody: (body: Record<string, u
 export const isTokenResponse = (b: Record<string, unknown>): boolean => typeof b.access_token === 'string' && b.token_type === 'DPoP' && typeof b.refresh_token === 'string';
 export const isRegistrationResponse = (b: Record<string, unknown>): boolean => typeof b.auth_session === 'string' && b.token_type === 'fp+jwt';
 
-export function describeChallenge(c: ChallengeRunResult): string {
-  const step = (name: string, s: { latency: PhaseResult['latency'] }): string => `${name} p50 ${s.latency.p50.toFixed(1)} / p99 ${s.latency.p99.toFixed(1)}`;
-  return `${describePhase(c as unknown as PhaseReport).replace(' req/s', ' round trips/s')}; ${step('begin', c.steps.begin)}, ${step('answer', c.steps.answer)}, ${step('token', c.steps.token)} ms; nonce retries ${c.nonceRetries}, emails ${fmt(c.emailsReceived)}, bench-process CPU ${(c.clientCpuMs / 1000 / c.seconds).toFixed(2)} cores`;
+/** One log line of a round-trip phase: the whole round trip, each step, and `extra` (ending in ", "). */
+export function describeRoundTrips(c: ClosedLoopResult<string>, extra = ''): string {
+  const steps = Object.entries(c.steps).map(([name, s]) => `${name} p50 ${s.latency.p50.toFixed(1)} / p99 ${s.latency.p99.toFixed(1)}`);
+  return `${describePhase(c as unknown as PhaseReport).replace(' req/s', ' round trips/s')}; ${steps.join(', ')} ms; ${extra}emails ${fmt(c.emailsReceived)}, bench-process CPU ${(c.clientCpuMs / 1000 / c.seconds).toFixed(2)} cores`;
 }
 
-/** Failure reasons of the challenge phase: more than 0.5 % of its round trips met an unexpected answer or none. */
-export function checkChallenge(c: ChallengeRunResult): string[] {
+export const describeChallenge = (c: ChallengeRunResult): string => describeRoundTrips(c, `nonce retries ${c.nonceRetries}, `);
+
+/** Failure reasons of a round-trip phase: more than 0.5 % of its round trips met an unexpected answer or none. */
+export function checkRoundTrips(c: ClosedLoopResult<string>): string[] {
   if (c.completed === 0) return [`${c.title}: no round trip completed${firstUnexpected(c)}`];
   const failed = c.roundsStarted - c.completed;
   if (failed / Math.max(1, c.roundsStarted) <= MAX_FAILURE_RATIO) return [];
   return [`${c.title}: ${failed} of ${c.roundsStarted} round trips (${((failed / c.roundsStarted) * 100).toFixed(2)} %) failed${firstUnexpected(c)}`];
 }
 
-function firstUnexpected(c: ChallengeRunResult): string {
+function firstUnexpected(c: ClosedLoopResult<string>): string {
   return [...c.unexpected].map(([key, n]) => `\n  ${key} ×${n}: ${(c.unexpectedSamples.get(key)?.[0] ?? '').slice(0, 500)}`).join('');
 }

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem, type as osType } from 'node:os';
-import type { ChallengeRunResult } from './challenge-flow';
 import type { PhaseResult } from './load';
+import { browserSection, challengeSection, int, mib, ms, type BrowserPhaseReport, type ChallengePhaseReport } from './round-trip-report';
+
+export { browserSection, challengeSection, type BrowserPhaseReport, type ChallengePhaseReport };
 
 export const MARKER = '<!-- bench:results -->';
 
@@ -26,14 +28,6 @@ export interface PhaseReport extends PhaseResult {
   /** A phase served by several processes: each one's share. */
   readonly processes?: readonly ProcessUsage[];
 }
-
-/** The email-OTP challenge round-trip phase (issue 3). */
-export type ChallengePhaseReport = PhaseReport &
-  ChallengeRunResult & {
-    readonly processes: readonly ProcessUsage[];
-    /** PostgreSQL backends of the bench database and the Redis server during the phase, when they run on this machine. */
-    readonly storeUsage?: readonly ProcessUsage[];
-  };
 
 /** Issue 3's target: complete challenge round trips (begin + answer + code exchange) per second. */
 export const CHALLENGE_TARGET_RPS = 500;
@@ -72,10 +66,6 @@ export function gitCommit(cwd: string): string {
     return 'unknown';
   }
 }
-
-const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
-const ms = (n: number): string => (!Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
-const mib = (bytes: number | undefined): string => (bytes === undefined || !Number.isFinite(bytes) ? '–' : (bytes / 1024 / 1024).toFixed(0));
 
 export function failureRatio(p: PhaseResult): number {
   const answered = p.completed + p.errors;
@@ -135,6 +125,8 @@ export interface ReportInput {
   readonly tokenRate: PhaseReport | undefined;
   /** The measured challenge round-trip phase, when it ran. */
   readonly challenge?: ChallengePhaseReport;
+  /** The measured browser login phases (issue 9), when they ran. */
+  readonly browser?: readonly BrowserPhaseReport[];
   readonly lifetimePeakRss: Readonly<Record<string, number | undefined>>;
   readonly settings: readonly string[];
   readonly notes: readonly string[];
@@ -189,6 +181,7 @@ export function renderReport(r: ReportInput): string {
     .join(', ');
   if (lifetime) out.push(`Peak RSS over each process's whole life (start-up, all phases): ${lifetime}.`, '');
   if (r.challenge) out.push(...challengeSection(r.challenge));
+  for (const b of r.browser ?? []) out.push(...browserSection(b));
   out.push('### Machine', '');
   out.push(`- CPU: ${r.machine.cpuModel} — nproc ${r.machine.nproc}`);
   out.push(`- Memory: ${(r.machine.memTotalBytes / 1024 ** 3).toFixed(1)} GiB`);
@@ -201,55 +194,18 @@ export function renderReport(r: ReportInput): string {
   return out.join('\n');
 }
 
-/** The per-step and per-process breakdown of the challenge round-trip phase. */
-export function challengeSection(c: ChallengePhaseReport): string[] {
-  const out: string[] = [];
-  out.push('### Challenge round trip (issue 3)', '');
-  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
-  const steps: [string, string, { completed: number; latency: PhaseResult['latency'] }][] = [
-    ['begin — `POST /authorize-challenge` (client_id, response_type=code, S256 code_challenge, login_hint) → 403 `insufficient_authorization` `code_sent`, until the emailed code is in hand', 'challenge', c.steps.begin],
-    ['answer — `POST /authorize-challenge` (auth_session, code) → 200 `authorization_code`', 'challenge', c.steps.answer],
-    ['code exchange — `POST /token` `grant_type=authorization_code` (code_verifier, DPoP proof by the same key) → 200 DPoP tokens', 'token', c.steps.token],
-    ['**whole round trip**', 'challenge + token', { completed: c.completed, latency: c.latency }],
-  ];
-  out.push(line(['Step', 'Server', 'Completed', 'Per second', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'max (ms)']));
-  out.push(line(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:']));
-  for (const [name, server, s] of steps) {
-    out.push(line([name, server, int(s.completed), int(s.completed / c.seconds), ms(s.latency.p50), ms(s.latency.p90), ms(s.latency.p99), ms(s.latency.max)]));
-  }
-  out.push('');
-  out.push(line(['Process during the phase', 'CPU (cores)', 'CPU / round trip (ms)', 'Peak RSS (MiB)']));
-  out.push(line(['---', '---:', '---:', '---:']));
-  const cpu = (cpuMs: number | undefined): [string, string] =>
-    cpuMs === undefined ? ['–', '–'] : [(cpuMs / 1000 / c.seconds).toFixed(2), c.completed === 0 ? '–' : (cpuMs / c.completed).toFixed(2)];
-  for (const u of c.processes) out.push(line([u.name, ...cpu(u.cpuMs), mib(u.peakRssBytes)]));
-  for (const u of c.storeUsage ?? []) out.push(line([u.name, ...cpu(u.cpuMs), '–']));
-  out.push(line(['bench process (driver, HTTP client, SMTP sink)', ...cpu(c.clientCpuMs), '–']));
-  out.push('');
-  const failed = c.roundsStarted - c.completed;
-  out.push(
-    `${int(c.roundsStarted)} round trips started, ${int(c.completed)} completed${failed > 0 ? `, ${int(failed)} failed (${((failed / Math.max(1, c.roundsStarted)) * 100).toFixed(2)} %)` : ''}${c.timeBound ? ' (stopped by the time bound)' : ''} in ${c.seconds.toFixed(1)} s; ${int(c.emailsReceived)} emails reached the SMTP sink; ${int(c.nonceRetries)} requests were repeated after \`use_dpop_nonce\`; event-loop delay of the bench process p99 ${ms(c.clientLoopDelayP99Ms)} ms.`,
-    '',
-  );
-  if (c.unexpected.size > 0) {
-    out.push('Unexpected answers (a round trip stops at the first one):', '');
-    for (const [key, n] of c.unexpected) out.push(`- ${key}: ${int(n)} — e.g. \`${(c.unexpectedSamples.get(key)?.[0] ?? '').slice(0, 300).replace(/`/g, "'")}\``);
-    out.push('');
-  }
-  return out;
-}
-
 const INTRO = `# Benchmarks
 
 How to run: \`npm run bench\` (builds, then runs \`dist/tools/bench/bench.js\`). It needs only a local
 PostgreSQL (127.0.0.1:5432, trust auth, user \`postgres\`; override with \`BENCH_DATABASE_URL\`, an
 admin URL) and Redis (127.0.0.1:6379; override with \`REDIS_URL\`). It creates its own database
-(\`fpa_bench_<timestamp>_<pid>\`) and Redis key prefix, starts one token process and one registration
-process from \`dist/\` in production mode, and drops everything again at the end. A default run takes
-about one to two minutes; run it on an otherwise idle machine, since the load generator shares the
-machine with the servers, PostgreSQL and Redis.
+(\`fpa_bench_<timestamp>_<pid>\`) and Redis key prefix, starts one token process, one registration
+process and one challenge process from \`dist/\` in production mode, and drops everything again at
+the end. A default run takes about three to four minutes; run it on an otherwise idle machine,
+since the load generator shares the machine with the servers, PostgreSQL and Redis.
 
-What is measured, with [autocannon](https://github.com/mcollina/autocannon):
+What is measured, with [autocannon](https://github.com/mcollina/autocannon) and, for the round
+trips, closed-loop node:http drivers:
 
 - **Registration** — \`POST /register\` with a fresh EC P-256 device public key in every request.
 - **Token, full device grant, max throughput** — \`POST /token\`, \`grant_type=client_credentials\`
@@ -268,10 +224,18 @@ What is measured, with [autocannon](https://github.com/mcollina/autocannon):
   client_secret_basic; every push a complete authorization request of its own (PKCE S256, state,
   scope, redirect URI, one \`payment_initiation\` authorization details object validated against its
   JSON Schema), each stored once in Redis.
+- **Browser login round trip** (issue 9) — what a browser without JavaScript does, closed loop:
+  \`GET /authorize\` on the challenge process (the login page, its hidden \`interaction\` and \`csrf\`
+  inputs, the login cookie), \`POST /authorize/login\` with an email (the code goes over SMTP to the
+  sink), \`POST\` the code (\`303\` back to the redirect URI with \`code\`, \`state\`, \`iss\`), then the
+  code exchange at \`POST /token\`; a new browser, PKCE verifier and user in every round trip.
+  Another variant pushes each request to \`POST /par\` before it opens \`/authorize\` with the
+  \`request_uri\`.
 
 For each phase: throughput, latency percentiles (p50/p90/p99/max), non-2xx responses (the run fails
-when more than 0.5 % of a phase's responses are not 2xx), and CPU time and peak RSS (VmHWM) of the
-server process under load.
+when more than 0.5 % of a phase's responses, or of its round trips, fail), and CPU time and peak RSS
+(VmHWM) of the server process under load; for the round trips also each step's latency and the CPU
+of each process, PostgreSQL and Redis per round trip.
 
 Targets: **≥ 1,000 device token grants/s from one token process, with p99 < 50 ms at that rate;
 ≥ 500 complete challenge round trips/s.**
@@ -280,9 +244,10 @@ Options (environment): \`BENCH_TOKEN_REQUESTS\` (default 15000), \`BENCH_REGISTE
 \`BENCH_CONNECTIONS\` (32), \`BENCH_RATE\` (1000), \`BENCH_DURATION_SECONDS\` (10, the fixed-rate phase),
 \`BENCH_DEVICES\` (200), \`BENCH_MAX_PHASE_SECONDS\` (40), \`BENCH_APP_NODE_ARGS\` (extra node flags for
 the app processes, e.g. \`--cpu-prof --cpu-prof-dir=/tmp/prof\`), \`BENCH_CHALLENGE_ROUNDS\` (3000),
-\`BENCH_CHALLENGE_CONCURRENCY\` (32), \`BENCH_CHALLENGE_SIGNING\` (presigned or live),
-\`BENCH_PAR_REQUESTS\` (20000), \`BENCH_ONLY\` / \`BENCH_SKIP\` (registration, token, challenge, par; a
-partial run writes nothing here unless \`BENCH_WRITE_DOCS=1\`).
+\`BENCH_CHALLENGE_CONCURRENCY\` (32), \`BENCH_CHALLENGE_SIGNING\` (\`presigned\` or \`live\`),
+\`BENCH_PAR_REQUESTS\` (20000), \`BENCH_BROWSER_ROUNDS\` (2000, each browser variant),
+\`BENCH_BROWSER_CONCURRENCY\` (32), \`BENCH_ONLY\` / \`BENCH_SKIP\` (\`registration\`, \`token\`,
+\`challenge\`, \`par\`, \`browser\`; a partial run leaves this file alone unless \`BENCH_WRITE_DOCS=1\`).
 
 Everything below the marker is generated by \`npm run bench\` and replaced by each run.
 

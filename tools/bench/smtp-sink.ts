@@ -53,7 +53,9 @@ export async function startCodeSink(): Promise<CodeSink> {
     get unparsable() {
       return unparsable;
     },
-    code(to, timeoutMs) {
+    code(address, timeoutMs) {
+      // Recipients are kept lower-cased (above).
+      const to = address.toLowerCase();
       const list = ready.get(to);
       if (list && list.length > 0) {
         const code = list.shift()!;
@@ -72,9 +74,9 @@ export async function startCodeSink(): Promise<CodeSink> {
         });
       });
     },
-    forget(to) {
-      ready.delete(to);
-      waiters.delete(to);
+    forget(address) {
+      ready.delete(address.toLowerCase());
+      waiters.delete(address.toLowerCase());
     },
     close: () => receiver.close(),
   };
