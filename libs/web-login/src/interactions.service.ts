@@ -27,10 +27,9 @@ export class BrowserInteractions {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async create(i: Omit<BrowserInteraction, 'id'>): Promise<BrowserInteraction> {
-    const interaction = { ...i, id: randomToken(16) };
-    await this.store.setJson(key(interaction.id), interaction, this.config.challenge.flowTtlSeconds);
-    return interaction;
+  /** A new interaction, not stored yet: its first page's `remember` stores it (one write per request). */
+  create(i: Omit<BrowserInteraction, 'id'>): BrowserInteraction {
+    return { ...i, id: randomToken(16) };
   }
 
   async find(id: unknown): Promise<BrowserInteraction | undefined> {

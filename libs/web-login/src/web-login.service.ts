@@ -115,7 +115,7 @@ export class WebLoginService {
     const bindingKey = this.binding.bindingKey(secret);
     const session = continues ? await this.continued(continues, client) : this.newSession(client, bindingKey);
     if (!session) return this.errorRedirect(redirectUri, authRequest.state, new OAuthError('access_denied', 'the app session this sign-in continues has ended'));
-    const interaction = await this.interactions.create({ authSession: session.authSession, clientId: client.id, bindingKey, redirectUri, state: authRequest.state });
+    const interaction = this.interactions.create({ authSession: session.authSession, clientId: client.id, bindingKey, redirectUri, state: authRequest.state });
     const caller: Caller = {
       client,
       session,
