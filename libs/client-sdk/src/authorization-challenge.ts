@@ -54,4 +54,42 @@ export interface AuthorizeOptions {
   readonly onChallenge: (challenge: AuthorizationChallenge) => Promise<ChallengeAnswer | undefined>;
   /** Requests before the loop gives up (default 20). */
   readonly maxSteps?: number;
+  /**
+   * FED-3: this app's claimed-HTTPS deep link, through which another app (the downstream server's)
+   * hands a response back. The server forwards it when it federates.
+   */
+  readonly nativeCallbackUri?: string;
+  /**
+   * FED-6: a server needs routing input (which bank, which e-mail): resolves to the answers (option
+   * keys with a listed value, `email`, `phone`), or `undefined` to give up. Without it the loop
+   * throws `OAuthClientError` on `insufficient_information`.
+   */
+  readonly onInformation?: (request: InformationRequest) => Promise<Readonly<Record<string, string>> | undefined>;
+  /**
+   * FED-8/FED-14: a server wants another app to handle the user. Open `deepLink` (OS mechanisms) and
+   * resolve to the query parameters that app passed back on the native_callback_uri (e.g.
+   * `{ authorization_code }`), or `undefined` when no app claims the link (the flow ends).
+   */
+  readonly onRedirectToApp?: (redirect: AppRedirect) => Promise<Readonly<Record<string, string>> | undefined>;
+}
+
+/** FED-6 `userPrompt`: select lists (`options`) and free-text `inputs` (only `email` and `phone`, FED-7). */
+export interface UserPrompt {
+  readonly options?: Readonly<Record<string, { readonly title?: string; readonly description?: string; readonly values: Readonly<Record<string, { readonly name: string; readonly logo?: string }>> }>>;
+  readonly inputs?: Readonly<Record<string, { readonly title?: string; readonly hint?: string; readonly description?: string }>>;
+}
+
+/** A 400 `insufficient_information` (FED-6), with the server that asked. */
+export interface InformationRequest {
+  readonly server: string;
+  readonly authSession: string;
+  /** Free-text inputs other than `email` and `phone` are dropped here (FED-7: clients ignore them). */
+  readonly userPrompt: UserPrompt;
+  readonly logo?: string;
+}
+
+/** A 400 `redirect_to_app` (FED-8). */
+export interface AppRedirect {
+  readonly server: string;
+  readonly deepLink: string;
 }

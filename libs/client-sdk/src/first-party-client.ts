@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge, signJwt, type ClientKeyPair } from '@fpa/crypto';
-import type { AuthorizationChallenge, AuthorizeOptions } from './authorization-challenge';
-import { ChallengeAbandonedError, OAuthClientError, RedirectToWebError } from './errors';
+import type { AuthorizeOptions } from './authorization-challenge';
+import { OAuthClientError } from './errors';
+import { walkNativeAuthorization, type WalkEvent, type WalkPort } from './native-walk';
 
 export interface RegistrationResult {
   readonly fp_token: string;
@@ -25,7 +26,8 @@ export type SdkEvent =
   | { readonly step: 'nonce'; readonly server: string; readonly endpoint: string }
   | { readonly step: 'token'; readonly grant: string; readonly tokenType: string; readonly expiresIn: number }
   | { readonly step: 'resource'; readonly url: string; readonly status: number }
-  | { readonly step: 'challenge'; readonly mode: 'public' | 'device'; readonly status: string; readonly challengeType: string | undefined; readonly methods: readonly string[] }
+  | ({ readonly mode: 'public' | 'device' } & Extract<WalkEvent, { step: 'challenge' }>)
+  | Exclude<WalkEvent, { step: 'challenge' }>
   | { readonly step: 'authorization_code'; readonly mode: 'public' | 'device'; readonly authSession: string };
 
 /** The outcome of `authorize`: the code (already redeemed) and the tokens it gave. */
@@ -160,6 +162,9 @@ export class FirstPartyClient {
    * `auth_session` and a proof by the same DPoP key, retries once on `use_dpop_nonce`, and redeems
    * the authorization code at the token endpoint (public: `client_id`; device: a device assertion;
    * both with the `code_verifier` and a DPoP proof). The tokens and `auth_session` are kept.
+   * Federation (seed 003) is followed too: `insufficient_information` goes to `onInformation`,
+   * `federate` to the downstream server and its answer back to `response_uri`, `redirect_to_app`
+   * to `onRedirectToApp` (libs/client-sdk/src/native-walk.ts).
    * Throws `RedirectToWebError` (with `requestUri`) on `redirect_to_web`, `ChallengeAbandonedError`
    * when `onChallenge` gives up, `OAuthClientError` on any other refusal.
    */
@@ -180,33 +185,23 @@ export class FirstPartyClient {
     if (options.loginHint) first.login_hint = options.loginHint;
     if (options.resource) first.resource = options.resource;
     if (options.challengeType) first.challenge_type = options.challengeType;
-    let params: Record<string, unknown> = { ...first, ...options.params };
-
-    const maxSteps = options.maxSteps ?? 20;
-    for (let step = 1; ; step++) {
-      if (step > maxSteps) throw new Error(`the authorization challenge did not complete within ${maxSteps} requests`);
-      const res = await this.challengeRequest(endpoint, params, deviceToken);
-      // FIPA-25: the newest auth_session replaces the stored one.
-      if (typeof res.body.auth_session === 'string') this.authSession = res.body.auth_session;
-      if (res.status === 200 && typeof res.body.authorization_code === 'string') {
-        const authSession = String(res.body.auth_session);
-        this.options.onEvent?.({ step: 'authorization_code', mode, authSession });
-        const form: Record<string, string> = { grant_type: 'authorization_code', code: res.body.authorization_code, code_verifier: verifier };
-        if (mode === 'device') Object.assign(form, { client_assertion_type: ASSERTION_TYPE, client_assertion: await this.clientAssertion() });
-        else form.client_id = this.options.clientId;
-        const tokens = await this.tokenRequest(md.token_endpoint, form, 'authorization_code');
-        return { authorizationCode: res.body.authorization_code, authSession, tokens };
-      }
-      if (res.status === 403 && res.body.error === 'redirect_to_web') throw new RedirectToWebError(res.body, res.headers);
-      if (res.status !== 403 || res.body.error !== 'insufficient_authorization') {
-        throw new OAuthClientError(res.status, String(res.body.error ?? 'unknown_error'), res.body.error_description as string | undefined, res.body, res.headers);
-      }
-      const challenge = res.body as unknown as AuthorizationChallenge;
-      this.options.onEvent?.({ step: 'challenge', mode, status: challenge.status, challengeType: challenge.challenge_type, methods: challenge.methods ?? [] });
-      const answer = await options.onChallenge(challenge);
-      if (answer === undefined) throw new ChallengeAbandonedError(challenge);
-      params = { ...answer, auth_session: challenge.auth_session };
-    }
+    if (options.nativeCallbackUri) first.native_callback_uri = options.nativeCallbackUri;
+    const port: WalkPort = {
+      request: async (url, params, token) => {
+        const res = await this.challengeRequest(url, params, token);
+        // FIPA-25: the newest auth_session of the home server replaces the stored one.
+        if (new URL(url).origin === new URL(endpoint).origin && typeof res.body.auth_session === 'string') this.authSession = res.body.auth_session;
+        return res;
+      },
+      emit: (event) => this.options.onEvent?.(event.step === 'challenge' ? { ...event, mode } : event),
+    };
+    const { authorizationCode, authSession } = await walkNativeAuthorization(port, { endpoint, accessToken: deviceToken, params: { ...first, ...options.params } }, options);
+    this.options.onEvent?.({ step: 'authorization_code', mode, authSession });
+    const form: Record<string, string> = { grant_type: 'authorization_code', code: authorizationCode, code_verifier: verifier };
+    if (mode === 'device') Object.assign(form, { client_assertion_type: ASSERTION_TYPE, client_assertion: await this.clientAssertion() });
+    else form.client_id = this.options.clientId;
+    const tokens = await this.tokenRequest(md.token_endpoint, form, 'authorization_code');
+    return { authorizationCode, authSession, tokens };
   }
 
   async refresh(): Promise<TokenResult> {
