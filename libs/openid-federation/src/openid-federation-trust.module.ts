@@ -21,9 +21,12 @@ import { OpenIdFederationCallbackTrust } from './openid-federation-callback-trus
     {
       provide: TrustChainResolver,
       inject: [ENTITY_STATEMENT_SOURCE, APP_CONFIG, CLOCK],
-      useFactory: (source: EntityStatementSource, config: AppConfig, clock: Clock) => {
+      // The anchors' keys are imported here, so a bad OPENID_FEDERATION_TRUST_ANCHORS stops start-up.
+      useFactory: async (source: EntityStatementSource, config: AppConfig, clock: Clock) => {
         const f = config.openidFederation;
-        return new TrustChainResolver(source, f.trustAnchors, { ...f, clockSkewSeconds: config.clockSkewSeconds }, clock);
+        const resolver = new TrustChainResolver(source, f.trustAnchors, { ...f, clockSkewSeconds: config.clockSkewSeconds }, clock);
+        await resolver.validateAnchors();
+        return resolver;
       },
     },
     OpenIdFederationCallbackTrust,

@@ -40,6 +40,13 @@ describe('HttpEntityStatementFetcher (bounded fetches, OpenID Federation 1.0 §9
     expect(await failure(fetcher().get('http://example.com/x', 1000))).toBe('insecure_url');
   });
 
+  it('connects to public addresses only: no private, link-local or (outside tests) loopback host, literal or resolved', async () => {
+    for (const host of ['https://10.1.2.3', 'https://169.254.169.254', 'https://[::1]', 'https://[fd00::1]', 'https://127.0.0.1', 'https://[::ffff:192.168.1.1]']) {
+      expect([host, await failure(fetcher(1024, false).get(`${host}/.well-known/openid-federation`, 1000))]).toEqual([host, 'insecure_url']);
+    }
+    expect(await failure(fetcher(1024, false).get('https://localhost/.well-known/openid-federation', 1000))).toBe('insecure_url');
+  });
+
   it('never follows a redirect', async () => {
     handler = (_req, res) => {
       res.writeHead(302, { location: 'https://elsewhere.example' });

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { entityIdProblem } from '@fpa/config';
 import { ENTITY_STATEMENT_MEDIA_TYPE } from './entity-statement';
+import { addressAllowed, NON_PUBLIC_ADDRESS, publicOnlyLookup } from './public-address';
 import { TrustChainError } from './trust-chain-error';
 
 /** The port trust chain resolution fetches through: one GET, the compact JWS it answered. */
@@ -21,7 +22,8 @@ export interface FetchLimits {
  * one GET on a connection of its own, no redirect followed (the statement's URL is derived from the
  * entity id; a redirect would let another host answer for it), 200 with
  * `application/entity-statement+jwt`, at most `maxBytes` counted as the body streams in, everything
- * within `timeoutMs`. Failures are TrustChainErrors; network trouble, 5xx and 429 are `unavailable`.
+ * within `timeoutMs`, and only to public addresses (public-address.ts: no SSRF into the suite's own
+ * network). Failures are TrustChainErrors; network trouble, 5xx and 429 are `unavailable`.
  */
 export class HttpEntityStatementFetcher implements EntityStatementSource {
   constructor(private readonly limits: FetchLimits) {}
@@ -30,7 +32,10 @@ export class HttpEntityStatementFetcher implements EntityStatementSource {
     const why = entityIdProblem(url.split('?')[0], this.limits.allowHttpLoopback);
     if (why) return Promise.reject(new TrustChainError('insecure_url', `${url} ${why}`));
     const target = new URL(url);
-    const { maxBytes } = this.limits;
+    const { maxBytes, allowHttpLoopback } = this.limits;
+    if (isIpLiteral(target.hostname) && !addressAllowed(target.hostname, allowHttpLoopback)) {
+      return Promise.reject(new TrustChainError('insecure_url', `${target.origin} is not a public address`));
+    }
     return new Promise((resolve, reject) => {
       let settled = false;
       const finish = (error: TrustChainError | undefined, body?: string): void => {
@@ -45,10 +50,13 @@ export class HttpEntityStatementFetcher implements EntityStatementSource {
       const req = (target.protocol === 'https:' ? https : http).request(target, {
         method: 'GET',
         agent: false,
+        lookup: publicOnlyLookup(allowHttpLoopback) as never,
         headers: { accept: ENTITY_STATEMENT_MEDIA_TYPE, 'user-agent': 'first-party-auth' },
       });
       const timer = setTimeout(() => finish(new TrustChainError('unavailable', `${target.origin} did not answer within ${timeoutMs} ms`)), Math.max(1, timeoutMs));
-      req.on('error', () => finish(new TrustChainError('unavailable', `${target.origin} could not be reached`)));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        finish(e.code === NON_PUBLIC_ADDRESS ? new TrustChainError('insecure_url', `${target.hostname} resolves to a non-public address`) : new TrustChainError('unavailable', `${target.origin} could not be reached`)),
+      );
       req.on('response', (res) => {
         res.on('error', () => finish(new TrustChainError('unavailable', `${target.origin}: connection failed`)));
         const status = res.statusCode ?? 0;
@@ -73,4 +81,8 @@ export class HttpEntityStatementFetcher implements EntityStatementSource {
       req.end();
     });
   }
+}
+
+function isIpLiteral(hostname: string): boolean {
+  return hostname.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(hostname);
 }

@@ -194,3 +194,12 @@ describe('TrustChainResolver (OpenID Federation 1.0 §10, FED-4)', () => {
     });
   });
 });
+
+describe('TrustChainResolver anchors (OPENID_FEDERATION_TRUST_ANCHORS)', () => {
+  it('refuses an anchor key set holding private key material, naming the anchor', async () => {
+    const key = await generateClientKeyPair('ES256');
+    const leaked = { keys: [{ ...key.publicJwk, d: 'secret' }] };
+    const r = new TrustChainResolver(new TestFederation().source(), [{ entityId: TA, jwks: leaked }], SETTINGS, new FixedClock(0));
+    await expect(r.validateAnchors()).rejects.toThrow(`OPENID_FEDERATION_TRUST_ANCHORS: ${TA}: jwks`);
+  });
+});

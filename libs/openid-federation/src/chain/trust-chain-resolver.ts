@@ -223,6 +223,11 @@ export class TrustChainResolver {
     });
   }
 
+  /** Imports every configured anchor key once; a set that is not public keys only throws (start-up stops). */
+  async validateAnchors(): Promise<void> {
+    await this.anchorKeys();
+  }
+
   private anchorKeys(): Promise<ReadonlyMap<string, PublicJwkSet>> {
     this.anchors ??= (async () => {
       const map = new Map<string, PublicJwkSet>();
@@ -230,7 +235,7 @@ export class TrustChainResolver {
         try {
           map.set(a.entityId, await parsePublicJwkSet(a.jwks, { maxKeys: 20 }));
         } catch (e) {
-          if (e instanceof JwkSetError) throw new Error(`trust anchor ${a.entityId}: jwks ${e.message}`);
+          if (e instanceof JwkSetError) throw new Error(`OPENID_FEDERATION_TRUST_ANCHORS: ${a.entityId}: jwks ${e.message}`);
           throw e;
         }
       }
