@@ -1,6 +1,7 @@
 import { loadConfig, type AppConfig } from '@fpa/config';
 import { FixedClock, OAuthError } from '@fpa/oauth-core';
 import type { Client } from '@fpa/clients';
+import { MetricsRegistry } from '@fpa/platform';
 import { TrustChainResolver } from './chain/trust-chain-resolver';
 import { OpenIdFederationCallbackTrust } from './openid-federation-callback-trust';
 import { TestFederation, type TestEntity } from './testing/test-federation';
@@ -16,10 +17,13 @@ describe('OpenIdFederationCallbackTrust (FED-4, seed 003 trust establishment)', 
   let ta: TestEntity;
   let leaf: TestEntity;
   let config: AppConfig;
+  let metrics: MetricsRegistry;
+  const counted = async (): Promise<Record<string, number>> =>
+    Object.fromEntries((await metrics.registry.getSingleMetric('fpa_native_callback_federation_checks_total')!.get()).values.map((v) => [String(v.labels.outcome), v.value]));
 
   const policy = (anchors = [{ entityId: ta.entityId, jwks: ta.jwks }]) => {
     const f = config.openidFederation;
-    return new OpenIdFederationCallbackTrust(new TrustChainResolver(fed.source(), anchors, { ...f, clockSkewSeconds: 5 }, clock), config);
+    return new OpenIdFederationCallbackTrust(new TrustChainResolver(fed.source(), anchors, { ...f, clockSkewSeconds: 5 }, clock), config, metrics);
   };
   const refusal = async (p: Promise<unknown>): Promise<OAuthError> => {
     try {
@@ -33,6 +37,7 @@ describe('OpenIdFederationCallbackTrust (FED-4, seed 003 trust establishment)', 
 
   beforeEach(async () => {
     config = loadConfig('standalone', {});
+    metrics = new MetricsRegistry();
     clock = new FixedClock(1_800_000_000_000);
     fed = new TestFederation(() => clock.nowSeconds());
     ta = (await fed.entity(TA)).asAuthority();
@@ -91,5 +96,14 @@ describe('OpenIdFederationCallbackTrust (FED-4, seed 003 trust establishment)', 
     expect(e.code).toBe('temporarily_unavailable');
     expect(e.status).toBe(503);
     expect(e.headers['Retry-After']).toBe('30');
+    expect(await counted()).toEqual({ unavailable: 1 });
+  });
+
+  it('counts each outcome in fpa_native_callback_federation_checks_total', async () => {
+    const p = policy();
+    await p.check(client, CALLBACK);
+    await p.check(client, 'https://elsewhere.example.net/cb');
+    await refusal(p.check(client, 'https://app.example.com/not-registered'));
+    expect(await counted()).toEqual({ trusted: 1, unknown: 1, not_listed: 1 });
   });
 });

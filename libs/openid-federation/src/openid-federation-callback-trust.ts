@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from '@fpa/clients';
 import { APP_CONFIG, entityIdProblem, type AppConfig } from '@fpa/config';
 import { OAuthError } from '@fpa/oauth-core';
+import { MetricsRegistry } from '@fpa/platform';
 import { TrustChainResolver, type ResolvedTrustChain } from './chain/trust-chain-resolver';
 import { TRANSIENT_FAILURES, TrustChainError } from './chain/trust-chain-error';
 import type { NativeCallbackTrustPolicy } from './native-callback-trust.policy';
@@ -33,13 +34,32 @@ export const FEDERATION_RETRY_AFTER_SECONDS = 30;
 @Injectable()
 export class OpenIdFederationCallbackTrust implements NativeCallbackTrustPolicy {
   readonly name = 'openid_federation';
+  private readonly checks;
 
   constructor(
     private readonly resolver: TrustChainResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    metrics: MetricsRegistry,
+  ) {
+    this.checks = metrics.counter({
+      name: 'fpa_native_callback_federation_checks_total',
+      help: 'native_callback_uri trust checks through OpenID Federation by outcome: trusted, unknown, not_listed, or why the chain failed.',
+      labelNames: ['outcome'] as const,
+    });
+  }
 
-  async check(_client: Client, uri: string): Promise<'trusted' | 'unknown'> {
+  async check(client: Client, uri: string): Promise<'trusted' | 'unknown'> {
+    try {
+      const answer = await this.decide(client, uri);
+      this.checks.inc({ outcome: answer });
+      return answer;
+    } catch (e) {
+      this.checks.inc({ outcome: e instanceof OAuthError && e.reason ? e.reason.replace(/^federation_/, '') : 'error' });
+      throw e;
+    }
+  }
+
+  private async decide(_client: Client, uri: string): Promise<'trusted' | 'unknown'> {
     if (!this.resolver.configured) return 'unknown';
     let url: URL;
     try {
