@@ -1,7 +1,7 @@
 import { generateClientKeyPair } from '@fpa/crypto';
 import { FixedClock } from '@fpa/oauth-core';
 import { TestFederation, type TestEntity } from '../testing/test-federation';
-import type { TrustChainFailure } from './trust-chain-error';
+import { TrustChainError, type TrustChainFailure } from './trust-chain-error';
 import { TrustChainResolver, type ResolverSettings } from './trust-chain-resolver';
 
 const TA = 'https://ta.example.org';
@@ -186,6 +186,18 @@ describe('TrustChainResolver (OpenID Federation 1.0 §10, FED-4)', () => {
       const dead = (await fed.entity('https://dead-end.example.org')).asAuthority();
       dead.subordinate(leaf);
       expect(await failure(resolver().resolve(LEAF))).toBe('unavailable');
+    });
+
+    it('the whole resolution is bounded in time, however long each fetch may take (OPENID_FEDERATION_RESOLVE_TIMEOUT_MS)', async () => {
+      const inner = fed.source();
+      const hanging = {
+        get: (url: string, timeoutMs: number) =>
+          url.startsWith(INT) ? new Promise<string>((_, reject) => setTimeout(() => reject(new TrustChainError('unavailable', `${url} did not answer`)), timeoutMs)) : inner.get(url, timeoutMs),
+      };
+      const started = Date.now();
+      const r = new TrustChainResolver(hanging, [{ entityId: TA, jwks: ta.jwks }], { ...SETTINGS, fetchTimeoutMs: 5000, resolveTimeoutMs: 150 }, clock);
+      expect(await failure(r.resolve(LEAF))).toBe('resolve_timeout');
+      expect(Date.now() - started).toBeLessThan(1000);
     });
 
     it('an oversized statement', async () => {
