@@ -29,7 +29,7 @@ export default tseslint.config(
         'error',
         {
           paths: [{ name: 'jose', message: 'Only libs/crypto imports jose (STYLE.md).' }],
-          patterns: [{ group: ['@fpa/testing', '@fpa/testing/*', '@fpa/grants/testing'], message: 'Test support (libs/testing, a lib testing/ folder) is for test/, tools/ and specs only.' }],
+          patterns: [{ group: ['@fpa/testing', '@fpa/testing/*', '@fpa/grants/testing', '@fpa/openid-federation/testing'], message: 'Test support (libs/testing, a lib testing/ folder) is for test/, tools/ and specs only.' }],
         },
       ],
     },

@@ -9,6 +9,7 @@ const common = {
     '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
     '^@fpa/testing/app$': '<rootDir>/libs/testing/src/app',
     '^@fpa/grants/testing$': '<rootDir>/libs/grants/src/testing/fakes',
+    '^@fpa/openid-federation/testing$': '<rootDir>/libs/openid-federation/src/testing',
     '^@fpa/(.*)$': '<rootDir>/libs/$1/src',
   },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],

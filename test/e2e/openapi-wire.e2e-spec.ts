@@ -102,6 +102,14 @@ describe('the OpenAPI document matches the wire (standalone)', () => {
     expect(takeProblems()).toEqual([]);
   });
 
+  it('the OpenID Federation entity configuration: a compact JWS, application/entity-statement+jwt (issue 10)', async () => {
+    const ec = await call('GET', '/.well-known/openid-federation');
+    expect(ec.status).toBe(200);
+    expect(ec.headers.get('content-type')).toBe('application/entity-statement+jwt');
+    expect(ec.text.split('.')).toHaveLength(3);
+    expect(takeProblems()).toEqual([]);
+  });
+
   it('the device flow through the SDK: /register, fp_register, the nonce challenge, client_credentials, refresh, revoke (CONTRACT §3, §4)', async () => {
     const app = await device();
     await app.register({ state: 'wire-state', nonce: 'n-1' });

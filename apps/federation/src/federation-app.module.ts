@@ -1,15 +1,28 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '@fpa/config';
+import { AuthorizationServerMetadataModule } from '@fpa/grants';
 import { JanitorModule } from '@fpa/janitor';
+import { OpenIdFederationEntityModule, OpenIdFederationTrustModule } from '@fpa/openid-federation';
 import { PlatformModule } from '@fpa/platform';
+import { TOKEN_GRANTS, TOKEN_METADATA } from '../../token/src/token-metadata';
 
 /**
- * The federation service (CONTRACT §1). Until its issue lands it serves health and metrics only, so it
- * can already be deployed, probed and scraped like the others.
+ * The federation service (CONTRACT §1): the suite's OpenID Federation entity configuration
+ * (`/.well-known/openid-federation`, carrying the token service's RFC 8414 document, built from the
+ * same lists) and the trust chain resolver for `native_callback_uri` (FED-4).
  */
 @Module({})
 export class FederationAppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: FederationAppModule, imports: [PlatformModule.forRoot(config), JanitorModule] };
+    return {
+      module: FederationAppModule,
+      imports: [
+        PlatformModule.forRoot(config),
+        JanitorModule,
+        AuthorizationServerMetadataModule.forRoot({ grantTypes: TOKEN_GRANTS.map((g) => g.grantType), metadata: TOKEN_METADATA }),
+        OpenIdFederationEntityModule,
+        OpenIdFederationTrustModule,
+      ],
+    };
   }
 }

@@ -5,6 +5,7 @@ import { ChallengeModule, challengeMetadata } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { JanitorModule } from '@fpa/janitor';
+import { OpenIdFederationEntityModule, OpenIdFederationTrustModule } from '@fpa/openid-federation';
 import { ParModule, parMetadata } from '@fpa/par';
 import { PlatformModule } from '@fpa/platform';
 import { RegistrationModule, registrationMetadata } from '@fpa/registration';
@@ -32,7 +33,7 @@ class EmbeddedBootstrap implements OnApplicationBootstrap {
   }
 }
 
-/** Every module in one process: registration, token, challenge, the sample API (federation as it lands). */
+/** Every module in one process: registration, token, challenge, federation (the entity configuration, trust chains), the sample API. */
 @Module({})
 export class StandaloneAppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -47,6 +48,8 @@ export class StandaloneAppModule {
         ParModule,
         ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }),
         WebLoginModule,
+        OpenIdFederationEntityModule,
+        OpenIdFederationTrustModule,
         SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI }),
         SampleApiModule.forRoot({ keys: 'local' }),
       ],

@@ -5,6 +5,12 @@ export type AppMode = 'production' | 'embedded';
 export type SigningAlg = 'ES256' | 'RS256';
 export type TrustProxy = boolean | number | string | string[];
 
+/** A trust anchor: its entity id and the public keys it signs with (OpenID Federation 1.0 §1.2). */
+export interface OpenIdFederationTrustAnchor {
+  readonly entityId: string;
+  readonly jwks: { readonly keys: readonly Readonly<Record<string, unknown>>[] };
+}
+
 export interface AppConfig {
   readonly app: AppName;
   readonly mode: AppMode;
@@ -108,6 +114,22 @@ export interface AppConfig {
     readonly batchSize: number;
     /** Pause between batches. */
     readonly pauseMs: number;
+  };
+  /** OpenID Federation 1.0 (issue 10): the suite's entity configuration and trust chain resolution (FED-4). */
+  readonly openidFederation: {
+    /** Empty: no federation trust configured. */
+    readonly trustAnchors: readonly OpenIdFederationTrustAnchor[];
+    readonly authorityHints: readonly string[];
+    readonly organizationName: string | undefined;
+    readonly statementTtlSeconds: number;
+    readonly maxChainLength: number;
+    readonly maxAuthorityHints: number;
+    readonly maxFetches: number;
+    readonly fetchTimeoutMs: number;
+    readonly resolveTimeoutMs: number;
+    readonly maxResponseBytes: number;
+    readonly chainCacheSeconds: number;
+    readonly allowHttpLoopback: boolean;
   };
   readonly messaging: {
     readonly smtpUrl: string | undefined;

@@ -210,6 +210,25 @@ export const ENV_VARS = {
   WEBAUTHN_ORIGINS: {
     doc: 'Origins accepted in passkey responses (comma-separated): web origins and native app origins such as `android:apk-key-hash:<hash>`. Default: the ISSUER origin.',
   },
+  OPENID_FEDERATION_TRUST_ANCHORS: {
+    doc: 'OpenID Federation trust anchors for `native_callback_uri` trust (FED-4): a JSON array `[{"entity_id": "https://ta.example.com", "jwks": {"keys": [...]}}]`. Unset = no federation trust (the policy answers "unknown").',
+  },
+  OPENID_FEDERATION_AUTHORITY_HINTS: {
+    doc: 'The suite’s own entity configuration (`/.well-known/openid-federation`): its superiors’ entity ids, comma-separated (`authority_hints`).',
+  },
+  OPENID_FEDERATION_ORGANIZATION_NAME: { doc: '`organization_name` in the suite’s `federation_entity` metadata.' },
+  OPENID_FEDERATION_STATEMENT_TTL_SECONDS: { doc: 'Lifetime (`exp` − `iat`) of the suite’s entity configuration.', default: '86400' },
+  OPENID_FEDERATION_MAX_CHAIN_LENGTH: { doc: 'Most superiors above a leaf entity that trust chain resolution follows (the trust anchor included).', default: '5' },
+  OPENID_FEDERATION_MAX_AUTHORITY_HINTS: { doc: 'Most `authority_hints` followed per entity; further ones are ignored.', default: '4' },
+  OPENID_FEDERATION_MAX_FETCHES: { doc: 'Most HTTP fetches one trust chain resolution may make, whatever the hints say.', default: '24' },
+  OPENID_FEDERATION_FETCH_TIMEOUT_MS: { doc: 'Time allowed for one entity statement fetch (connection, headers and body), in ms.', default: '3000' },
+  OPENID_FEDERATION_RESOLVE_TIMEOUT_MS: { doc: 'Time allowed for a whole trust chain resolution, in ms.', default: '10000' },
+  OPENID_FEDERATION_MAX_RESPONSE_BYTES: { doc: 'Largest entity statement accepted (counted while it streams in).', default: '65536' },
+  OPENID_FEDERATION_CHAIN_CACHE_SECONDS: { doc: 'A resolved trust chain is cached until its earliest `exp`, but at most this long.', default: '3600' },
+  OPENID_FEDERATION_ALLOW_HTTP_LOOPBACK: {
+    doc: '`true`: entity ids on a loopback host may use http (tests only; never in a deployment). Otherwise only https entity ids are resolved.',
+    default: 'false',
+  },
   RESOURCE_AUDIENCE: {
     doc: 'sample-api: the audience (resource identifier) it accepts. Default `<ISSUER>/resources`.',
   },

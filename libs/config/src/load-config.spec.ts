@@ -117,6 +117,25 @@ describe('loadConfig (CONTRACT §8)', () => {
     expect(problemsOf('sample-api', { ...production, AUTH_JWKS_CACHE_SECONDS: '1m' }).join()).toMatch(/AUTH_JWKS_CACHE_SECONDS: must be an integer/);
   });
 
+  it('OPENID_FEDERATION_*: off by default; anchors are https entity ids with keys; loopback http only when allowed (issue 10, FED-4)', () => {
+    const off = loadConfig('federation', production).openidFederation;
+    expect(off).toMatchObject({ trustAnchors: [], authorityHints: [], statementTtlSeconds: 86_400, maxChainLength: 5, maxAuthorityHints: 4, maxFetches: 24, allowHttpLoopback: false });
+    const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] };
+    const on = loadConfig('federation', {
+      ...production,
+      OPENID_FEDERATION_TRUST_ANCHORS: JSON.stringify([{ entity_id: 'https://ta.example.org', jwks }]),
+      OPENID_FEDERATION_AUTHORITY_HINTS: 'https://int.example.org, https://ta.example.org',
+    }).openidFederation;
+    expect(on.trustAnchors).toEqual([{ entityId: 'https://ta.example.org', jwks }]);
+    expect(on.authorityHints).toEqual(['https://int.example.org', 'https://ta.example.org']);
+    expect(problemsOf('federation', { ...production, OPENID_FEDERATION_TRUST_ANCHORS: '{"entity_id":"x"}' }).join()).toMatch(/OPENID_FEDERATION_TRUST_ANCHORS: must be a JSON array/);
+    expect(problemsOf('federation', { ...production, OPENID_FEDERATION_TRUST_ANCHORS: '[{"entity_id":"https://ta.example.org"}]' }).join()).toMatch(/entry 0 must have .* "jwks"/);
+    const loopbackAnchor = JSON.stringify([{ entity_id: 'http://127.0.0.1:4000', jwks }]);
+    expect(problemsOf('federation', { ...production, OPENID_FEDERATION_TRUST_ANCHORS: loopbackAnchor }).join()).toMatch(/OPENID_FEDERATION_TRUST_ANCHORS: "http:\/\/127.0.0.1:4000" must be an https URL/);
+    expect(problemsOf('federation', { ...production, OPENID_FEDERATION_TRUST_ANCHORS: loopbackAnchor, OPENID_FEDERATION_ALLOW_HTTP_LOOPBACK: 'true' })).toEqual([]);
+    expect(problemsOf('federation', { ...production, OPENID_FEDERATION_AUTHORITY_HINTS: 'https://a.example?x=1' }).join()).toMatch(/OPENID_FEDERATION_AUTHORITY_HINTS: .* must not have a query/);
+  });
+
   it('the README documents every environment variable', () => {
     const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
     const missing = Object.keys(ENV_VARS).filter((name) => !readme.includes(`\`${name}\``));

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { AppConfig, AppMode, SigningAlg, TrustProxy } from './app-config';
+import type { AppConfig, AppMode, OpenIdFederationTrustAnchor, SigningAlg, TrustProxy } from './app-config';
 import { ENV_VARS, type AppName, type EnvVarName } from './env-vars';
 
 export type * from './app-config';
@@ -163,6 +163,29 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
   else if (clientJwks.cacheSeconds < clientJwks.minCacheSeconds || clientJwks.cacheSeconds > clientJwks.maxCacheSeconds) {
     fail('CLIENT_JWKS_CACHE_SECONDS', 'must lie between CLIENT_JWKS_CACHE_MIN_SECONDS and CLIENT_JWKS_CACHE_MAX_SECONDS');
   }
+  const federationLoopback = bool('OPENID_FEDERATION_ALLOW_HTTP_LOOPBACK');
+  const entityId = (name: EnvVarName, value: string): string | undefined => {
+    const why = entityIdProblem(value, federationLoopback);
+    return why ? fail(name, `"${value}" ${why}`) : value;
+  };
+  const openidFederation = {
+    trustAnchors: parseTrustAnchors(raw('OPENID_FEDERATION_TRUST_ANCHORS'), (why) => fail('OPENID_FEDERATION_TRUST_ANCHORS', why), (v) => entityId('OPENID_FEDERATION_TRUST_ANCHORS', v)),
+    authorityHints: (raw('OPENID_FEDERATION_AUTHORITY_HINTS') ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean)
+      .filter((h) => entityId('OPENID_FEDERATION_AUTHORITY_HINTS', h) !== undefined),
+    organizationName: raw('OPENID_FEDERATION_ORGANIZATION_NAME'),
+    statementTtlSeconds: int('OPENID_FEDERATION_STATEMENT_TTL_SECONDS', 60, 31_536_000),
+    maxChainLength: int('OPENID_FEDERATION_MAX_CHAIN_LENGTH', 1, 10),
+    maxAuthorityHints: int('OPENID_FEDERATION_MAX_AUTHORITY_HINTS', 1, 20),
+    maxFetches: int('OPENID_FEDERATION_MAX_FETCHES', 2, 200),
+    fetchTimeoutMs: int('OPENID_FEDERATION_FETCH_TIMEOUT_MS', 100, 30_000),
+    resolveTimeoutMs: int('OPENID_FEDERATION_RESOLVE_TIMEOUT_MS', 100, 120_000),
+    maxResponseBytes: int('OPENID_FEDERATION_MAX_RESPONSE_BYTES', 1024, 1_048_576),
+    chainCacheSeconds: int('OPENID_FEDERATION_CHAIN_CACHE_SECONDS', 0, 86_400),
+    allowHttpLoopback: federationLoopback,
+  };
   const origins = (raw('WEBAUTHN_ORIGINS') ?? issuerUrl?.origin ?? '').split(',').map((o) => o.trim()).filter(Boolean);
 
   const config: AppConfig = {
@@ -238,6 +261,7 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       batchSize: int('JANITOR_BATCH_SIZE', 1, 100_000),
       pauseMs: int('JANITOR_PAUSE_MS', 0, 60_000),
     },
+    openidFederation,
     messaging: {
       smtpUrl,
       emailFrom: raw('EMAIL_FROM') ?? 'first-party-auth <no-reply@localhost>',
@@ -282,6 +306,52 @@ function parseIssuer(value: string, mode: AppMode, fail: (why: string) => void):
   if (u.search || u.hash) fail('must not have a query or fragment');
   if (u.username || u.password) fail('must not contain credentials');
   return value.replace(/\/+$/, '');
+}
+
+/**
+ * OpenID Federation 1.0 §1.2: an entity identifier is an https URL with a host, no query or
+ * fragment. http is accepted only for a loopback host when `allowHttpLoopback` (tests).
+ */
+export function entityIdProblem(value: string, allowHttpLoopback: boolean): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return 'is not a URL';
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback && allowHttpLoopback)) return 'must be an https URL';
+  if (u.search || u.hash) return 'must not have a query or fragment';
+  if (u.username || u.password) return 'must not contain credentials';
+  return undefined;
+}
+
+function parseTrustAnchors(value: string | undefined, fail: (why: string) => void, entityId: (v: string) => string | undefined): OpenIdFederationTrustAnchor[] {
+  if (value === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    fail('must be a JSON array of {"entity_id", "jwks"}');
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    fail('must be a JSON array of {"entity_id", "jwks"}');
+    return [];
+  }
+  const anchors: OpenIdFederationTrustAnchor[] = [];
+  for (const [i, item] of parsed.entries()) {
+    const a = item as { entity_id?: unknown; jwks?: { keys?: unknown } } | null;
+    if (!a || typeof a !== 'object' || typeof a.entity_id !== 'string' || !a.jwks || !Array.isArray(a.jwks.keys) || a.jwks.keys.length === 0) {
+      fail(`entry ${i} must have an "entity_id" string and a "jwks" with at least one key`);
+      continue;
+    }
+    const id = entityId(a.entity_id);
+    if (id === undefined) continue;
+    if (anchors.some((x) => x.entityId === id)) fail(`${id} is listed twice`);
+    anchors.push({ entityId: id, jwks: { keys: a.jwks.keys as Record<string, unknown>[] } });
+  }
+  return anchors;
 }
 
 function safeUrl(value: string): URL | undefined {

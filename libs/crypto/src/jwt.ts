@@ -40,8 +40,9 @@ export interface DecodedJwt {
  * `device_auth_session` of a client assertion). Nothing read here is trusted, but the claims the
  * suite looks things up by are checked here (keyClaimFault), before any lookup.
  */
-export function decodeJwtUnverified(token: string): DecodedJwt {
-  if (token.length > 16_384 || token.split('.').length !== 3) {
+export function decodeJwtUnverified(token: string, options: { maxLength?: number } = {}): DecodedJwt {
+  // 16 KiB by default; OpenID Federation entity statements carry whole metadata documents and pass their own bound.
+  if (token.length > (options.maxLength ?? 16_384) || token.split('.').length !== 3) {
     throw new CryptoInputError('malformed', 'not a compact JWS');
   }
   let decoded: DecodedJwt;

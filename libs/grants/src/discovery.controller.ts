@@ -1,27 +1,20 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { KeyManager } from '@fpa/keys';
-import { mergeMetadata, type MetadataPart } from '@fpa/oauth-core';
-import { APP_CONFIG, type AppConfig } from '@fpa/config';
-
-export const METADATA_PARTS = Symbol('METADATA_PARTS');
+import { AuthorizationServerMetadata } from './authorization-server-metadata';
 
 /** RFC 8414 metadata and the JWK Set (CONTRACT §1). */
 @Controller()
 export class DiscoveryController {
-  private metadata: Record<string, unknown> | undefined;
-
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(METADATA_PARTS) private readonly parts: readonly MetadataPart[],
+    private readonly metadata: AuthorizationServerMetadata,
     private readonly keys: KeyManager,
   ) {}
 
   @Get('.well-known/oauth-authorization-server')
   wellKnown(@Res() res: Response): void {
-    this.metadata ??= mergeMetadata(this.config.http.issuer, this.parts);
     res.setHeader('Cache-Control', 'public, max-age=300');
-    res.json(this.metadata);
+    res.json(this.metadata.document());
   }
 
   /** Public members only. Cacheable for less than KEY_PUBLISH_LEAD_SECONDS, so new keys are seen before they sign. */

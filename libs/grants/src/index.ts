@@ -5,6 +5,7 @@ export * from './token-issuer.service';
 export * from './token-endpoint.service';
 export * from './token-introspection.service';
 export * from './grants.module';
+export * from './authorization-server-metadata';
 export * from './grants/client-credentials.grant';
 export * from './grants/refresh-token.grant';
 export * from './grants/fp-register.grant';

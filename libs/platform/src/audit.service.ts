@@ -21,6 +21,7 @@ export type AuditEventType =
   | 'signing_key.created'
   | 'signing_key.rotated'
   | 'signing_key.retired'
+  | 'federation_entity_key.created'
   | 'device_session.revoked'
   | 'store.generation_started'
   | 'store.revocations_restored';
