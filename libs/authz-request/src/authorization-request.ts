@@ -73,7 +73,7 @@ export const NATIVE_CALLBACK_URI_MAX = 2048;
  */
 export function nativeCallbackUriProblem(uri: string): string | undefined {
   if (uri.length > NATIVE_CALLBACK_URI_MAX) return `must be at most ${NATIVE_CALLBACK_URI_MAX} characters`;
-  if (/[\s\x00-\x1F\x7F]/.test(uri) || uri.includes('#')) return 'must not contain a fragment, whitespace or control characters';
+  if (/\s/.test(uri) || [...uri].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f) || uri.includes('#')) return 'must not contain a fragment, whitespace or control characters';
   let u: URL;
   try {
     u = new URL(uri);
