@@ -1,4 +1,4 @@
-import { AuthorizationDetailsRegistry, EXAMPLE_DETAIL_TYPES, PushedRequests, emptyAuthorizationRequest } from '@fpa/authz-request';
+import { AllowListNativeCallbackPolicy, AuthorizationDetailsRegistry, emptyAuthorizationRequest, EXAMPLE_DETAIL_TYPES, NativeCallbackTrust, PushedRequests } from '@fpa/authz-request';
 import { MemoryStore } from '@fpa/store';
 import type { ChallengeMethod } from '@fpa/challenge-kit';
 import type { Client, ClientRegistry } from '@fpa/clients';
@@ -15,7 +15,7 @@ const client = testClient();
 const clients = { find: async (id: string): Promise<Client | undefined> => (id === client.id ? client : undefined) } as unknown as ClientRegistry;
 const store = new MemoryStore(() => NOW);
 const pushedRequests = new PushedRequests(store, new FixedClock(NOW));
-const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), pushedRequests);
+const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), pushedRequests, new NativeCallbackTrust([new AllowListNativeCallbackPolicy()]));
 afterAll(() => store.close());
 
 const caller = (overrides: Partial<Caller> = {}): Caller => ({ client, session: testSession(NOW), mode: 'public', jkt: 'jkt-1', created: false, ...overrides });
