@@ -16,6 +16,7 @@ import { AppHandoffBinding } from './bindings/app-handoff.binding';
 import { DeviceTokenBinding } from './bindings/device-token.binding';
 import { DpopPublicClientBinding } from './bindings/dpop-public-client.binding';
 import { FederatingClientBinding } from './bindings/federating-client.binding';
+import { RequestSessions } from './bindings/request-sessions';
 import { AuthenticationRecorder } from './effects/authentication-recorder.service';
 import { CodeIssuer } from './effects/code-issuer.service';
 import { DeliveryService } from './effects/delivery.service';
@@ -75,6 +76,7 @@ export class ChallengeModule {
       controllers: [AuthorizeChallengeController],
       providers: [
         registry,
+        RequestSessions,
         AppHandoffBinding,
         DeviceTokenBinding,
         FederatingClientBinding,

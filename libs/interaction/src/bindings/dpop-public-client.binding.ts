@@ -9,6 +9,7 @@ import { CHALLENGE_PATH, stringParam, type ChallengeInput } from '../http/challe
 import type { Caller, CallerBinding } from './caller';
 import { firstPartyClient } from './first-party';
 import { newBoundSession } from './new-session';
+import { RequestSessions } from './request-sessions';
 
 /**
  * Way (a): a first-party public client with a DPoP proof (CONTRACT §5). The first request creates
@@ -24,6 +25,7 @@ export class DpopPublicClientBinding implements CallerBinding {
     @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     private readonly clients: ClientRegistry,
     private readonly sessions: DeviceSessionRepository,
+    private readonly requestSessions: RequestSessions,
     private readonly dpop: DpopService,
   ) {}
 
@@ -40,7 +42,7 @@ export class DpopPublicClientBinding implements CallerBinding {
     // FIPA-33: DPoP binds the flow and the code; without it there is nothing to bind to.
     if (!proof) throw this.dpop.refuse('missing', 'a DPoP proof is required at the authorization challenge endpoint');
     if (authSession !== undefined) {
-      const session = await this.sessions.find(authSession);
+      const session = await this.requestSessions.find(input, authSession);
       // FIPA-19, FIPA-26: unknown, expired, revoked, or presented with another key → invalid_session.
       if (!session || !isUsable(session, nowMs) || session.kind !== 'challenge' || session.keyJkt !== proof.jkt) {
         throw new OAuthError('invalid_session', 'auth_session is unknown, expired, or bound to another key');

@@ -3,11 +3,12 @@ import { ClientRegistry, type Client } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { DpopService } from '@fpa/dpop';
 import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core';
-import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
+import { DeviceSessionRepository, isUsable } from '@fpa/session';
 import { EPHEMERAL_STORE, type EphemeralStore } from '@fpa/store';
 import { CHALLENGE_PATH, stringParam, type ChallengeInput } from '../http/challenge-request';
 import type { Caller, CallerBinding } from './caller';
 import { newBoundSession } from './new-session';
+import { RequestSessions } from './request-sessions';
 
 /**
  * FED-11: the end user's app at a downstream server. A federating server (a confidential client
@@ -22,8 +23,6 @@ import { newBoundSession } from './new-session';
 @Injectable()
 export class FederatingClientBinding implements CallerBinding {
   readonly name = 'federating_client';
-  /** What `applies` read, kept for `bind` (one lookup per request). */
-  private readonly seen = new WeakMap<ChallengeInput, DeviceSession>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -31,6 +30,7 @@ export class FederatingClientBinding implements CallerBinding {
     @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     private readonly clients: ClientRegistry,
     private readonly sessions: DeviceSessionRepository,
+    private readonly requestSessions: RequestSessions,
     private readonly dpop: DpopService,
   ) {}
 
@@ -38,12 +38,7 @@ export class FederatingClientBinding implements CallerBinding {
   async applies(request: RequestInfo, input: ChallengeInput): Promise<boolean> {
     if (request.headers.authorization !== undefined) return false;
     const authSession = typeof input.auth_session === 'string' && input.auth_session.length <= 128 ? input.auth_session : undefined;
-    if (authSession !== undefined) {
-      const session = await this.sessions.find(authSession);
-      if (session?.kind !== 'federated') return false;
-      this.seen.set(input, session);
-      return true;
-    }
+    if (authSession !== undefined) return (await this.requestSessions.find(input, authSession))?.kind === 'federated';
     if (input.request_uri === undefined || typeof input.client_id !== 'string' || input.client_id.length > 128) return false;
     return (await this.clients.find(input.client_id))?.type === 'confidential';
   }
@@ -51,7 +46,8 @@ export class FederatingClientBinding implements CallerBinding {
   async bind(input: ChallengeInput, request: RequestInfo): Promise<Caller> {
     const nowMs = this.clock.nowMs();
     const proof = await this.dpop.validate(request, CHALLENGE_PATH);
-    const known = this.seen.get(input);
+    const authSession = stringParam(input, 'auth_session', 128);
+    const known = authSession === undefined ? undefined : await this.requestSessions.find(input, authSession);
     if (known) {
       if (!proof) throw new OAuthError('invalid_session', 'this auth_session is bound to a DPoP key: send a DPoP proof with every request');
       // FIPA-19, FIPA-26: expired, revoked, or presented with another key → invalid_session.
