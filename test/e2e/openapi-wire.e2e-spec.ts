@@ -1,6 +1,6 @@
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { randomToken, s256CodeChallenge } from '@fpa/crypto';
-import { DEVICE_CLIENT } from '@fpa/testing';
+import { ChallengeClient, DEVICE_CLIENT, type FormPoster } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { OpenApiWire, type Json } from '../support/openapi';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
@@ -11,6 +11,16 @@ const RS = { client_id: 'wire-rs', type: 'confidential', auth_methods: ['client_
 const REDIRECT = 'https://web.example.com/cb';
 const WEB = { client_id: 'wire-web', name: 'Wire Web', type: 'confidential', first_party: true, auth_methods: ['client_secret_basic'], grant_types: ['authorization_code'], scopes: ['openid'], redirect_uris: [REDIRECT] };
 const FORM = 'application/x-www-form-urlencoded';
+/** A federating server (FED-11) whose requests this server hands to its own app, wire-app (FED-8/FED-14). */
+const FED = {
+  client_id: 'wire-fed',
+  type: 'confidential',
+  auth_methods: ['client_secret_basic'],
+  grant_types: ['authorization_code'],
+  scopes: ['openid'],
+  native_callback_uris: ['https://app.as1.example/cb'],
+  redirect_to_app: { deep_link: 'https://app.example.com/native-authorization', app_client_ids: [APP.client_id] },
+};
 
 interface Answer {
   readonly status: number;
@@ -34,6 +44,7 @@ describe('the OpenAPI document matches the wire (standalone)', () => {
   let problems: string[] = [];
   let rsSecret: string;
   let webSecret: string;
+  let fedSecret: string;
   let issuer: string;
 
   /** fetch, with every exchange judged by the document (the SDK takes it as its `fetch`). */
@@ -81,6 +92,7 @@ describe('the OpenAPI document matches the wire (standalone)', () => {
     await suite.createClient(APP);
     rsSecret = (await suite.createClient(RS)).secret!;
     webSecret = (await suite.createClient(WEB)).secret!;
+    fedSecret = (await suite.createClient(FED)).secret!;
     doc = (await (await fetch(`${issuer}/openapi.json`)).json()) as typeof doc;
     wire = new OpenApiWire(doc);
   });
@@ -129,6 +141,31 @@ describe('the OpenAPI document matches the wire (standalone)', () => {
     const result = await app.authorize({ loginHint: 'wire@example.com', onChallenge: async () => ({ code: await smtp.code('wire@example.com') }) });
     expect(result.tokens.access_token).toBeDefined();
     expect([...wire.seen]).toEqual(expect.arrayContaining(['POST /authorize-challenge 403', 'POST /authorize-challenge 200']));
+    expect(takeProblems()).toEqual([]);
+  });
+
+  it('a downstream server: a federating client’s pushed request, 400 redirect_to_app, and this server’s app completing it with native_callback_uri (FED-8/11/14)', async () => {
+    const checkedPost: FormPoster = async (url, form, headers = {}) => {
+      const res = await checkedFetch(url, { method: 'POST', headers: { 'content-type': FORM, ...headers }, body: new URLSearchParams(form).toString() });
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, text };
+    };
+    const pushed = await call('POST', '/par', {
+      form: { client_id: FED.client_id, response_type: 'code', code_challenge: s256CodeChallenge(randomToken(32)), code_challenge_method: 'S256', login_hint: 'wire-fed@example.com', native_callback_uri: FED.native_callback_uris[0] },
+      headers: basic(FED.client_id, fedSecret),
+    });
+    expect(pushed.status).toBe(201);
+    const endUser = await ChallengeClient.create(issuer, undefined, undefined, { post: checkedPost });
+    const handed = await endUser.send({ client_id: FED.client_id, request_uri: String(pushed.json.request_uri) });
+    expect({ status: handed.status, error: handed.body.error }).toEqual({ status: 400, error: 'redirect_to_app' });
+    const link = new URL(String(handed.body.deep_link));
+    const app = await device();
+    await app.register();
+    const token = await app.requestToken();
+    const completing = await ChallengeClient.create(issuer, token.access_token, app.dpopKey, { post: checkedPost });
+    expect((await completing.send({ client_id: link.searchParams.get('client_id')!, request_uri: link.searchParams.get('request_uri')! })).status).toBe(403);
+    const done = await completing.send({ code: await smtp.code('wire-fed@example.com') });
+    expect(done.body).toMatchObject({ authorization_code: expect.any(String), native_callback_uri: FED.native_callback_uris[0] });
     expect(takeProblems()).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ChallengeModule } from '@fpa/interaction';
+import { BUILTIN_ROUTING, ChallengeModule } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import type { AppConfig } from '@fpa/config';
 import { JanitorModule } from '@fpa/janitor';
@@ -13,6 +13,6 @@ import { SUITE_OPENAPI } from './suite-openapi';
 @Module({})
 export class ChallengeAppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config), JanitorModule, ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }), WebLoginModule, OpenIdFederationTrustModule, SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI })] };
+    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config), JanitorModule, ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES, routing: BUILTIN_ROUTING }), WebLoginModule, OpenIdFederationTrustModule, SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI })] };
   }
 }

@@ -75,9 +75,15 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** FED-4/FED-8: what a client may do as a federating client of this server (shown only when set). */
+function federation(c: Client): string {
+  const callbacks = c.nativeCallbackUris.length ? `\tnative_callback_uris=${c.nativeCallbackUris.join(',')}` : '';
+  return `${callbacks}${c.redirectToApp ? `\tredirect_to_app=${c.redirectToApp.deepLink} (apps: ${c.redirectToApp.appClientIds.join(',')})` : ''}`;
+}
+
 async function clientCommand(admin: ClientAdminService, command: string | undefined, args: string[]): Promise<number> {
   const show = (c: Client): string =>
-    `${c.id}\t${c.type}${c.firstParty ? ' first-party' : ''}\t${c.enabled ? 'enabled' : 'DISABLED'}\tgrants=${c.grantTypes.join(',') || '-'}\tauth=${c.authMethods.join(',')}${c.permissions.length ? `\tpermissions=${c.permissions.join(',')}` : ''}${keySet(c)}`;
+    `${c.id}\t${c.type}${c.firstParty ? ' first-party' : ''}\t${c.enabled ? 'enabled' : 'DISABLED'}\tgrants=${c.grantTypes.join(',') || '-'}\tauth=${c.authMethods.join(',')}${c.permissions.length ? `\tpermissions=${c.permissions.join(',')}` : ''}${keySet(c)}${federation(c)}`;
   switch (command) {
     case 'list':
       for (const c of await admin.list()) console.log(show(c));

@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ClientAdminService, ClientsModule, DEMO_CLIENT, DEMO_WEB_CLIENT } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
-import { ChallengeModule, challengeMetadata } from '@fpa/interaction';
+import { BUILTIN_ROUTING, challengeMetadata, ChallengeModule } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
 import { JanitorModule } from '@fpa/janitor';
@@ -46,7 +46,7 @@ export class StandaloneAppModule {
         RegistrationModule.forRoot({ withEndpoint: true }),
         TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata, webLoginMetadata, parMetadata] }),
         ParModule,
-        ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }),
+        ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES, routing: BUILTIN_ROUTING }),
         WebLoginModule,
         OpenIdFederationEntityModule,
         OpenIdFederationTrustModule,

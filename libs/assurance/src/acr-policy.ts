@@ -126,20 +126,24 @@ function toRule(raw: unknown): AcrRule {
  * `methods` narrow what is offered — natively; in the browser `web_methods` when given (an app that
  * cannot run a passkey ceremony itself sends such requests to the browser: FIPA-21). `enabled` is every registered and enabled method, in
  * registration order (ChallengeModule.forRoot's list — the one place a module registers).
+ * `federated` (FED-16): the callers are not first-party (the end user's app of a federating server):
+ * only `methods` listed explicitly, none when the policy lists none, and no recovery.
  * A policy that fails `acrPolicyProblems` was refused when the client was saved; here it is
  * refused again rather than half-applied.
  */
-export function acrPolicyFor(clientPolicy: unknown, enabled: readonly string[], defaults: { recoveryHoldSeconds?: number; browser?: boolean } = {}): AcrPolicy {
+export function acrPolicyFor(clientPolicy: unknown, enabled: readonly string[], defaults: { recoveryHoldSeconds?: number; browser?: boolean; federated?: boolean } = {}): AcrPolicy {
   const problems = acrPolicyProblems(clientPolicy);
   if (problems.length > 0) throw new OAuthError('server_error', undefined, { reason: `client challenge_policy is invalid: ${problems.join('; ')}` });
   const p = (clientPolicy ?? {}) as Raw;
   const acr = new Map(DEFAULT_ACR_RULES);
   for (const [name, rule] of Object.entries((p.acr as Raw | undefined) ?? {})) acr.set(name, toRule(rule));
   const listed = ((defaults.browser ? p.web_methods : undefined) ?? p.methods) as string[] | undefined;
-  const methods = listed ? listed.filter((m) => enabled.includes(m)) : [...enabled];
+  // FED-16: a federating client's callers are not first-party — only the methods its policy lists
+  // explicitly (none by default: FiPA then sends the request to the browser), and never recovery.
+  const methods = listed ? listed.filter((m) => enabled.includes(m)) : defaults.federated ? [] : [...enabled];
   const r = (p.recovery as Raw | undefined) ?? {};
   const recovery: RecoveryPolicy = {
-    enabled: (r.enabled as boolean | undefined) ?? DEFAULT_RECOVERY.enabled,
+    enabled: defaults.federated ? false : ((r.enabled as boolean | undefined) ?? DEFAULT_RECOVERY.enabled),
     requires: r.requires === undefined || r.requires === 'identifiers' ? 'identifiers' : toRule(r.requires),
     holdSeconds: (r.hold_seconds as number | undefined) ?? defaults.recoveryHoldSeconds ?? DEFAULT_RECOVERY.holdSeconds,
   };

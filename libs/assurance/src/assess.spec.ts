@@ -93,6 +93,14 @@ describe('assess: open methods are those that can still help', () => {
     expect(assess({ policy: narrow, requested: [ACR.phr], events: [], nowMs: NOW, methods }).open).toEqual([]);
   });
 
+  it('FED-16: for a federating client’s callers only explicitly listed methods (none by default), never recovery', () => {
+    expect(acrPolicyFor(null, ALL, { federated: true })).toMatchObject({ methods: [], recovery: { enabled: false } });
+    expect(acrPolicyFor({ recovery: { enabled: true } }, ALL, { federated: true }).recovery.enabled).toBe(false);
+    expect(acrPolicyFor({ methods: ['email_otp', 'unknown'] }, ALL, { federated: true }).methods).toEqual(['email_otp']);
+    // First-party callers are unchanged: every enabled method, recovery on.
+    expect(acrPolicyFor(null, ALL)).toMatchObject({ methods: [...ALL], recovery: { enabled: true } });
+  });
+
   it('web_methods: what the browser offers (FIPA-21: a request the app cannot complete natively can be completed there)', () => {
     const raw = { methods: ['sms_otp'], web_methods: ['email_otp', 'passkey'] };
     expect(acrPolicyProblems(raw)).toEqual([]);

@@ -71,13 +71,23 @@ describe('parseAuthorizationRequest: one validation for the browser, PAR and the
     refusedWith('invalid_request', () => parse({ ...browser }, 'native_public'));
   });
 
-  it('scope, resource, RAR, acr, dpop_jkt, native_callback_uri, prompt and state are checked for this client', () => {
+  it('FED-3/FED-4: native_callback_uri is parsed at PAR and natively as an absolute https claimed link; its trust is NativeCallbackTrust\'s; the browser ignores it', () => {
+    const par = { ...browser, native_callback_uri: 'https://app.example.com/native' };
+    expect(parse(par, 'par').nativeCallbackUri).toBe('https://app.example.com/native');
+    // Any well-formed link parses (trust is asked afterwards, asynchronously).
+    expect(parse({ ...par, native_callback_uri: 'https://other.example.com/cb?x=1' }, 'par').nativeCallbackUri).toBe('https://other.example.com/cb?x=1');
+    expect(parse(par, 'browser').nativeCallbackUri).toBeUndefined();
+    for (const bad of ['http://app.example.com/native', 'com.example.app:/native', 'https://app.example.com/native#frag', 'https://user:pw@app.example.com/native', '/relative', `https://app.example.com/${'a'.repeat(2048)}`, 'https://app.example.com/a b']) {
+      refusedWith('invalid_request', () => parse({ ...par, native_callback_uri: bad }, 'par'));
+    }
+  });
+
+  it('scope, resource, RAR, acr, dpop_jkt, prompt and state are checked for this client', () => {
     refusedWith('invalid_scope', () => parse({ ...browser, scope: 'admin' }));
     refusedWith('invalid_target', () => parse({ ...browser, resource: 'https://other.example.com' }));
     refusedWith('invalid_authorization_details', () => parse({ ...browser, authorization_details: JSON.stringify([{ type: 'payment_initiation' }]) }));
     refusedWith('invalid_request', () => parse({ ...browser, acr_values: 'constructor' }));
     refusedWith('invalid_request', () => parse({ ...browser, dpop_jkt: 'short' }));
-    refusedWith('invalid_request', () => parse({ ...browser, native_callback_uri: 'https://evil.example.com/native' }));
     refusedWith('invalid_request', () => parse({ ...browser, prompt: 'none login' }));
     refusedWith('invalid_request', () => parse({ ...browser, prompt: 'select_account' }));
     refusedWith('invalid_request', () => parse({ ...browser, state: 'line\nbreak' }));

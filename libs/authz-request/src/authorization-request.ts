@@ -65,6 +65,26 @@ export interface RequestContext {
 
 type Params = Readonly<Record<string, unknown>>;
 
+export const NATIVE_CALLBACK_URI_MAX = 2048;
+
+/**
+ * FED-3/FED-4: what a `native_callback_uri` must look like — an absolute https URL (a claimed link,
+ * RFC 8252 §7.2) with a host, without fragment (RFC 6749 §3.1.2), credentials or whitespace.
+ */
+export function nativeCallbackUriProblem(uri: string): string | undefined {
+  if (uri.length > NATIVE_CALLBACK_URI_MAX) return `must be at most ${NATIVE_CALLBACK_URI_MAX} characters`;
+  if (/\s/.test(uri) || [...uri].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f) || uri.includes('#')) return 'must not contain a fragment, whitespace or control characters';
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return 'must be an absolute https URL';
+  }
+  if (u.protocol !== 'https:' || !u.hostname) return 'must be an absolute https URL (a claimed link)';
+  if (u.username || u.password) return 'must not contain credentials';
+  return undefined;
+}
+
 const STATE = /^[\x20-\x7E]{1,512}$/;
 const JKT = /^[A-Za-z0-9_-]{43}$/;
 const CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
@@ -128,9 +148,15 @@ export function parseAuthorizationRequest(client: Client, params: Params, ctx: R
   const dpopJkt = str(params, 'dpop_jkt', 64);
   if (dpopJkt !== undefined && !JKT.test(dpopJkt)) throw new OAuthError('invalid_request', 'dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 9449 §10)');
 
-  const nativeCallbackUri = str(params, 'native_callback_uri', 2048);
-  // FED-3/FED-4: a redirect URI of the app, allow-listed per client (exact match).
-  if (nativeCallbackUri !== undefined && !client.nativeCallbackUris.includes(nativeCallbackUri)) throw new OAuthError('invalid_request', 'native_callback_uri is not allowed for this client');
+  // FED-3/FED-4: a redirect URI of the app, checked here for its form only; whether this client may
+  // use it is NativeCallbackTrust's (async: an allow-list, or an OpenID Federation trust chain),
+  // which PAR and the native endpoint ask before anything is stored. The browser endpoint has its
+  // redirect_uri and no use for it: there the parameter is ignored (RFC 6749 §3.1).
+  const nativeCallbackUri = ctx.channel === 'browser' ? undefined : str(params, 'native_callback_uri', NATIVE_CALLBACK_URI_MAX);
+  if (nativeCallbackUri !== undefined) {
+    const why = nativeCallbackUriProblem(nativeCallbackUri);
+    if (why) throw new OAuthError('invalid_request', `native_callback_uri ${why}`);
+  }
 
   const promptRaw = str(params, 'prompt', 64);
   const prompt = promptRaw === undefined ? [] : [...new Set(promptRaw.split(' ').filter(Boolean))];

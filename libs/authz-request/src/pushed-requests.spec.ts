@@ -74,4 +74,21 @@ describe('PushedRequests (RFC 9126)', () => {
     await expect(pushed.consume(requestUri, 'a', sameKey('k2'))).rejects.toThrow('another key');
     await expect(pushed.consume(requestUri, 'a', sameKey('k1'))).resolves.toMatchObject({ request: { dpopJkt: 'k1' } });
   });
+
+  it('FED-8/FED-14: a handoff is taken only by consumeHandoff (never as a pushed request), once, and a refusing accept burns nothing', async () => {
+    const { requestUri } = await pushed.push({ request: request('as1'), authSession: 'federated-1', handoffTo: ['as2-app'] }, 60);
+    await expect(pushed.consume(requestUri, 'as1')).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(
+      pushed.consumeHandoff(requestUri, 'as1', () => {
+        throw new Error('another app');
+      }),
+    ).rejects.toThrow('another app');
+    await expect(pushed.consumeHandoff(requestUri, 'as2-app', () => undefined)).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(pushed.consumeHandoff(requestUri, 'as1', () => undefined)).resolves.toEqual({ request: request('as1'), authSession: 'federated-1', handoffTo: ['as2-app'] });
+    await expect(pushed.consumeHandoff(requestUri, 'as1', () => undefined)).rejects.toMatchObject({ code: 'invalid_request' });
+    // A pushed request is not a handoff.
+    const plain = (await pushed.push({ request: request('as1') }, 60)).requestUri;
+    await expect(pushed.consumeHandoff(plain, 'as1', () => undefined)).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(pushed.consume(plain, 'as1')).resolves.toMatchObject({ request: { clientId: 'as1' } });
+  });
 });

@@ -10,8 +10,13 @@ export const REQUEST_URI_PREFIX = 'urn:ietf:params:oauth:request_uri:';
 /** What a pushed request keeps: the validated request, for whom, and (redirect_to_web) the native session it continues. */
 export interface PushedRequest {
   readonly request: AuthorizationRequest;
-  /** FIPA-21: a native flow's `auth_session` that the browser login continues. */
+  /** FIPA-21: a native flow's `auth_session` that the browser login continues (FED-14: the app continues). */
   readonly authSession?: string;
+  /**
+   * FED-8/FED-14: a `redirect_to_app` handoff, not a pushed request — only these apps (first-party
+   * clients of this server) may take it, with `consumeHandoff`; `consume` never returns it.
+   */
+  readonly handoffTo?: readonly string[];
 }
 
 /** As stored: the request and when it stops being usable by the server's clock. */
@@ -48,18 +53,36 @@ export class PushedRequests {
    * its bindings (the DPoP key it was pushed with) does not burn it either.
    */
   async consume(requestUri: string, clientId: string, accept?: (pushed: PushedRequest) => void): Promise<PushedRequest> {
+    return this.take(requestUri, clientId, false, accept);
+  }
+
+  /**
+   * FED-14: consumes a `redirect_to_app` handoff stored for `clientId` (the federating client whose
+   * request it carries) — once, atomically, and only a handoff (a pushed request is refused here, as
+   * a handoff is by `consume`). `accept` checks the app taking it before it is taken.
+   */
+  async consumeHandoff(requestUri: string, clientId: string, accept: (pushed: PushedRequest) => void): Promise<PushedRequest> {
+    return this.take(requestUri, clientId, true, accept);
+  }
+
+  private async take(requestUri: string, clientId: string, handoff: boolean, accept?: (pushed: PushedRequest) => void): Promise<PushedRequest> {
     const reference = requestUri.startsWith(REQUEST_URI_PREFIX) ? requestUri.slice(REQUEST_URI_PREFIX.length) : '';
     if (!/^[A-Za-z0-9_-]{43}$/.test(reference)) throw refused();
     const key = StoreKeys.pushedRequest(reference);
     // Looked at first, so another client naming it cannot burn it; then taken, once, atomically.
-    const usable = (p: StoredPushedRequest | undefined): p is StoredPushedRequest => p !== undefined && p.request.clientId === clientId && this.clock.nowMs() < p.expiresAtMs;
+    const usable = (p: StoredPushedRequest | undefined): p is StoredPushedRequest =>
+      p !== undefined && p.request.clientId === clientId && (p.handoffTo !== undefined) === handoff && this.clock.nowMs() < p.expiresAtMs;
     const peek = await this.store.getJson<StoredPushedRequest>(key);
     if (!usable(peek)) throw refused();
-    accept?.({ request: peek.request, ...(peek.authSession !== undefined ? { authSession: peek.authSession } : {}) });
+    accept?.(view(peek));
     const pushed = await this.store.takeJson<StoredPushedRequest>(key);
     if (!usable(pushed)) throw refused();
-    return { request: pushed.request, ...(pushed.authSession !== undefined ? { authSession: pushed.authSession } : {}) };
+    return view(pushed);
   }
+}
+
+function view(p: StoredPushedRequest): PushedRequest {
+  return { request: p.request, ...(p.authSession !== undefined ? { authSession: p.authSession } : {}), ...(p.handoffTo !== undefined ? { handoffTo: p.handoffTo } : {}) };
 }
 
 function refused(): OAuthError {

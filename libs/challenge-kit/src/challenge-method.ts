@@ -9,7 +9,8 @@ export interface AuthSessionView {
   readonly authSession: string;
   readonly clientId: string;
   /** `public`: created at the endpoint for a first-party client; `device`: a registered device's session; `browser`: the hosted login page. */
-  readonly mode: 'public' | 'device' | 'browser';
+  /** `federated`: the end user's app carrying a federating client's pushed request (FED-11, not first-party). */
+  readonly mode: 'public' | 'device' | 'browser' | 'federated';
   /** The user this flow (or, on a device, an earlier flow of the session) identified. */
   readonly user: { readonly id: string; readonly email: string | null; readonly phone: string | null } | undefined;
   /** Methods that authenticated the user in this session and count for this request (max_age), newest first. */

@@ -141,6 +141,7 @@ export class ClientAdminService {
     e.nativeCallbackUris = def.native_callback_uris ?? [];
     e.requirePushedAuthorizationRequests = def.require_pushed_authorization_requests ?? false;
     e.logoUri = def.logo_uri ?? null;
+    e.redirectToApp = def.redirect_to_app ? { deep_link: def.redirect_to_app.deep_link, app_client_ids: [...def.redirect_to_app.app_client_ids] } : null;
     return e;
   }
 }

@@ -55,6 +55,22 @@ describe('client metadata for ordinary OAuth clients (issue 9)', () => {
     expect(() => parseClientDefinition({ ...web, jwks_uri: 'http://app.example.com/jwks' })).toThrow(/jwks_uri must be an https URL/);
     expect(() => parseClientDefinition({ ...web, native_callback_uris: ['app:/native'] })).toThrow(/native_callback_uris/);
   });
+
+  it('FED-8/FED-14: redirect_to_app = {deep_link (https, no query or fragment), app_client_ids (1–20)}', () => {
+    const redirect_to_app = { deep_link: 'https://app.as2.example/native-authorization', app_client_ids: ['as2-app'] };
+    expect(parseClientDefinition({ ...web, redirect_to_app }).redirect_to_app).toEqual(redirect_to_app);
+    for (const bad of [
+      { ...redirect_to_app, deep_link: 'http://app.as2.example/x' },
+      { ...redirect_to_app, deep_link: 'https://app.as2.example/x?y=1' },
+      { ...redirect_to_app, deep_link: 'https://app.as2.example/x#y' },
+      { ...redirect_to_app, app_client_ids: [] },
+      { ...redirect_to_app, app_client_ids: ['a', 'a'] },
+      { ...redirect_to_app, extra: 1 },
+      'https://app.as2.example/x',
+    ]) {
+      expect(() => parseClientDefinition({ ...web, redirect_to_app: bad })).toThrow(/redirect_to_app/);
+    }
+  });
 });
 
 describe('isRegisteredRedirectUri (RFC 9700 §2.1, RFC 8252 §7.3)', () => {

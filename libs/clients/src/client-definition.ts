@@ -92,6 +92,14 @@ export class ClientDefinition {
 
   @Expose() @IsOptional() @IsString() @MaxLength(2048) @Matches(/^https:\/\/[^\s#]+$/, { message: 'logo_uri must be an https URL' })
   logo_uri?: string;
+
+  /**
+   * FED-8/FED-14: this (federating) client's requests that carry a trusted native_callback_uri are
+   * handed to this server's own app: `deep_link` (https claimed link of the app) and the first-party
+   * clients (`app_client_ids`) that may complete them. Checked by redirectToAppProblems.
+   */
+  @Expose() @IsOptional() @IsObject({ message: 'redirect_to_app must be an object {deep_link, app_client_ids}' })
+  redirect_to_app?: { deep_link: string; app_client_ids: string[] };
 }
 
 export class ClientDefinitionError extends Error {}
@@ -154,6 +162,7 @@ export function parseClientDefinition(input: unknown, rules: ClientDefinitionRul
     problems.push('fp_register is only for first-party clients (FIPA-1)');
   }
   problems.push(...acrPolicyProblems(def.challenge_policy));
+  problems.push(...redirectToAppProblems(def.redirect_to_app));
   for (const uri of def.redirect_uris ?? []) {
     const why = redirectUriProblem(uri);
     if (why) problems.push(`redirect_uris: ${JSON.stringify(uri).slice(0, 100)} ${why}`);
@@ -225,6 +234,30 @@ export function redirectUriProblem(uri: string): string | undefined {
   return /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(u.protocol) ? undefined : 'must be https, loopback http, or a reverse-domain private-use scheme';
 }
 
+/** FED-8: `redirect_to_app` = {deep_link: https URL without fragment or query, app_client_ids: 1–20 client ids}. */
+export function redirectToAppProblems(policy: unknown): string[] {
+  if (policy === undefined || policy === null) return [];
+  if (typeof policy !== 'object' || Array.isArray(policy)) return ['redirect_to_app must be an object {deep_link, app_client_ids}'];
+  const p = policy as Record<string, unknown>;
+  const problems = Object.keys(p).filter((k) => k !== 'deep_link' && k !== 'app_client_ids').map((k) => `redirect_to_app.${k} is unknown`);
+  const link = p.deep_link;
+  let url: URL | undefined;
+  try {
+    url = typeof link === 'string' && link.length <= 1024 ? new URL(link) : undefined;
+  } catch {
+    url = undefined;
+  }
+  // The server appends client_id and request_uri: a link that has a query or fragment of its own is refused.
+  if (!url || url.protocol !== 'https:' || url.search || url.hash || String(link).includes('#') || String(link).includes('?') || url.username || url.password) {
+    problems.push('redirect_to_app.deep_link must be an https URL (at most 1024 characters) without query, fragment or credentials');
+  }
+  const apps = p.app_client_ids;
+  if (!Array.isArray(apps) || apps.length === 0 || apps.length > 20 || !apps.every((a) => typeof a === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(a)) || new Set(apps).size !== apps.length) {
+    problems.push('redirect_to_app.app_client_ids must list 1 to 20 distinct client ids');
+  }
+  return problems;
+}
+
 export function defaultAuthMethods(type: ClientType): ClientAuthMethod[] {
   return type === 'public' ? ['none', 'private_key_jwt'] : ['client_secret_basic', 'client_secret_post'];
 }
@@ -259,5 +292,6 @@ class ClientDefinitionKeys {
   native_callback_uris = 0;
   require_pushed_authorization_requests = 0;
   logo_uri = 0;
+  redirect_to_app = 0;
 }
 

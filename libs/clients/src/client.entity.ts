@@ -79,6 +79,10 @@ export class ClientEntity {
   @Column({ name: 'logo_uri', type: 'text', nullable: true })
   logoUri!: string | null;
 
+  /** FED-8/FED-14 (wire names, as in the client definition). */
+  @Column({ name: 'redirect_to_app', type: 'jsonb', nullable: true })
+  redirectToApp!: { deep_link: string; app_client_ids: string[] } | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 
@@ -117,6 +121,16 @@ export interface Client {
   readonly requirePushedAuthorizationRequests: boolean;
   /** Shown on the login and consent pages. */
   readonly logoUri: string | null;
+  /**
+   * FED-8/FED-14: a federating client's requests with a trusted native_callback_uri are handed over
+   * to this server's app (`deepLink`), completed by one of `appClientIds`. Null: never.
+   */
+  readonly redirectToApp: RedirectToAppPolicy | null;
+}
+
+export interface RedirectToAppPolicy {
+  readonly deepLink: string;
+  readonly appClientIds: readonly string[];
 }
 
 /** What a client has of the issue-9 metadata when its definition names none. */
@@ -128,6 +142,7 @@ export const CLIENT_METADATA_DEFAULTS = Object.freeze({
   nativeCallbackUris: Object.freeze([]) as readonly string[],
   requirePushedAuthorizationRequests: false,
   logoUri: null,
+  redirectToApp: null,
 } satisfies Partial<Client>);
 
 export function toClient(e: ClientEntity): Client {
@@ -153,5 +168,6 @@ export function toClient(e: ClientEntity): Client {
     nativeCallbackUris: Object.freeze([...(e.nativeCallbackUris ?? CLIENT_METADATA_DEFAULTS.nativeCallbackUris)]),
     requirePushedAuthorizationRequests: e.requirePushedAuthorizationRequests ?? CLIENT_METADATA_DEFAULTS.requirePushedAuthorizationRequests,
     logoUri: e.logoUri ?? CLIENT_METADATA_DEFAULTS.logoUri,
+    redirectToApp: e.redirectToApp ? Object.freeze({ deepLink: e.redirectToApp.deep_link, appClientIds: Object.freeze([...e.redirectToApp.app_client_ids]) }) : CLIENT_METADATA_DEFAULTS.redirectToApp,
   });
 }

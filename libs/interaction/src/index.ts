@@ -11,3 +11,5 @@ export * from './loop/turn';
 export * from './loop/interaction-loop.service';
 export * from './routing/routing';
 export * from './effects/web-fallback.service';
+export * from './routing/builtin-routing';
+export * from './routing/redirect-to-app.routing';

@@ -8,6 +8,7 @@ export class InteractionMetrics {
   readonly outcomes;
   readonly lockouts;
   readonly enrolments;
+  readonly handoffs;
 
   constructor(registry: MetricsRegistry) {
     this.steps = registry.counter({
@@ -17,7 +18,7 @@ export class InteractionMetrics {
     });
     this.outcomes = registry.counter({
       name: 'fpa_challenge_outcomes_total',
-      help: 'Authorization challenge endpoint answers, once each: an EndpointOutcome kind (code, need_more, pending, redirect_to_web) or the OAuth error code.',
+      help: 'Authorization challenge endpoint answers, once each: an EndpointOutcome kind (code, need_more, pending, redirect_to_web, redirect_to_app) or the OAuth error code.',
       labelNames: ['outcome'] as const,
     });
     this.lockouts = registry.counter({
@@ -29,6 +30,11 @@ export class InteractionMetrics {
       name: 'fpa_credentials_enrolled_total',
       help: 'Credentials enrolled, by method, path (authentication or recovery) and whether they start provisional.',
       labelNames: ['method', 'path', 'provisional'] as const,
+    });
+    this.handoffs = registry.counter({
+      name: 'fpa_app_handoffs_total',
+      help: 'redirect_to_app handoffs (FED-8/FED-14) by step: issued (deep link answered), taken (by a listed app), refused (another app, or unknown/used/expired).',
+      labelNames: ['step'] as const,
     });
   }
 }

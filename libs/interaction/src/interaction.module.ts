@@ -12,8 +12,11 @@ import { SessionModule } from '@fpa/session';
 import { UsersModule } from '@fpa/users';
 import { CALLER_BINDINGS, type CallerBinding } from './bindings/caller';
 import { CallerBindings } from './bindings/caller-bindings.service';
+import { AppHandoffBinding } from './bindings/app-handoff.binding';
 import { DeviceTokenBinding } from './bindings/device-token.binding';
 import { DpopPublicClientBinding } from './bindings/dpop-public-client.binding';
+import { FederatingClientBinding } from './bindings/federating-client.binding';
+import { RequestSessions } from './bindings/request-sessions';
 import { AuthenticationRecorder } from './effects/authentication-recorder.service';
 import { CodeIssuer } from './effects/code-issuer.service';
 import { DeliveryService } from './effects/delivery.service';
@@ -73,10 +76,15 @@ export class ChallengeModule {
       controllers: [AuthorizeChallengeController],
       providers: [
         registry,
+        RequestSessions,
+        AppHandoffBinding,
         DeviceTokenBinding,
+        FederatingClientBinding,
         DpopPublicClientBinding,
-        // Order matters: the first binding that applies to a request takes it.
-        { provide: CALLER_BINDINGS, inject: [DeviceTokenBinding, DpopPublicClientBinding], useFactory: (...b: CallerBinding[]) => b },
+        // Order matters: the first binding that applies to a request takes it — this server's app
+        // taking a redirect_to_app handoff (FED-14) before plain device requests, a federating
+        // client's request_uri or federated session (FED-11) before first-party public clients.
+        { provide: CALLER_BINDINGS, inject: [AppHandoffBinding, DeviceTokenBinding, FederatingClientBinding, DpopPublicClientBinding], useFactory: (...b: CallerBinding[]) => b },
         ...routing,
         { provide: ROUTING_RULES, inject: [...routing], useFactory: (...r: RoutingRule[]) => r },
         { provide: FlowStore, useClass: EphemeralFlowStore },

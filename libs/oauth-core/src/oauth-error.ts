@@ -32,6 +32,8 @@ export type OAuthErrorCode =
   | 'invalid_session'
   | 'insufficient_authorization'
   | 'redirect_to_web'
+  // Federation draft (FED-8; CONTRACT §2: federation errors are 400); the loop answers it as an outcome (FIPA_JSON)
+  | 'redirect_to_app'
   // RFC 6750 / RFC 9470 (resource servers)
   | 'invalid_token'
   | 'insufficient_scope'
@@ -69,6 +71,7 @@ export const OAUTH_ERROR_TABLE = {
   invalid_session: { status: 400, expose: true },
   insufficient_authorization: { status: 403, expose: true },
   redirect_to_web: { status: 403, expose: true },
+  redirect_to_app: { status: 400, expose: true },
   invalid_token: { status: 401, expose: true },
   insufficient_scope: { status: 403, expose: true },
   insufficient_user_authentication: { status: 403, expose: true },

@@ -1,4 +1,4 @@
-import { AuthorizationDetailsRegistry, EXAMPLE_DETAIL_TYPES, PushedRequests, REQUEST_URI_PREFIX } from '@fpa/authz-request';
+import { AllowListNativeCallbackPolicy, AuthorizationDetailsRegistry, EXAMPLE_DETAIL_TYPES, NativeCallbackTrust, PushedRequests, REQUEST_URI_PREFIX } from '@fpa/authz-request';
 import { CLIENT_METADATA_DEFAULTS, hashClientSecret, type Client } from '@fpa/clients';
 import { loadConfig } from '@fpa/config';
 import { createDpopProof, generateClientKeyPair, type ClientKeyPair } from '@fpa/crypto';
@@ -39,7 +39,7 @@ function client(overrides: Partial<Client>): Client {
   };
 }
 const CLIENTS = new Map<string, Client>([
-  ['spa', client({ id: 'spa' })],
+  ['spa', client({ id: 'spa', nativeCallbackUris: ['https://app.example.com/native'] })],
   ['web', client({ id: 'web', type: 'confidential', authMethods: ['client_secret_basic'], secretHash: hashClientSecret(SECRET) })],
   ['devices-only', client({ id: 'devices-only', grantTypes: ['client_credentials'] })],
 ]);
@@ -69,7 +69,7 @@ describe('PushedAuthorizationService (RFC 9126, PAR-1…10; RFC 9449 §10.1)', (
     const authenticator = new ClientAuthenticator(config, clock, { find: async (id) => CLIENTS.get(id) }, { find: async () => undefined }, store, tokenMetrics, testKeySets(config, clock, tokenMetrics));
     pushed = new PushedRequests(store, clock);
     metrics = new ParMetrics(registry);
-    service = new PushedAuthorizationService(config, authenticator, dpop, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), pushed, metrics);
+    service = new PushedAuthorizationService(config, authenticator, dpop, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), pushed, metrics, new NativeCallbackTrust([new AllowListNativeCallbackPolicy()], registry));
   });
   afterEach(() => store.close());
 
@@ -89,6 +89,11 @@ describe('PushedAuthorizationService (RFC 9126, PAR-1…10; RFC 9449 §10.1)', (
     expect(stored).toMatchObject({ clientId: 'spa', redirectUri: 'https://app.example.com/cb', codeChallenge: CHALLENGE, scopes: ['openid'], state: 's-1' });
     expect(stored.dpopJkt).toBeUndefined();
     await expect(pushed.consume(body.request_uri, 'spa')).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('FED-3/FED-4: a trusted native_callback_uri is stored with the pushed request, for the federated server to hand back to', async () => {
+    const { body } = await push({ ...authz, native_callback_uri: 'https://app.example.com/native' });
+    expect((await pushed.consume(body.request_uri, 'spa')).request.nativeCallbackUri).toBe('https://app.example.com/native');
   });
 
   it('PAR-3: a confidential client authenticates as at /token (client_secret_basic); a wrong secret is invalid_client and nothing is pushed', async () => {
@@ -125,6 +130,10 @@ describe('PushedAuthorizationService (RFC 9126, PAR-1…10; RFC 9449 §10.1)', (
       [{ ...authz, authorization_details: '[{"type":' }, 'invalid_authorization_details'],
       [{ ...authz, authorization_details: JSON.stringify([{ type: 'account_information', actions: ['read_balances'] }]) }, 'invalid_authorization_details'],
       [{ ...authz, authorization_details: JSON.stringify([{ ...payment, creditorName: 7 }]) }, 'invalid_authorization_details'],
+      // FED-3/FED-4: not on the client's allow-list, or not a claimed https link.
+      [{ ...authz, native_callback_uri: 'https://evil.example.com/native' }, 'invalid_request'],
+      [{ ...authz, native_callback_uri: 'com.example.app:/native' }, 'invalid_request'],
+      [{ ...authz, native_callback_uri: 'https://app.example.com/native#x' }, 'invalid_request'],
     ];
     for (const [form, code] of cases) await refused(push(JSON.parse(JSON.stringify(form)) as Form), code);
     await refused(push({ ...authz, client_id: 'devices-only' }), 'unauthorized_client');

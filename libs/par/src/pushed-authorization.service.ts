@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AuthorizationDetailsRegistry, parseAuthorizationRequest, PushedRequests } from '@fpa/authz-request';
+import { AuthorizationDetailsRegistry, NativeCallbackTrust, parseAuthorizationRequest, PushedRequests } from '@fpa/authz-request';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { DpopService, type ValidatedDpopProof } from '@fpa/dpop';
 import { ClientAuthenticator } from '@fpa/grants';
@@ -18,6 +18,7 @@ export interface PushResult {
 export type PushAuthenticator = Pick<ClientAuthenticator, 'authenticate'>;
 export type PushDpop = Pick<DpopService, 'validate' | 'replayCompanion' | 'currentNonce'>;
 export type PushStore = Pick<PushedRequests, 'push'>;
+export type PushTrust = Pick<NativeCallbackTrust, 'assertTrusted'>;
 
 /**
  * The pushed authorization request endpoint (RFC 9126, PAR-1…10): the client authenticates exactly
@@ -35,6 +36,7 @@ export class PushedAuthorizationService {
     private readonly details: AuthorizationDetailsRegistry,
     @Inject(PushedRequests) private readonly pushed: PushStore,
     private readonly metrics: ParMetrics,
+    @Inject(NativeCallbackTrust) private readonly trust: PushTrust,
   ) {}
 
   async push(form: Form, request: RequestInfo): Promise<PushResult> {
@@ -73,6 +75,8 @@ export class PushedAuthorizationService {
     // PAR-5: only a request the client could make at the authorization endpoint.
     if (!client.client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'this client may not use the authorization code flow');
     const parsed = parseAuthorizationRequest(client.client, form, { channel: 'par', defaultAudience: this.config.tokens.defaultAudience, details: this.details });
+    // FED-3/FED-4: a federating server forwards its app's native_callback_uri here; trusted before the request is stored.
+    if (parsed.nativeCallbackUri !== undefined) await this.trust.assertTrusted(client.client, parsed.nativeCallbackUri);
     // RFC 9449 §10.1: a proof at PAR binds the code as if its thumbprint had been sent as dpop_jkt.
     const authRequest = proof ? { ...parsed, dpopJkt: proof.jkt } : parsed;
     // PAR-6/PAR-7: a 256-bit reference, bound to this client, single use, TTL ≤ 600 s (config).

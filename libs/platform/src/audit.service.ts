@@ -15,6 +15,8 @@ export type AuditEventType =
   | 'challenge.verified'
   | 'challenge.failed'
   | 'challenge.code_issued'
+  | 'federation.redirect_to_app'
+  | 'federation.handoff_taken'
   | 'authorization_code.reuse_detected'
   | 'credential.enrolled'
   | 'credential.recovered'

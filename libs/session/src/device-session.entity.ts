@@ -62,8 +62,10 @@ export class DeviceSessionEntity {
  * `device`: created by device registration, bound to the device key (assertions).
  * `challenge`: created at the authorization challenge endpoint, bound to the client's DPoP key.
  * `browser`: created by the browser authorization endpoint, bound to a login cookie.
+ * `federated`: created at the authorization challenge endpoint for a request a federating client
+ * (another AS, confidential) pushed (FED-11), bound to the DPoP key of the end user's app.
  */
-export type SessionKind = 'device' | 'challenge' | 'browser';
+export type SessionKind = 'device' | 'challenge' | 'browser' | 'federated';
 
 /** What a session knows about its user once a challenge succeeded (FIPA-13, STEP-2). */
 export interface SessionUser {

@@ -71,7 +71,7 @@ export class DeviceSessionRepository {
    * created it is refused after storing it (nothing else knows its id).
    */
   async discardUnused(authSession: string): Promise<void> {
-    await this.sql(`DELETE FROM device_sessions WHERE auth_session = $1 AND kind = 'challenge' AND user_id IS NULL`, [authSession]);
+    await this.sql(`DELETE FROM device_sessions WHERE auth_session = $1 AND kind IN ('challenge', 'federated') AND user_id IS NULL`, [authSession]);
   }
 
   async revoke(authSession: string, at: Date): Promise<boolean> {

@@ -37,7 +37,7 @@ export const AUTHORIZATION_REQUEST_PARAMETERS = {
     pattern: '^(?:login|consent|none)(?: +(?:login|consent|none))*$',
     description: 'OIDC `prompt`: `login` (authenticate again), `consent` (show the consent page), `none` (no interaction: `login_required`); `none` combines with nothing.',
   },
-  native_callback_uri: { type: 'string', maxLength: 2048, format: 'uri', description: 'FED-3: the app’s claimed-HTTPS link another app hands a response back to; must be on the client’s allow-list.' },
+  native_callback_uri: { type: 'string', maxLength: 2048, format: 'uri', description: 'FED-3: the app’s claimed-HTTPS link another app hands a response back to (no fragment); must be trusted for the client — on its `native_callback_uris` allow-list, or by a further trust policy (FED-4). Ignored by the browser endpoint.' },
 } satisfies Record<string, SchemaObject>;
 
 export type AuthorizationParameterName = keyof typeof AUTHORIZATION_REQUEST_PARAMETERS;

@@ -8,9 +8,8 @@ import { CALLER_BINDINGS, type Caller, type CallerBinding } from './caller';
 export class CallerBindings {
   constructor(@Inject(CALLER_BINDINGS) private readonly bindings: readonly CallerBinding[]) {}
 
-  bind(input: ChallengeInput, request: RequestInfo): Promise<Caller> {
-    const binding = this.bindings.find((b) => b.applies(request));
-    if (!binding) throw new OAuthError('invalid_request', 'use Authorization: DPoP with a device access token, or no Authorization header');
-    return binding.bind(input, request);
+  async bind(input: ChallengeInput, request: RequestInfo): Promise<Caller> {
+    for (const binding of this.bindings) if (await binding.applies(request, input)) return binding.bind(input, request);
+    throw new OAuthError('invalid_request', 'use Authorization: DPoP with a device access token, or no Authorization header');
   }
 }

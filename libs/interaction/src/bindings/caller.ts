@@ -8,8 +8,12 @@ import type { ChallengeInput } from '../http/challenge-request';
 export interface Caller {
   readonly client: Client;
   readonly session: DeviceSession;
-  /** `public`: a session created at the endpoint; `device`: a registered device's session; `browser`: the hosted login. */
-  readonly mode: 'public' | 'device' | 'browser';
+  /**
+   * `public`: a session created at the endpoint; `device`: a registered device's session; `browser`:
+   * the hosted login; `federated`: the end user's app carrying a request a federating client pushed
+   * (FED-11) — not a first-party caller (FED-16).
+   */
+  readonly mode: CallerMode;
   /**
    * What every request of the flow proves: the RFC 7638 thumbprint of the DPoP key (FIPA-26/33),
    * or, for the browser, the hash of the login cookie.
@@ -24,6 +28,19 @@ export interface Caller {
    * rows from malformed first requests); until then errors carry no `auth_session`.
    */
   readonly pending?: PendingSession;
+  /**
+   * FED-14: this server's app completes a `redirect_to_app` handoff — the code goes to the
+   * federating client's session (`authSession`), the answer names `nativeCallbackUri`.
+   */
+  readonly handoff?: FlowHandoff;
+}
+
+export type CallerMode = 'public' | 'device' | 'browser' | 'federated';
+
+export interface FlowHandoff {
+  /** The federated session (kind `federated`, the federating client's) the code is issued for. */
+  readonly authSession: string;
+  readonly nativeCallbackUri: string;
 }
 
 export interface PendingSession {
@@ -45,8 +62,8 @@ export interface PendingSession {
  */
 export interface CallerBinding {
   readonly name: string;
-  /** Does this request use this binding (e.g. `Authorization: DPoP`)? */
-  applies(request: RequestInfo): boolean;
+  /** Does this request use this binding (e.g. `Authorization: DPoP`)? Asked in order; the first yes takes it. */
+  applies(request: RequestInfo, input: ChallengeInput): boolean | Promise<boolean>;
   bind(input: ChallengeInput, request: RequestInfo): Promise<Caller>;
 }
 

@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ClientRegistry } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
-import { randomToken } from '@fpa/crypto';
 import { DpopService } from '@fpa/dpop';
 import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core';
-import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
+import { DeviceSessionRepository, isUsable } from '@fpa/session';
 import { EPHEMERAL_STORE, type EphemeralStore, type SingleUseClaim } from '@fpa/store';
 import { CHALLENGE_PATH, stringParam, type ChallengeInput } from '../http/challenge-request';
 import type { Caller, CallerBinding } from './caller';
 import { firstPartyClient } from './first-party';
+import { newBoundSession } from './new-session';
+import { RequestSessions } from './request-sessions';
 
 /**
  * Way (a): a first-party public client with a DPoP proof (CONTRACT §5). The first request creates
@@ -24,6 +25,7 @@ export class DpopPublicClientBinding implements CallerBinding {
     @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     private readonly clients: ClientRegistry,
     private readonly sessions: DeviceSessionRepository,
+    private readonly requestSessions: RequestSessions,
     private readonly dpop: DpopService,
   ) {}
 
@@ -40,7 +42,7 @@ export class DpopPublicClientBinding implements CallerBinding {
     // FIPA-33: DPoP binds the flow and the code; without it there is nothing to bind to.
     if (!proof) throw this.dpop.refuse('missing', 'a DPoP proof is required at the authorization challenge endpoint');
     if (authSession !== undefined) {
-      const session = await this.sessions.find(authSession);
+      const session = await this.requestSessions.find(input, authSession);
       // FIPA-19, FIPA-26: unknown, expired, revoked, or presented with another key → invalid_session.
       if (!session || !isUsable(session, nowMs) || session.kind !== 'challenge' || session.keyJkt !== proof.jkt) {
         throw new OAuthError('invalid_session', 'auth_session is unknown, expired, or bound to another key');
@@ -56,34 +58,7 @@ export class DpopPublicClientBinding implements CallerBinding {
     // FIPA-10 (-03/-04): response_type is required and must be code (a pushed request carries its own).
     if (input.request_uri === undefined && stringParam(input, 'response_type') !== 'code') throw new OAuthError('invalid_request', 'response_type must be code');
     await this.claim(proof.replayClaim);
-    const session: DeviceSession = {
-      // FIPA-24: 256 bits from the CSPRNG.
-      authSession: randomToken(32),
-      clientId: client.id,
-      keyJkt: proof.jkt,
-      publicJwk: proof.jwk as DeviceSession['publicJwk'],
-      keyAlg: 'dpop',
-      status: 'active',
-      createdAt: new Date(nowMs),
-      expiresAt: new Date(nowMs + this.config.challenge.sessionTtlSeconds * 1000),
-      absoluteExpiresAt: new Date(nowMs + this.config.sessions.maxLifetimeSeconds * 1000),
-      kind: 'challenge',
-      user: undefined,
-    };
-    const sessions = this.sessions;
-    const pending = {
-      persisted: false,
-      async persist(): Promise<void> {
-        if (pending.persisted) return;
-        await sessions.create({ ...session, registeredIp: request.ip });
-        pending.persisted = true;
-      },
-      async discard(): Promise<void> {
-        if (!pending.persisted) return;
-        await sessions.discardUnused(session.authSession);
-        pending.persisted = false;
-      },
-    };
+    const { session, pending } = newBoundSession('challenge', client.id, proof, nowMs, this.config, this.sessions, request.ip);
     return { client, session, mode: 'public', jkt: proof.jkt, created: true, pending };
   }
 

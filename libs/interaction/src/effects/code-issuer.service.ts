@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
 import { AuthorizationCodeService } from '@fpa/session';
-import { FlowConflict } from '../flow/flow-state';
+import { FlowConflict, type FlowState } from '../flow/flow-state';
 import { FlowStore } from '../flow/flow-store';
 import type { EndpointOutcome } from '../loop/outcome';
 import { SessionFacts } from '../loop/session-facts.service';
@@ -37,13 +37,14 @@ export class CodeIssuer {
     // One code per flow: the flow ends first, by compare-and-set, so a request that raced this one
     // (and moved the flow) retries instead of both minting a code.
     if (!(await this.flows.complete(caller.session.authSession, turn.version))) throw new FlowConflict();
+    // FED-14/FED-15: a handoff's code is the federating client's (its request, its session); otherwise the caller's.
+    const codeSession = flow.handoff?.authSession ?? caller.session.authSession;
     const code = await this.codes.issueForSession(
       {
-        clientId: caller.client.id,
-        authSession: caller.session.authSession,
+        clientId: flow.request.clientId,
+        authSession: codeSession,
         userId: user.id,
-        // FIPA-33: a native code is bound to the flow's DPoP key; a browser code to the key its request named (RFC 9449 §10), if any.
-        dpopJkt: flow.mode === 'browser' ? (flow.request.dpopJkt ?? null) : flow.dpopJkt,
+        dpopJkt: codeKey(flow),
         codeChallenge: flow.request.codeChallenge ?? null,
         scope: flow.request.scopes.join(' '),
         resource: flow.request.resource ?? null,
@@ -60,13 +61,23 @@ export class CodeIssuer {
     if (!code) throw new OAuthError('invalid_session', 'the auth_session expired, was revoked, or belongs to another user');
     this.audit.record({
       type: 'challenge.code_issued',
-      clientId: caller.client.id,
-      authSession: caller.session.authSession,
+      clientId: flow.request.clientId,
+      authSession: codeSession,
       subject: user.id,
       ip: turn.request.ip,
       requestId: turn.request.requestId,
-      details: { acr: satisfied.acr, amr: [...satisfied.amr], interacted },
+      details: { acr: satisfied.acr, amr: [...satisfied.amr], interacted, mode: flow.mode, ...(flow.handoff ? { handoffBy: caller.client.id } : {}) },
     });
-    return { kind: 'code', authSession: caller.session.authSession, authorizationCode: code };
+    return { kind: 'code', authSession: caller.session.authSession, authorizationCode: code, ...(flow.handoff ? { nativeCallbackUri: flow.handoff.nativeCallbackUri } : {}) };
   }
+}
+
+/**
+ * The key the code is bound to. FIPA-33: a native code, the flow's DPoP key. RFC 9449 §10: a browser
+ * code, the key its request named, if any; so is a federated flow's or a handoff's (FED-11) — the
+ * federating client redeems it with the key it pushed (`dpop_jkt`), never the end user's app key.
+ */
+export function codeKey(flow: FlowState): string | null {
+  if (flow.mode === 'browser' || flow.mode === 'federated' || flow.handoff) return flow.request.dpopJkt ?? null;
+  return flow.dpopJkt;
 }

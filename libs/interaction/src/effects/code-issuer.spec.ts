@@ -2,7 +2,7 @@ import { FlowConflict } from '../flow/flow-state';
 import { ACR, type Satisfaction } from '@fpa/assurance';
 import type { User } from '@fpa/users';
 import { Core } from '../testing/core';
-import { NOW, otpMethod } from '../testing/fakes';
+import { NOW, otpMethod, testSession } from '../testing/fakes';
 import type { Turn } from '../loop/turn';
 
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
@@ -40,7 +40,29 @@ describe('CodeIssuer: a code for a satisfied request (FIPA-15/16, finding 4 and 
       verified: ['email', 'phone'],
       now: new Date(NOW),
     });
-    expect(core.audit.events).toEqual([expect.objectContaining({ type: 'challenge.code_issued', subject: ann.id, details: { acr: ACR.email, amr: ['otp', 'email'], interacted: true } })]);
+    expect(core.audit.events).toEqual([expect.objectContaining({ type: 'challenge.code_issued', subject: ann.id, details: { acr: ACR.email, amr: ['otp', 'email'], interacted: true, mode: 'public' } })]);
+  });
+
+  it('FED-11 / RFC 9449 §10: a federated flow’s code is bound to the pushed dpop_jkt (the federating client’s key), not the app’s session key; none pushed, none bound', async () => {
+    const pushedKey = 'A'.repeat(43);
+    const turn = await core.turn({ mode: 'federated', request: { codeChallenge: CHALLENGE, dpopJkt: pushedKey } });
+    signedIn(turn, turn.flow.flowId);
+    await core.issuer.issue(turn, satisfied);
+    expect(core.codes.issued[0]).toMatchObject({ clientId: core.client.id, authSession: session(turn), dpopJkt: pushedKey, codeChallenge: CHALLENGE });
+    const bare = await core.turn({ mode: 'federated', request: { codeChallenge: CHALLENGE } });
+    signedIn(bare, bare.flow.flowId);
+    await core.issuer.issue(bare, satisfied);
+    expect(core.codes.issued[1].dpopJkt).toBeNull();
+  });
+
+  it('FED-14/FED-15: a handoff’s code goes to the federating client (its request, its federated session, its key and PKCE) and the answer names native_callback_uri', async () => {
+    const federated = core.sessions.add(testSession(NOW, { authSession: 'federated-1', clientId: 'as1', kind: 'federated' }));
+    const turn = await core.turn({ mode: 'device', request: { clientId: 'as1', codeChallenge: CHALLENGE, dpopJkt: 'B'.repeat(43) }, handoff: { authSession: federated.authSession, nativeCallbackUri: 'https://app.as1.example/cb' } });
+    signedIn(turn, turn.flow.flowId);
+    const outcome = await core.issuer.issue(turn, satisfied);
+    expect(outcome).toEqual({ kind: 'code', authSession: session(turn), authorizationCode: core.codes.issued[0].code, nativeCallbackUri: 'https://app.as1.example/cb' });
+    expect(core.codes.issued[0]).toMatchObject({ clientId: 'as1', authSession: 'federated-1', dpopJkt: 'B'.repeat(43), codeChallenge: CHALLENGE, userId: ann.id });
+    expect(core.audit.events[0]).toMatchObject({ clientId: 'as1', authSession: 'federated-1', details: { handoffBy: core.client.id } });
   });
 
   it('a device flow without PKCE or resource stores nulls, not undefined', async () => {

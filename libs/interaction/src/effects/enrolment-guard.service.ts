@@ -26,6 +26,8 @@ export class EnrolmentGuard {
   ) {}
 
   async decide(turn: Turn, method: ChallengeMethod, path: EnrolmentPath): Promise<EnrolmentDecision & { readonly userId: string }> {
+    // FED-16: a federating client's caller (not first-party) never enrols or recovers a credential here.
+    if (turn.caller.mode === 'federated') throw new OAuthError('invalid_request', 'enrolment and recovery are not offered to a federating client’s callers (FED-16)');
     const userId = await this.facts.userId(turn);
     // A credential is bound to an account: only a user this session verified may enrol one.
     if (!userId) throw new OAuthError('invalid_request', `${method.id} enrolment needs a user verified by another method in this auth_session first (e.g. email_otp)`);

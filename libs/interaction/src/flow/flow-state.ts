@@ -1,5 +1,6 @@
 import type { AuthorizationRequest } from '@fpa/authz-request';
 import type { Json, JsonObject } from '@fpa/challenge-kit';
+import type { CallerMode, FlowHandoff } from '../bindings/caller';
 
 /** The flow's authorization request (validated once, the same model as the browser endpoint's and PAR's). */
 export type FlowRequest = AuthorizationRequest;
@@ -27,9 +28,15 @@ export interface FlowState {
   readonly flowId: string;
   readonly authSession: string;
   readonly clientId: string;
-  readonly mode: 'public' | 'device' | 'browser';
-  /** FIPA-26/33: every request of the flow must prove this DPoP key (the browser: its login cookie's hash). */
+  readonly mode: CallerMode;
+  /**
+   * FIPA-26/33: every request of the flow must prove this DPoP key (the browser: its login cookie's
+   * hash). The code is bound to it too, except for a browser or federated flow, whose code is bound
+   * to the key its request named (RFC 9449 §10: the federating client's `dpop_jkt`).
+   */
   readonly dpopJkt: string;
+  /** FED-14: a redirect_to_app handoff this flow completes (this server's app, for a federating client). */
+  readonly handoff?: FlowHandoff;
   readonly request: FlowRequest;
   readonly active: ActiveChallenge | undefined;
   /** The user approved this client's request on the consent screen (browser, clients that are not first-party). */

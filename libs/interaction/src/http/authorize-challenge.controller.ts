@@ -13,6 +13,7 @@ import {
   BadRequestErrorDto,
   InsufficientAuthorizationDto,
   InvalidClientErrorDto,
+  RedirectToAppDto,
   RedirectToWebDto,
   ServerErrorDto,
   SlowDownErrorDto,
@@ -29,7 +30,7 @@ const RETRY_AFTER: HeadersObject = { 'Retry-After': { description: 'Seconds to w
  * OpenAPI document (openapi/setup-openapi.ts); the interaction loop alone decides the answers and FIPA_JSON renders them.
  */
 @ApiTags('authorization challenge')
-@ApiExtraModels(AuthorizeChallengeInitialRequestDto, AuthorizeChallengeFollowUpRequestDto, InsufficientAuthorizationDto, RedirectToWebDto)
+@ApiExtraModels(AuthorizeChallengeInitialRequestDto, AuthorizeChallengeFollowUpRequestDto, InsufficientAuthorizationDto, RedirectToWebDto, BadRequestErrorDto, RedirectToAppDto)
 @Controller()
 export class AuthorizeChallengeController {
   constructor(
@@ -46,6 +47,7 @@ export class AuthorizeChallengeController {
       'FiPA -04 §5. The first request starts a flow (way (a): a public first-party client with `client_id`, `response_type=code` and an S256 `code_challenge`; way (b): a registered device with `Authorization: DPoP <device access token>`).',
       'While more is needed the answer is **403 `insufficient_authorization`** naming the challenge, its `status` and the `methods` still open; the client answers with `auth_session` and what the challenge asks for (`code`, `credential`, …), or begins another method with `challenge_type`.',
       'When the requested acr is satisfied: **200** with an `authorization_code`, redeemed at the token endpoint without `redirect_uri`. When no native method can complete the request: **403 `redirect_to_web`**.',
+      'As a downstream server (docs/federation-downstream.md): the end user’s app posts `client_id` + `request_uri` a federating client pushed (FED-11); a client with a `redirect_to_app` policy and a trusted `native_callback_uri` gets **400 `redirect_to_app`** with a `deep_link` (FED-8), which this server’s app completes with its device access token (FED-14: the 200 then carries `native_callback_uri`).',
       'Form bodies take one value per name; JSON bodies are accepted too (values keep their JSON type, e.g. a WebAuthn `credential` object).',
     ].join('\n\n'),
   })
@@ -70,8 +72,8 @@ export class AuthorizeChallengeController {
   @ApiResponse({ status: 200, description: 'The collected information suffices: an authorization code.', type: AuthorizationCodeResponseDto, headers: { ...NONCE_HEADER, ...NO_STORE } })
   @ApiResponse({
     status: 400,
-    description: 'A malformed or refused request, an unusable `auth_session` (`invalid_session`), a bad DPoP proof, or a nonce to use (`use_dpop_nonce`).',
-    type: BadRequestErrorDto,
+    description: 'A malformed or refused request, an unusable `auth_session` (`invalid_session`), a bad DPoP proof, or a nonce to use (`use_dpop_nonce`); or `redirect_to_app` (FED-8): launch `deep_link`.',
+    schema: { oneOf: [{ $ref: getSchemaPath(BadRequestErrorDto) }, { $ref: getSchemaPath(RedirectToAppDto) }] },
     headers: { ...NONCE_HEADER, ...NO_STORE },
   })
   @ApiResponse({

@@ -5,12 +5,21 @@ const S = 'session-1';
 
 describe('FIPA_JSON: every EndpointOutcome on the wire (FiPA -04 §5.2)', () => {
   it('has exactly one rendering per outcome kind', () => {
-    const kinds: Record<OutcomeKind, true> = { code: true, need_more: true, pending: true, redirect_to_web: true, consent_required: true };
+    const kinds: Record<OutcomeKind, true> = { code: true, need_more: true, pending: true, redirect_to_web: true, consent_required: true, redirect_to_app: true };
     expect(Object.keys(FIPA_JSON).sort()).toEqual(Object.keys(kinds).sort());
   });
 
   it('code: 200 with authorization_code and auth_session (FIPA-16), no extra headers', () => {
     expect(renderFipaJson({ kind: 'code', authSession: S, authorizationCode: 'c-1' })).toEqual({ status: 200, body: { authorization_code: 'c-1', auth_session: S } });
+  });
+
+  it('FED-14: a handoff code names native_callback_uri; FED-8: redirect_to_app is 400 with deep_link, auth_session and expires_in', () => {
+    expect(renderFipaJson({ kind: 'code', authSession: S, authorizationCode: 'c-1', nativeCallbackUri: 'https://app.example.com/cb' }).body).toEqual({ authorization_code: 'c-1', auth_session: S, native_callback_uri: 'https://app.example.com/cb' });
+    const link = 'https://app.as2.example/native-authorization?client_id=as1&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Ax';
+    expect(renderFipaJson({ kind: 'redirect_to_app', authSession: S, deepLink: link, expiresIn: 60 })).toEqual({
+      status: 400,
+      body: { error: 'redirect_to_app', error_description: expect.any(String), deep_link: link, auth_session: S, expires_in: 60 },
+    });
   });
 
   it('need_more: 403 insufficient_authorization with status, the challenge members and methods (FIPA-19/20)', () => {

@@ -14,7 +14,8 @@ type Renderers = { readonly [K in OutcomeKind]: (o: Extract<EndpointOutcome, { k
  * return, as JSON. `satisfies` makes a new outcome without a rendering a build error.
  */
 export const FIPA_JSON = {
-  code: (o) => ({ status: 200, body: { authorization_code: o.authorizationCode, auth_session: o.authSession } }),
+  // FED-14: the app invokes native_callback_uri?authorization_code=… with it.
+  code: (o) => ({ status: 200, body: { authorization_code: o.authorizationCode, auth_session: o.authSession, ...(o.nativeCallbackUri !== undefined ? { native_callback_uri: o.nativeCallbackUri } : {}) } }),
   // FIPA-19: 403; FIPA-20: the challenge's hints travel as extra members.
   need_more: (o) => ({
     status: 403,
@@ -48,6 +49,11 @@ export const FIPA_JSON = {
   consent_required: (o) => ({
     status: 403,
     body: { error: 'redirect_to_web', error_description: 'this request needs the user’s consent in a browser', auth_session: o.authSession },
+  }),
+  // FED-8 (CONTRACT §2: federation errors are 400): launch deep_link; the handoff expires in expires_in.
+  redirect_to_app: (o) => ({
+    status: 400,
+    body: { error: 'redirect_to_app', error_description: 'continue in the app the deep_link launches', deep_link: o.deepLink, auth_session: o.authSession, expires_in: o.expiresIn },
   }),
 } satisfies Renderers;
 

@@ -1,4 +1,4 @@
-import { AuthorizationDetailsRegistry, EXAMPLE_DETAIL_TYPES, PushedRequests, emptyAuthorizationRequest } from '@fpa/authz-request';
+import { AllowListNativeCallbackPolicy, AuthorizationDetailsRegistry, emptyAuthorizationRequest, EXAMPLE_DETAIL_TYPES, NativeCallbackTrust, PushedRequests } from '@fpa/authz-request';
 import { MemoryStore } from '@fpa/store';
 import type { ChallengeMethod } from '@fpa/challenge-kit';
 import type { Client, ClientRegistry } from '@fpa/clients';
@@ -15,7 +15,7 @@ const client = testClient();
 const clients = { find: async (id: string): Promise<Client | undefined> => (id === client.id ? client : undefined) } as unknown as ClientRegistry;
 const store = new MemoryStore(() => NOW);
 const pushedRequests = new PushedRequests(store, new FixedClock(NOW));
-const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), pushedRequests);
+const starter = new FlowStarter(testConfig(), new FixedClock(NOW), clients, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), pushedRequests, new NativeCallbackTrust([new AllowListNativeCallbackPolicy()]));
 afterAll(() => store.close());
 
 const caller = (overrides: Partial<Caller> = {}): Caller => ({ client, session: testSession(NOW), mode: 'public', jkt: 'jkt-1', created: false, ...overrides });
@@ -142,6 +142,32 @@ describe('FlowStarter.newFlow with a pushed request_uri (PAR-10, FIPA-22)', () =
   it('a request_uri carries only client_id (and auth_session): its parameters were pushed', async () => {
     const { requestUri } = await pushed();
     expect((await refused(starter.newFlow(caller(), { request_uri: requestUri, scope: 'openid' }))).code).toBe('invalid_request');
+  });
+
+  it('FED-11: for a federated caller (the end user’s app) the pushed key binds the code, not the session: the app’s own key is the flow’s', async () => {
+    const { requestUri } = await pushed('jkt-as1');
+    const flow = await starter.newFlow(caller({ mode: 'federated', jkt: 'jkt-app' }), { request_uri: requestUri, client_id: client.id });
+    expect(flow).toMatchObject({ mode: 'federated', dpopJkt: 'jkt-app', request: { dpopJkt: 'jkt-as1', codeChallenge: CHALLENGE } });
+  });
+
+  it('FED-11: a federated caller’s request must be pushed', async () => {
+    expect((await refused(starter.newFlow(caller({ mode: 'federated' }), first()))).code).toBe('invalid_request');
+  });
+
+  it('FED-14: a handoff caller starts with the handed-over request and the flow remembers the handoff', async () => {
+    const request = emptyAuthorizationRequest('as1', { codeChallenge: CHALLENGE, nativeCallbackUri: 'https://app.example.com/cb' });
+    const handoff = { authSession: 'federated-1', nativeCallbackUri: 'https://app.example.com/cb' };
+    await expect(starter.newFlow(device(false), {})).resolves.not.toHaveProperty('handoff');
+    await expect(starter.newFlow({ ...device(false), startWith: request, handoff }, {})).resolves.toMatchObject({ request, handoff, mode: 'device' });
+  });
+});
+
+describe('FlowStarter.newFlow: native_callback_uri at the native endpoint (FED-3/FED-4)', () => {
+  it('is trusted through NativeCallbackTrust before the flow exists: the allow-list, exact match', async () => {
+    const trusted = testClient({ nativeCallbackUris: ['https://app.example.com/native'] });
+    await expect(starter.newFlow(caller({ client: trusted }), first({ native_callback_uri: 'https://app.example.com/native' }))).resolves.toMatchObject({ request: { nativeCallbackUri: 'https://app.example.com/native' } });
+    const e = await refused(starter.newFlow(caller({ client: trusted }), first({ native_callback_uri: 'https://app.example.com/other' })));
+    expect(e).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/native_callback_uri/) });
   });
 });
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChallengeRegistry } from '@fpa/challenge-kit';
-import { AuthorizationDetailsRegistry, PushedRequests, parseAuthorizationRequest, type AuthorizationRequest } from '@fpa/authz-request';
+import { AuthorizationDetailsRegistry, NativeCallbackTrust, PushedRequests, parseAuthorizationRequest, type AuthorizationRequest } from '@fpa/authz-request';
 import { ClientRegistry } from '@fpa/clients';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { randomToken } from '@fpa/crypto';
@@ -26,6 +26,7 @@ export class FlowStarter {
     private readonly clients: ClientRegistry,
     private readonly details: AuthorizationDetailsRegistry,
     private readonly pushed: PushedRequests,
+    private readonly trust: NativeCallbackTrust,
   ) {}
 
   startsFlow(caller: Caller, input: ChallengeInput, current: FlowState | undefined): boolean {
@@ -50,15 +51,19 @@ export class FlowStarter {
       const pushed = (
         await this.pushed.consume(requestUri, caller.client.id, ({ request: p }) => {
           // RFC 9449 §10.1 (DPOP-31): a key named when the request was pushed is the key of the flow;
-          // checked before it is taken, so another key neither uses nor burns it.
-          if (p.dpopJkt !== undefined && p.dpopJkt !== caller.jkt) throw new OAuthError('invalid_dpop_proof', 'the DPoP key differs from the one the request was pushed with');
+          // checked before it is taken, so another key neither uses nor burns it. A federated caller
+          // (FED-11) is the end user's app: the pushed key is the federating client's, for the code only.
+          if (caller.mode !== 'federated' && p.dpopJkt !== undefined && p.dpopJkt !== caller.jkt) throw new OAuthError('invalid_dpop_proof', 'the DPoP key differs from the one the request was pushed with');
         })
       ).request;
       if (pushed.codeChallenge === undefined && caller.mode === 'public') throw new OAuthError('invalid_request', 'code_challenge (S256) is required');
       // Codes of the native endpoint are returned in its answer, never redirected.
       request = { ...pushed, redirectUri: undefined };
     } else {
+      if (caller.mode === 'federated') throw new OAuthError('invalid_request', 'a federating client’s request must be pushed (request_uri)');
       request = parseAuthorizationRequest(caller.client, input, { channel: caller.mode === 'device' ? 'native_device' : 'native_public', defaultAudience: this.config.tokens.defaultAudience, details: this.details });
+      // FED-3/FED-4: trusted (allow-list, or another policy) before the flow is stored.
+      if (request.nativeCallbackUri !== undefined) await this.trust.assertTrusted(caller.client, request.nativeCallbackUri);
     }
     return {
       flowId: randomToken(16),
@@ -69,6 +74,7 @@ export class FlowStarter {
       request,
       active: undefined,
       createdAt: this.clock.nowMs(),
+      ...(caller.handoff ? { handoff: caller.handoff } : {}),
     };
   }
 

@@ -184,7 +184,7 @@ export class InteractionLoop {
     const version = loaded?.version ?? 0;
     let started = false;
     const enabled = [...this.methods.keys()].filter((m) => this.config.challenge.methods.includes(m));
-    const policy = acrPolicyFor(caller.client.challengePolicy, enabled, { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds, browser: caller.mode === 'browser' });
+    const policy = acrPolicyFor(caller.client.challengePolicy, enabled, { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds, browser: caller.mode === 'browser', federated: caller.mode === 'federated' });
     if (input && this.starter.startsFlow(caller, input, loaded?.flow)) {
       flow = await this.starter.newFlow(caller, input);
       requestedAcrs(policy, flow.request.acrValues);

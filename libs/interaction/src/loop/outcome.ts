@@ -8,8 +8,12 @@ import type { ChallengeStatus, JsonObject } from '@fpa/challenge-kit';
  * `federate` and `redirect_to_app` here, as routing decisions.
  */
 export type EndpointOutcome =
-  /** FIPA-15/16: the collected information suffices. */
-  | { readonly kind: 'code'; readonly authSession: string; readonly authorizationCode: string }
+  /**
+   * FIPA-15/16: the collected information suffices. FED-14: when this server's app completed a
+   * `redirect_to_app` handoff, the code is the federating client's and `nativeCallbackUri` says where
+   * the app hands it back (`<native_callback_uri>?authorization_code=…`).
+   */
+  | { readonly kind: 'code'; readonly authSession: string; readonly authorizationCode: string; readonly nativeCallbackUri?: string }
   /** FIPA-19: more is needed — the challenge in progress (if any), its status and the methods still open. */
   | {
       readonly kind: 'need_more';
@@ -31,6 +35,11 @@ export type EndpointOutcome =
    * The user authenticated; a client that is not first-party (or `prompt=consent`) needs their
    * approval of what it asked for before a code is issued (the browser's consent screen).
    */
-  | { readonly kind: 'consent_required'; readonly authSession: string; readonly scopes: readonly string[]; readonly authorizationDetails: readonly AuthorizationDetail[] };
+  | { readonly kind: 'consent_required'; readonly authSession: string; readonly scopes: readonly string[]; readonly authorizationDetails: readonly AuthorizationDetail[] }
+  /**
+   * FED-8: this server's own app does the user interaction — `deepLink` launches it with a
+   * single-use handoff reference (`client_id` + `request_uri`); this flow has ended.
+   */
+  | { readonly kind: 'redirect_to_app'; readonly authSession: string; readonly deepLink: string; readonly expiresIn: number };
 
 export type OutcomeKind = EndpointOutcome['kind'];

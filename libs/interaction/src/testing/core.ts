@@ -1,4 +1,4 @@
-import { AuthorizationDetailsRegistry, EXAMPLE_DETAIL_TYPES, PushedRequests, emptyAuthorizationRequest } from '@fpa/authz-request';
+import { AllowListNativeCallbackPolicy, AuthorizationDetailsRegistry, emptyAuthorizationRequest, EXAMPLE_DETAIL_TYPES, NativeCallbackTrust, PushedRequests } from '@fpa/authz-request';
 import { acrPolicyFor, requestedAcrs } from '@fpa/assurance';
 import type { ChallengeMethod } from '@fpa/challenge-kit';
 import type { Client, ClientRegistry } from '@fpa/clients';
@@ -44,8 +44,10 @@ export interface CoreOptions {
 export interface TurnOptions {
   readonly request?: Partial<FlowRequest>;
   readonly active?: ActiveChallenge;
-  readonly mode?: 'public' | 'device';
+  readonly mode?: 'public' | 'device' | 'federated';
   readonly session?: Partial<DeviceSession>;
+  /** FED-14: the flow completes a redirect_to_app handoff. */
+  readonly handoff?: FlowState['handoff'];
   /** The session was created by this request (no events are read). */
   readonly created?: boolean;
 }
@@ -126,7 +128,7 @@ export class Core {
     this.applier = new StepApplier(this.config, this.clock, this.flows, port<DeliveryService>(this.delivery), this.recorder, this.decider, this.metrics, audit);
     this.runner = new StepRunner(this.methods, this.clock, this.facts, this.enrolment, port<AttemptLimiter>(this.attempts), this.applier, this.decider, this.metrics);
     const clients = { find: async (id: string) => (id === this.client.id ? this.client : undefined) };
-    this.starter = new FlowStarter(this.config, this.clock, port<ClientRegistry>(clients), new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), new PushedRequests(this.store, this.clock));
+    this.starter = new FlowStarter(this.config, this.clock, port<ClientRegistry>(clients), new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), new PushedRequests(this.store, this.clock), new NativeCallbackTrust([new AllowListNativeCallbackPolicy()]));
     this.binding = new FakeBinding(this);
     this.loop = new InteractionLoop(
       this.config,
@@ -145,7 +147,7 @@ export class Core {
   /** A turn over a stored flow (as the loop builds it after load): a session, a caller, the flow at its version. */
   async turn(o: TurnOptions = {}): Promise<Turn> {
     const mode = o.mode ?? 'public';
-    const session = this.sessions.add(testSession(this.clock.nowMs(), { clientId: this.client.id, kind: mode === 'device' ? 'device' : 'challenge', ...o.session }));
+    const session = this.sessions.add(testSession(this.clock.nowMs(), { clientId: this.client.id, kind: mode === 'public' ? 'challenge' : mode, ...o.session }));
     const caller: Caller = { client: this.client, session, mode, jkt: 'jkt-1', created: o.created ?? false };
     const flow: FlowState = {
       flowId: randomToken(16),
@@ -156,9 +158,10 @@ export class Core {
       request: emptyAuthorizationRequest(this.client.id, { scopes: ['openid'], ...o.request }),
       active: o.active,
       createdAt: this.clock.nowMs(),
+      ...(o.handoff ? { handoff: o.handoff } : {}),
     };
     const version = await this.flows.save(flow, 0);
-    const policy = acrPolicyFor(this.client.challengePolicy, [...this.methods.keys()], { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds });
+    const policy = acrPolicyFor(this.client.challengePolicy, [...this.methods.keys()], { recoveryHoldSeconds: this.config.challenge.recoveryHoldSeconds, federated: mode === 'federated' });
     return { caller, flow, version, policy, requested: requestedAcrs(policy, flow.request.acrValues), request: requestInfo(), started: false, dirty: false };
   }
 

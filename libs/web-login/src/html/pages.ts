@@ -52,6 +52,8 @@ ${form(ctx, `<button type="submit" id="fpa-poll" data-interval="${esc(o.interval
     ),
   redirect_to_web: (_o, ctx) => page(ctx, 'This sign-in cannot continue', `<p>None of the ways to sign in that this request needs is available.</p>${cancelForm(ctx)}`),
   consent_required: (o, ctx) => page(ctx, `Allow ${ctx.client.name}?`, consent(o.scopes, o.authorizationDetails, ctx)),
+  // FED-8 is for native callers (routing never hands a browser flow to an app); a page all the same.
+  redirect_to_app: (_o, ctx) => page(ctx, 'This sign-in cannot continue', `<p>This request continues in an app, not in the browser.</p>${cancelForm(ctx)}`),
 } satisfies Renderers;
 
 export function renderBrowser(outcome: EndpointOutcome, ctx: PageContext): BrowserAnswer {

@@ -67,6 +67,24 @@ export class AuthorizeChallengeInitialRequestDto {
 
   @ApiPropertyOptional({ type: String, pattern: BASE64URL_43, description: 'A device may name its own session (must equal the access token’s `auth_session`).' })
   auth_session?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 256,
+    example: 'urn:ietf:params:oauth:request_uri:6fHyx…',
+    description:
+      'A pushed request (RFC 9126, PAR-10), sent with `client_id` only: by the client that pushed it; by the end user’s app for a federating client that pushed it with its own authentication (FED-11 — the app’s DPoP key binds the session, the code stays bound to the pushed `dpop_jkt` and PKCE); or, with `Authorization: DPoP <device access token>`, by this server’s app taking a `redirect_to_app` handoff (FED-14, `client_id` = the federating client from the deep link).',
+  })
+  request_uri?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 2048,
+    format: 'uri',
+    example: 'https://app.example.com/native-callback',
+    description: 'FED-3: the app’s claimed https link another app hands a response back to; no fragment; must be trusted for the client (its `native_callback_uris` allow-list, or a further trust policy), else `invalid_request`.',
+  })
+  native_callback_uri?: string;
 }
 
 /**

@@ -15,6 +15,15 @@ export class AuthorizationCodeResponseDto {
 
   @ApiProperty({ type: String, description: 'The session the code belongs to (a device’s own session for way (b)).' })
   auth_session!: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'uri',
+    example: 'https://app.as1.example/native-callback',
+    description:
+      'FED-14: only for this server’s app completing a `redirect_to_app` handoff. The code is the federating client’s (its PKCE challenge and `dpop_jkt`): the app invokes `<native_callback_uri>?authorization_code=<code>`, and the client app forwards it to its federating server’s `response_uri` (FED-15).',
+  })
+  native_callback_uri?: string;
 }
 
 /** 403 `insufficient_authorization` (FIPA-19/20): what to collect next. */
@@ -118,6 +127,32 @@ export class RedirectToWebDto {
 
   @ApiPropertyOptional({ type: 'integer', description: 'Lifetime of `request_uri` in seconds.' })
   expires_in?: number;
+}
+
+/**
+ * 400 `redirect_to_app` (FED-8; CONTRACT §2: federation errors are 400): launch `deep_link` — this
+ * server’s app completes the request and hands the code back through the `native_callback_uri`.
+ */
+export class RedirectToAppDto {
+  @ApiProperty({ type: String, enum: ['redirect_to_app'] })
+  error!: 'redirect_to_app';
+
+  @ApiPropertyOptional({ type: String })
+  error_description?: string;
+
+  @ApiProperty({
+    type: String,
+    format: 'uri',
+    example: 'https://app.as2.example/native-authorization?client_id=as1&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3A6fHyx…',
+    description: 'The app to launch (FED-8), with `client_id` (the federating client) and a single-use handoff `request_uri` the app posts to this endpoint with its device access token. If no app claims it, end the flow (the draft: a non-native OAuth flow may be tried).',
+  })
+  deep_link!: string;
+
+  @ApiProperty({ type: String, description: 'The session of this (now ended) flow.' })
+  auth_session!: string;
+
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'Lifetime of the handoff in `deep_link`, in seconds.' })
+  expires_in!: number;
 }
 
 const DESCRIPTION = { type: String, description: 'Human-readable, ASCII only (RFC 6749 §5.2).' } as const;
