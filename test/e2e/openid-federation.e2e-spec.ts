@@ -1,3 +1,4 @@
+import { NativeCallbackTrust } from '@fpa/authz-request';
 import type { Client } from '@fpa/clients';
 import { generateClientKeyPair } from '@fpa/crypto';
 import { OAuthError } from '@fpa/oauth-core';
@@ -84,6 +85,22 @@ describe('OpenID Federation: native_callback_uri trust and the suite’s entity 
     // URI not listed: a definite refusal.
     const e = await refusal(`${leaf.entityId}/somewhere-else`);
     expect([e.code, e.status, e.reason]).toEqual(['invalid_request', 400, 'federation_not_listed']);
+  });
+
+  it('FED-4: the suite asks the allow-list first, then the trust chain (NativeCallbackTrust, which PAR and the native endpoint use)', async () => {
+    const trust = suite.get(NativeCallbackTrust);
+    const leaf = await leafApp();
+    // Not on the client's allow-list: the chain decides, and says which policy did.
+    await expect(trust.assertTrusted({ ...client, nativeCallbackUris: [] } as Client, `${leaf.entityId}/cb`)).resolves.toBe('openid_federation');
+    // On the allow-list: no fetch at all.
+    const before = servers.federation.requests.length;
+    const listed = `${(await leafApp()).entityId}/cb`;
+    await expect(trust.assertTrusted({ ...client, nativeCallbackUris: [listed] } as Client, listed)).resolves.toBe('allow_list');
+    expect(servers.federation.requests).toHaveLength(before);
+    // A chain that does not list it is a refusal, not "unknown".
+    await expect(trust.assertTrusted({ ...client, nativeCallbackUris: [] } as Client, `${leaf.entityId}/elsewhere`)).rejects.toMatchObject({ code: 'invalid_request' });
+    // Neither policy knows it: refused, naming the parameter.
+    await expect(trust.assertTrusted({ ...client, nativeCallbackUris: [] } as Client, `${await servers.plainSite()}/cb`)).rejects.toMatchObject({ code: 'invalid_request', description: expect.stringContaining('native_callback_uri') });
   });
 
   it('answers unknown for an origin that is no federation entity', async () => {

@@ -204,6 +204,31 @@ export class FirstPartyClient {
     return { authorizationCode, authSession, tokens };
   }
 
+  /**
+   * FED-14, as the downstream server's own app: completes a request another app handed over with
+   * `redirect_to_app` (the deep link carries `client_id` and `request_uri`), with this registered
+   * device's token, answering challenges through `onChallenge`. The code is not this app's (FED-15):
+   * it returns it with the `native_callback_uri` the server vouched for, and `callbackUrl`, the URL
+   * to open so the other app gets it. Nothing is redeemed here.
+   */
+  async completeAppHandoff(deepLink: string, options: Pick<AuthorizeOptions, 'onChallenge' | 'maxSteps'>): Promise<{ authorizationCode: string; nativeCallbackUri: string; callbackUrl: string }> {
+    const md = await this.discover();
+    const endpoint = md.authorization_challenge_endpoint;
+    if (!endpoint) throw new Error(`${this.issuer} advertises no authorization_challenge_endpoint`);
+    if (!this.accessToken) throw new Error('a handoff is completed with this device\'s access token: register() and requestToken() first');
+    const link = new URL(deepLink);
+    const clientId = link.searchParams.get('client_id');
+    const requestUri = link.searchParams.get('request_uri');
+    if (!clientId || !requestUri) throw new Error('the deep link carries no client_id and request_uri');
+    const port: WalkPort = { request: (url, params, token) => this.challengeRequest(url, params, token), emit: (event) => this.options.onEvent?.(event.step === 'challenge' ? { ...event, mode: 'device' } : event) };
+    const { authorizationCode, body } = await walkNativeAuthorization(port, { endpoint, accessToken: this.accessToken, params: { client_id: clientId, request_uri: requestUri } }, options);
+    const nativeCallbackUri = body.native_callback_uri;
+    if (typeof nativeCallbackUri !== 'string') throw new Error('the server named no native_callback_uri for this handoff');
+    const callback = new URL(nativeCallbackUri);
+    callback.searchParams.set('authorization_code', authorizationCode);
+    return { authorizationCode, nativeCallbackUri, callbackUrl: callback.toString() };
+  }
+
   async refresh(): Promise<TokenResult> {
     if (!this.refreshToken) throw new Error('no refresh token');
     const md = await this.discover();

@@ -45,7 +45,7 @@ export async function walkNativeAuthorization(
   port: WalkPort,
   start: { readonly endpoint: string; readonly accessToken: string | undefined; readonly params: Record<string, unknown> },
   options: AuthorizeOptions,
-): Promise<{ readonly authorizationCode: string; readonly authSession: string }> {
+): Promise<{ readonly authorizationCode: string; readonly authSession: string; readonly body: Readonly<Record<string, unknown>> }> {
   let endpoint = start.endpoint;
   let accessToken = start.accessToken;
   const frames: Frame[] = [];
@@ -70,7 +70,7 @@ export async function walkNativeAuthorization(
     const code = typeof body.authorization_code === 'string' ? body.authorization_code : undefined;
     const frame = frames.at(-1);
     if (status === 200 && code !== undefined && !frame) {
-      return { authorizationCode: code, authSession: typeof body.auth_session === 'string' ? body.auth_session : String(start.params.auth_session ?? '') };
+      return { authorizationCode: code, authSession: typeof body.auth_session === 'string' ? body.auth_session : String(start.params.auth_session ?? ''), body };
     }
     if (frame && ((status === 200 && code !== undefined) || (status >= 400 && status < 500 && error !== undefined && !HANDLED_LOCALLY.has(error)))) {
       // FED-12/FED-13: the downstream's answer (a code, or an error) goes to the federating server's

@@ -5,7 +5,6 @@ export * from './chain/trust-chain-resolver';
 export * from './policy/policy-values';
 export * from './policy/combine-policies';
 export * from './policy/apply-policy';
-export * from './native-callback-trust.policy';
 export * from './openid-federation-callback-trust';
 export * from './openid-federation-trust.module';
 export * from './entity-configuration/federation-entity-key.entity';

@@ -5,7 +5,7 @@ import { OAuthError } from '@fpa/oauth-core';
 import { MetricsRegistry } from '@fpa/platform';
 import { TrustChainResolver, type ResolvedTrustChain } from './chain/trust-chain-resolver';
 import { TRANSIENT_FAILURES, TrustChainError } from './chain/trust-chain-error';
-import type { NativeCallbackTrustPolicy } from './native-callback-trust.policy';
+import type { NativeCallbackTrustPolicy } from '@fpa/authz-request';
 
 /** Entity types whose `redirect_uris` may list a native callback (OpenID Federation 1.0 §5.1.2, §5.1.4). */
 export const CLIENT_ENTITY_TYPES = ['openid_relying_party', 'oauth_client'] as const;

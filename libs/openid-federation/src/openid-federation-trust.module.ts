@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { MORE_NATIVE_CALLBACK_TRUST_POLICIES } from '@fpa/authz-request';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
 import { ENTITY_STATEMENT_SOURCE, HttpEntityStatementFetcher, type EntityStatementSource } from './chain/entity-statement-fetcher';
@@ -8,8 +9,10 @@ import { OpenIdFederationCallbackTrust } from './openid-federation-callback-trus
 /**
  * FED-4 through OpenID Federation: the trust chain resolver (configured from OPENID_FEDERATION_*)
  * and the `native_callback_uri` trust policy built on it. Needs no store: chains are cached in
- * memory until their earliest `exp`.
+ * memory until their earliest `exp`. Global, so that libs/authz-request's policy list finds it as
+ * MORE_NATIVE_CALLBACK_TRUST_POLICIES (asked after the per-client allow-list) wherever it is loaded.
  */
+@Global()
 @Module({
   providers: [
     {
@@ -30,7 +33,8 @@ import { OpenIdFederationCallbackTrust } from './openid-federation-callback-trus
       },
     },
     OpenIdFederationCallbackTrust,
+    { provide: MORE_NATIVE_CALLBACK_TRUST_POLICIES, inject: [OpenIdFederationCallbackTrust], useFactory: (p: OpenIdFederationCallbackTrust) => [p] },
   ],
-  exports: [TrustChainResolver, OpenIdFederationCallbackTrust],
+  exports: [TrustChainResolver, OpenIdFederationCallbackTrust, MORE_NATIVE_CALLBACK_TRUST_POLICIES],
 })
 export class OpenIdFederationTrustModule {}
