@@ -36,7 +36,7 @@ describe('walkNativeAuthorization (seed 003 client rules)', () => {
       [CALLBACK]: [reply(200, { authorization_code: 'home-code', auth_session: 's1' })],
     });
     const result = await walkNativeAuthorization(port, { endpoint: AS1, accessToken: 'device-token', params: { response_type: 'code' } }, { onChallenge: () => Promise.resolve({ code: '123456' }) });
-    expect(result).toEqual({ authorizationCode: 'home-code', authSession: 's1' });
+    expect(result).toMatchObject({ authorizationCode: 'home-code', authSession: 's1' });
     expect(port.calls.map((c) => [c.url, c.params, c.token])).toEqual([
       [AS1, { response_type: 'code' }, 'device-token'],
       // The downstream gets exactly federation_body; the device token never leaves home.
@@ -131,7 +131,7 @@ describe('walkNativeAuthorization (seed 003 client rules)', () => {
   it('FED-15: redirect_to_app from the home server — the code the app hands back is the client\'s own', async () => {
     const port = script({ [AS1]: [reply(400, { error: 'redirect_to_app', deep_link: 'https://app.example/x' })] });
     const result = await walkNativeAuthorization(port, { endpoint: AS1, accessToken: undefined, params: { auth_session: 's1' } }, { ...noChallenges, onRedirectToApp: () => Promise.resolve({ authorization_code: 'mine' }) });
-    expect(result).toEqual({ authorizationCode: 'mine', authSession: 's1' });
+    expect(result).toEqual({ authorizationCode: 'mine', authSession: 's1', body: { authorization_code: 'mine' } });
   });
 
   it('FED-14: no app claims the deep link — the flow ends with an error', async () => {
