@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ChallengeModule } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import type { AppConfig } from '@fpa/config';
+import { FederationModule, FederationRouting } from '@fpa/federation';
 import { JanitorModule } from '@fpa/janitor';
 import { PlatformModule } from '@fpa/platform';
 import { WebLoginModule } from '@fpa/web-login';
@@ -12,6 +13,6 @@ import { SUITE_OPENAPI } from './suite-openapi';
 @Module({})
 export class ChallengeAppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config), JanitorModule, ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }), WebLoginModule, SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI })] };
+    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config), JanitorModule, FederationModule.forRoot({ endpoints: false }), ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES, routing: [FederationRouting] }), WebLoginModule, SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI })] };
   }
 }

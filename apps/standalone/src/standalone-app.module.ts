@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { ChallengeModule, challengeMetadata } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
+import { FederationModule, FederationRouting } from '@fpa/federation';
 import { JanitorModule } from '@fpa/janitor';
 import { ParModule, parMetadata } from '@fpa/par';
 import { PlatformModule } from '@fpa/platform';
@@ -32,7 +33,7 @@ class EmbeddedBootstrap implements OnApplicationBootstrap {
   }
 }
 
-/** Every module in one process: registration, token, challenge, the sample API (federation as it lands). */
+/** Every module in one process: registration, token, challenge, the sample API, federation. */
 @Module({})
 export class StandaloneAppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -45,7 +46,8 @@ export class StandaloneAppModule {
         RegistrationModule.forRoot({ withEndpoint: true }),
         TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata, webLoginMetadata, parMetadata] }),
         ParModule,
-        ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES }),
+        FederationModule.forRoot(),
+        ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES, routing: [FederationRouting] }),
         WebLoginModule,
         SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI }),
         SampleApiModule.forRoot({ keys: 'local' }),

@@ -32,6 +32,10 @@ export type OAuthErrorCode =
   | 'invalid_session'
   | 'insufficient_authorization'
   | 'redirect_to_web'
+  // draft-zehavi-oauth-native-clients-federation (FED-5, FED-6, FED-9; CONTRACT §2: 400)
+  | 'insufficient_information'
+  | 'federate'
+  | 'native_authorization_federate_unsupported'
   // RFC 6750 / RFC 9470 (resource servers)
   | 'invalid_token'
   | 'insufficient_scope'
@@ -69,6 +73,9 @@ export const OAUTH_ERROR_TABLE = {
   invalid_session: { status: 400, expose: true },
   insufficient_authorization: { status: 403, expose: true },
   redirect_to_web: { status: 403, expose: true },
+  insufficient_information: { status: 400, expose: true },
+  federate: { status: 400, expose: true },
+  native_authorization_federate_unsupported: { status: 400, expose: true },
   invalid_token: { status: 401, expose: true },
   insufficient_scope: { status: 403, expose: true },
   insufficient_user_authentication: { status: 403, expose: true },

@@ -23,7 +23,11 @@ export type AuditEventType =
   | 'signing_key.retired'
   | 'device_session.revoked'
   | 'store.generation_started'
-  | 'store.revocations_restored';
+  | 'store.revocations_restored'
+  | 'federation.started'
+  | 'federation.completed'
+  | 'federation.failed'
+  | 'federation.identity_linked';
 
 export interface AuditEvent {
   readonly type: AuditEventType;

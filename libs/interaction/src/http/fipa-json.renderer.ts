@@ -49,6 +49,16 @@ export const FIPA_JSON = {
     status: 403,
     body: { error: 'redirect_to_web', error_description: 'this request needs the user’s consent in a browser', auth_session: o.authSession },
   }),
+  // FED-6: 400 (CONTRACT §2), the prompt built from the client's routing policy; FED-17: no-store (the controller).
+  insufficient_information: (o) => ({
+    status: 400,
+    body: { error: 'insufficient_information', auth_session: o.authSession, userPrompt: o.userPrompt, ...(o.logo ? { logo: o.logo } : {}) },
+  }),
+  // FED-5/FED-10: 400 with the four members the draft requires.
+  federate: (o) => ({
+    status: 400,
+    body: { error: 'federate', auth_session: o.authSession, federation_uri: o.federationUri, federation_body: o.federationBody, response_uri: o.responseUri },
+  }),
 } satisfies Renderers;
 
 export function renderFipaJson(outcome: EndpointOutcome): WireResponse {

@@ -7,6 +7,7 @@ import { Janitor1764400000000 } from './1764400000000-janitor';
 import { ClientMetadata1764500000000 } from './1764500000000-client-metadata';
 import { BrowserSessions1764510000000 } from './1764510000000-browser-sessions';
 import { RefreshTokenAuthorizationDetails1764700000000 } from './1764700000000-refresh-token-authorization-details';
+import { Federation1764810000000 } from './1764810000000-federation';
 
 /** Every migration, in order. Explicit imports: entity/migration globs break in monorepo builds (STYLE.md). */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   ClientMetadata1764500000000,
   BrowserSessions1764510000000,
   RefreshTokenAuthorizationDetails1764700000000,
+  Federation1764810000000,
 ];

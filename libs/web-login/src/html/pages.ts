@@ -52,6 +52,9 @@ ${form(ctx, `<button type="submit" id="fpa-poll" data-interval="${esc(o.interval
     ),
   redirect_to_web: (_o, ctx) => page(ctx, 'This sign-in cannot continue', `<p>None of the ways to sign in that this request needs is available.</p>${cancelForm(ctx)}`),
   consent_required: (o, ctx) => page(ctx, `Allow ${ctx.client.name}?`, consent(o.scopes, o.authorizationDetails, ctx)),
+  // Routing to another server is the native endpoint's (FED-5/6); the browser login routes nowhere (the federation rule skips it), so a page, never a 500.
+  insufficient_information: (_o, ctx) => page(ctx, 'This sign-in cannot continue here', `<p>This request must be continued in the app.</p>${cancelForm(ctx)}`),
+  federate: (_o, ctx) => page(ctx, 'This sign-in cannot continue here', `<p>This request must be continued in the app.</p>${cancelForm(ctx)}`),
 } satisfies Renderers;
 
 export function renderBrowser(outcome: EndpointOutcome, ctx: PageContext): BrowserAnswer {
