@@ -5,6 +5,7 @@ import { startApp, type RunningApp } from '@fpa/testing/app';
 import { Browser } from '../support/form-browser';
 import { downstreamsFile, embedded, federatingApp, postCallback } from '../support/federation';
 import { expectNoStore } from '../support/http';
+import { OpenApiWire } from '../support/openapi';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
 
 const AS1_REDIRECT = 'http://127.0.0.1/as1-federation-cb';
@@ -119,6 +120,11 @@ describe('federation, federating side (AS1 → AS2, two suites)', () => {
     // The linked local user: (AS2 issuer, AS2's subject) → claims.sub.
     const rows = (await as1.get(DataSource).query(`SELECT subject, user_id FROM federated_identities WHERE issuer = $1`, [as2.issuer])) as { subject: string; user_id: string }[];
     expect(rows.map((r) => r.user_id)).toContain(claims.sub);
+
+    // The answers as the suite's OpenAPI document describes them (libs/interaction routing DTOs, libs/federation fragment).
+    const wire = new OpenApiWire((await (await fetch(`${as1.issuer}/openapi.json`)).json()) as ConstructorParameters<typeof OpenApiWire>[0]);
+    const judged = (path: string, res: FormResponse) => wire.problems({ method: 'POST', url: `${as1.issuer}${path}`, status: res.status, headers: res.headers, body: res.text });
+    expect([...judged('/authorize-challenge', fed), ...judged('/federation/callback', done)]).toEqual([]);
 
     // FED-12 [INF]: accepted once — the same code again finds nothing waiting.
     const again = await postCallback(as1.issuer, app, { auth_session: app.authSession as string, authorization_code: code });

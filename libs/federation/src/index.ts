@@ -12,3 +12,4 @@ export * from './routing/federation-state';
 export * from './routing/federation-starter.service';
 export * from './routing/federation-completer.service';
 export * from './routing/federation.routing';
+export * from './federation.openapi';

@@ -18,6 +18,7 @@ import {
   SlowDownErrorDto,
   TemporarilyUnavailableErrorDto,
 } from './openapi/challenge-response.dto';
+import { FederateDto, InsufficientInformationDto } from './openapi/routing-response.dto';
 
 const NONCE_HEADER: HeadersObject = { 'DPoP-Nonce': { description: 'The current DPoP nonce: put it in the next proof (RFC 9449 §8).', schema: { type: 'string' } } };
 const NO_STORE: HeadersObject = { 'Cache-Control': { description: 'Always `no-store`.', schema: { type: 'string', enum: ['no-store'] } } };
@@ -29,7 +30,7 @@ const RETRY_AFTER: HeadersObject = { 'Retry-After': { description: 'Seconds to w
  * OpenAPI document (openapi/setup-openapi.ts); the interaction loop alone decides the answers and FIPA_JSON renders them.
  */
 @ApiTags('authorization challenge')
-@ApiExtraModels(AuthorizeChallengeInitialRequestDto, AuthorizeChallengeFollowUpRequestDto, InsufficientAuthorizationDto, RedirectToWebDto)
+@ApiExtraModels(AuthorizeChallengeInitialRequestDto, AuthorizeChallengeFollowUpRequestDto, InsufficientAuthorizationDto, RedirectToWebDto, BadRequestErrorDto, InsufficientInformationDto, FederateDto)
 @Controller()
 export class AuthorizeChallengeController {
   constructor(
@@ -70,8 +71,11 @@ export class AuthorizeChallengeController {
   @ApiResponse({ status: 200, description: 'The collected information suffices: an authorization code.', type: AuthorizationCodeResponseDto, headers: { ...NONCE_HEADER, ...NO_STORE } })
   @ApiResponse({
     status: 400,
-    description: 'A malformed or refused request, an unusable `auth_session` (`invalid_session`), a bad DPoP proof, or a nonce to use (`use_dpop_nonce`).',
-    type: BadRequestErrorDto,
+    description:
+      'A malformed or refused request, an unusable `auth_session` (`invalid_session`), a bad DPoP proof, or a nonce to use (`use_dpop_nonce`). With a client routing policy (federation draft): `insufficient_information` (answer the `userPrompt`), `federate` (continue at `federation_uri`), or `native_authorization_federate_unsupported`.',
+    schema: {
+      oneOf: [{ $ref: getSchemaPath(BadRequestErrorDto) }, { $ref: getSchemaPath(InsufficientInformationDto) }, { $ref: getSchemaPath(FederateDto) }],
+    },
     headers: { ...NONCE_HEADER, ...NO_STORE },
   })
   @ApiResponse({
