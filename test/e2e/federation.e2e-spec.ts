@@ -146,6 +146,15 @@ describe('federation, federating side (AS1 → AS2, two suites)', () => {
     expect(subs[0]).toBe(subs[1]);
   });
 
+  it('FED-12: the callback answers what local policy still needs — acr mfa after a one-factor downstream login is 403 insufficient_authorization', async () => {
+    const app = await ChallengeClient.create(as1.issuer);
+    await app.send({ client_id: 'fed-app', response_type: 'code', code_challenge: app.codeChallenge, code_challenge_method: 'S256', scope: 'openid', acr_values: 'urn:first-party-auth:acr:mfa' });
+    const fed = await federated(app, { bank: 'bank-b' });
+    const more = await postCallback(as1.issuer, app, { auth_session: app.authSession as string, authorization_code: await downstreamCode(fed.body.federation_body as string, `jay${++n}@bank-b.example`) });
+    expect(more.status).toBe(403);
+    expect(more.body).toMatchObject({ error: 'insufficient_authorization', auth_session: app.authSession });
+  });
+
   it('FED-6 second round: "another bank" asks for the e-mail (free text email only); its domain routes to AS2', async () => {
     const { app, res } = await startFlow();
     expectOnlyEmailOrPhone(res);
