@@ -10,7 +10,7 @@ import { DownstreamRegistry } from '../downstream/downstream-registry';
 import { FederationMetrics } from '../federation.metrics';
 import { creditedAuthentication, downstreamIdentity } from '../identity/downstream-identity';
 import { IDENTITY_LINKS, type IdentityLinks } from '../identity/identity-linker.service';
-import { sealContext, type FederationState } from './federation-state';
+import { REDEEM_CLAIM_MS, sealContext, type FederationState } from './federation-state';
 import { FederationStarter } from './federation-starter.service';
 
 /** What the completer needs of the loop: write the flow's federation member, record the authentication. */
@@ -63,9 +63,12 @@ export class FederationCompleter {
     if (typeof code !== 'string' || code.length === 0 || code.length > 2048) throw new OAuthError('invalid_request', 'authorization_code (the downstream server’s code) is required');
     const d = this.registry.find(f.issuer);
     if (!d) throw new OAuthError('access_denied', 'the downstream server of this federation is no longer configured');
-    if (f.redeeming !== undefined) throw new OAuthError('invalid_request', 'a code of this federation is being redeemed; retry', { headers: { 'Retry-After': '1' } });
+    if (f.redeeming !== undefined && this.clock.nowMs() - (f.redeemingSince ?? 0) < REDEEM_CLAIM_MS) {
+      throw new OAuthError('invalid_request', 'a code of this federation is being redeemed; retry', { headers: { 'Retry-After': '1' } });
+    }
     // One redemption at a time: the claim is a compare-and-set on the flow.
-    await ctx.saveFederation({ ...f, redeeming: sha256B64u(code) });
+    const { redeeming: _r, redeemingSince: _s, ...open } = f;
+    await ctx.saveFederation({ ...open, redeeming: sha256B64u(code), redeemingSince: this.clock.nowMs() });
     const started = this.clock.nowMs();
     let tokens;
     try {
@@ -74,7 +77,7 @@ export class FederationCompleter {
       tokens = await this.client.redeem(d, meta, code, verifier);
     } catch (e) {
       // Not redeemed (or refused): the federation is as it was, the same or the right code may come again.
-      await ctx.saveFederation(f);
+      await ctx.saveFederation(open);
       if (e instanceof DownstreamRefusal) {
         fail(`token_${e.error}`, 'token');
         throw new OAuthError(e.error === 'invalid_grant' ? 'invalid_grant' : 'access_denied', `the downstream server refused the code (${e.error})`);

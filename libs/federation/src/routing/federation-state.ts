@@ -16,7 +16,12 @@ export interface FederationState {
   /** `openid` was asked downstream: its ID token names the user. */
   readonly openid: boolean;
   readonly redeeming?: string;
+  /** When the redemption began (epoch ms): a claim older than REDEEM_CLAIM_MS (a process that died mid-call) no longer blocks. */
+  readonly redeemingSince?: number;
 }
+
+/** Longer than any redemption can take (the outbound timeout is at most 60 s, and the token call may be made twice). */
+export const REDEEM_CLAIM_MS = 150_000;
 
 export function toJson(s: FederationState): JsonObject {
   return {
@@ -27,7 +32,7 @@ export function toJson(s: FederationState): JsonObject {
     sealed_verifier: s.sealedVerifier,
     expires_at: s.expiresAt,
     openid: s.openid,
-    ...(s.redeeming ? { redeeming: s.redeeming } : {}),
+    ...(s.redeeming ? { redeeming: s.redeeming, redeeming_since: s.redeemingSince ?? 0 } : {}),
   };
 }
 
@@ -43,7 +48,7 @@ export function fromJson(j: JsonObject | undefined): FederationState | undefined
     sealedVerifier: j.sealed_verifier,
     expiresAt: j.expires_at,
     openid: j.openid === true,
-    ...(typeof j.redeeming === 'string' ? { redeeming: j.redeeming } : {}),
+    ...(typeof j.redeeming === 'string' ? { redeeming: j.redeeming, redeemingSince: typeof j.redeeming_since === 'number' ? j.redeeming_since : 0 } : {}),
   };
 }
 
