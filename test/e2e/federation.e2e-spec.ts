@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { decodeJwtUnverified, generateClientKeyPair } from '@fpa/crypto';
+import { IDENTITY_LINKS, type IdentityLinks } from '@fpa/federation';
 import { ChallengeClient, freePort, type FormResponse } from '@fpa/testing';
 import { startApp, type RunningApp } from '@fpa/testing/app';
 import { Browser } from '../support/form-browser';
@@ -243,6 +244,26 @@ describe('federation, federating side (AS1 → AS2, two suites)', () => {
       const garbage = await postCallback(as1.issuer, app, { auth_session: app.authSession as string, authorization_code: 'x' });
       expect(garbage.status).toBe(400);
     });
+  });
+
+  it('linking is race-safe: concurrent first logins of one downstream subject make one local user', async () => {
+    const links = as1.get<IdentityLinks>(IDENTITY_LINKS);
+    const subject = `race-${++n}`;
+    const results = await Promise.all(Array.from({ length: 6 }, () => links.link('https://race.example', subject, new Date())));
+    expect(new Set(results.map((r) => r.userId)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const users = await as1.env.db.query<{ n: string }>(`SELECT count(*) AS n FROM users u WHERE NOT EXISTS (SELECT 1 FROM federated_identities f WHERE f.user_id = u.id) AND u.email IS NULL AND u.phone IS NULL`);
+    expect(Number(users[0].n)).toBe(0);
+  });
+
+  it('metrics and audit: federations started and completed by downstream', async () => {
+    const metrics = await (await fetch(`${as1.issuer}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`fpa_federation_total\\{downstream="${as2.issuer}",outcome="completed"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`fpa_federation_total\\{downstream="${as2.issuer}",outcome="started"\\} [1-9]`));
+    expect(metrics).toMatch(/fpa_federation_routing_total\{decision="ask"\} [1-9]/);
+    const types = async () => (await as1.env.db.query<{ event_type: string }>(`SELECT DISTINCT event_type FROM audit_events WHERE event_type LIKE 'federation.%'`)).map((r) => r.event_type);
+    for (let i = 0; i < 30 && (await types()).length < 4; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await types()).sort()).toEqual(['federation.completed', 'federation.failed', 'federation.identity_linked', 'federation.started']);
   });
 
   it('GET /federation/jwks publishes one public assertion key (no private members)', async () => {
