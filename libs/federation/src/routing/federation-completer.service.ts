@@ -57,7 +57,7 @@ export class FederationCompleter {
       // FED-13: the client forwards what the downstream answered; its error ends this federation.
       const error = typeof downstreamError === 'string' && /^[a-z_]{1,64}$/.test(downstreamError) ? downstreamError : 'invalid_response';
       await ctx.saveFederation(undefined);
-      fail(`downstream_${error}`, 'callback');
+      fail(`downstream_${known(error)}`, 'callback');
       throw new OAuthError('access_denied', `the downstream server answered ${error}`, { extra: { downstream_error: error } });
     }
     if (typeof code !== 'string' || code.length === 0 || code.length > 2048) throw new OAuthError('invalid_request', 'authorization_code (the downstream server’s code) is required');
@@ -79,10 +79,10 @@ export class FederationCompleter {
       // Not redeemed (or refused): the federation is as it was, the same or the right code may come again.
       await ctx.saveFederation(open);
       if (e instanceof DownstreamRefusal) {
-        fail(`token_${e.error}`, 'token');
+        fail(`token_${known(e.error)}`, 'token');
         throw new OAuthError(e.error === 'invalid_grant' ? 'invalid_grant' : 'access_denied', `the downstream server refused the code (${e.error})`);
       }
-      fail(e instanceof OAuthError ? (e.reason ?? e.code) : 'error', 'token');
+      fail(e instanceof OAuthError ? e.code : 'error', 'token');
       throw e;
     } finally {
       this.metrics.downstreamSeconds.observe({ downstream: d.issuer, step: 'token' }, (this.clock.nowMs() - started) / 1000);
@@ -106,8 +106,14 @@ export class FederationCompleter {
       this.metrics.federations.inc({ downstream: d.issuer, outcome: 'completed' });
       this.audit.record({ type: 'federation.completed', clientId: turn.caller.client.id, authSession, subject: linked.userId, ip: turn.request.ip, requestId: turn.request.requestId, details: { downstream: d.issuer, from: identity.from } });
     } catch (e) {
-      fail(e instanceof OAuthError ? (e.reason ?? e.code) : 'error', 'identity');
+      fail(e instanceof OAuthError ? e.code : 'error', 'identity');
       throw e;
     }
   }
+}
+
+/** A downstream's error code as a metric label: the RFC 6749 / FiPA codes, anything else `other` (bounded cardinality). */
+const KNOWN = new Set(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'access_denied', 'invalid_dpop_proof', 'use_dpop_nonce', 'server_error', 'temporarily_unavailable', 'invalid_response']);
+function known(error: string): string {
+  return KNOWN.has(error) ? error : 'other';
 }

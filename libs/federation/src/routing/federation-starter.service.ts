@@ -46,7 +46,7 @@ export class FederationStarter {
       // FED-3; read defensively (the member is the downstream-side branch's).
       const nativeCallbackUri = (request as { nativeCallbackUri?: string }).nativeCallbackUri;
       const pushed = await this.client.push(d, meta, { codeChallenge: s256CodeChallenge(verifier), scope, acrValues: d.acrValues, nativeCallbackUri }).catch((e: unknown) => {
-        if (e instanceof DownstreamRefusal) throw new OAuthError('access_denied', `${d.issuer} refused the pushed authorization request (${e.error})`, { reason: `par_${e.error}` });
+        if (e instanceof DownstreamRefusal) throw new OAuthError('access_denied', `${d.issuer} refused the pushed authorization request (${e.error})`, { reason: 'par_refused' });
         throw e;
       });
       const id = randomToken(16);
