@@ -46,6 +46,7 @@ describe('federation, federating side (AS1 → AS2, two suites)', () => {
       grant_types: ['authorization_code'],
       scopes: ['openid'],
       redirect_uris: [AS1_REDIRECT],
+      native_callback_uris: ['https://app.example/fed-cb'],
       jwks_uri: `${as1.issuer}/federation/jwks`,
     });
   });
@@ -154,6 +155,19 @@ describe('federation, federating side (AS1 → AS2, two suites)', () => {
     const more = await postCallback(as1.issuer, app, { auth_session: app.authSession as string, authorization_code: await downstreamCode(fed.body.federation_body as string, `jay${++n}@bank-b.example`) });
     expect(more.status).toBe(403);
     expect(more.body).toMatchObject({ error: 'insufficient_authorization', auth_session: app.authSession });
+  });
+
+  it('FED-3: the app’s native_callback_uri is forwarded in the PAR (the downstream checks it against our registration there)', async () => {
+    const start = async (uri: string) => {
+      const app = await ChallengeClient.create(as1.issuer);
+      await app.send({ client_id: 'fed-app', response_type: 'code', code_challenge: app.codeChallenge, code_challenge_method: 'S256', scope: 'openid', native_callback_uri: uri });
+      return app.send({ bank: 'bank-b' });
+    };
+    expect((await start('https://app.example/fed-cb')).body.error).toBe('federate');
+    // Allowed here, not registered for us at AS2: AS2 refuses the pushed request — so it was sent there.
+    const refused = await start('https://app.example/not-at-downstream');
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ error: 'access_denied', error_description: expect.stringContaining('invalid_request') });
   });
 
   it('FED-6 second round: "another bank" asks for the e-mail (free text email only); its domain routes to AS2', async () => {

@@ -30,6 +30,7 @@ export function federatingApp(downstream: string, others: { noNative: string; do
     grant_types: ['authorization_code', 'refresh_token'],
     scopes: ['openid'],
     dpop_bound_access_tokens: true,
+    native_callback_uris: ['https://app.example/fed-cb', 'https://app.example/not-at-downstream'],
     routing_policy: {
       rounds: [
         {
