@@ -1,6 +1,6 @@
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { randomToken, s256CodeChallenge } from '@fpa/crypto';
-import { ChallengeClient, DEVICE_CLIENT, type FormPoster } from '@fpa/testing';
+import { ChallengeClient, DEVICE_CLIENT, parseJsonObject, type FormPoster } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { OpenApiWire, type Json } from '../support/openapi';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
@@ -282,6 +282,29 @@ describe('the OpenAPI document matches the wire (standalone)', () => {
     expect((await call('POST', '/par', { form: { response_type: 'code' }, headers: basic(WEB.client_id, webSecret) })).json.error).toBe('invalid_request');
     expect((await call('POST', '/par', { form: { client_id: WEB.client_id, response_type: 'code' }, headers: basic(WEB.client_id, 'wrong') })).status).toBe(401);
     expect((await call('GET', `/authorize?client_id=${WEB.client_id}&request_uri=${encodeURIComponent(String(pushed.json.request_uri))}`)).status).toBe(200);
+    expect(takeProblems()).toEqual([]);
+  });
+
+  it('federation (issue 10): insufficient_information at /authorize-challenge, /federation/jwks, and /federation/callback refusals', async () => {
+    await suite.createClient({
+      client_id: 'wire-routed',
+      type: 'public',
+      first_party: true,
+      auth_methods: ['none'],
+      grant_types: ['authorization_code'],
+      scopes: ['openid'],
+      routing_policy: { rounds: [{ logo: 'https://logos.example/x.png', options: { bank: { title: 'Bank', values: { here: { name: 'Here' } } } } }, { inputs: { email: { title: 'E-mail' } } }], routes: [{ when: { bank: 'here' }, local: true }] },
+    });
+    const app = await ChallengeClient.create(issuer, undefined, undefined, { post: async (url, form, headers) => {
+      const res = await checkedFetch(url, { method: 'POST', headers: { 'content-type': FORM, ...headers }, body: new URLSearchParams(form).toString() });
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, text, body: parseJsonObject(text) };
+    } });
+    const asked = await app.send({ client_id: 'wire-routed', response_type: 'code', code_challenge: app.codeChallenge, code_challenge_method: 'S256', scope: 'openid' });
+    expect(asked.body.error).toBe('insufficient_information');
+    expect((await call('GET', '/federation/jwks')).status).toBe(200);
+    expect((await call('POST', '/federation/callback', { form: { authorization_code: 'x' } })).json.error).toBe('invalid_request');
+    expect((await call('POST', '/federation/callback', { form: { auth_session: String(asked.body.auth_session), authorization_code: 'x' } })).json.error).toBe('invalid_session');
     expect(takeProblems()).toEqual([]);
   });
 

@@ -26,6 +26,7 @@ describe('routing table (CONTRACT §1)', () => {
     ['/docs', 'challenge'],
     ['/docs/swagger-ui.css', 'challenge'],
     ['/federation/callback', 'federation'],
+    ['/federation/jwks', 'federation'],
     ['/.well-known/openid-federation', 'federation'],
   ])('%s → %s', (path, service) => {
     expect(routeFor(path)?.service).toBe(service);

@@ -24,6 +24,7 @@ export const CONTRACT_ROUTES: readonly RouteRule[] = [
   { path: '/openapi.json', service: 'challenge' },
   { path: '/docs', prefix: true, service: 'challenge' },
   { path: '/federation/callback', service: 'federation' },
+  { path: '/federation/jwks', service: 'federation' },
   { path: '/.well-known/openid-federation', service: 'federation' },
 ];
 

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { BUILTIN_ROUTING, ChallengeModule } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import type { AppConfig } from '@fpa/config';
+import { FederationModule, FederationRouting } from '@fpa/federation';
 import { JanitorModule } from '@fpa/janitor';
 import { OpenIdFederationTrustModule } from '@fpa/openid-federation';
 import { PlatformModule } from '@fpa/platform';
@@ -13,6 +14,6 @@ import { SUITE_OPENAPI } from './suite-openapi';
 @Module({})
 export class ChallengeAppModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config), JanitorModule, ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES, routing: BUILTIN_ROUTING }), WebLoginModule, OpenIdFederationTrustModule, SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI })] };
+    return { module: ChallengeAppModule, imports: [PlatformModule.forRoot(config), JanitorModule, FederationModule.forRoot({ endpoints: false }), ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES, routing: [FederationRouting, ...BUILTIN_ROUTING] }), WebLoginModule, OpenIdFederationTrustModule, SuiteOpenApiModule.forRoot({ contributions: SUITE_OPENAPI })] };
   }
 }

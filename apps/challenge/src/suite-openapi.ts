@@ -1,5 +1,6 @@
 import { challengeOpenApi } from '@fpa/interaction';
 import type { OpenApiContribution } from '@fpa/openapi';
+import { federationOpenApi } from '@fpa/federation';
 import { TOKEN_SERVICE_OPENAPI } from '@fpa/grants';
 import { entityConfigurationOpenApi } from '@fpa/openid-federation';
 import { parOpenApi } from '@fpa/par';
@@ -12,4 +13,4 @@ import { webLoginOpenApi } from '@fpa/web-login';
  * service, so it describes the token and registration services from their fragments (plain data:
  * none of their modules is loaded). The challenge endpoint's part is generated from the running app.
  */
-export const SUITE_OPENAPI: readonly OpenApiContribution[] = [registrationOpenApi, ...TOKEN_SERVICE_OPENAPI, parOpenApi, challengeOpenApi, webLoginOpenApi, entityConfigurationOpenApi];
+export const SUITE_OPENAPI: readonly OpenApiContribution[] = [registrationOpenApi, ...TOKEN_SERVICE_OPENAPI, parOpenApi, challengeOpenApi, webLoginOpenApi, entityConfigurationOpenApi, federationOpenApi];

@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { BUILTIN_ROUTING, challengeMetadata, ChallengeModule } from '@fpa/interaction';
 import { BUILTIN_CHALLENGES } from '@fpa/challenges/builtin';
 import { AuthorizationCodeGrant, ClientCredentialsGrant, FpRegisterGrant, RefreshTokenGrant, TokenModule } from '@fpa/grants';
+import { FederationModule, FederationRouting } from '@fpa/federation';
 import { JanitorModule } from '@fpa/janitor';
 import { OpenIdFederationEntityModule, OpenIdFederationTrustModule } from '@fpa/openid-federation';
 import { ParModule, parMetadata } from '@fpa/par';
@@ -46,7 +47,8 @@ export class StandaloneAppModule {
         RegistrationModule.forRoot({ withEndpoint: true }),
         TokenModule.forRoot({ grants: STANDALONE_GRANTS, metadata: [(c) => registrationMetadata(c.http.issuer), challengeMetadata, webLoginMetadata, parMetadata] }),
         ParModule,
-        ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES, routing: BUILTIN_ROUTING }),
+        FederationModule.forRoot(),
+        ChallengeModule.forRoot({ methods: BUILTIN_CHALLENGES, routing: [FederationRouting, ...BUILTIN_ROUTING] }),
         WebLoginModule,
         OpenIdFederationEntityModule,
         OpenIdFederationTrustModule,

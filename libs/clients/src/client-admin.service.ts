@@ -133,6 +133,7 @@ export class ClientAdminService {
     e.dpopBoundAccessTokens = def.dpop_bound_access_tokens ?? def.type === 'public';
     e.enabled = def.enabled ?? true;
     e.challengePolicy = def.challenge_policy ?? null;
+    e.routingPolicy = def.routing_policy ?? null;
     e.assertionAudience = def.assertion_audience ?? null;
     e.redirectUris = def.redirect_uris ?? [];
     e.jwks = def.jwks ?? null;

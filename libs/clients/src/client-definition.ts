@@ -3,6 +3,7 @@ import { ArrayUnique, IsArray, IsBoolean, IsIn, IsObject, IsOptional, IsString, 
 import { acrPolicyProblems } from '@fpa/assurance';
 import type { AppConfig } from '@fpa/config';
 import { checkPublicJwkSet, importPublicJwkSet, JwkSetError } from '@fpa/crypto';
+import { routingPolicyProblems } from './routing-policy';
 import type { AssertionAudience, ClientAuthMethod, ClientPermission, ClientType } from './client.entity';
 
 export const KNOWN_GRANT_TYPES = ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] as const;
@@ -55,6 +56,10 @@ export class ClientDefinition {
   /** Which challenge methods satisfy which acr_values for this client (issue 3); null = the built-in policy. */
   @Expose() @IsOptional()
   challenge_policy?: Record<string, unknown>;
+
+  /** Issue 10: where this client's users authenticate — locally or at a downstream server (routing-policy.ts); null = locally. */
+  @Expose() @IsOptional()
+  routing_policy?: Record<string, unknown>;
 
   /**
    * JWTCA-9: `issuer` (the issuer as the sole `aud`, rfc7523bis) or `issuer_or_endpoint` (an opt-out
@@ -163,6 +168,9 @@ export function parseClientDefinition(input: unknown, rules: ClientDefinitionRul
   }
   problems.push(...acrPolicyProblems(def.challenge_policy));
   problems.push(...redirectToAppProblems(def.redirect_to_app));
+  problems.push(...routingPolicyProblems(def.routing_policy));
+  // FED-6: the native endpoint is where routing speaks; only first-party clients use it (FIPA-1).
+  if (def.routing_policy && !def.first_party) problems.push('routing_policy is only for first-party clients (the native endpoint)');
   for (const uri of def.redirect_uris ?? []) {
     const why = redirectUriProblem(uri);
     if (why) problems.push(`redirect_uris: ${JSON.stringify(uri).slice(0, 100)} ${why}`);
@@ -284,6 +292,7 @@ class ClientDefinitionKeys {
   dpop_bound_access_tokens = 0;
   enabled = 0;
   challenge_policy = 0;
+  routing_policy = 0;
   assertion_audience = 0;
   redirect_uris = 0;
   jwks = 0;

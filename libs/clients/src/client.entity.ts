@@ -55,6 +55,10 @@ export class ClientEntity {
   @Column({ name: 'challenge_policy', type: 'jsonb', nullable: true })
   challengePolicy!: Record<string, unknown> | null;
 
+  /** Issue 10 (routing-policy.ts): null = local authentication only. */
+  @Column({ name: 'routing_policy', type: 'jsonb', nullable: true })
+  routingPolicy!: Record<string, unknown> | null;
+
   @Column({ name: 'assertion_audience', type: 'text', nullable: true })
   assertionAudience!: AssertionAudience | null;
 
@@ -105,6 +109,8 @@ export interface Client {
   readonly dpopBoundAccessTokens: boolean;
   readonly enabled: boolean;
   readonly challengePolicy: Readonly<Record<string, unknown>> | null;
+  /** Issue 10: where its users authenticate (routing-policy.ts); null = locally. */
+  readonly routingPolicy: Readonly<Record<string, unknown>> | null;
   /** Null: the deployment's default (ASSERTION_STRICT_AUDIENCE). */
   readonly assertionAudience: AssertionAudience | null;
   /** RFC 6749 §3.1.2: where the browser endpoint may send codes (exact match). */
@@ -143,6 +149,7 @@ export const CLIENT_METADATA_DEFAULTS = Object.freeze({
   requirePushedAuthorizationRequests: false,
   logoUri: null,
   redirectToApp: null,
+  routingPolicy: null,
 } satisfies Partial<Client>);
 
 export function toClient(e: ClientEntity): Client {
@@ -160,6 +167,7 @@ export function toClient(e: ClientEntity): Client {
     dpopBoundAccessTokens: e.dpopBoundAccessTokens,
     enabled: e.enabled,
     challengePolicy: e.challengePolicy,
+    routingPolicy: e.routingPolicy ?? CLIENT_METADATA_DEFAULTS.routingPolicy,
     assertionAudience: e.assertionAudience ?? null,
     redirectUris: Object.freeze([...(e.redirectUris ?? CLIENT_METADATA_DEFAULTS.redirectUris)]),
     jwks: e.jwks ?? CLIENT_METADATA_DEFAULTS.jwks,

@@ -6,3 +6,4 @@ export * from './clients.module';
 export * from './demo-client';
 export * from './scope-policy';
 export * from './redirect-uri';
+export * from './routing-policy';

@@ -92,6 +92,16 @@ export interface AppConfig {
     /** A credential enrolled through recovery proves nothing beyond its recovery basis for this long. */
     readonly recoveryHoldSeconds: number;
   };
+  /** Issue 10, the federating side: the downstream servers and the one outbound HTTP client that talks to them. */
+  readonly federation: {
+    /** FEDERATION_DOWNSTREAMS_FILE: the downstream servers (JSON, libs/federation downstream-registry.ts); unset = none. */
+    readonly downstreamsFile: string | undefined;
+    readonly httpTimeoutMs: number;
+    readonly httpMaxBytes: number;
+    readonly metadataCacheSeconds: number;
+    /** Downstream URLs may use http on a loopback host (never in production). */
+    readonly allowHttpLoopback: boolean;
+  };
   /** Authorization requests (issue 9): RAR types, PAR. */
   readonly authorization: {
     /** AUTHORIZATION_DETAILS_FILE: the RAR types (JSON Schemas); unset = the examples in embedded mode, none otherwise. */

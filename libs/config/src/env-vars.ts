@@ -166,6 +166,12 @@ export const ENV_VARS = {
   AUTHORIZATION_DETAILS_FILE: {
     doc: 'JSON file of the RAR types the suite accepts (`{"<type>": {"description", "schema"}}`, each a closed JSON Schema; RFC 9396). Unset: the examples `payment_initiation` and `account_information` in embedded mode, none in production.',
   },
+  FEDERATION_DOWNSTREAMS_FILE: {
+    doc: 'JSON file of the downstream authorization servers the suite may federate to (issuer, our `client_id` there, allowed hosts, trusted `acr`/`amr`; docs/federation.md). Unset: none (a client’s `routing_policy` can then only route locally).',
+  },
+  FEDERATION_HTTP_TIMEOUT_MS: { doc: 'Timeout of every request to a downstream server (metadata, PAR, token, JWKS), in ms.', default: '5000' },
+  FEDERATION_HTTP_MAX_BYTES: { doc: 'Largest response body accepted from a downstream server; a larger one is refused unread.', default: '262144' },
+  FEDERATION_METADATA_CACHE_SECONDS: { doc: 'How long a downstream server’s RFC 8414 metadata (and JWKS) is trusted before it is fetched again.', default: '300' },
   PAR_REQUEST_URI_TTL_SECONDS: { doc: 'Lifetime of a pushed authorization request’s `request_uri` (RFC 9126, at most 600).', default: '60' },
   REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: {
     doc: '`true`: every browser authorization request must be pushed (`request_uri` from `/par`); a client can also require it for itself.',

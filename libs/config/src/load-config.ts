@@ -247,6 +247,13 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       enrolmentMaxAgeSeconds: int('ENROLMENT_MAX_AGE_SECONDS', 10, 86_400),
       recoveryHoldSeconds: int('RECOVERY_HOLD_SECONDS', 0, 2_592_000),
     },
+    federation: {
+      downstreamsFile: raw('FEDERATION_DOWNSTREAMS_FILE'),
+      httpTimeoutMs: int('FEDERATION_HTTP_TIMEOUT_MS', 100, 60_000),
+      httpMaxBytes: int('FEDERATION_HTTP_MAX_BYTES', 1024, 4_194_304),
+      metadataCacheSeconds: int('FEDERATION_METADATA_CACHE_SECONDS', 1, 86_400),
+      allowHttpLoopback: mode !== 'production',
+    },
     authorization: {
       detailsFile: raw('AUTHORIZATION_DETAILS_FILE'),
       parRequestUriTtlSeconds: int('PAR_REQUEST_URI_TTL_SECONDS', 5, 600),

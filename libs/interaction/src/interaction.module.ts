@@ -39,6 +39,8 @@ export interface ChallengeModuleOptions {
   readonly methods: readonly ChallengePlugin[];
   /** Routing rules consulted before any method runs (STYLE.md: routing kept apart from methods). */
   readonly routing?: readonly Type<RoutingRule>[];
+  /** false: the loop without `POST /authorize-challenge` (the federation service resumes flows, CONTRACT §1). Default true. */
+  readonly endpoint?: boolean;
 }
 
 /**
@@ -73,7 +75,7 @@ export class ChallengeModule {
       // The loop and the methods serve the browser login too (libs/web-login).
       global: true,
       imports: [ClientsModule, SessionModule, UsersModule, KeysModule, DpopModule, MessagingModule.forRoot(), ChallengeKitModule, AuthzRequestModule, ...options.methods.map((p) => p.module)],
-      controllers: [AuthorizeChallengeController],
+      controllers: options.endpoint === false ? [] : [AuthorizeChallengeController],
       providers: [
         registry,
         RequestSessions,

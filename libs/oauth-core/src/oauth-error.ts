@@ -34,6 +34,10 @@ export type OAuthErrorCode =
   | 'redirect_to_web'
   // Federation draft (FED-8; CONTRACT §2: federation errors are 400); the loop answers it as an outcome (FIPA_JSON)
   | 'redirect_to_app'
+  // draft-zehavi-oauth-native-clients-federation (FED-5, FED-6, FED-9; CONTRACT §2: 400)
+  | 'insufficient_information'
+  | 'federate'
+  | 'native_authorization_federate_unsupported'
   // RFC 6750 / RFC 9470 (resource servers)
   | 'invalid_token'
   | 'insufficient_scope'
@@ -72,6 +76,9 @@ export const OAUTH_ERROR_TABLE = {
   insufficient_authorization: { status: 403, expose: true },
   redirect_to_web: { status: 403, expose: true },
   redirect_to_app: { status: 400, expose: true },
+  insufficient_information: { status: 400, expose: true },
+  federate: { status: 400, expose: true },
+  native_authorization_federate_unsupported: { status: 400, expose: true },
   invalid_token: { status: 401, expose: true },
   insufficient_scope: { status: 403, expose: true },
   insufficient_user_authentication: { status: 403, expose: true },

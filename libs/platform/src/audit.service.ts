@@ -26,7 +26,11 @@ export type AuditEventType =
   | 'federation_entity_key.created'
   | 'device_session.revoked'
   | 'store.generation_started'
-  | 'store.revocations_restored';
+  | 'store.revocations_restored'
+  | 'federation.started'
+  | 'federation.completed'
+  | 'federation.failed'
+  | 'federation.identity_linked';
 
 export interface AuditEvent {
   readonly type: AuditEventType;

@@ -56,6 +56,17 @@ describe('browser pages (issue 9 item 4)', () => {
     expect(consent).toContain('Read &lt;accounts&gt;');
   });
 
+  it('federation outcomes (the native endpoint’s) render a page to cancel, never a 500 or a redirect', () => {
+    for (const outcome of [
+      { kind: 'insufficient_information' as const, authSession: 's', userPrompt: { inputs: { email: { title: 'E-mail' } } } },
+      { kind: 'federate' as const, authSession: 's', federationUri: 'https://as2.example/ac', federationBody: 'client_id=a&request_uri=u', responseUri: 'https://as1.example/federation/callback' },
+    ]) {
+      const answer = renderBrowser(outcome, ctx());
+      expect(answer).toMatchObject({ kind: 'page', status: 200 });
+      expect(html(answer)).not.toContain('request_uri=u');
+    }
+  });
+
   it('OTP pages are plain forms (no script needed), each carrying the interaction and its CSRF token', () => {
     const page = html(renderBrowser({ kind: 'need_more', authSession: 's', status: 'code_sent', challenge: { challenge_type: 'email_otp', destination: 'a*@x' }, methods: ['email_otp', 'sms_otp'] }, ctx()));
     expect(page).not.toContain('<script');

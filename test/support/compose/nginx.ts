@@ -23,6 +23,7 @@ const CONTRACT_ROUTES: ReadonlyArray<readonly [string, string]> = [
   ['/docs', 'challenge'],
   ['/docs/swagger-ui.css', 'challenge'],
   ['/federation/callback', 'federation'],
+  ['/federation/jwks', 'federation'],
   ['/.well-known/openid-federation', 'federation'],
 ];
 /** Internal only: scraped and probed on the service network, never through the ingress. */

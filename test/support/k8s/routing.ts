@@ -21,6 +21,7 @@ export const CONTRACT_ROUTES: Readonly<Record<string, HttpApp>> = {
   '/docs': 'challenge',
   '/docs/swagger-ui.css': 'challenge',
   '/federation/callback': 'federation',
+  '/federation/jwks': 'federation',
   '/.well-known/openid-federation': 'federation',
 };
 /** Served by every app, never public (CONTRACT §1, README "Running the services separately"). */

@@ -5,6 +5,7 @@ import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
 import { UsersService, type NewCredential } from '@fpa/users';
 import { InteractionMetrics } from '../interaction.metrics';
+import type { ExternalAuthentication } from '../routing/routing';
 import { SessionFacts } from '../loop/session-facts.service';
 import type { SessionEvent, Turn } from '../loop/turn';
 import { EnrolmentGuard, type EnrolmentPath } from './enrolment-guard.service';
@@ -97,6 +98,58 @@ export class AuthenticationRecorder {
       details: { method: method.id, amr: [...step.amr], counted, factors: event.factors },
     });
     return { kind: 'authenticated', event };
+  }
+
+  /**
+   * An authentication made elsewhere (FED-12: a downstream server, its user linked to ours by the
+   * routing rule): the same rules as a local one — one session, one user — and the same record.
+   */
+  async recordExternal(turn: Turn, auth: ExternalAuthentication): Promise<SessionEvent> {
+    const now = new Date(this.clock.nowMs());
+    const current = await this.facts.userId(turn);
+    if (current !== undefined && current !== auth.userId) throw new OAuthError('access_denied', 'this auth_session belongs to another user');
+    const user = await this.users.find(auth.userId);
+    if (!user) throw new OAuthError('access_denied', 'unknown user');
+    const event: SessionEvent = {
+      method: auth.method,
+      amr: [...auth.amr],
+      atMs: now.getTime(),
+      factor: auth.method,
+      factors: auth.factors,
+      phishingResistant: auth.phishingResistant,
+      credentialBound: false,
+      counted: true,
+      userId: user.id,
+      flowId: turn.flow.flowId,
+    };
+    await this.users.recordAuthentication({
+      userId: user.id,
+      authSession: turn.caller.session.authSession,
+      method: auth.method,
+      amr: event.amr,
+      verifiedValue: auth.verifiedValue,
+      at: now,
+      flowId: turn.flow.flowId,
+      factor: event.factor,
+      factors: event.factors,
+      phishingResistant: event.phishingResistant,
+      verifies: null,
+      credentialId: null,
+      counted: true,
+    });
+    turn.events = [event, ...(await this.facts.events(turn))];
+    if (turn.user?.id !== user.id) turn.user = user;
+    this.metrics.steps.inc({ method: auth.method, outcome: 'verified' });
+    this.audit.record({
+      type: 'challenge.verified',
+      clientId: turn.caller.client.id,
+      authSession: turn.caller.session.authSession,
+      subject: user.id,
+      ip: turn.request.ip,
+      requestId: turn.request.requestId,
+      details: { method: auth.method, amr: [...auth.amr], factors: auth.factors, ...(auth.audit ?? {}) },
+    });
+    return event;
   }
 
   private async enrol(turn: Turn, method: ChallengeMethod, credential: NewCredential, userId: string, path: EnrolmentPath, now: Date): Promise<Recorded> {

@@ -41,7 +41,21 @@ export interface FlowState {
   readonly active: ActiveChallenge | undefined;
   /** The user approved this client's request on the consent screen (browser, clients that are not first-party). */
   readonly consented?: boolean;
+  /** What routing rules keep about the flow (FED-6 answers, the federation in progress); absent when no rule spoke. */
+  readonly routing?: RoutingState;
   readonly createdAt: number;
+}
+
+/**
+ * Routing's part of the flow, small and opaque to the loop: the user's answers to
+ * `insufficient_information` (FED-6, normalised values only), the decision once taken, and the
+ * federation in progress as its rule stores it (sealed; never returned to the client).
+ */
+export interface RoutingState {
+  readonly answers?: Readonly<Record<string, string>>;
+  /** `local`: today's challenge methods authenticate; routing is not asked again in this flow. */
+  readonly decided?: 'local';
+  readonly federation?: JsonObject;
 }
 
 /** Thrown when another request changed the flow first; the loop re-reads and decides again. */

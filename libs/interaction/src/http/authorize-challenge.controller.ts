@@ -19,6 +19,7 @@ import {
   SlowDownErrorDto,
   TemporarilyUnavailableErrorDto,
 } from './openapi/challenge-response.dto';
+import { FederateDto, InsufficientInformationDto } from './openapi/routing-response.dto';
 
 const NONCE_HEADER: HeadersObject = { 'DPoP-Nonce': { description: 'The current DPoP nonce: put it in the next proof (RFC 9449 §8).', schema: { type: 'string' } } };
 const NO_STORE: HeadersObject = { 'Cache-Control': { description: 'Always `no-store`.', schema: { type: 'string', enum: ['no-store'] } } };
@@ -30,7 +31,7 @@ const RETRY_AFTER: HeadersObject = { 'Retry-After': { description: 'Seconds to w
  * OpenAPI document (openapi/setup-openapi.ts); the interaction loop alone decides the answers and FIPA_JSON renders them.
  */
 @ApiTags('authorization challenge')
-@ApiExtraModels(AuthorizeChallengeInitialRequestDto, AuthorizeChallengeFollowUpRequestDto, InsufficientAuthorizationDto, RedirectToWebDto, BadRequestErrorDto, RedirectToAppDto)
+@ApiExtraModels(AuthorizeChallengeInitialRequestDto, AuthorizeChallengeFollowUpRequestDto, InsufficientAuthorizationDto, RedirectToWebDto, BadRequestErrorDto, RedirectToAppDto, InsufficientInformationDto, FederateDto)
 @Controller()
 export class AuthorizeChallengeController {
   constructor(
@@ -72,8 +73,11 @@ export class AuthorizeChallengeController {
   @ApiResponse({ status: 200, description: 'The collected information suffices: an authorization code.', type: AuthorizationCodeResponseDto, headers: { ...NONCE_HEADER, ...NO_STORE } })
   @ApiResponse({
     status: 400,
-    description: 'A malformed or refused request, an unusable `auth_session` (`invalid_session`), a bad DPoP proof, or a nonce to use (`use_dpop_nonce`); or `redirect_to_app` (FED-8): launch `deep_link`.',
-    schema: { oneOf: [{ $ref: getSchemaPath(BadRequestErrorDto) }, { $ref: getSchemaPath(RedirectToAppDto) }] },
+    description:
+      'A malformed or refused request, an unusable `auth_session` (`invalid_session`), a bad DPoP proof, or a nonce to use (`use_dpop_nonce`). Federation draft: `redirect_to_app` (FED-8: launch `deep_link`); with a client routing policy `insufficient_information` (answer the `userPrompt`), `federate` (continue at `federation_uri`), or `native_authorization_federate_unsupported`.',
+    schema: {
+      oneOf: [{ $ref: getSchemaPath(BadRequestErrorDto) }, { $ref: getSchemaPath(RedirectToAppDto) }, { $ref: getSchemaPath(InsufficientInformationDto) }, { $ref: getSchemaPath(FederateDto) }],
+    },
     headers: { ...NONCE_HEADER, ...NO_STORE },
   })
   @ApiResponse({

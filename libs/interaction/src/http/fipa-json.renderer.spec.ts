@@ -5,7 +5,7 @@ const S = 'session-1';
 
 describe('FIPA_JSON: every EndpointOutcome on the wire (FiPA -04 §5.2)', () => {
   it('has exactly one rendering per outcome kind', () => {
-    const kinds: Record<OutcomeKind, true> = { code: true, need_more: true, pending: true, redirect_to_web: true, consent_required: true, redirect_to_app: true };
+    const kinds: Record<OutcomeKind, true> = { code: true, need_more: true, pending: true, redirect_to_web: true, consent_required: true, redirect_to_app: true, insufficient_information: true, federate: true };
     expect(Object.keys(FIPA_JSON).sort()).toEqual(Object.keys(kinds).sort());
   });
 
@@ -61,6 +61,22 @@ describe('FIPA_JSON: every EndpointOutcome on the wire (FiPA -04 §5.2)', () => 
     expect(renderFipaJson({ kind: 'consent_required', authSession: S, scopes: ['openid'], authorizationDetails: [] })).toEqual({
       status: 403,
       body: { error: 'redirect_to_web', error_description: expect.any(String), auth_session: S },
+    });
+  });
+
+  it('insufficient_information: 400 with userPrompt, auth_session and the optional logo (FED-6)', () => {
+    const userPrompt = { options: { bank: { title: 'Your bank', values: { a: { name: 'Bank A' } } } }, inputs: { email: { title: 'E-mail' } } };
+    expect(renderFipaJson({ kind: 'insufficient_information', authSession: S, userPrompt, logo: 'https://l.example/x.png' })).toEqual({
+      status: 400,
+      body: { error: 'insufficient_information', auth_session: S, userPrompt, logo: 'https://l.example/x.png' },
+    });
+    expect(renderFipaJson({ kind: 'insufficient_information', authSession: S, userPrompt }).body).not.toHaveProperty('logo');
+  });
+
+  it('federate: 400 with federation_uri, federation_body, response_uri and auth_session (FED-5/FED-10)', () => {
+    expect(renderFipaJson({ kind: 'federate', authSession: S, federationUri: 'https://as2/authorize-challenge', federationBody: 'client_id=a&request_uri=u', responseUri: 'https://as1/federation/callback' })).toEqual({
+      status: 400,
+      body: { error: 'federate', auth_session: S, federation_uri: 'https://as2/authorize-challenge', federation_body: 'client_id=a&request_uri=u', response_uri: 'https://as1/federation/callback' },
     });
   });
 });

@@ -55,6 +55,16 @@ export const FIPA_JSON = {
     status: 400,
     body: { error: 'redirect_to_app', error_description: 'continue in the app the deep_link launches', deep_link: o.deepLink, auth_session: o.authSession, expires_in: o.expiresIn },
   }),
+  // FED-6: 400 (CONTRACT §2), the prompt built from the client's routing policy; FED-17: no-store (the controller).
+  insufficient_information: (o) => ({
+    status: 400,
+    body: { error: 'insufficient_information', auth_session: o.authSession, userPrompt: o.userPrompt, ...(o.logo ? { logo: o.logo } : {}) },
+  }),
+  // FED-5/FED-10: 400 with the four members the draft requires.
+  federate: (o) => ({
+    status: 400,
+    body: { error: 'federate', auth_session: o.authSession, federation_uri: o.federationUri, federation_body: o.federationBody, response_uri: o.responseUri },
+  }),
 } satisfies Renderers;
 
 export function renderFipaJson(outcome: EndpointOutcome): WireResponse {

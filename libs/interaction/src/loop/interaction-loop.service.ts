@@ -105,6 +105,29 @@ export class InteractionLoop {
     }
   }
 
+  /**
+   * FED-12: the way back in for a routing rule (`/federation/callback`): the caller is the client
+   * itself, proving the session's DPoP key (`proofJkt`, FIPA-26), and gets the outcome — a code, or
+   * what local policy still needs. Same compare-and-set and retries as every turn.
+   */
+  async resumeRouting(ruleName: string, authSession: string, payload: JsonObject, request: RequestInfo, proofJkt: string): Promise<EndpointOutcome> {
+    const rule = this.routing.find((r) => r.name === ruleName);
+    if (!rule) throw new OAuthError('invalid_request', `no ${ruleName} routing is configured`);
+    await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
+    const session = await this.sessions.find(authSession);
+    const loaded = session ? await this.flows.load(authSession) : undefined;
+    if (!session || !loaded || loaded.flow.dpopJkt !== proofJkt) throw new OAuthError('invalid_session', 'auth_session is unknown, expired, or bound to another key');
+    const caller = await this.starter.callerFor(session, loaded.flow);
+    return this.counted(async () => {
+      try {
+        await enforceRateLimit(this.store, 'challenge-session', authSession, this.config.challenge.rateLimitSession, 60);
+        return await this.withRetries(caller, async () => this.steps.resumeRouting(await this.load(caller, request), rule, payload));
+      } catch (e) {
+        throw e instanceof OAuthError ? e.withAuthSession(authSession) : e;
+      }
+    });
+  }
+
   private async run(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
     for (const p of WEB_ONLY) if (input[p] !== undefined) throw new OAuthError('invalid_request', `${p} is not used at the authorization challenge endpoint`);
     // Finding 10: an IPv6 client counts by its /64, so rotating addresses inside it changes nothing.

@@ -40,6 +40,36 @@ export type EndpointOutcome =
    * FED-8: this server's own app does the user interaction — `deepLink` launches it with a
    * single-use handoff reference (`client_id` + `request_uri`); this flow has ended.
    */
-  | { readonly kind: 'redirect_to_app'; readonly authSession: string; readonly deepLink: string; readonly expiresIn: number };
+  | { readonly kind: 'redirect_to_app'; readonly authSession: string; readonly deepLink: string; readonly expiresIn: number }
+  /**
+   * FED-6/FED-7: routing needs non-authentication input (which bank, an e-mail address) to decide
+   * where the user authenticates. `userPrompt` is the draft's object as sent (`options`, `inputs`
+   * limited to `email` and `phone`), built from the client's routing policy.
+   */
+  | { readonly kind: 'insufficient_information'; readonly authSession: string; readonly userPrompt: UserPrompt; readonly logo?: string }
+  /**
+   * FED-5/FED-10: continue at a downstream server's native endpoint with `federationBody` (its
+   * `client_id` + the `request_uri` of the PAR we made there), then post its result to `responseUri`.
+   */
+  | { readonly kind: 'federate'; readonly authSession: string; readonly federationUri: string; readonly federationBody: string; readonly responseUri: string };
+
+/** FED-6: a select list of the user prompt (`values` → {name, logo}). */
+export interface PromptOption {
+  readonly title: string;
+  readonly description?: string;
+  readonly values: Readonly<Record<string, { readonly name: string; readonly logo?: string }>>;
+}
+
+/** FED-6/FED-7: a free-text field; only `email` and `phone` are ever asked for. */
+export interface PromptInput {
+  readonly title: string;
+  readonly hint?: string;
+  readonly description?: string;
+}
+
+export interface UserPrompt {
+  readonly options?: Readonly<Record<string, PromptOption>>;
+  readonly inputs?: Readonly<Partial<Record<'email' | 'phone', PromptInput>>>;
+}
 
 export type OutcomeKind = EndpointOutcome['kind'];

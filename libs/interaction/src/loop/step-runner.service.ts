@@ -2,10 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CHALLENGE_METHODS, type ChallengeMethod, type ChallengeParams, type ChallengeRegistry, type JsonObject } from '@fpa/challenge-kit';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AttemptLimiter } from '@fpa/users';
+import { AuthenticationRecorder } from '../effects/authentication-recorder.service';
 import { EnrolmentGuard, type EnrolmentPath } from '../effects/enrolment-guard.service';
 import type { ActiveChallenge } from '../flow/flow-state';
 import type { ChallengeInput } from '../http/challenge-request';
 import { InteractionMetrics } from '../interaction.metrics';
+import type { RoutingRule } from '../routing/routing';
 import type { EndpointOutcome } from './outcome';
 import { OutcomeDecider } from './outcome-decider.service';
 import { SessionFacts } from './session-facts.service';
@@ -27,6 +29,7 @@ export class StepRunner {
     private readonly applier: StepApplier,
     private readonly decider: OutcomeDecider,
     private readonly metrics: InteractionMetrics,
+    private readonly recorder: AuthenticationRecorder,
   ) {}
 
   method(turn: Turn, id: string): ChallengeMethod {
@@ -97,6 +100,24 @@ export class StepRunner {
     }
     const step = await method.resume(await this.facts.view(turn), active.state, payload);
     return this.applier.apply(turn, method, step, active, active.enrolment, deferDecision);
+  }
+
+  /**
+   * A routing rule's way back in (FED-12): the rule checks the payload and may record an
+   * authentication made elsewhere; unless it answers itself, the request is decided again.
+   */
+  async resumeRouting(turn: Turn, rule: RoutingRule, payload: JsonObject): Promise<EndpointOutcome> {
+    if (!rule.resume) throw new OAuthError('invalid_request', `${rule.name} is not waiting for anything`);
+    let completed: string | undefined;
+    const outcome = await rule.resume(turn, payload, {
+      save: (next) => this.applier.save(turn, next),
+      record: async (auth) => {
+        await this.recorder.recordExternal(turn, auth);
+        completed = auth.method;
+      },
+    });
+    if (outcome) return outcome;
+    return completed ? this.decider.decide(turn, 'additional_method_required', { completed }) : this.decider.decide(turn, 'method_required');
   }
 
   /** Nothing to begin or answer: a code if the request is already satisfied, else what is still open. */

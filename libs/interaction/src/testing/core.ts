@@ -126,7 +126,7 @@ export class Core {
     this.web = new WebFallback(new PushedRequests(this.store, this.clock), this.config);
     this.decider = new OutcomeDecider(this.facts, this.issuer, this.web);
     this.applier = new StepApplier(this.config, this.clock, this.flows, port<DeliveryService>(this.delivery), this.recorder, this.decider, this.metrics, audit);
-    this.runner = new StepRunner(this.methods, this.clock, this.facts, this.enrolment, port<AttemptLimiter>(this.attempts), this.applier, this.decider, this.metrics);
+    this.runner = new StepRunner(this.methods, this.clock, this.facts, this.enrolment, port<AttemptLimiter>(this.attempts), this.applier, this.decider, this.metrics, this.recorder);
     const clients = { find: async (id: string) => (id === this.client.id ? this.client : undefined) };
     this.starter = new FlowStarter(this.config, this.clock, port<ClientRegistry>(clients), new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), new PushedRequests(this.store, this.clock), new NativeCallbackTrust([new AllowListNativeCallbackPolicy()]));
     this.binding = new FakeBinding(this);

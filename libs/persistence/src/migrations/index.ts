@@ -9,6 +9,7 @@ import { BrowserSessions1764510000000 } from './1764510000000-browser-sessions';
 import { RefreshTokenAuthorizationDetails1764700000000 } from './1764700000000-refresh-token-authorization-details';
 import { FederatedDownstream1764810000000 } from './1764810000000-federated-downstream';
 import { OpenIdFederation1764820000000 } from './1764820000000-openid-federation';
+import { Federation1764830000000 } from './1764830000000-federation';
 
 /** Every migration, in order. Explicit imports: entity/migration globs break in monorepo builds (STYLE.md). */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   RefreshTokenAuthorizationDetails1764700000000,
   FederatedDownstream1764810000000,
   OpenIdFederation1764820000000,
+  Federation1764830000000,
 ];

@@ -54,6 +54,9 @@ ${form(ctx, `<button type="submit" id="fpa-poll" data-interval="${esc(o.interval
   consent_required: (o, ctx) => page(ctx, `Allow ${ctx.client.name}?`, consent(o.scopes, o.authorizationDetails, ctx)),
   // FED-8 is for native callers (routing never hands a browser flow to an app); a page all the same.
   redirect_to_app: (_o, ctx) => page(ctx, 'This sign-in cannot continue', `<p>This request continues in an app, not in the browser.</p>${cancelForm(ctx)}`),
+  // Routing to another server is the native endpoint's (FED-5/6); the browser login routes nowhere (the federation rule skips it), so a page, never a 500.
+  insufficient_information: (_o, ctx) => page(ctx, 'This sign-in cannot continue here', `<p>This request must be continued in the app.</p>${cancelForm(ctx)}`),
+  federate: (_o, ctx) => page(ctx, 'This sign-in cannot continue here', `<p>This request must be continued in the app.</p>${cancelForm(ctx)}`),
 } satisfies Renderers;
 
 export function renderBrowser(outcome: EndpointOutcome, ctx: PageContext): BrowserAnswer {

@@ -160,7 +160,7 @@ const SESSION = { type: String, description: 'Once the request got as far as an 
 
 /** 400: an RFC 6749 §5.2 error body (CONTRACT §2). */
 export class BadRequestErrorDto {
-  @ApiProperty({ type: String, enum: ['invalid_request', 'invalid_session', 'invalid_dpop_proof', 'use_dpop_nonce', 'unauthorized_client', 'invalid_scope', 'invalid_target', 'access_denied'], description: '`use_dpop_nonce`: repeat the request with a proof carrying the `DPoP-Nonce` just sent (RFC 9449 §8). `invalid_session`: unknown, expired or revoked `auth_session`, or one bound to another DPoP key (FIPA-26).' })
+  @ApiProperty({ type: String, enum: ['invalid_request', 'invalid_session', 'invalid_dpop_proof', 'use_dpop_nonce', 'unauthorized_client', 'invalid_scope', 'invalid_target', 'access_denied', 'invalid_grant', 'native_authorization_federate_unsupported'], description: '`use_dpop_nonce`: repeat the request with a proof carrying the `DPoP-Nonce` just sent (RFC 9449 §8). `invalid_session`: unknown, expired or revoked `auth_session`, or one bound to another DPoP key (FIPA-26). `native_authorization_federate_unsupported`: the server this request is routed to offers no native endpoint (FED-9). `invalid_grant` (at `/federation/callback`): the downstream refused the code.' })
   error!: string;
 
   @ApiPropertyOptional(DESCRIPTION)
