@@ -1,17 +1,17 @@
 import { ref, type OpenApiFragment } from '@fpa/openapi';
 import { ENTITY_STATEMENT_MEDIA_TYPE } from '../chain/entity-statement';
 
-export const FEDERATION_TAG = 'federation';
+export const OPENID_FEDERATION_TAG = 'openid-federation';
 
 /** `GET /.well-known/openid-federation` in the federation service (CONTRACT §1). */
 export const entityConfigurationOpenApi: OpenApiFragment = {
   name: 'openid-federation',
-  tags: [{ name: FEDERATION_TAG, description: 'OpenID Federation 1.0: the suite’s entity configuration.' }],
+  tags: [{ name: OPENID_FEDERATION_TAG, description: 'OpenID Federation 1.0: the suite’s entity configuration.' }],
   paths: {
     '/.well-known/openid-federation': {
       'x-service': 'federation',
       get: {
-        tags: [FEDERATION_TAG],
+        tags: [OPENID_FEDERATION_TAG],
         operationId: 'openidFederationEntityConfiguration',
         summary: 'The suite’s entity configuration',
         description: [
