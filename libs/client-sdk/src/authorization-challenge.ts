@@ -64,7 +64,7 @@ export interface AuthorizeOptions {
    * keys with a listed value, `email`, `phone`), or `undefined` to give up. Without it the loop
    * throws `OAuthClientError` on `insufficient_information`.
    */
-  readonly onInformation?: (request: InformationRequest) => Promise<Readonly<Record<string, string>> | undefined>;
+  readonly onInformation?: (request: InformationRequest) => Promise<Readonly<Record<string, string | undefined>> | undefined>;
   /**
    * FED-8/FED-14: a server wants another app to handle the user. Open `deepLink` (OS mechanisms) and
    * resolve to the query parameters that app passed back on the native_callback_uri (e.g.

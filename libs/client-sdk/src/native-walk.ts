@@ -102,7 +102,7 @@ export async function walkNativeAuthorization(
       const answers = options.onInformation ? await options.onInformation({ server: origin(endpoint), authSession, userPrompt, ...(typeof body.logo === 'string' ? { logo: body.logo } : {}) }) : undefined;
       if (!answers) throw new OAuthClientError(status, error, 'the routing information was not given', body, response.headers);
       // Only what was asked travels: a select list's listed values, and the allowed free-text inputs.
-      const sent = Object.fromEntries(Object.entries(answers).filter(([k, v]) => (userPrompt.options?.[k]?.values[v] !== undefined) || (userPrompt.inputs?.[k] !== undefined)));
+      const sent = Object.fromEntries(Object.entries(answers).filter(([k, v]) => typeof v === 'string' && (userPrompt.options?.[k]?.values[v] !== undefined || userPrompt.inputs?.[k] !== undefined)));
       response = await port.request(endpoint, { ...sent, auth_session: authSession }, accessToken);
       continue;
     }
