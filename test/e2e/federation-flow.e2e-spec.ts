@@ -1,8 +1,9 @@
 import { FirstPartyClient, OAuthClientError, type AuthorizationChallenge, type SdkEvent } from '@fpa/client-sdk';
 import { decodeJwtUnverified } from '@fpa/crypto';
+import { ChallengeClient, type FormResponse } from '@fpa/testing';
 import { startApp, type RunningApp } from '@fpa/testing/app';
 import { DEMO_AS2_APP, DEMO_CALLBACK, federationDemo } from '../../tools/demo/federation-setup';
-import { downstreamsFile, embedded } from '../support/federation';
+import { downstreamsFile, embedded, postCallback } from '../support/federation';
 import { startSmtpSink, type SmtpSink } from '../support/smtp';
 
 /**
@@ -146,5 +147,55 @@ describe('federation, both roles (AS1 → AS2 native, the seed 003 flow through 
     expect(failure).toBeInstanceOf(OAuthClientError);
     expect(failure).toMatchObject({ status: 400, error: 'invalid_request' });
     expect((failure as OAuthClientError).description).toContain('native_callback_uri');
+  });
+
+  describe('refusals with the native downstream leg (nothing accepted twice, a FiPA error, never a 500)', () => {
+    /** AS1's flow up to `federate`, then AS2's native leg by the app's own key: AS2's code for AS1. */
+    async function federatedCode(email: string): Promise<{ app: ChallengeClient; code: string }> {
+      const app = await ChallengeClient.create(as1.issuer);
+      await app.send({ client_id: 'fed-app', response_type: 'code', code_challenge: app.codeChallenge, code_challenge_method: 'S256', scope: 'openid' });
+      const fed = await app.send({ bank: 'bank-b' });
+      expect(fed.body.error).toBe('federate');
+      const downstream = await ChallengeClient.create(as2.issuer);
+      const body = Object.fromEntries(new URLSearchParams(fed.body.federation_body as string));
+      await downstream.send(body);
+      await downstream.send({ challenge_type: 'email_otp', email });
+      const done = await downstream.send({ code: await smtp.code(email) });
+      expect(done.status).toBe(200);
+      return { app, code: done.body.authorization_code as string };
+    }
+    const callback = (app: ChallengeClient, code: string): Promise<FormResponse> => postCallback(as1.issuer, app, { auth_session: app.authSession as string, authorization_code: code });
+
+    it('a downstream code is accepted once: posted again after it completed, it is refused', async () => {
+      const { app, code } = await federatedCode(`once${++n}@bank-b.example`);
+      expect((await callback(app, code)).status).toBe(200);
+      const again = await callback(app, code);
+      expect(again.status).toBe(400);
+      expect(again.body.authorization_code).toBeUndefined();
+    });
+
+    it('a code AS2 issued to another client (its own app) is refused by AS2 as AS1’s: a FiPA error, and the federation completes after', async () => {
+      const { app, code } = await federatedCode(`other${++n}@bank-b.example`);
+      // A code AS2 issued to its own first-party app, not to AS1.
+      const own = await ChallengeClient.create(as2.issuer);
+      const email = `own${++n}@bank-b.example`;
+      await own.send({ client_id: 'demo-app', response_type: 'code', code_challenge: own.codeChallenge, code_challenge_method: 'S256', challenge_type: 'email_otp', email });
+      const ownCode = await own.send({ code: await smtp.code(email) });
+      expect(ownCode.status).toBe(200);
+      const wrong = await callback(app, ownCode.body.authorization_code as string);
+      expect(wrong.status).toBe(400);
+      expect(wrong.body.error).toBe('invalid_grant');
+      expect((await callback(app, code)).status).toBe(200);
+    });
+
+    it('PAR refused at AS2 (a native_callback_uri AS1 trusts but AS2 does not for AS1): AS1 answers 400 access_denied naming the downstream’s refusal, no federate', async () => {
+      await as1.createClient({ ...(federationDemo(as1.issuer, as2.issuer).as1.files['clients.json'] as Record<string, unknown>[])[0], client_id: 'fed-app-2', native_callback_uris: ['https://other-app.example/cb'] });
+      const app = await ChallengeClient.create(as1.issuer);
+      await app.send({ client_id: 'fed-app-2', response_type: 'code', code_challenge: app.codeChallenge, code_challenge_method: 'S256', scope: 'openid', native_callback_uri: 'https://other-app.example/cb' });
+      const refused = await app.send({ bank: 'bank-b' });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ error: 'access_denied', auth_session: app.authSession });
+      expect(refused.body.error_description).toContain('refused the pushed authorization request (invalid_request)');
+    });
   });
 });
