@@ -114,7 +114,7 @@ function managedToken(fx: Fixtures, p: Plan, revoking: boolean): string {
   return [revoking ? fx.victim.accessToken : fx.accessToken, fx.victim.refreshToken, accessToken(fx, p), p.hostile][p.pick % 4];
 }
 
-const GET_PATHS = ['/', '/jwks', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/openapi.json', '/docs', '/health/live', '/health/ready', '/token', '/register', '/authorize-challenge', '/api/me', '/nope'];
+const GET_PATHS = ['/', '/jwks', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/openapi.json', '/docs', '/health/live', '/health/ready', '/token', '/register', '/authorize-challenge', '/api/me', '/nope', '/federation/jwks', '/federation/callback', '/.well-known/openid-federation'];
 const METHODS = ['GET', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'CONNECT', 'G\u0000T', 'get', 'X'.repeat(300)];
 
 /** Malformed HTTP/1.1 for the parser (issue 8 item 4): every answer must still be the JSON error shape. */
@@ -195,7 +195,7 @@ export const TARGETS: readonly Target[] = [
     name: 'challenge',
     weight: 4,
     json: true,
-    names: ['client_id', 'response_type', 'code_challenge', 'code_challenge_method', 'login_hint', 'acr_values', 'scope', 'auth_session', 'code', 'challenge_type', 'action', 'credential', 'max_age'],
+    names: ['client_id', 'response_type', 'code_challenge', 'code_challenge_method', 'login_hint', 'acr_values', 'scope', 'auth_session', 'code', 'challenge_type', 'action', 'credential', 'max_age', 'native_callback_uri', 'request_uri', 'bank', 'email'],
     build: async (p, fx) => {
       const way = p.variant % 3;
       if (way === 0) {
@@ -231,6 +231,17 @@ export const TARGETS: readonly Target[] = [
       const skeleton: Pairs = [['interaction', fx.browser.interaction], ['csrf', fx.browser.csrf], ['challenge_type', 'email_otp'], ['email', `browser${p.pick}@example.com`]];
       const cookie = [fx.browser.cookie, fx.browser.cookie, `fpa_login=${p.hostile}`, p.hostile][p.pick % 4];
       return formRequest('browser:login', '/authorize/login', skeleton, p, [['Cookie', cookie]]);
+    },
+  },
+  {
+    // Issue 10: the federating server's response_uri (FED-12), with the live flow's session and key or others.
+    name: 'federation_callback',
+    weight: 1,
+    names: ['auth_session', 'authorization_code', 'error', 'error_description', 'state'],
+    build: async (p, fx) => {
+      const skeleton: Pairs = p.variant % 3 === 2 ? [['auth_session', fx.flow.authSession ?? ''], ['error', 'access_denied']] : [['auth_session', fx.flow.authSession ?? ''], ['authorization_code', randomToken(32)]];
+      const key = p.variant % 2 === 0 ? fx.flow.key : fx.otherKey;
+      return formRequest('federation:callback', '/federation/callback', skeleton, p, await proofFor(fx, p.proof, key, 'POST', '/federation/callback'));
     },
   },
   {
