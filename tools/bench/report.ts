@@ -204,7 +204,8 @@ How to run: \`npm run bench\` (builds, then runs \`dist/tools/bench/bench.js\`).
 PostgreSQL (127.0.0.1:5432, trust auth, user \`postgres\`; override with \`BENCH_DATABASE_URL\`, an
 admin URL) and Redis (127.0.0.1:6379; override with \`REDIS_URL\`). It creates its own database
 (\`fpa_bench_<timestamp>_<pid>\`) and Redis key prefix, starts one token process, one registration
-process and one challenge process from \`dist/\` in production mode, and drops everything again at
+process and one challenge process from \`dist/\` in production mode (and, for the federation phases,
+two standalone suites with their own databases and prefixes), and drops everything again at
 the end. A default run takes about three to four minutes; run it on an otherwise idle machine,
 since the load generator shares the machine with the servers, PostgreSQL and Redis.
 
