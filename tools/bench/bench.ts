@@ -6,6 +6,8 @@ import { runBrowserPhases } from './browser-phases';
 import { CHALLENGE_ENV, runChallengePhases } from './challenge-phases';
 import { DPOP_PROOF_MAX_AGE_SECONDS, NONCE_WINDOW_SECONDS, type BenchContext, type ChallengeServer } from './context';
 import { DEVICE_CLIENT, runDevicePhases } from './device-phases';
+import { runFederationPhases } from './federation-phases';
+import { federationSection } from './federation-report';
 import { OptionsError, PHASE_GROUPS, readOptions, type BenchOptions } from './options';
 import { runParPhases, writeDetailsFile } from './par-flow';
 import { Cleanup, fmt, lifetimePeak, notePeak } from './phases';
@@ -36,6 +38,8 @@ const OPTION_VARS = {
   parRequests: 'BENCH_PAR_REQUESTS',
   browserRounds: 'BENCH_BROWSER_ROUNDS',
   browserConcurrency: 'BENCH_BROWSER_CONCURRENCY',
+  federationRounds: 'BENCH_FEDERATION_ROUNDS',
+  federationConcurrency: 'BENCH_FEDERATION_CONCURRENCY',
 } as const satisfies Partial<Record<keyof BenchOptions, string>>;
 
 const t0 = performance.now();
@@ -133,7 +137,9 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   const challenge = await runChallengePhases(ctx);
   // After the challenge phase, on the same (warm) challenge process when both run.
   const browser = await runBrowserPhases(ctx);
-  const groups = [device, par, challenge, browser];
+  // Last: two standalone suites of their own (their own databases and prefixes), AS1 federating to AS2.
+  const federation = await runFederationPhases(ctx);
+  const groups = [device, par, challenge, browser, federation];
   const phases: PhaseReport[] = groups.flatMap((g) => g.reports);
   const problems: string[] = groups.flatMap((g) => g.problems);
   const challengeProcess = challengeServer ? (await challengeServer).app : undefined;
@@ -154,14 +160,14 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   if (machine.loadAverage[0] > machine.nproc * 0.25) {
     notes.push(`The load average was ${machine.loadAverage[0].toFixed(2)} on ${machine.nproc} CPUs when this run started: the machine was not idle, so these numbers understate what the code can do.`);
   }
-  const settings: string[] = [...device.settings, ...challenge.settings, ...par.settings, ...browser.settings];
+  const settings: string[] = [...device.settings, ...challenge.settings, ...par.settings, ...browser.settings, ...federation.settings];
   settings.push(
     `App processes: \`APP_MODE=production\`, \`LOG_LEVEL=warn\`, \`DPOP_PROOF_MAX_AGE_SECONDS=${DPOP_PROOF_MAX_AGE_SECONDS}\` (default 60; raised so pre-signed proofs stay acceptable through a phase — it changes no per-request work), \`REGISTRATION_RATE_LIMIT=10000000\`, \`ISSUER\` = the token process URL for all, every other setting at its default (\`DATABASE_POOL_SIZE=10\`, \`SIGNING_ALG=ES256\`, \`DPOP_NONCE_WINDOW_SECONDS=${NONCE_WINDOW_SECONDS}\`, …)${options.appNodeArgs.length ? `; node flags \`${options.appNodeArgs.join(' ')}\`` : ''}.`,
   );
   if (needRegistration) settings.push(`Client: \`${JSON.stringify(DEVICE_CLIENT)}\` (created with the CLI).`);
   settings.push(
     `Stores: PostgreSQL ${versions.postgres}, Redis ${versions.redis}, both local.`,
-    `Measurement: autocannon ${autocannonVersion()} in the bench process on the same machine (it competes with the servers, PostgreSQL and Redis for the same cores). Latency is autocannon's per-response time (request written → response complete); percentiles are nearest-rank over every response of the phase. Throughput = completed responses / (first request → last response). Server CPU is user + system time of the whole process from /proc/<pid>/stat (main thread, libuv threadpool — where WebCrypto signs and verifies — and GC threads, hence values above 1 core); peak RSS is VmHWM from /proc/<pid>/status, reset before each phase (\`/proc/<pid>/clear_refs\`).${want.has('challenge') ? ' The challenge row counts complete round trips: its latency is the whole round trip (first byte of begin → token response), its CPU is the challenge and token processes together (each apart below the table, with the bench process\'s own CPU from `process.cpuUsage()`, the PostgreSQL backends connected to the bench database — not the WAL writer or checkpointer — and the whole Redis server process from /proc).' : ''}${browser.browser.length > 0 ? ' The browser rows count complete round trips likewise: latency from the first byte of the push (or of `GET /authorize`) to the token response, CPU the challenge and token processes together (each apart in their sections below).' : ''}`,
+    `Measurement: autocannon ${autocannonVersion()} in the bench process on the same machine (it competes with the servers, PostgreSQL and Redis for the same cores). Latency is autocannon's per-response time (request written → response complete); percentiles are nearest-rank over every response of the phase. Throughput = completed responses / (first request → last response). Server CPU is user + system time of the whole process from /proc/<pid>/stat (main thread, libuv threadpool — where WebCrypto signs and verifies — and GC threads, hence values above 1 core); peak RSS is VmHWM from /proc/<pid>/status, reset before each phase (\`/proc/<pid>/clear_refs\`).${want.has('challenge') ? ' The challenge row counts complete round trips: its latency is the whole round trip (first byte of begin → token response), its CPU is the challenge and token processes together (each apart below the table, with the bench process\'s own CPU from `process.cpuUsage()`, the PostgreSQL backends connected to the bench database — not the WAL writer or checkpointer — and the whole Redis server process from /proc).' : ''}${browser.browser.length > 0 ? ' The browser rows count complete round trips likewise: latency from the first byte of the push (or of `GET /authorize`) to the token response, CPU the challenge and token processes together (each apart in their sections below).' : ''}${federation.federation ? ' The federation rows count complete logins: latency from the first byte of the first request at AS1 to AS1\'s token response, CPU the two standalone suites together (each apart, with both databases\' PostgreSQL backends and Redis, in the federation section).' : ''}`,
   );
   const report = renderReport({
     date,
@@ -172,13 +178,15 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
     tokenRate,
     challenge: challenge.challenge,
     browser: browser.browser,
-    lifetimePeakRss: { token: lifetimePeak.token, registration: lifetimePeak.registration, challenge: lifetimePeak.challenge },
+    federation: federation.federation,
+    lifetimePeakRss: { token: lifetimePeak.token, registration: lifetimePeak.registration, challenge: lifetimePeak.challenge, as1: lifetimePeak.as1, as2: lifetimePeak.as2 },
     notes,
     settings,
   });
   console.log(`\n${resultsTable(phases)}\n`);
   if (challenge.challenge) console.log(`${challengeSection(challenge.challenge).join('\n')}\n`);
   for (const b of browser.browser) console.log(`${browserSection(b).join('\n')}\n`);
+  if (federation.federation) console.log(`${federationSection(federation.federation.federated, federation.federation.local).join('\n')}\n`);
   if (problems.length > 0) {
     console.error(`\nBENCHMARK FAILED:\n- ${problems.join('\n- ')}\n\ndocs/benchmarks.md was not updated.`);
     return 1;

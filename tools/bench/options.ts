@@ -1,5 +1,5 @@
 /** The groups of phases a run can be limited to (BENCH_ONLY) or spared (BENCH_SKIP). */
-export const PHASE_GROUPS = ['registration', 'token', 'challenge', 'par', 'browser'] as const;
+export const PHASE_GROUPS = ['registration', 'token', 'challenge', 'par', 'browser', 'federation'] as const;
 export type PhaseGroup = (typeof PHASE_GROUPS)[number];
 
 /** Settings of one benchmark run, read from the environment (see docs/benchmarks.md). */
@@ -35,6 +35,10 @@ export interface BenchOptions {
   readonly browserRounds: number;
   /** Closed-loop workers of the browser phases, one round trip in flight each (BENCH_BROWSER_CONCURRENCY). */
   readonly browserConcurrency: number;
+  /** Logins of each measured federation phase, federated and local (BENCH_FEDERATION_ROUNDS). */
+  readonly federationRounds: number;
+  /** Closed-loop apps of the federation phases, one login in flight each (BENCH_FEDERATION_CONCURRENCY). */
+  readonly federationConcurrency: number;
   /** The phase groups to run: BENCH_ONLY (comma-separated; default all) minus BENCH_SKIP. */
   readonly phases: ReadonlySet<PhaseGroup>;
   /** Write docs/benchmarks.md (BENCH_WRITE_DOCS; default: only when every phase group ran). */
@@ -87,6 +91,8 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     parRequests: int('BENCH_PAR_REQUESTS', 20_000, 100, 1_000_000),
     browserRounds: int('BENCH_BROWSER_ROUNDS', 2_000, 10, 1_000_000),
     browserConcurrency: int('BENCH_BROWSER_CONCURRENCY', 32, 1, 1_000),
+    federationRounds: int('BENCH_FEDERATION_ROUNDS', 1_000, 10, 1_000_000),
+    federationConcurrency: int('BENCH_FEDERATION_CONCURRENCY', 16, 1, 1_000),
     phases,
     // A partial run would replace the whole generated section with fewer phases.
     writeDocs: write === undefined ? phases.size === PHASE_GROUPS.length : write === '1' || write === 'true',
