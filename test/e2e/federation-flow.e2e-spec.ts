@@ -86,9 +86,10 @@ describe('federation, both roles (AS1 → AS2 native, the seed 003 flow through 
     expect(decodeJwtUnverified(again.tokens.access_token).payload.sub).toBe(claims.sub);
   });
 
-  it('FED-6 second round: an e-mail of the downstream’s domain routes there too (only email/phone free text)', async () => {
+  it('FED-6 second round: an e-mail of the downstream’s domain routes there too (only email/phone free text), and goes with the PAR as login_hint', async () => {
     const email = `user${++n}@bank-b.example`;
     const prompts: string[][] = [];
+    const seen: string[] = [];
     const result = await (await FirstPartyClient.create({ issuer: as1.issuer, clientId: 'fed-app' })).authorize({
       mode: 'public',
       scope: 'openid',
@@ -97,9 +98,11 @@ describe('federation, both roles (AS1 → AS2 native, the seed 003 flow through 
         prompts.push(keys);
         return Promise.resolve(keys.includes('bank') ? { bank: 'other' } : { email });
       },
-      onChallenge: emailAt(email, []),
+      onChallenge: emailAt(email, seen),
     });
     expect(prompts).toEqual([['bank'], ['email']]);
+    // The address given for routing went downstream as login_hint: AS2 sent its code at once.
+    expect(seen).toEqual(['code_sent:email_otp']);
     expect(decodeJwtUnverified(result.tokens.access_token).payload.amr).toEqual(expect.arrayContaining(['fed']));
   });
 

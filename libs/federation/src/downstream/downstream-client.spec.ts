@@ -53,13 +53,13 @@ class FakeHttp implements OutboundHttp {
 const ok = (json: unknown, status = 200, headers: Record<string, string> = {}): OutboundResponse => ({ status, headers, json });
 
 describe('DownstreamClient (FED-11, FED-12)', () => {
-  it('PAR: private_key_jwt with aud = the downstream issuer, PKCE S256, dpop_jkt of the DPoP key (not the assertion key), native_callback_uri forwarded', async () => {
+  it('PAR: private_key_jwt with aud = the downstream issuer, PKCE S256, dpop_jkt of the DPoP key (not the assertion key), native_callback_uri and the routing login_hint forwarded', async () => {
     const keys = await keyring();
     const http = new FakeHttp({ [`${ISSUER}/par`]: [ok({ request_uri: 'urn:ietf:params:oauth:request_uri:abc', expires_in: 90 }, 201)] });
-    const pushed = await new DownstreamClient(http, keys, new FakeClock()).push(D, META, { codeChallenge: 'c'.repeat(43), scope: 'openid', acrValues: undefined, nativeCallbackUri: 'https://app.example/cb' });
+    const pushed = await new DownstreamClient(http, keys, new FakeClock()).push(D, META, { codeChallenge: 'c'.repeat(43), scope: 'openid', acrValues: undefined, nativeCallbackUri: 'https://app.example/cb', loginHint: 'u@bank.example' });
     expect(pushed).toEqual({ requestUri: 'urn:ietf:params:oauth:request_uri:abc', expiresIn: 90 });
     const form = http.calls[0].form!;
-    expect(form).toMatchObject({ response_type: 'code', client_id: 'suite', code_challenge_method: 'S256', dpop_jkt: keys.keys.dpop.jkt, scope: 'openid', native_callback_uri: 'https://app.example/cb', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' });
+    expect(form).toMatchObject({ response_type: 'code', client_id: 'suite', code_challenge_method: 'S256', dpop_jkt: keys.keys.dpop.jkt, scope: 'openid', native_callback_uri: 'https://app.example/cb', login_hint: 'u@bank.example', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' });
     expect(form.dpop_jkt).not.toBe(keys.keys.assertion.jkt);
     expect(form).not.toHaveProperty('code_verifier');
     const assertion = decodeJwtUnverified(form.client_assertion);
@@ -90,6 +90,27 @@ describe('DownstreamClient (FED-11, FED-12)', () => {
     expect(proof.header).toMatchObject({ typ: 'dpop+jwt', jwk: keys.keys.dpop.publicJwk });
     expect(proof.payload).toMatchObject({ htm: 'POST', htu: `${ISSUER}/token`, nonce: 'n-1' });
     expect(decodeJwtUnverified(first.form!.client_assertion).payload.jti).not.toBe(decodeJwtUnverified(second.form!.client_assertion).payload.jti);
+  });
+
+  it('RFC 9449 §8: the nonce a redemption learnt is sent with the next one (one token request per federation), and a stale one is renewed once', async () => {
+    const keys = await keyring();
+    const http = new FakeHttp({
+      [`${ISSUER}/token`]: [
+        ok({ error: 'use_dpop_nonce' }, 400, { 'dpop-nonce': 'n-1' }),
+        ok({ access_token: 'at-1', token_type: 'DPoP' }),
+        ok({ access_token: 'at-2', token_type: 'DPoP' }, 200, { 'dpop-nonce': 'n-2' }),
+        ok({ error: 'use_dpop_nonce' }, 400, { 'dpop-nonce': 'n-3' }),
+        ok({ access_token: 'at-3', token_type: 'DPoP' }),
+      ],
+    });
+    const client = new DownstreamClient(http, keys, new FakeClock());
+    await client.redeem(D, META, 'code-1', 'v');
+    expect((await client.redeem(D, META, 'code-2', 'v')).accessToken).toBe('at-2');
+    // The second redemption went out at once with the nonce the first one learnt.
+    expect(decodeJwtUnverified(http.calls[2].headers!.DPoP).payload.nonce).toBe('n-1');
+    // A nonce given with a success is the next one's; a refused stale nonce is renewed once.
+    expect((await client.redeem(D, META, 'code-3', 'v')).accessToken).toBe('at-3');
+    expect(http.calls.map((c) => decodeJwtUnverified(c.headers!.DPoP).payload.nonce)).toEqual([undefined, 'n-1', 'n-1', 'n-2', 'n-3']);
   });
 
   it('token refused (invalid_grant) is a DownstreamRefusal, never retried', async () => {

@@ -53,7 +53,7 @@ export class FederationRouting implements RoutingRule {
         this.write(turn, { answers });
         return { kind: 'insufficient_information', authSession, userPrompt: decision.prompt, ...(decision.logo ? { logo: decision.logo } : {}) };
       case 'federate': {
-        const { state, outcome } = await this.starter.start(turn, decision.issuer);
+        const { state, outcome } = await this.starter.start(turn, decision.issuer, answers);
         this.write(turn, { answers, federation: toJson(state) });
         return outcome;
       }
