@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@fpa/config';
@@ -62,7 +62,8 @@ describe('the checks catch drift (mutated copies)', () => {
       'federation: FEDERATION_DOWNSTREAMS_FILE /etc/first-party-auth/federation/downstreams.json is on no bind mount (the read-only image holds no such file)',
       'OPENID_FEDERATION_TRUST_ANCHORS differs between token, challenge, federation: set on challenge, federation (share it through x-federation-env)',
     ]);
-    const bad = join(mkdtempSync(join(tmpdir(), 'fpa-downstreams-')), 'downstreams.json');
+    const dir = mkdtempSync(join(tmpdir(), 'fpa-downstreams-'));
+    const bad = join(dir, 'downstreams.json');
     writeFileSync(bad, JSON.stringify([{ issuer: 'https://as.example', client_id: 'suite', colour: 'blue' }]));
     const refused = resolve();
     refused.services.challenge.volumes = [`${bad}:/etc/first-party-auth/federation/downstreams.json`];
@@ -71,6 +72,7 @@ describe('the checks catch drift (mutated copies)', () => {
       expect.stringMatching(/^challenge: .*downstreams\.json: downstreams\[0\]: unknown members colour$/),
       expect.stringMatching(/^the services that federate read different downstream registries: challenge \/.*, federation .*deploy\/federation-downstreams\.json$/),
     ]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('/metrics through the ingress, and a route to the wrong service', () => {
