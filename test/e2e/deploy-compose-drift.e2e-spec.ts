@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '@fpa/config';
 import { checkEnvExample, checkVariableNames, dotEnvFromExample, environmentOf, interpolationReferences, loadCompose, parseEnvExample, resolvedCompose, type Compose } from '../support/compose/compose';
+import { checkFederation } from '../support/compose/federation';
 import { checkDockerfileTarget, checkProductionDependencies, effective, parseDockerfile } from '../support/compose/dockerfile';
 import { COMPOSE_FILE, ENV_EXAMPLE, NGINX_CONF, read } from '../support/compose/files';
 import { checkIngress, parseNginx } from '../support/compose/nginx';
@@ -45,6 +49,30 @@ describe('the checks catch drift (mutated copies)', () => {
     const env = { ...effective(stages, 'challenge').env, ...environmentOf(resolved.services.challenge) };
     delete env.SMTP_URL;
     expect(() => loadConfig('challenge', env)).toThrow(/SMTP_URL/);
+  });
+
+  it('federation: the downstream registry unmounted, unset, writable, refused by the parser; trust anchors for one service only', () => {
+    const resolve = (): Compose => resolvedCompose(dotEnvFromExample(parseEnvExample(), false));
+    const missing = resolve();
+    missing.services.federation.volumes = [];
+    delete (missing.services.challenge.environment as Record<string, string>).FEDERATION_DOWNSTREAMS_FILE;
+    delete (missing.services.token.environment as Record<string, string>).OPENID_FEDERATION_TRUST_ANCHORS;
+    expect(checkFederation(missing)).toEqual([
+      'challenge: loads the federation module but FEDERATION_DOWNSTREAMS_FILE is not set (deploy/federation-downstreams.json would reach no downstream server)',
+      'federation: FEDERATION_DOWNSTREAMS_FILE /etc/first-party-auth/federation/downstreams.json is on no bind mount (the read-only image holds no such file)',
+      'OPENID_FEDERATION_TRUST_ANCHORS differs between token, challenge, federation: set on challenge, federation (share it through x-federation-env)',
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'fpa-downstreams-'));
+    const bad = join(dir, 'downstreams.json');
+    writeFileSync(bad, JSON.stringify([{ issuer: 'https://as.example', client_id: 'suite', colour: 'blue' }]));
+    const refused = resolve();
+    refused.services.challenge.volumes = [`${bad}:/etc/first-party-auth/federation/downstreams.json`];
+    expect(checkFederation(refused)).toEqual([
+      'challenge: the mount of /etc/first-party-auth/federation/downstreams.json must be read-only (:ro)',
+      expect.stringMatching(/^challenge: .*downstreams\.json: downstreams\[0\]: unknown members colour$/),
+      expect.stringMatching(/^the services that federate read different downstream registries: challenge \/.*, federation .*deploy\/federation-downstreams\.json$/),
+    ]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('/metrics through the ingress, and a route to the wrong service', () => {

@@ -15,7 +15,9 @@ import {
   type Obj,
 } from '../support/compose/compose';
 import { effective, isRootUser, parseDockerfile } from '../support/compose/dockerfile';
+import { checkFederation } from '../support/compose/federation';
 import { check } from '../support/compose/files';
+import { appsReadingOpenIdFederation } from '../support/app-modules';
 
 /**
  * Issue 4's docker deployment, checked without a Docker engine: docker-compose.yml, its example env
@@ -83,6 +85,22 @@ describe('docker-compose.yml', () => {
         for (const service of HTTP_APPS) {
           const env = environmentOf(resolved.services[service]);
           for (const name of required) if (!env[name]) problems.push(`${service}: ${name} is not set`);
+        }
+        check(problems);
+      });
+
+      it('federation (issue 10): challenge and federation read deploy/federation-downstreams.json on a read-only mount, and the apps’ parser accepts it; FEDERATION_* and OPENID_FEDERATION_* agree', () => {
+        check(checkFederation(resolved));
+      });
+
+      it('every OPENID_FEDERATION_* of the example env file reaches token, challenge and federation', () => {
+        const names = [...example.keys()].filter((n) => n.startsWith('OPENID_FEDERATION_'));
+        expect(names.length).toBeGreaterThanOrEqual(3);
+        expect(appsReadingOpenIdFederation().sort()).toEqual(['challenge', 'federation', 'token']);
+        const problems: string[] = [];
+        for (const service of appsReadingOpenIdFederation()) {
+          const env = environmentOf(resolved.services[service]);
+          for (const name of names) if (env[name] !== (vars[name] ?? '')) problems.push(`${service}: ${name} is ${JSON.stringify(env[name])}, .env says ${JSON.stringify(vars[name] ?? '')}`);
         }
         check(problems);
       });

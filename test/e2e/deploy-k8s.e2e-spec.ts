@@ -2,6 +2,11 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDownstreams } from '@fpa/federation';
+import { appsReadingDownstreams, appsReadingOpenIdFederation } from '../support/app-modules';
+import { resolveEnv } from '../support/k8s/environment';
 import {
   ALL_CHECKS,
   CLI_CRONJOBS,
@@ -9,16 +14,19 @@ import {
   HTTP_APPS,
   checkAvailability,
   checkEnvironment,
+  checkFederation,
   checkIngress,
   checkNamespaceAndSecrets,
   checkNetworkPolicies,
   checkPodSecurity,
   checkProbes,
   checkSchemas,
+  commentedJsonArray,
   httpAppWorkload,
   index,
   render,
   route,
+  suiteContainer,
   type K8sObject,
   type Manifests,
 } from '../support/k8s';
@@ -81,9 +89,52 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
     expect(checkNetworkPolicies(manifests(overlay))).toEqual([]);
   });
 
+  it('federation (issue 10): every app loading the federation module mounts the downstream registry read-only from a ConfigMap its parser accepts; FEDERATION_* and OPENID_FEDERATION_* agree; public HTTPS egress only', () => {
+    expect(checkFederation(manifests(overlay))).toEqual([]);
+  });
+
+  it('the OpenID Federation settings of config.env (uncommented) reach token, challenge and federation, and loadConfig takes them', () => {
+    const commented = readFileSync(join(__dirname, '..', '..', 'k8s', 'base', 'config.env'), 'utf8')
+      .split('\n')
+      .map((l) => /^#(OPENID_FEDERATION_[A-Z_]+)=(.+)$/.exec(l))
+      .filter((x) => x !== null);
+    expect(commented.map((x) => x[1]).sort()).toEqual(['OPENID_FEDERATION_AUTHORITY_HINTS', 'OPENID_FEDERATION_ORGANIZATION_NAME', 'OPENID_FEDERATION_TRUST_ANCHORS']);
+    const objects = structuredClone(rendered.get(overlay)!);
+    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name?.startsWith('first-party-auth-config-')) as unknown as { data: Record<string, string> };
+    for (const [, name, value] of commented) cm.data[name] = value;
+    const m = index(objects);
+    expect(appsReadingOpenIdFederation().sort()).toEqual(['challenge', 'federation', 'token']);
+    for (const app of appsReadingOpenIdFederation()) {
+      const w = httpAppWorkload(m, app)!;
+      const env = resolveEnv(m, w.ref, suiteContainer(w)!).env;
+      for (const [, name, value] of commented) expect([app, name, env[name]]).toEqual([app, name, value]);
+    }
+    expect([...checkEnvironment(m), ...checkFederation(m)]).toEqual([]);
+  });
+
   it('the migration Job, the key-rotation and janitor CronJobs, database capacity and the managed-store rules', () => {
     const m = manifests(overlay);
     expect([...ALL_CHECKS.checkJobs(m), ...ALL_CHECKS.checkDatabaseCapacity(m), ...ALL_CHECKS.checkExternalStores(m)]).toEqual([]);
+  });
+});
+
+describe('the downstream registry (FEDERATION_DOWNSTREAMS_FILE) in k8s/base', () => {
+  const base = join(__dirname, '..', '..', 'k8s', 'base');
+
+  it('is read by exactly the apps that load the federation module: challenge and federation', () => {
+    expect(appsReadingDownstreams().sort()).toEqual(['challenge', 'federation']);
+  });
+
+  it('ships empty: the ConfigMap federation-downstreams holds [] (nobody federates until an overlay registers a server)', () => {
+    const m = manifests('prod');
+    const name = [...m.configMaps.keys()].find((n) => n.startsWith('federation-downstreams-'));
+    expect(name).toBeDefined();
+    expect(parseDownstreams(JSON.parse(m.configMaps.get(name!)!['downstreams.json']), false)).toEqual([]);
+  });
+
+  it('the example commented in kustomization.yaml passes the apps’ parser with production rules (https only)', () => {
+    const example = parseDownstreams(commentedJsonArray(readFileSync(join(base, 'kustomization.yaml'), 'utf8')), false);
+    expect(example.map((d) => [d.issuer, d.clientId, d.hosts])).toEqual([['https://as.bank-b.example', 'suite-at-bank-b', ['as.bank-b.example', 'login.bank-b.example']]]);
   });
 });
 
@@ -205,7 +256,7 @@ describe('mutations: every check fails when its rule breaks', () => {
     const m = mutate('prod', (find, objects) => {
       const c = container(find, 'challenge');
       c.env = c.env!.filter((e) => e.name !== 'SMTP_URL');
-      const cm = objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+      const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name?.startsWith('first-party-auth-config-')) as unknown as { data: Record<string, string> };
       cm.data.ISSUER = 'http://auth.example.com';
     });
     const problems = checkEnvironment(m).join('\n');
@@ -282,10 +333,53 @@ describe('mutations: every check fails when its rule breaks', () => {
     expect(checkEnvironment(isolated).join('\n')).toMatch(/CronJob\/janitor\/janitor: DATABASE_URL is secret in ENV_VARS and must come from a secretKeyRef/);
   });
 
+  it('federation: the downstream registry unmounted, unset, writable, or refused by the parser', () => {
+    const m = mutate('dev', (find) => {
+      const fed = container(find, 'federation');
+      fed.volumeMounts = fed.volumeMounts!.filter((v) => v.name !== 'federation-downstreams');
+      const challenge = container(find, 'challenge');
+      challenge.env = challenge.env!.filter((e) => e.name !== 'FEDERATION_DOWNSTREAMS_FILE');
+    });
+    expect(checkFederation(m)).toEqual([
+      'Deployment/challenge/challenge: loads the federation module but FEDERATION_DOWNSTREAMS_FILE is not set (the ConfigMap federation-downstreams would reach no downstream server)',
+      'Deployment/federation/federation: FEDERATION_DOWNSTREAMS_FILE /etc/first-party-auth/federation/downstreams.json is on no mounted volume (the root filesystem is read-only and holds no such file)',
+    ]);
+    const bad = mutate('prod', (find, objects) => {
+      container(find, 'federation').volumeMounts!.find((v) => v.name === 'federation-downstreams')!.readOnly = false;
+      const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name?.startsWith('federation-downstreams-')) as unknown as { data: Record<string, string> };
+      cm.data['downstreams.json'] = JSON.stringify([{ issuer: 'http://as.bank-b.example', client_id: 'suite' }]);
+    });
+    const problems = checkFederation(bad);
+    expect(problems).toContain('Deployment/federation/federation: the mount of /etc/first-party-auth/federation/downstreams.json must be readOnly');
+    for (const app of ['challenge', 'federation']) expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^ConfigMap/federation-downstreams-\\w+ downstreams\\.json \\(read by ${app}\\): downstreams\\[0\\]\\.issuer must be an https URL`)));
+    expect(problems).toHaveLength(3);
+  });
+
+  it('federation: trust anchors for one app only, another registry for the callback, token without public HTTPS, the metadata range reachable', () => {
+    const m = mutate('dev', (find, objects) => {
+      container(find, 'challenge').env!.push({ name: 'OPENID_FEDERATION_TRUST_ANCHORS', value: '[{"entity_id":"https://ta.example.org","jwks":{"keys":[{"kty":"EC"}]}}]' });
+      const cm = structuredClone(objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name?.startsWith('federation-downstreams-'))!);
+      cm.metadata!.name = 'other-downstreams';
+      objects.push(cm);
+      find<IDeployment>('Deployment', 'federation').spec!.template.spec!.volumes!.find((v) => v.name === 'federation-downstreams')!.configMap!.name = 'other-downstreams';
+      delete find<IDeployment>('Deployment', 'token').spec!.template.metadata!.labels!['first-party-auth/federation-egress'];
+      const v4 = find<INetworkPolicy>('NetworkPolicy', 'allow-federation-egress').spec!.egress![0].to![0].ipBlock!;
+      v4.except = v4.except!.filter((r) => r !== '169.254.0.0/16');
+    });
+    const problems = checkFederation(m);
+    expect(problems).toEqual([
+      expect.stringMatching(/^the apps that federate read different downstream registries: challenge federation-downstreams-\w+\/downstreams\.json, federation other-downstreams\/downstreams\.json$/),
+      'OPENID_FEDERATION_TRUST_ANCHORS differs between token, challenge, federation: token unset, challenge "[{\\"entity_id\\":\\"https://ta.example.org\\",\\"…", federation unset (set it in the ConfigMap first-party-auth-config)',
+      'Deployment/challenge: its 443 egress to 0.0.0.0/0 does not except 169.254.0.0/16 (private networks, cloud metadata)',
+      'Deployment/federation: its 443 egress to 0.0.0.0/0 does not except 169.254.0.0/16 (private networks, cloud metadata)',
+      'Deployment/token: calls downstream servers or OpenID Federation entities, but no NetworkPolicy lets it reach public addresses on 443',
+    ]);
+  });
+
   it('a tag instead of a digest in prod, DATABASE_SSL off; too few PostgreSQL connections in dev', () => {
     const prod = mutate('prod', (find, objects) => {
       container(find, 'federation').image = 'ghcr.io/first-party-auth/federation:0.1.0';
-      (objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> }).data.DATABASE_SSL = 'false';
+      (objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name?.startsWith('first-party-auth-config-')) as unknown as { data: Record<string, string> }).data.DATABASE_SSL = 'false';
     });
     const problems = ALL_CHECKS.checkExternalStores(prod);
     expect(problems).toContain('Deployment/federation: image ghcr.io/first-party-auth/federation:0.1.0 must be pinned by digest');

@@ -6,6 +6,7 @@
 
 import { checkAvailability, checkProbes } from './availability';
 import { checkEnvironment } from './environment';
+import { checkFederation } from './federation';
 import { checkJobs } from './jobs';
 import { checkNetworkPolicies } from './network-policies';
 import { checkIngress } from './routing';
@@ -14,9 +15,10 @@ import { checkNamespaceAndSecrets, checkPodSecurity } from './security';
 import { checkDatabaseCapacity, checkExternalStores } from './stores';
 
 export { render, type K8sObject } from './render';
-export { HTTP_APPS, NAMESPACE, SECRET_NAME, httpAppWorkload, index, type HttpApp, type Manifests, type Workload } from './manifests';
+export { HTTP_APPS, NAMESPACE, SECRET_NAME, httpAppWorkload, index, suiteContainer, type HttpApp, type Manifests, type Workload } from './manifests';
 export { CONTRACT_ROUTES, NEVER_ROUTED, route } from './routing';
 export { CLI_CRONJOBS } from './jobs';
+export { commentedJsonArray, mountedFile } from './federation';
 export {
   checkSchemas,
   checkNamespaceAndSecrets,
@@ -29,6 +31,7 @@ export {
   checkJobs,
   checkDatabaseCapacity,
   checkExternalStores,
+  checkFederation,
 };
 
 export const ALL_CHECKS = {
@@ -43,4 +46,5 @@ export const ALL_CHECKS = {
   checkJobs,
   checkDatabaseCapacity,
   checkExternalStores,
+  checkFederation,
 } as const;

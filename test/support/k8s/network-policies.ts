@@ -4,7 +4,7 @@ import { containerPort, isHttpApp, isSuite, selects, suiteContainer, type Manife
 
 /** Network policies: default deny and the few connections the suite needs. */
 
-function allows(ports: readonly INetworkPolicyPort[] | undefined, port: number, name?: string): boolean {
+export function allows(ports: readonly INetworkPolicyPort[] | undefined, port: number, name?: string): boolean {
   return (ports ?? []).some((p) => p.port === port || (name !== undefined && p.port === name) || (p.endPort !== undefined && typeof p.port === 'number' && p.port <= port && port <= p.endPort));
 }
 
