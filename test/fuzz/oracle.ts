@@ -19,8 +19,8 @@ const DESCRIPTION = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Answers that continue a flow rather than refuse the request: they may store what the flow needs. */
 const CONTINUATIONS = new Set(['insufficient_authorization', 'redirect_to_web']);
-/** Successful GET documents that are not JSON. */
-const NOT_JSON = new Set(['/docs', '/metrics']);
+/** GET documents whose success is not JSON: Swagger UI, Prometheus text, the signed entity statement (application/entity-statement+jwt). */
+const NOT_JSON = new Set(['/docs', '/metrics', '/.well-known/openid-federation']);
 
 export interface Verdict {
   readonly problems: string[];
