@@ -4,6 +4,7 @@ import {
   decodeJwt,
   decodeProtectedHeader,
   errors,
+  flattenedVerify,
   importJWK,
   jwtVerify,
   SignJWT,
@@ -187,4 +188,20 @@ export function remoteKeySet(url: string, options: RemoteKeySetOptions = {}): (h
     timeoutDuration: options.timeoutDuration ?? 5_000,
   });
   return (header) => set(header as Parameters<typeof set>[0]) as Promise<VerificationKey>;
+}
+
+/**
+ * Checks one JWS signature given as its signing input (`<header>.<payload>`, base64url) and
+ * signature — for libraries that hand over the parts (the @sd-jwt verifier callbacks, VP-5). The
+ * header's `alg` must be one of `algorithms`; no claim is looked at here.
+ */
+export async function verifyJwsSignature(signingInput: string, signature: string, key: VerificationKey, algorithms: readonly string[]): Promise<boolean> {
+  const [protectedHeader, payload, extra] = signingInput.split('.');
+  if (protectedHeader === undefined || payload === undefined || extra !== undefined) return false;
+  try {
+    await flattenedVerify({ protected: protectedHeader, payload, signature }, key, { algorithms: [...algorithms] });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,2 @@
+export * from './sd-jwt-issuer';
+export * from './sd-jwt-wallet';
