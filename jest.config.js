@@ -3,7 +3,7 @@
 // so it is transformed too, as are dcql (and valibot) and otplib's ESM-only dependencies (@scure/base, …).
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.(t|j)s$': ['@swc/jest'] },
+  transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest'] },
   transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon|oauth4webapi|openid-client|dcql|valibot)/)'],
   moduleNameMapper: {
     '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
