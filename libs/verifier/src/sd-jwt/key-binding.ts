@@ -49,7 +49,7 @@ export async function verifyKeyBinding(kbJwt: string, presented: string, cnf: un
   try {
     header = decodeJwtUnverified(kbJwt).header;
   } catch {
-    refuse('key_binding_missing', 'the key binding JWT is not a JWT');
+    refuse('malformed', 'the key binding JWT is not a JWT');
   }
   if (header.typ !== 'kb+jwt') refuse('typ', 'the key binding JWT typ is not kb+jwt');
   const algs = algorithmsForSetKey(holderKey);

@@ -78,6 +78,12 @@ describe('verifySdJwtPresentation (VP-5, SD-JWT VC dc+sd-jwt)', () => {
     it('refuses a presentation without a KB-JWT', () => expectRefused(present({ omitKeyBinding: true }), 'key_binding_missing'));
     it('refuses a KB-JWT not signed by the cnf.jwk key', () =>
       expectRefused(present({ signWith: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }), 'key_binding_signature'));
+    it('refuses a credential without a holder key (cnf.jwk): holder binding is not waived', async () =>
+      expectRefused(present({}, await issue({ holderJwk: undefined as never })), 'key_binding_missing'));
+    it('refuses a cnf.jwk that is a private key', async () => {
+      const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+      await expectRefused(present({}, await issue({ holderJwk: jwk })), 'holder_key');
+    });
     it('refuses a KB-JWT whose typ is not kb+jwt', () => expectRefused(present({ kbTyp: 'JWT' }), 'typ'));
     it('refuses an sd_hash that is not over the presentation as sent', () => expectRefused(present({ sdHash: createHash('sha256').update('x').digest('base64url') }), 'sd_hash'));
     it('refuses a disclosure dropped after the KB-JWT was made (sd_hash over more than was sent)', async () => {
@@ -119,6 +125,15 @@ describe('verifySdJwtPresentation (VP-5, SD-JWT VC dc+sd-jwt)', () => {
     it('refuses a typ other than dc+sd-jwt', async () => expectRefused(present({}, await issue({ header: { typ: 'JWT' } })), 'typ'));
     it('refuses a credential carrying a status reference (Token Status List not yet supported; nothing is fetched)', async () =>
       expectRefused(present({}, await issue({ extra: { status: { status_list: { idx: 1, uri: 'https://status.example/1' } } } })), 'status_unsupported'));
+    it('answers vp_formats_not_supported for a symmetric or unknown issuer alg', async () => {
+      // The library always writes its own alg: rewrite the header as an attacker would (the signature no longer matters).
+      const [jwt, ...rest] = credential.split('~');
+      const [h, p, sig] = jwt.split('.');
+      const header = { ...JSON.parse(Buffer.from(h, 'base64url').toString()), alg: 'HS256' };
+      const forged = [`${Buffer.from(JSON.stringify(header)).toString('base64url')}.${p}.${sig}`, ...rest].join('~');
+      const e = await refusal(present({}, forged));
+      expect({ code: e.code, reason: e.reason }).toEqual({ code: 'vp_formats_not_supported', reason: 'alg' });
+    });
     it('refuses what is not an SD-JWT', () => expectRefused('not-a-presentation', 'malformed'));
   });
 
