@@ -23,13 +23,13 @@ export default tseslint.config(
   {
     // The images ship dist/libs and dist/apps without devDependencies: production code must not load test support.
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
-    ignores: ['libs/testing/**', 'libs/crypto/**', 'libs/*/src/testing/**', '**/*.spec.ts'],
+    ignores: ['libs/testing/**', 'libs/crypto/**', 'libs/*/src/testing/**', 'libs/*/testing/**', '**/*.spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           paths: [{ name: 'jose', message: 'Only libs/crypto imports jose (STYLE.md).' }],
-          patterns: [{ group: ['@fpa/testing', '@fpa/testing/*', '@fpa/grants/testing', '@fpa/openid-federation/testing'], message: 'Test support (libs/testing, a lib testing/ folder) is for test/, tools/ and specs only.' }],
+          patterns: [{ group: ['@fpa/testing', '@fpa/testing/*', '@fpa/grants/testing', '@fpa/openid-federation/testing', '@fpa/verifier/testing'], message: 'Test support (libs/testing, a lib testing/ folder) is for test/, tools/ and specs only.' }],
         },
       ],
     },

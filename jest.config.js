@@ -1,15 +1,16 @@
 // Two projects: fast unit specs beside the code, and e2e/integration suites that
 // talk to real PostgreSQL and Redis (test/). Both compile with swc; jose is ESM-only,
-// so it is transformed too, as are otplib's ESM-only dependencies (@scure/base, …).
+// so it is transformed too, as are otplib's ESM-only dependencies (@scure/base, …) and @owf/mdoc.
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.(t|j)s$': ['@swc/jest'] },
-  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon|oauth4webapi|openid-client)/)'],
+  transform: { '^.+\\.(t|m?j)s$': ['@swc/jest'] },
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon|oauth4webapi|openid-client|@owf)/)'],
   moduleNameMapper: {
     '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
     '^@fpa/testing/app$': '<rootDir>/libs/testing/src/app',
     '^@fpa/grants/testing$': '<rootDir>/libs/grants/src/testing/fakes',
     '^@fpa/openid-federation/testing$': '<rootDir>/libs/openid-federation/src/testing',
+    '^@fpa/verifier/testing$': '<rootDir>/libs/verifier/testing',
     '^@fpa/(.*)$': '<rootDir>/libs/$1/src',
   },
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
