@@ -23,7 +23,7 @@ export default tseslint.config(
   {
     // The images ship dist/libs and dist/apps without devDependencies: production code must not load test support.
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
-    ignores: ['libs/testing/**', 'libs/crypto/**', 'libs/*/src/testing/**', 'libs/verifier/testing/**', '**/*.spec.ts'],
+    ignores: ['libs/testing/**', 'libs/crypto/**', 'libs/*/src/testing/**', 'libs/*/testing/**', '**/*.spec.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

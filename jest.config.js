@@ -1,10 +1,10 @@
 // Two projects: fast unit specs beside the code, and e2e/integration suites that
 // talk to real PostgreSQL and Redis (test/). Both compile with swc; jose is ESM-only,
-// so it is transformed too, as are dcql (and valibot) and otplib's ESM-only dependencies (@scure/base, …).
+// so it is transformed too, as are otplib's ESM-only dependencies (@scure/base, …), @owf/mdoc, dcql and valibot.
 const common = {
   testEnvironment: 'node',
-  transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest'] },
-  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon|oauth4webapi|openid-client|dcql|valibot)/)'],
+  transform: { '^.+\\.(t|m?j)s$': ['@swc/jest'] },
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib|@hexagon|oauth4webapi|openid-client|@owf|dcql|valibot)/)'],
   moduleNameMapper: {
     '^@fpa/challenge-kit/testing$': '<rootDir>/libs/challenge-kit/src/testing',
     '^@fpa/testing/app$': '<rootDir>/libs/testing/src/app',

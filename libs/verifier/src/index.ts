@@ -1,3 +1,4 @@
+export * from './mdoc';
 export * from './trust/x5c-chain';
 export * from './sd-jwt/presentation-refusal';
 export * from './sd-jwt/key-binding';

@@ -1,2 +1,3 @@
+export * from './mdoc-index';
 export * from './sd-jwt-issuer';
 export * from './sd-jwt-wallet';

@@ -89,7 +89,7 @@ export function es256Signer(key: KeyObject): (data: string) => string {
   return (data) => sign('sha256', Buffer.from(data), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
 }
 
-export interface IssueOptions {
+export interface SdJwtIssueOptions {
   readonly vct?: string;
   /** Claims; by default every top-level claim is selectively disclosable. */
   readonly claims?: Record<string, unknown>;
@@ -115,7 +115,7 @@ export class TestSdJwtIssuer {
   }
 
   /** A real SD-JWT VC (`dc+sd-jwt`) bound to `holderJwk` (`cnf.jwk`), ending in `~` (no KB-JWT). */
-  async issue(options: IssueOptions): Promise<string> {
+  async issue(options: SdJwtIssueOptions): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const claims = options.claims ?? { given_name: 'Erika', family_name: 'Mustermann', birthdate: '1964-08-12', address: { country: 'DE', locality: 'Berlin' } };
     const frame = options.disclosureFrame ?? ({ _sd: Object.keys(claims) } as DisclosureFrame);

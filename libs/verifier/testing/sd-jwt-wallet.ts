@@ -10,7 +10,7 @@ import { es256Signer, sdJwtHasher } from './sd-jwt-issuer';
 
 type PresentationFrame = NonNullable<Parameters<SDJwtVcInstance['present']>[1]>;
 
-export interface PresentOptions {
+export interface SdJwtPresentOptions {
   readonly nonce: string;
   readonly aud: string;
   /** Which claims to disclose (`{ family_name: true }`); default: all. */
@@ -45,7 +45,7 @@ export class TestHolder {
   }
 
   /** `<issuer-jwt>~<disclosure>~…~<kb-jwt>` as a wallet puts it in `vp_token` (SD-JWT VC, VP-5). */
-  async present(credential: string, options: PresentOptions): Promise<string> {
+  async present(credential: string, options: SdJwtPresentOptions): Promise<string> {
     const sdjwt = new SDJwtVcInstance({ hasher: sdJwtHasher, hashAlg: 'sha-256' });
     const selected = await sdjwt.present(credential, options.frame);
     const [jwt, ...rest] = selected.split('~');

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { TEST_PID_VCT, TestHolder, TestSdJwtIssuer, createTestPki, testTransactionData, type IssueOptions, type PresentOptions } from '@fpa/verifier/testing';
+import { TEST_PID_VCT, TestHolder, TestSdJwtIssuer, createTestPki, testTransactionData, type SdJwtIssueOptions, type SdJwtPresentOptions } from '@fpa/verifier/testing';
 import { PresentationRefusal, type PresentationRefusalReason } from './presentation-refusal';
 import { verifySdJwtPresentation, type SdJwtPresentationExpectations } from './sd-jwt-presentation.verifier';
 
@@ -19,8 +19,8 @@ beforeAll(async () => {
 });
 
 const now = () => Math.floor(Date.now() / 1000);
-const present = (options: Partial<PresentOptions> = {}, cred = credential) => holder.present(cred, { nonce: NONCE, aud: AUD, ...options });
-const issue = (options: Partial<IssueOptions> = {}, by = issuer) => by.issue({ holderJwk: holder.publicJwk, ...options });
+const present = (options: Partial<SdJwtPresentOptions> = {}, cred = credential) => holder.present(cred, { nonce: NONCE, aud: AUD, ...options });
+const issue = (options: Partial<SdJwtIssueOptions> = {}, by = issuer) => by.issue({ holderJwk: holder.publicJwk, ...options });
 
 async function refusal(presentation: Promise<string> | string, overrides: Partial<SdJwtPresentationExpectations> = {}): Promise<PresentationRefusal> {
   try {
