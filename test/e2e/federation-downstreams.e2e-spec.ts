@@ -44,7 +44,12 @@ describe('federation, federating side: downstreams that cannot or do not answer'
   afterAll(async () => {
     await as1?.close();
     await flaky?.close();
-    op?.child.kill();
+    // Waits for the provider's process to end, so no pipe to it keeps this worker alive.
+    if (op && op.child.exitCode === null) {
+      const exited = new Promise((resolve) => op.child.once('exit', resolve));
+      op.child.kill();
+      await exited;
+    }
   });
 
   async function choose(bank: string): Promise<{ app: ChallengeClient; res: Awaited<ReturnType<ChallengeClient['send']>> }> {

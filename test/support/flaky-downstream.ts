@@ -29,7 +29,12 @@ export async function startFlakyDownstream(): Promise<FlakyDownstream> {
     mode: 'ok',
     tokenRequests: 0,
     parRequests: 0,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // A slow answer still pending (or a kept-alive connection) must not hold the test worker open.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   const json = (res: http.ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -63,7 +68,7 @@ export async function startFlakyDownstream(): Promise<FlakyDownstream> {
           if (state.mode === 'error_503') return json(res, 503, { error: 'temporarily_unavailable' });
           if (state.mode === 'huge') return json(res, 200, { access_token: 'x'.repeat(2_000_000) });
           if (state.mode === 'slow') {
-            await new Promise((r) => setTimeout(r, 3000));
+            await new Promise((r) => setTimeout(r, 3000).unref());
             if (!res.destroyed) json(res, 200, { error: 'too late' });
             return;
           }
