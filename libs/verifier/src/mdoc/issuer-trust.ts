@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto';
+import { validateCertificateChain, X5cChainError } from '../trust/x5c-chain';
 
 /**
  * Issuer trust for mdoc (issue 11, VP-5 "trust policy"): the document signer certificate carried in
- * IssuerAuth's x5chain must chain to one of the configured IACA trust anchors. Node's X509Certificate does the
- * signature checks; this file only walks the chain and applies the validity dates.
+ * IssuerAuth's x5chain must chain to one of the configured IACA trust anchors. The walk is the one
+ * `x5c` uses (trust/x5c-chain.ts); this file only parses COSE's DER certificates and names the failure.
  */
 export class IssuerTrustError extends Error {}
 
@@ -13,18 +14,6 @@ function parse(der: Uint8Array, what: string): X509Certificate {
   } catch {
     throw new IssuerTrustError(`${what} is not a DER X.509 certificate`);
   }
-}
-
-function assertValidAt(cert: X509Certificate, now: Date, what: string): void {
-  const notBefore = new Date(cert.validFrom);
-  const notAfter = new Date(cert.validTo);
-  if (now < notBefore || now > notAfter) {
-    throw new IssuerTrustError(`${what} (${cert.subject.replace(/\n/g, ', ')}) is not valid at ${now.toISOString()}`);
-  }
-}
-
-function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
-  return parent.ca && child.checkIssued(parent) && child.verify(parent.publicKey);
 }
 
 /**
@@ -37,13 +26,10 @@ export function verifyIssuerChain(input: { x5chain: readonly Uint8Array[]; trust
   if (input.trustAnchors.length === 0) throw new IssuerTrustError('no IACA trust anchor is configured');
   const chain = input.x5chain.map((der, i) => parse(der, `x5chain[${i}]`));
   const anchors = input.trustAnchors.map((der, i) => parse(der, `trust anchor ${i}`));
-  chain.forEach((cert, i) => assertValidAt(cert, input.now, i === 0 ? 'the document signer certificate' : `x5chain[${i}]`));
-  for (let i = 0; i + 1 < chain.length; i++) {
-    if (!issuedBy(chain[i], chain[i + 1])) throw new IssuerTrustError(`x5chain[${i}] is not issued by x5chain[${i + 1}]`);
+  try {
+    return validateCertificateChain(chain, anchors, input.now).leaf;
+  } catch (e) {
+    if (e instanceof X5cChainError) throw new IssuerTrustError(e.message);
+    throw e;
   }
-  const last = chain[chain.length - 1];
-  const anchor = anchors.find((a) => a.fingerprint256 === last.fingerprint256) ?? anchors.find((a) => issuedBy(last, a));
-  if (!anchor) throw new IssuerTrustError('the document signer certificate does not chain to a configured IACA trust anchor');
-  assertValidAt(anchor, input.now, 'the IACA trust anchor');
-  return chain[0];
 }

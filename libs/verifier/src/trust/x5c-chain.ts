@@ -33,7 +33,15 @@ export const MAX_X5C_LENGTH = 5;
 export function validateX5cChain(chain: unknown, anchors: readonly X509Certificate[], now: Date): ValidatedX5cChain {
   if (!Array.isArray(chain) || chain.length === 0) throw new X5cChainError('empty', 'x5c must be a non-empty array');
   if (chain.length > MAX_X5C_LENGTH) throw new X5cChainError('too_long', `x5c holds more than ${MAX_X5C_LENGTH} certificates`);
-  const certs = chain.map(parseCertificate);
+  return validateCertificateChain(chain.map(parseCertificate), anchors, now);
+}
+
+/**
+ * The chain walk itself, on parsed certificates (leaf first) — shared by `x5c` (JOSE, base64) and
+ * mdoc's COSE `x5chain` (DER): every certificate valid at `now`, each issued and signed by the next
+ * (a CA), the last one an anchor or issued by one, the anchor valid too. Throws X5cChainError.
+ */
+export function validateCertificateChain(certs: readonly X509Certificate[], anchors: readonly X509Certificate[], now: Date): ValidatedX5cChain {
   for (const cert of certs) {
     if (!validAt(cert, now)) throw new X5cChainError('not_valid_now', `certificate ${cert.subject} is not valid at ${now.toISOString()}`);
   }
