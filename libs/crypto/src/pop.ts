@@ -130,7 +130,7 @@ export async function verifySymmetricPopProof(proof: string, key: SymmetricPopKe
   try {
     payload = (await jwtVerify(proof, Buffer.from(key.jwk.k, 'base64url'), { algorithms: ['HS256'], typ: POP_PROOF_TYP })).payload as Record<string, unknown>;
   } catch {
-    throw new CryptoInputError('signature', 'PoP proof does not verify with the token’s PoP key');
+    throw new CryptoInputError('signature', 'PoP proof does not verify with the PoP key of the token');
   }
   const { jti, htm, htu, iat, ath } = payload;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256 || typeof htm !== 'string' || typeof htu !== 'string' || typeof iat !== 'number' || !Number.isFinite(iat)) {

@@ -212,7 +212,7 @@ export class DpopAuthGuard implements CanActivate {
    */
   challenge(error: string | undefined, description: string | undefined, status = 401, headers: Record<string, string> = {}, reason?: string, scheme: 'DPoP' | 'PoP' = 'DPoP'): OAuthError {
     this.options.onRefusal?.(reason ?? error ?? 'no_credentials');
-    const params = [error ? `error="${error}"` : undefined, description ? `error_description="${description.replace(/["\\]/g, '')}"` : undefined, `algs="${this.algs.join(' ')}"`]
+    const params = [error ? `error="${error}"` : undefined, description ? `error_description="${description.replace(/["\\]|[^\x20-\x7E]/g, '')}"` : undefined, `algs="${this.algs.join(' ')}"`]
       .filter(Boolean)
       .join(', ');
     const code = (error ?? 'invalid_token') as 'invalid_token';
