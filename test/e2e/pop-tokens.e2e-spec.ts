@@ -218,6 +218,11 @@ describe('PoP tokens (seed 001): req_cnf, cnf, rs_cnf', () => {
     });
   });
 
+  it('metadata: the PoP profile, the key types and rs_cnf (docs/pop-tokens.md)', async () => {
+    const md = (await (await fetch(`${suite.issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    expect(md).toMatchObject({ pop_key_types_supported: ['EC', 'OKP', 'RSA', 'oct'], req_cnf_members_supported: ['jwk', 'kid'], pop_proof_types_supported: ['dpop+jwt', 'pop+jwt'], rs_cnf_supported: true });
+  });
+
   it('rs_cnf is present exactly when the token is for one resource server: a DPoP token has neither cnf nor rs_cnf', async () => {
     const client = await device();
     const dpop = await client.requestToken();

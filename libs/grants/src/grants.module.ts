@@ -21,8 +21,6 @@ import { TokenManagementController } from './token-management.controller';
 import { TokenController } from './token.controller';
 import { PopBinder } from './pop/pop-binder.service';
 import { PopKeyStore } from './pop/pop-key.store';
-import { POP_RESOURCE_SERVERS, PopResourceServerRegistry } from './pop/pop-resource-servers';
-import { APP_CONFIG } from '@fpa/config';
 
 export interface TokenModuleOptions {
   readonly grants: readonly GrantPlugin[];
@@ -82,8 +80,7 @@ export class TokenModule {
         TokenIssuer,
         TokenIntrospectionService,
         TokenMetrics,
-        // Issue 12: PoP tokens (seed 001); the registry is read once at start-up, a bad file stops it.
-        { provide: POP_RESOURCE_SERVERS, inject: [APP_CONFIG], useFactory: (c: AppConfig) => PopResourceServerRegistry.fromFile(c.pop.resourceServersFile) },
+        // Issue 12: PoP tokens (seed 001); the resource-server registry comes from AuthorizationServerMetadataModule (global).
         PopKeyStore,
         PopBinder,
       ],
