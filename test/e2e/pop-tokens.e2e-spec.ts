@@ -5,6 +5,7 @@ import { FirstPartyClient, type TokenResult } from '@fpa/client-sdk';
 import { createDpopProof, createSymmetricPopProof, decodeJwtUnverified, generateClientKeyPair, generateResourceServerPopKey, thumbprint, type JWK } from '@fpa/crypto';
 import { DEVICE_CLIENT } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
+import { OpenApiWire } from '../support/openapi';
 import { asNonce, clientCredentialsForm, expectNoStore, expectOAuthError, postForm, registeredDevice } from '../support/http';
 
 /**
@@ -221,6 +222,42 @@ describe('PoP tokens (seed 001): req_cnf, cnf, rs_cnf', () => {
   it('metadata: the PoP profile, the key types and rs_cnf (docs/pop-tokens.md)', async () => {
     const md = (await (await fetch(`${suite.issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
     expect(md).toMatchObject({ pop_key_types_supported: ['EC', 'OKP', 'RSA', 'oct'], req_cnf_members_supported: ['jwk', 'kid'], pop_proof_types_supported: ['dpop+jwt', 'pop+jwt'], rs_cnf_supported: true });
+  });
+
+  it('the OpenAPI document describes PoP exchanges: metadata, both token requests, refresh, introspection, refusals', async () => {
+    const wire = new OpenApiWire((await (await fetch(`${suite.issuer}/openapi.json`)).json()) as ConstructorParameters<typeof OpenApiWire>[0]);
+    const problems: string[] = [];
+    const checkedFetch: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const sent = new Headers(init?.headers);
+      problems.push(
+        ...wire.problems({
+          method: init?.method ?? 'GET',
+          url: String(input),
+          status: res.status,
+          headers: res.headers,
+          body: await res.clone().text(),
+          requestContentType: sent.get('content-type') ?? undefined,
+          requestBody: typeof init?.body === 'string' ? init.body : undefined,
+        }),
+      );
+      return res;
+    };
+    await checkedFetch(`${suite.issuer}/.well-known/oauth-authorization-server`);
+    for (const key of ['client-key', 'symmetric'] as const) {
+      const client = await FirstPartyClient.create({ issuer: suite.issuer, clientId: DEVICE_CLIENT.client_id, fetch: checkedFetch });
+      await client.register();
+      const token = await client.requestToken({ pop: popOptions(key) });
+      await client.refresh();
+      await checkedFetch(`${suite.issuer}/introspect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`rs:${rsSecret}`).toString('base64')}` },
+        body: new URLSearchParams({ token: token.access_token }).toString(),
+      });
+      // unsupported_pop_key (ACE-4): the documented error shape.
+      await expect(client.requestToken({ pop: popOptions('symmetric', EC_ONLY) })).rejects.toThrow(/unsupported_pop_key|PoP/);
+    }
+    expect(problems).toEqual([]);
   });
 
   it('rs_cnf is present exactly when the token is for one resource server: a DPoP token has neither cnf nor rs_cnf', async () => {

@@ -157,8 +157,8 @@ export const tokenOpenApi: OpenApiFragment = {
         responses: {
           '200': jsonResponse('Tokens; or, for `fp_register`, the registration answer.', { oneOf: [ref('schemas', 'TokenResponse'), ref('schemas', 'DeviceRegistrationResponse')] }, { headers: { 'DPoP-Nonce': ref('headers', 'DPoPNonce') } }),
           '400': errorResponse(
-            'RFC 6749 §5.2 (GEN-1), RFC 8707, RFC 9396 and RFC 9449 errors. `use_dpop_nonce` comes with `DPoP-Nonce`: repeat the request with a proof carrying it.',
-            [...new Set([...DEVICE_REGISTRATION_ERRORS, 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'invalid_authorization_details', 'invalid_dpop_proof', 'use_dpop_nonce'])],
+            'RFC 6749 §5.2 (GEN-1), RFC 8707, RFC 9396, RFC 9449 and RFC 9200 §5.8.3 errors. `use_dpop_nonce` comes with `DPoP-Nonce`: repeat the request with a proof carrying it. `unsupported_pop_key`: the resource server of a PoP token cannot use that key type (ACE-4).',
+            [...new Set([...DEVICE_REGISTRATION_ERRORS, 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'invalid_authorization_details', 'invalid_dpop_proof', 'use_dpop_nonce', 'unsupported_pop_key'])],
             { headers: { 'DPoP-Nonce': ref('headers', 'DPoPNonce') } },
           ),
           '401': errorResponse('Client authentication failed: unknown or disabled client, bad secret or assertion, an assertion `jti` already used, an expired or foreign `device_auth_session` (JWTCA-8).', ['invalid_client'], {
