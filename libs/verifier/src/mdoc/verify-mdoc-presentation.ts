@@ -34,6 +34,8 @@ export interface MdocRefusal {
 }
 
 export interface VerifiedMdoc {
+  /** The OpenID4VP format identifier, so DCQL matching (matchDcqlQuery) can take this result as is. */
+  readonly format: 'mso_mdoc';
   readonly docType: string;
   /** namespace → element identifier → value, only what the holder disclosed (and the issuer signed). */
   readonly namespaces: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
@@ -82,6 +84,7 @@ function describe(document: Document): VerifiedMdoc {
   const ds = new X509Certificate(Buffer.from(issuerSigned.issuerAuth.certificate));
   const { d: _d, ...deviceKey } = mso.deviceKeyInfo.deviceKey.jwk;
   return {
+    format: 'mso_mdoc',
     docType: mso.docType,
     namespaces,
     issuer: {
