@@ -10,3 +10,4 @@ export * from './issuer-metadata/issuer-key';
 export * from './issuer-metadata/issuer-metadata.resolver';
 export * from './status/status-list';
 export * from './status/status-list.checker';
+export * from './transaction-data';
