@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FirstPartyClient, type TokenResult } from '@fpa/client-sdk';
 import { createDpopProof, createSymmetricPopProof, decodeJwtUnverified, generateClientKeyPair, generateResourceServerPopKey, thumbprint, type JWK } from '@fpa/crypto';
-import { DEVICE_CLIENT } from '@fpa/testing';
+import { DEVICE_CLIENT, spawnApp } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { OpenApiWire } from '../support/openapi';
 import { asNonce, clientCredentialsForm, expectNoStore, expectOAuthError, postForm, registeredDevice } from '../support/http';
@@ -217,6 +217,27 @@ describe('PoP tokens (seed 001): req_cnf, cnf, rs_cnf', () => {
       const proof = await createSymmetricPopProof(other.pop!.symmetricKey!, { htm: 'GET', htu: api, accessToken: foreign.access_token });
       await expectPopChallenge(await callPop(foreign.access_token, proof), 'invalid_token');
     });
+  });
+
+  it('the sample-api app as its own process (remote JWKS, RS_POP_KEY_FILE, shared Redis) takes both kinds of PoP tokens and refuses replays', async () => {
+    const child = await spawnApp('sample-api', { ...suite.env.env, AUTH_ISSUER: suite.issuer, RESOURCE_AUDIENCE: API_AUD, RS_POP_KEY_FILE: join(dir, 'rs-key.json') });
+    try {
+      const remote = `${child.url}/api/me`;
+      for (const key of ['client-key', 'symmetric'] as const) {
+        const client = await device();
+        const token = await client.requestToken({ pop: popOptions(key) });
+        const proof = key === 'symmetric'
+          ? await createSymmetricPopProof(client.pop!.symmetricKey!, { htm: 'GET', htu: remote, accessToken: token.access_token })
+          : await createDpopProof(client.dpopKey, { htm: 'GET', htu: remote, accessToken: token.access_token });
+        const call = (): Promise<Response> => fetch(remote, { headers: { authorization: `PoP ${token.access_token}`, pop: proof } });
+        expect((await call()).status).toBe(200);
+        const replay = await call();
+        expect(replay.status).toBe(401);
+        expect(replay.headers.get('www-authenticate')).toMatch(/^PoP error="invalid_token"/);
+      }
+    } finally {
+      await child.stop();
+    }
   });
 
   it('metadata: the PoP profile, the key types and rs_cnf (docs/pop-tokens.md)', async () => {
