@@ -6,6 +6,7 @@ import { createDpopProof, createSymmetricPopProof, decodeJwtUnverified, generate
 import { DEVICE_CLIENT, spawnApp } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { OpenApiWire } from '../support/openapi';
+import { startSmtpSink, type SmtpSink } from '../support/smtp';
 import { asNonce, clientCredentialsForm, expectNoStore, expectOAuthError, postForm, registeredDevice } from '../support/http';
 
 /**
@@ -24,6 +25,9 @@ describe('PoP tokens (seed 001): req_cnf, cnf, rs_cnf', () => {
   let rsKey: { publicJwk: JWK; privateJwk: JWK };
   let otherKey: { publicJwk: JWK; privateJwk: JWK };
   let rsSecret: string;
+  let smtp: SmtpSink;
+  /** A first-party app that also redeems codes from /authorize-challenge (seed 001 (A)/(B)). */
+  const APP = { ...DEVICE_CLIENT, client_id: 'pop-app', grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'] };
   const introspect = async (token: string): Promise<Record<string, unknown>> =>
     (await postForm(`${suite.issuer}/introspect`, { token }, { authorization: `Basic ${Buffer.from(`rs:${rsSecret}`).toString('base64')}` })).body;
 
@@ -42,13 +46,23 @@ describe('PoP tokens (seed 001): req_cnf, cnf, rs_cnf', () => {
       }),
     );
     writeFileSync(join(dir, 'rs-key.json'), JSON.stringify(rsKey.privateJwk));
-    suite = await startStandalone('poptokens', { POP_RESOURCE_SERVERS_FILE: join(dir, 'resource-servers.json'), RS_POP_KEY_FILE: join(dir, 'rs-key.json'), RESOURCE_AUDIENCE: API_AUD });
+    smtp = await startSmtpSink();
+    suite = await startStandalone('poptokens', {
+      POP_RESOURCE_SERVERS_FILE: join(dir, 'resource-servers.json'),
+      RS_POP_KEY_FILE: join(dir, 'rs-key.json'),
+      RESOURCE_AUDIENCE: API_AUD,
+      SMTP_URL: smtp.url,
+      CHALLENGE_RESEND_SECONDS: '0',
+      CHALLENGE_METHODS: 'email_otp',
+    });
+    await suite.createClient({ ...APP, resources: [API_AUD, EC_ONLY, OTHER] });
     await suite.createClient({ ...DEVICE_CLIENT, resources: [API_AUD, EC_ONLY, OTHER] });
     rsSecret = (await suite.createClient({ client_id: 'rs', type: 'confidential', permissions: ['introspect'] })).secret!;
     api = `${suite.issuer}/api/me`;
   });
   afterAll(async () => {
     await suite?.close();
+    await smtp?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -237,6 +251,19 @@ describe('PoP tokens (seed 001): req_cnf, cnf, rs_cnf', () => {
       }
     } finally {
       await child.stop();
+    }
+  });
+
+  it('(A)–(F) through the authorization challenge endpoint: the user signs in, the code is redeemed with resource + req_cnf for a PoP token', async () => {
+    for (const key of ['client-key', 'symmetric'] as const) {
+      const client = await FirstPartyClient.create({ issuer: suite.issuer, clientId: APP.client_id });
+      const email = `pop-${key}@example.com`;
+      const { tokens } = await client.authorize({ scope: 'openid api.read', loginHint: email, pop: popOptions(key), onChallenge: async () => ({ code: await smtp.code(email) }) });
+      expect(tokens).toMatchObject({ token_type: 'PoP', rs_cnf: { jwk: rsKey.publicJwk } });
+      const claims = claimsOf(tokens.access_token);
+      expect(claims).toMatchObject({ aud: API_AUD, email_verified: true });
+      expect(Object.keys(claims.cnf as object)).toEqual([key === 'client-key' ? 'jwk' : 'jwe']);
+      expect((await client.fetchResource(api)).status).toBe(200);
     }
   });
 

@@ -227,7 +227,7 @@ export class FirstPartyClient {
     if (options.acrValues) first.acr_values = options.acrValues;
     if (options.maxAge !== undefined) first.max_age = String(options.maxAge);
     if (options.loginHint) first.login_hint = options.loginHint;
-    if (options.resource) first.resource = options.resource;
+    if (options.resource ?? options.pop) first.resource = options.resource ?? options.pop!.audience;
     if (options.challengeType) first.challenge_type = options.challengeType;
     if (options.nativeCallbackUri) first.native_callback_uri = options.nativeCallbackUri;
     const port: WalkPort = {
@@ -244,7 +244,10 @@ export class FirstPartyClient {
     const form: Record<string, string> = { grant_type: 'authorization_code', code: authorizationCode, code_verifier: verifier };
     if (mode === 'device') Object.assign(form, { client_assertion_type: ASSERTION_TYPE, client_assertion: await this.clientAssertion() });
     else form.client_id = this.options.clientId;
+    // Seed 001 (C): the grant, the resource server and the key to bind (the DPoP key of this flow, or a generated one).
+    if (options.pop) Object.assign(form, { token_type: 'pop', audience: options.pop.audience }, options.pop.key === 'client-key' ? { req_cnf: JSON.stringify({ jwk: this.dpopKey.publicJwk }) } : {});
     const tokens = await this.tokenRequest(md.token_endpoint, form, 'authorization_code');
+    if (options.pop) await this.acceptPopToken(tokens, options.pop);
     return { authorizationCode, authSession, tokens };
   }
 
