@@ -74,9 +74,9 @@ export class SerialPGlitePool extends EventEmitter {
 
   end(callback?: (err?: Error | null) => void): void {
     closePglite(this.dataDir).then(
-        () => callback?.(null),
-        (err: Error) => callback?.(err),
-      );
+      () => callback?.(null),
+      (err: Error) => callback?.(err),
+    );
   }
 }
 
