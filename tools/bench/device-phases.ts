@@ -3,6 +3,7 @@ import { devicePublicKeys, fetchNonce, registerDevices, registrationRequest, sig
 import { runFixedRate, runMaxThroughput, runPaced } from './load';
 import { fmt, isRegistrationResponse, isTokenResponse, MAX_FAILURE_RATIO, measured } from './phases';
 import { failureRatio } from './report';
+import { sampleStoreCpu, storeCpuBetween } from './stores';
 
 /**
  * The registration and device-grant phases (issue 2): `POST /register` with fresh device keys,
@@ -57,7 +58,8 @@ export async function runDevicePhases(ctx: BenchContext): Promise<GroupResult> {
     const registrationKeys = await devicePublicKeys(options.registerRequests + options.connections + 16);
     log(`generated ${fmt(registrationKeys.length)} device keys for the registration phase in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const registrationRequests = registrationKeys.map((jwk) => registrationRequest(DEVICE_CLIENT_ID, jwk));
-    finish(
+    const storesBefore = await sampleStoreCpu(options.adminDatabaseUrl, ctx.dbName, options.redisUrl);
+    const phase = finish(
       out,
       log,
       await measured(registration, () =>
@@ -65,6 +67,10 @@ export async function runDevicePhases(ctx: BenchContext): Promise<GroupResult> {
       ),
       isRegistrationResponse,
     );
+    // Where a registration's CPU goes besides the registration process (issue 13): per completed request.
+    const stores = storeCpuBetween(storesBefore, await sampleStoreCpu(options.adminDatabaseUrl, ctx.dbName, options.redisUrl));
+    const perRequest = (ms: number | undefined): string => (ms === undefined || phase.completed === 0 ? 'n/a' : `${(ms / phase.completed).toFixed(3)} ms`);
+    log(`registration CPU per request: registration process ${perRequest(phase.serverCpuMs)}, PostgreSQL backends of the bench database ${perRequest(stores.postgresMs)}, Redis server (whole process, shared) ${perRequest(stores.redisMs)}`);
     registrationRequests.length = 0;
     out.settings.push(`Registration phase: ${fmt(options.registerRequests)} requests over ${options.connections} connections, each with its own fresh EC P-256 public key (\`REGISTRATION_RATE_LIMIT=10000000\`).`);
   }

@@ -1,12 +1,21 @@
 import type { Request, Response } from 'express';
 
-/** RFC 6749 §5.1: token and error responses must not be cached. */
+/**
+ * RFC 6749 §5.1: token and error responses must not be cached. The body goes out as a string with
+ * its Content-Length, so Node writes the head and the body in one `write` (Express's `res.json`
+ * turns it into a Buffer, which Node sends as a second chunk of a `writev`, after its own type and
+ * charset handling): the same bytes, less work per response (issue 13). A HEAD request gets the
+ * head only (Node drops the body).
+ */
 export function sendJson(res: Response, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.status(status);
+  res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
-  res.json(body);
+  const text = JSON.stringify(body) ?? '';
+  if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /** What domain code may know about the HTTP request, without Express types. */
