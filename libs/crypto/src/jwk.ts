@@ -1,5 +1,5 @@
-import { createPublicKey, hash } from 'node:crypto';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import { createPublicKey } from 'node:crypto';
+import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { CryptoInputError } from './errors';
 
 /** Members that make a JWK private or symmetric (RFC 7517/7518; DPOP-10). */
@@ -57,43 +57,16 @@ export async function parseDevicePublicKey(input: string, requestedAlg?: string)
   const alg = requestedAlg ?? algs[0];
   if (!algs.includes(alg)) throw new CryptoInputError('alg_mismatch', `alg ${safe(alg)} cannot be used with this key`);
   try {
-    // The import is the check (an EC point off the curve, an Ed25519 key of the wrong length, an RSA
-    // modulus OpenSSL refuses); the key itself is not kept. node:crypto runs the very check
-    // WebCrypto's importKey (what jose's importJWK calls) runs — the same KeyObjectHandle.initJwk —
-    // without building a CryptoKey: ~0.08 ms of CPU instead of ~0.14 ms (issue 13). As for PEM above.
-    createPublicKey({ key: jwk, format: 'jwk' });
+    await importJWK(jwk, alg);
   } catch {
     throw new CryptoInputError('malformed_key', 'public_key is not a valid key');
   }
   return { jwk, alg, jkt: await thumbprint(jwk) };
 }
 
-/**
- * RFC 7638 SHA-256 JWK thumbprint (VEC-1, VEC-2). The EC, OKP and RSA keys this suite handles are
- * hashed here, synchronously: the canonical form is the required members in lexicographic order,
- * no whitespace (§3.2/§3.3), exactly what jose's `calculateJwkThumbprint` hashes — the spec checks
- * both agree. jose hashes with WebCrypto's `subtle.digest`, a thread-pool job whose dispatch cost
- * ~0.06 ms of CPU per call against ~0.007 ms here (issue 13, docs/benchmarks.md "Registration:
- * where the time goes"); every other key type, or a member that is not a non-empty string, still
- * goes to jose (same result, same errors).
- */
+/** RFC 7638 SHA-256 JWK thumbprint (VEC-1, VEC-2). */
 export function thumbprint(jwk: JWK): Promise<string> {
-  const canonical = canonicalThumbprintInput(jwk);
-  // jose refuses a non-ASCII canonical form (a TypeError): so does this, by handing it over.
-  return canonical === undefined || !ASCII.test(canonical) ? calculateJwkThumbprint(jwk, 'sha256') : Promise.resolve(hash('sha256', canonical, 'base64url'));
-}
-
-// eslint-disable-next-line no-control-regex -- the whole ASCII range is the point
-const ASCII = /^[\x00-\x7f]*$/;
-
-/** RFC 7638 §3.2 JSON of the required members, or undefined when jose should decide. */
-function canonicalThumbprintInput(jwk: JWK): string | undefined {
-  const str = (v: unknown): v is string => typeof v === 'string' && v !== '';
-  // JSON.stringify escapes exactly as jose does (it hashes JSON.stringify of the same object).
-  if (jwk.kty === 'EC' && str(jwk.crv) && str(jwk.x) && str(jwk.y)) return JSON.stringify({ crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y });
-  if (jwk.kty === 'OKP' && str(jwk.crv) && str(jwk.x)) return JSON.stringify({ crv: jwk.crv, kty: 'OKP', x: jwk.x });
-  if (jwk.kty === 'RSA' && str(jwk.e) && str(jwk.n)) return JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n });
-  return undefined;
+  return calculateJwkThumbprint(jwk, 'sha256');
 }
 
 function parseKeyInput(input: string): Record<string, unknown> {
