@@ -8,3 +8,4 @@ export * from './nonce';
 export * from './key-encryption';
 export * from './signing-keys';
 export * from './pkce';
+export * from './jwe';
