@@ -66,7 +66,10 @@ export class MiniWallet {
     const encrypted = request.response_mode.endsWith('.jwt');
     const thumb = encrypted ? { jwkThumbprint: new Uint8Array(Buffer.from(await thumbprint({ kty: 'EC', crv: 'P-256', x: request.client_metadata.jwks.keys[0].x, y: request.client_metadata.jwks.keys[0].y }), 'base64url')) } : {};
     const transcript = origin ? { kind: 'dc_api' as const, origin, nonce: request.nonce, ...thumb } : { kind: 'openid4vp' as const, clientId: request.client_id!, nonce: request.nonce, responseUri: request.response_uri!, ...thumb };
-    return holder.present({ issuerSigned, transcript });
+    // Disclose what the query asks for ([namespace, element] paths), as a wallet answering DCQL does.
+    const disclose: Record<string, string[]> = {};
+    for (const c of request.dcql_query.credentials as { claims?: { path: string[] }[] }[]) for (const { path } of c.claims ?? []) (disclose[path[0]] ??= []).push(path[1]);
+    return holder.present({ issuerSigned, transcript, disclose });
   }
 }
 
