@@ -162,7 +162,8 @@ export class DigitalCredentialChallenge implements ChallengeMethod<DigitalCreden
     const read = await this.readDcApiToken(request, vpToken);
     if ('error' in read) return invalidInput(read.error);
     const verdict = await this.vp.verify(request, read.vpToken, read.encrypted);
-    if (!verdict.ok) return invalidInput(refused(verdict));
+    // A well-formed presentation that fails verification is a wrong answer: counted like any other (contract suite).
+    if (!verdict.ok) return { kind: 'rejected', reason: 'invalid_code', description: refused(verdict) };
     const proven = identityOf(verdict, this.vp.policy);
     return proven.ok ? this.verified(proven.identity) : invalidInput(proven.description);
   }
