@@ -9,3 +9,4 @@ export * from './openid4vp.service';
 export * from './openid4vp.controller';
 export * from './openid4vp.module';
 export * from './transaction-data.adapter';
+export * from './openid4vp.openapi';
