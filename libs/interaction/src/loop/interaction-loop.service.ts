@@ -191,7 +191,9 @@ export class InteractionLoop {
     const active = turn.flow.active;
     // Parameters a method declares as answers (`answers`) answer its challenge even while it is pending (WALLET-1: `response_code`).
     const answersActive = active !== undefined && (this.methods.get(active.method)?.answers ?? []).some((p) => input[p] !== undefined);
-    const answering = input.code !== undefined || input.credential !== undefined || answersActive || this.answerParams.some((p) => input[p] !== undefined);
+    const foreignAnswer = !answersActive && this.answerParams.some((p) => input[p] !== undefined);
+    const answering = input.code !== undefined || input.credential !== undefined || answersActive || foreignAnswer;
+    if (active?.pending && foreignAnswer) throw new OAuthError('invalid_request', 'this parameter does not answer the challenge in progress');
 
     // A client polling a challenge that waits for something outside (WALLET-2).
     if (active?.pending && !answersActive && explicit === undefined && action === undefined && !answering) return this.steps.poll(turn, active);
