@@ -50,7 +50,7 @@ describe('janitor on PostgreSQL: what it deletes and what it keeps', () => {
   });
   afterAll(async () => suite?.close());
   beforeEach(async () => {
-    await sql('TRUNCATE device_sessions, refresh_tokens, authorization_codes, user_authentications, token_revocations, auth_attempts, audit_events, janitor_runs');
+    await sql('TRUNCATE device_sessions, refresh_tokens, authorization_codes, user_authentications, token_revocations, pop_keys, auth_attempts, audit_events, janitor_runs');
   });
 
   // --- rows, each named by what it is; `keep` says what the janitor must do with it -------------
@@ -156,6 +156,12 @@ describe('janitor on PostgreSQL: what it deletes and what it keeps', () => {
       remember(name, 'token_revocations', 'jti', name);
     }
 
+    // Issue 12: PoP keys a client proved, until no request may name them (PopKeyStore.find: expires_at > now).
+    for (const [name, expires] of [['pop-key-expired', -1], [kept('pop-key-expiring-at-now'), 0], [kept('pop-key-live'), DAY]] as const) {
+      await sql(`INSERT INTO pop_keys (client_id, kid, jwk, created_at, expires_at) VALUES ('app', $1, '{}'::jsonb, $2, $3)`, [name, at(expires - DAY), at(expires)]);
+      remember(name, 'pop_keys', 'kid', name);
+    }
+
     // Failure counts: forgotten by the limiter after AUTH_LOCKOUT_RESET_SECONDS unless still locked.
     const attempts: [string, number, number | null][] = [
       ['attempts-forgotten', ATTEMPT_CUTOFF - 1, null],
@@ -191,7 +197,7 @@ describe('janitor on PostgreSQL: what it deletes and what it keeps', () => {
 
   /** What the fixture expects deleted, per table (the summary's counts). */
   const expectedDeleted = (keep: Set<string>): Record<string, number> => {
-    const counts: Record<string, number> = { device_sessions: 0, refresh_tokens: 0, authorization_codes: 0, user_authentications: 0, token_revocations: 0, auth_attempts: 0, audit_events: 0, janitor_runs: 0 };
+    const counts: Record<string, number> = { device_sessions: 0, refresh_tokens: 0, authorization_codes: 0, user_authentications: 0, token_revocations: 0, pop_keys: 0, auth_attempts: 0, audit_events: 0, janitor_runs: 0 };
     for (const [name, r] of rows) if (!keep.has(name)) counts[r.table] += 1;
     return counts;
   };
@@ -219,7 +225,7 @@ describe('janitor on PostgreSQL: what it deletes and what it keeps', () => {
     // more than two rows to delete needed more.
     expect(summary.batches).toBeGreaterThan(20);
     const once = await (async () => {
-      await sql('TRUNCATE device_sessions, refresh_tokens, authorization_codes, user_authentications, token_revocations, auth_attempts, audit_events, janitor_runs');
+      await sql('TRUNCATE device_sessions, refresh_tokens, authorization_codes, user_authentications, token_revocations, pop_keys, auth_attempts, audit_events, janitor_runs');
       await seed();
       return janitor.run({ asOf: NOW, batchSize: 1000 });
     })();

@@ -60,6 +60,20 @@ describe('embedded default: standalone on PGlite in DATA_DIR with an in-process 
     expect(existsSync(join(dataDir, 'LOCK'))).toBe(true);
   });
 
+  it('serves the OpenAPI document and Swagger UI, merged at the first request for them (issue 13 goal 4)', async () => {
+    const res = await fetch(`${app!.url}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; servers: { url: string }[]; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.0.3');
+    expect(doc.servers[0].url).toBe(app!.url);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/authorize-challenge', '/token', '/register']));
+    // The same document again (built once), and the UI page.
+    expect(await (await fetch(`${app!.url}/openapi.json`)).json()).toEqual(doc);
+    const ui = await fetch(`${app!.url}/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger-ui');
+  });
+
   it('runs the whole device flow with the SDK and the demo client demo-app', async () => {
     const steps: string[] = [];
     device = await FirstPartyClient.create({ issuer: app!.url, clientId: 'demo-app', onEvent: (e) => steps.push(e.step) });

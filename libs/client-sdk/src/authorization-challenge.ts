@@ -1,3 +1,4 @@
+import type { PopTokenOptions } from './first-party-client';
 /**
  * Types of the authorization challenge loop (`FirstPartyClient.authorize`, FiPA -04 §5, CONTRACT §5).
  * The server's shapes are in its OpenAPI document (GET <issuer>/openapi.json).
@@ -46,6 +47,11 @@ export interface AuthorizeOptions {
   readonly loginHint?: string;
   /** RFC 8707 resource indicator. */
   readonly resource?: string;
+  /**
+   * Seed 001 (A)–(D): redeem the code for a PoP token for this resource server (its `audience` is sent
+   * as `resource` in the authorization request, so the grant is for it); see `PopTokenOptions`.
+   */
+  readonly pop?: PopTokenOptions;
   /** The method to begin with (else the server infers it from `email` / `phone` / `loginHint`, or asks). */
   readonly challengeType?: string;
   /** More parameters for the first request (`email`, `phone`, …). */

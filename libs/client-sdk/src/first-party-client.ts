@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge, signJwt, type ClientKeyPair } from '@fpa/crypto';
+import { createDpopProof, createSymmetricPopProof, generateClientKeyPair, randomToken, s256CodeChallenge, signJwt, thumbprint, type ClientKeyPair, type JWK, type SymmetricPopKey } from '@fpa/crypto';
 import type { AuthorizeOptions } from './authorization-challenge';
 import { OAuthClientError } from './errors';
 import { walkNativeAuthorization, type WalkEvent, type WalkPort } from './native-walk';
@@ -19,6 +19,21 @@ export interface TokenResult {
   readonly refresh_token?: string;
   readonly scope?: string;
   readonly auth_session?: string;
+  /** PoP tokens (seed 001 (D)): the PoP key, and the resource server's key. */
+  readonly cnf?: Record<string, unknown>;
+  readonly rs_cnf?: { readonly jwk?: JWK };
+}
+
+/**
+ * A PoP token request (seed 001 (C), docs/pop-tokens.md): `client-key` binds the DPoP key (sent as
+ * `req_cnf`, proven by the DPoP proof of the same request); `symmetric` asks the server for a key.
+ * `resourceServerKey`: the public key the app expects of that resource server — `rs_cnf` must match
+ * it (RFC 7638 thumbprint), or the token is refused before it is ever sent anywhere.
+ */
+export interface PopTokenOptions {
+  readonly key: 'client-key' | 'symmetric';
+  readonly audience: string;
+  readonly resourceServerKey: JWK;
 }
 
 export type SdkEvent =
@@ -69,6 +84,8 @@ export class FirstPartyClient {
   accessToken: string | undefined;
   refreshToken: string | undefined;
   tokenType: string | undefined;
+  /** The resource server a PoP token is for, and the symmetric key it was issued with (if the server generated one). */
+  pop: { audience: string; symmetricKey: SymmetricPopKey | undefined } | undefined;
 
   private metadata: Metadata | undefined;
   /** register() succeeded: `authorize` defaults to the device way in once there is an access token. */
@@ -144,7 +161,7 @@ export class FirstPartyClient {
   }
 
   /** (C)/(D): client credentials with the device assertion and DPoP. */
-  async requestToken(params: { scope?: string; resource?: string } = {}): Promise<TokenResult> {
+  async requestToken(params: { scope?: string; resource?: string; pop?: PopTokenOptions } = {}): Promise<TokenResult> {
     const md = await this.discover();
     const form: Record<string, string> = {
       grant_type: 'client_credentials',
@@ -153,7 +170,34 @@ export class FirstPartyClient {
     };
     if (params.scope) form.scope = params.scope;
     if (params.resource) form.resource = params.resource;
-    return this.tokenRequest(md.token_endpoint, form, 'client_credentials');
+    if (!params.pop) return this.tokenRequest(md.token_endpoint, form, 'client_credentials');
+    // Seed 001 (C): the grant with the resource server and the key to bind (or a request for one).
+    form.audience = params.pop.audience;
+    form.token_type = 'pop';
+    if (params.pop.key === 'client-key') form.req_cnf = JSON.stringify({ jwk: this.dpopKey.publicJwk });
+    const token = await this.tokenRequest(md.token_endpoint, form, 'client_credentials');
+    await this.acceptPopToken(token, params.pop);
+    return token;
+  }
+
+  /** Seed 001 (D): a PoP token is kept only if it is one, for the expected resource server key (`rs_cnf`). */
+  private async acceptPopToken(token: TokenResult, pop: PopTokenOptions): Promise<void> {
+    const refuse = (why: string): never => {
+      this.accessToken = undefined;
+      this.tokenType = undefined;
+      throw new Error(`PoP token refused: ${why}`);
+    };
+    if (token.token_type.toLowerCase() !== 'pop') refuse(`token_type is ${token.token_type}`);
+    const rsKey = token.rs_cnf?.jwk;
+    if (!rsKey || (await thumbprint(rsKey)) !== (await thumbprint(pop.resourceServerKey))) refuse('rs_cnf is not the key of the resource server the app is about to call');
+    const cnfJwk = token.cnf?.jwk as JWK | undefined;
+    if (pop.key === 'symmetric') {
+      if (cnfJwk?.kty !== 'oct' || typeof cnfJwk.k !== 'string' || typeof cnfJwk.kid !== 'string') refuse('cnf carries no symmetric key');
+      this.pop = { audience: pop.audience, symmetricKey: { jwk: { kty: 'oct', alg: 'HS256', k: cnfJwk!.k!, kid: cnfJwk!.kid! } } };
+    } else {
+      if (!cnfJwk || (await thumbprint(cnfJwk)) !== this.dpopKey.jkt) refuse('cnf is not the key the app asked for');
+      this.pop = { audience: pop.audience, symmetricKey: undefined };
+    }
   }
 
   /**
@@ -183,7 +227,7 @@ export class FirstPartyClient {
     if (options.acrValues) first.acr_values = options.acrValues;
     if (options.maxAge !== undefined) first.max_age = String(options.maxAge);
     if (options.loginHint) first.login_hint = options.loginHint;
-    if (options.resource) first.resource = options.resource;
+    if (options.resource ?? options.pop) first.resource = options.resource ?? options.pop!.audience;
     if (options.challengeType) first.challenge_type = options.challengeType;
     if (options.nativeCallbackUri) first.native_callback_uri = options.nativeCallbackUri;
     const port: WalkPort = {
@@ -200,7 +244,10 @@ export class FirstPartyClient {
     const form: Record<string, string> = { grant_type: 'authorization_code', code: authorizationCode, code_verifier: verifier };
     if (mode === 'device') Object.assign(form, { client_assertion_type: ASSERTION_TYPE, client_assertion: await this.clientAssertion() });
     else form.client_id = this.options.clientId;
+    // Seed 001 (C): the grant, the resource server and the key to bind (the DPoP key of this flow, or a generated one).
+    if (options.pop) Object.assign(form, { token_type: 'pop', audience: options.pop.audience }, options.pop.key === 'client-key' ? { req_cnf: JSON.stringify({ jwk: this.dpopKey.publicJwk }) } : {});
     const tokens = await this.tokenRequest(md.token_endpoint, form, 'authorization_code');
+    if (options.pop) await this.acceptPopToken(tokens, options.pop);
     return { authorizationCode, authSession, tokens };
   }
 
@@ -247,6 +294,7 @@ export class FirstPartyClient {
     const method = (init.method ?? 'GET').toUpperCase();
     const target = new URL(url);
     const htu = `${target.origin}${target.pathname}`;
+    if (this.tokenType?.toLowerCase() === 'pop') return this.fetchWithPop(url, method, htu, init);
     const nonceKey = `rs|${target.origin}`;
     for (let attempt = 0; ; attempt++) {
       const proof = await this.proof(method, htu, this.nonces.get(nonceKey), this.accessToken);
@@ -265,6 +313,19 @@ export class FirstPartyClient {
       this.options.onEvent?.({ step: 'resource', url, status: res.status });
       return res;
     }
+  }
+
+  /**
+   * Seed 001 (E): `Authorization: PoP <token>` and a `PoP` proof — a DPoP-style proof with the
+   * client key, or the HS256 `pop+jwt` with the generated key (docs/pop-tokens.md).
+   */
+  private async fetchWithPop(url: string, method: string, htu: string, init: { headers?: Record<string, string>; body?: string }): Promise<Response> {
+    const token = this.accessToken!;
+    const key = this.pop?.symmetricKey;
+    const proof = key ? await createSymmetricPopProof(key, { htm: method, htu, accessToken: token }) : await createDpopProof(this.dpopKey, { htm: method, htu, accessToken: token });
+    const res = await this.doFetch(url, { method, body: init.body, headers: { ...init.headers, authorization: `PoP ${token}`, pop: proof } });
+    this.options.onEvent?.({ step: 'resource', url, status: res.status });
+    return res;
   }
 
   /** A DPoP proof for the authorization server's endpoint (exposed for tests and custom calls). */
@@ -307,6 +368,8 @@ export class FirstPartyClient {
         this.tokenType = body.token_type;
         if (body.refresh_token) this.refreshToken = body.refresh_token;
         if (body.auth_session) this.authSession = body.auth_session;
+        // A refresh of a PoP token keeps its key (ACE-5): the symmetric key the app holds stays valid.
+        if (body.token_type.toLowerCase() !== 'pop') this.pop = undefined;
         this.options.onEvent?.({ step: 'token', grant, tokenType: body.token_type, expiresIn: body.expires_in });
         return body;
       } catch (e) {

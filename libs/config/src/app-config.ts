@@ -170,5 +170,9 @@ export interface AppConfig {
     /** How long a fetched JWKS is trusted; a retired key keeps verifying here at most this long. */
     readonly jwksCacheSeconds: number;
     readonly nonceSecret: Uint8Array | undefined;
+    /** RS_POP_KEY_FILE: this API's private PoP key (JWK) for `cnf.jwe`; unset = asymmetric PoP keys only. */
+    readonly popKeyFile: string | undefined;
   };
+  /** Issue 12 (seed 001): PoP tokens. POP_RESOURCE_SERVERS_FILE: the registered resource servers (libs/grants pop/); unset = none. */
+  readonly pop: { readonly resourceServersFile: string | undefined };
 }

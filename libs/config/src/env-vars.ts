@@ -169,6 +169,9 @@ export const ENV_VARS = {
   FEDERATION_DOWNSTREAMS_FILE: {
     doc: 'JSON file of the downstream authorization servers the suite may federate to (issuer, our `client_id` there, allowed hosts, trusted `acr`/`amr`; docs/federation.md). Unset: none (a client’s `routing_policy` can then only route locally).',
   },
+  POP_RESOURCE_SERVERS_FILE: {
+    doc: 'JSON file of the resource servers PoP tokens (seed 001, `req_cnf`/`token_type=pop`) may be issued for: identifier, public JWK (`rs_cnf`, and the key `cnf.jwe` is encrypted to), accepted PoP key types (docs/pop-tokens.md). Unset: no PoP tokens (DPoP stays the only binding).',
+  },
   FEDERATION_HTTP_TIMEOUT_MS: { doc: 'Timeout of every request to a downstream server (metadata, PAR, token, JWKS), in ms.', default: '5000' },
   FEDERATION_HTTP_MAX_BYTES: { doc: 'Largest response body accepted from a downstream server; a larger one is refused unread.', default: '262144' },
   FEDERATION_METADATA_CACHE_SECONDS: { doc: 'How long a downstream server’s RFC 8414 metadata (and JWKS) is trusted before it is fetched again.', default: '300' },
@@ -263,6 +266,9 @@ export const ENV_VARS = {
   RS_NONCE_SECRET: {
     doc: 'sample-api: base64url ≥ 32 bytes for resource-server DPoP nonces. Unset = the API does not require nonces.',
     secret: true,
+  },
+  RS_POP_KEY_FILE: {
+    doc: 'sample-api: file holding the private JWK (EC P-256/X25519/RSA) whose public half is registered for this API in POP_RESOURCE_SERVERS_FILE; it decrypts the symmetric PoP key in `cnf.jwe`. Unset: the API accepts PoP tokens with client (asymmetric) keys only.',
   },
 } as const satisfies Record<string, VarSpec>;
 

@@ -292,7 +292,9 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       jwksUri: url('AUTH_JWKS_URI', raw('AUTH_JWKS_URI'), ['https:', 'http:']) ?? `${authIssuer}/jwks`,
       jwksCacheSeconds: int('AUTH_JWKS_CACHE_SECONDS', 1, 3600),
       nonceSecret: secretBytes('RS_NONCE_SECRET', 32),
+      popKeyFile: raw('RS_POP_KEY_FILE'),
     },
+    pop: { resourceServersFile: raw('POP_RESOURCE_SERVERS_FILE') },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

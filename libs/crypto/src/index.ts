@@ -9,3 +9,4 @@ export * from './key-encryption';
 export * from './signing-keys';
 export * from './pkce';
 export * from './jwe';
+export * from './pop';

@@ -3,6 +3,7 @@ import { AuthorizationDetailsRegistry, AuthzRequestModule } from '@fpa/authz-req
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { KEY_SET_ALGS } from '@fpa/crypto';
 import { mergeMetadata, type MetadataPart } from '@fpa/oauth-core';
+import { POP_RESOURCE_SERVERS, PopResourceServerRegistry } from './pop/pop-resource-servers';
 
 export const METADATA_PARTS = Symbol('METADATA_PARTS');
 
@@ -45,17 +46,20 @@ export class AuthorizationServerMetadataModule {
       providers: [
         {
           provide: METADATA_PARTS,
-          inject: [APP_CONFIG, AuthorizationDetailsRegistry],
-          useFactory: (config: AppConfig, details: AuthorizationDetailsRegistry): MetadataPart[] => [
+          inject: [APP_CONFIG, AuthorizationDetailsRegistry, POP_RESOURCE_SERVERS],
+          useFactory: (config: AppConfig, details: AuthorizationDetailsRegistry, popServers: PopResourceServerRegistry): MetadataPart[] => [
             tokenMetadata(config, options.grantTypes),
             // RAR-8: the types this deployment validates (the same registry every endpoint uses).
             { authorization_details_types_supported: details.types },
+            popMetadata(popServers),
             ...(options.metadata ?? []).map((m) => m(config)),
           ],
         },
         AuthorizationServerMetadata,
+        // Issue 12: the registered PoP resource servers, read once at start-up (a bad file stops it); the grants use the same instance.
+        { provide: POP_RESOURCE_SERVERS, inject: [APP_CONFIG], useFactory: (c: AppConfig) => PopResourceServerRegistry.fromFile(c.pop.resourceServersFile) },
       ],
-      exports: [AuthorizationServerMetadata],
+      exports: [AuthorizationServerMetadata, POP_RESOURCE_SERVERS],
     };
   }
 }
@@ -85,5 +89,23 @@ function tokenMetadata(config: AppConfig, grantTypes: readonly string[]): Metada
     dpop_signing_alg_values_supported: [...config.dpop.algs],
     // RFC 9068 access tokens are signed with the suite's keys.
     access_token_signing_alg_values_supported: [config.keys.signingAlg],
+  };
+}
+
+/**
+ * Issue 12 (seed 001, docs/pop-tokens.md): extension members saying which PoP profile this server
+ * speaks — `req_cnf` (`jwk` or `kid`) proven by a DPoP proof, or `token_type=pop` for a generated
+ * symmetric key; the key types some registered resource server accepts; proofs at the resource
+ * server (`dpop+jwt` for client keys, HS256 `pop+jwt` for symmetric ones); `rs_cnf` returned in
+ * every PoP token response (one resource server per token). Absent when no resource server is registered (META-1).
+ */
+function popMetadata(servers: PopResourceServerRegistry): MetadataPart {
+  if (!servers.enabled) return {};
+  return {
+    pop_token_profile: 'urn:first-party-auth:pop:http-dpop',
+    pop_key_types_supported: servers.keyTypes(),
+    req_cnf_members_supported: ['jwk', 'kid'],
+    pop_proof_types_supported: ['dpop+jwt', 'pop+jwt'],
+    rs_cnf_supported: true,
   };
 }

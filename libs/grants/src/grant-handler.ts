@@ -16,7 +16,7 @@ export interface GrantContext {
 export interface GrantResult {
   readonly body: Record<string, unknown>;
   /** Metrics label for issued tokens; omit for grants that issue no access token (fp_register). */
-  readonly issued?: { readonly tokenType: 'DPoP' | 'Bearer' };
+  readonly issued?: { readonly tokenType: 'DPoP' | 'Bearer' | 'PoP' };
 }
 
 /**

@@ -19,6 +19,8 @@ import { TokenIssuer } from './token-issuer.service';
 import { TokenMetrics } from './token.metrics';
 import { TokenManagementController } from './token-management.controller';
 import { TokenController } from './token.controller';
+import { PopBinder } from './pop/pop-binder.service';
+import { PopKeyStore } from './pop/pop-key.store';
 
 export interface TokenModuleOptions {
   readonly grants: readonly GrantPlugin[];
@@ -78,6 +80,9 @@ export class TokenModule {
         TokenIssuer,
         TokenIntrospectionService,
         TokenMetrics,
+        // Issue 12: PoP tokens (seed 001); the resource-server registry comes from AuthorizationServerMetadataModule (global).
+        PopKeyStore,
+        PopBinder,
       ],
       exports: [ClientAuthenticator, TokenIssuer, TokenMetrics, KeysModule, DpopModule],
     };

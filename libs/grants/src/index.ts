@@ -14,3 +14,4 @@ export * from './token.metrics';
 export * from './ports';
 export * from './assertion-audience';
 export * from './openapi';
+export * from './pop';

@@ -87,7 +87,9 @@ export class TokenIntrospectionService {
         const session = typeof at.auth_session === 'string' ? await this.sessions.find(at.auth_session) : undefined;
         if (!session || !isUsable(session, nowMs)) return inactive;
       }
-      const cnf = at.cnf as { jkt?: string } | undefined;
+      const cnf = at.cnf as { jkt?: string; jwk?: unknown; jwe?: unknown } | undefined;
+      // ACE-6 (RFC 9200 §5.9.2): a PoP token's cnf is REQUIRED in the introspection response.
+      const pop = cnf?.jwk !== undefined || cnf?.jwe !== undefined;
       // DPOP-22: cnf.jkt at top level, token_type DPoP for bound tokens.
       return {
         active: true,
@@ -100,8 +102,8 @@ export class TokenIntrospectionService {
           exp: at.exp,
           iat: at.iat,
           jti: at.jti,
-          token_type: cnf?.jkt ? 'DPoP' : 'Bearer',
-          ...(cnf?.jkt ? { cnf: { jkt: cnf.jkt } } : {}),
+          token_type: pop ? 'PoP' : cnf?.jkt ? 'DPoP' : 'Bearer',
+          ...(pop ? { cnf } : cnf?.jkt ? { cnf: { jkt: cnf.jkt } } : {}),
           ...(at.auth_session === undefined ? {} : { auth_session: at.auth_session }),
           // RAR-7 (RFC 9396 §9.2): the member's name is fixed.
           ...(Array.isArray(at.authorization_details) ? { authorization_details: at.authorization_details } : {}),

@@ -5,6 +5,7 @@ import { KeyManager } from '@fpa/keys';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
 import type { SessionUser } from '@fpa/session';
 import type { AccessTokenSigner } from './ports';
+import type { PopBinding } from './pop/pop-binding';
 
 export interface AccessTokenRequest {
   readonly clientId: string;
@@ -20,14 +21,19 @@ export interface AccessTokenRequest {
   readonly user?: SessionUser;
   /** RFC 9396 §7/§9 (RAR-6/7): the authorization details this token carries (a subset of the grant's). */
   readonly authorizationDetails?: readonly Record<string, unknown>[];
+  /** Seed 001 / CONTRACT §6: a PoP token — its `cnf` replaces the DPoP `cnf.jkt`, its audience is the one resource server. */
+  readonly pop?: PopBinding;
 }
+
+export type IssuedTokenType = 'DPoP' | 'Bearer' | 'PoP';
 
 export interface PreparedAccessToken {
   readonly jti: string;
   readonly expiresAt: Date;
   readonly claims: Record<string, unknown>;
-  readonly tokenType: 'DPoP' | 'Bearer';
+  readonly tokenType: IssuedTokenType;
   readonly expiresIn: number;
+  readonly pop?: PopBinding;
 }
 
 /**
@@ -58,11 +64,14 @@ export class TokenIssuer {
       scope: req.scope,
     };
     if (req.authSession !== undefined) claims.auth_session = req.authSession;
-    if (req.jkt !== undefined) claims.cnf = { jkt: req.jkt };
+    // CNF-1: one PoP key per token — the PoP key when there is one (ACE-6), else the DPoP key (DPOP-21).
+    if (req.pop) claims.cnf = req.pop.tokenCnf;
+    else if (req.jkt !== undefined) claims.cnf = { jkt: req.jkt };
     if (req.user) Object.assign(claims, userClaims(req.user));
     // RAR-7 (RFC 9396 §9.1): a top-level claim, for the resource server.
     if (req.authorizationDetails?.length) claims.authorization_details = req.authorizationDetails;
-    return { jti, expiresAt: new Date((now + ttl) * 1000), claims, tokenType: req.jkt !== undefined ? 'DPoP' : 'Bearer', expiresIn: ttl };
+    const tokenType: IssuedTokenType = req.pop ? 'PoP' : req.jkt !== undefined ? 'DPoP' : 'Bearer';
+    return { jti, expiresAt: new Date((now + ttl) * 1000), claims, tokenType, expiresIn: ttl, pop: req.pop };
   }
 
   async sign(prepared: PreparedAccessToken): Promise<string> {
@@ -73,7 +82,7 @@ export class TokenIssuer {
     return new Date(this.clock.nowMs() + this.config.tokens.refreshTokenTtl * 1000);
   }
 
-  /** RFC 6749 §5.1 response, plus `auth_session` (FIPA-30) and the token's `authorization_details` (RAR-6, RFC 9396 §7). */
+  /** RFC 6749 §5.1 response (`token_type` `PoP` for PoP tokens, ACE-3), plus `auth_session` (FIPA-30) and the token's `authorization_details` (RAR-6, RFC 9396 §7). */
   response(prepared: PreparedAccessToken, accessToken: string, refreshToken: string | undefined): Record<string, unknown> {
     const body: Record<string, unknown> = {
       access_token: accessToken,
@@ -84,6 +93,11 @@ export class TokenIssuer {
     if (prepared.claims.auth_session !== undefined) body.auth_session = prepared.claims.auth_session;
     if (refreshToken !== undefined) body.refresh_token = refreshToken;
     if (prepared.claims.authorization_details !== undefined) body.authorization_details = prepared.claims.authorization_details;
+    // ACE-3 / seed 001 (D): the PoP key (`cnf`) and the resource server's key (`rs_cnf`, one audience).
+    if (prepared.pop) {
+      body.cnf = prepared.pop.responseCnf;
+      body.rs_cnf = prepared.pop.rsCnf;
+    }
     return body;
   }
 }

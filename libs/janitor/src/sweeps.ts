@@ -12,6 +12,7 @@ export const JANITOR_TABLES = [
   'authorization_codes',
   'user_authentications',
   'token_revocations',
+  'pop_keys',
   'auth_attempts',
   'audit_events',
   'janitor_runs',
@@ -136,6 +137,9 @@ export const SWEEPS: readonly Sweep[] = [
   },
   // Revoked access-token ids: once the token they deny could no longer verify anyway.
   sweep('token_revocations', 'jti', 't', 't.expires_at < $1', ['tokenCutoff']),
+  // Issue 12: a client's proved PoP keys, once no request may name them any more (PopKeyStore.find
+  // reads `expires_at > now`). The key is (client_id, kid): the batch picks rows by ctid.
+  sweep('pop_keys', 'ctid', 'p', 'p.expires_at < $1', ['now']),
   // Failure counts per secret: neither locked nor within the reset window. The limiter would restart
   // such a count at 1 on the next failure, exactly as for a missing row (AttemptLimiter.charge).
   sweep('auth_attempts', 'key_hash', 'a', 'a.last_failure_at < $1 AND (a.locked_until IS NULL OR a.locked_until <= $2)', ['attemptCutoff', 'now']),

@@ -1,4 +1,4 @@
-import { createTransport, type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { DeliveryError, type EmailMessage, type EmailSender } from './messaging';
 
 /** Email over SMTP with nodemailer (pooled connections; TLS as the URL says). */
@@ -15,6 +15,10 @@ export class SmtpEmailSender implements EmailSender {
     for (const [k, v] of Object.entries({ pool: 'true', maxConnections: '5', connectionTimeout: '5000', greetingTimeout: '5000', socketTimeout: '10000' })) {
       if (!u.searchParams.has(k)) u.searchParams.set(k, v);
     }
+    // nodemailer is loaded when an SMTP sender is made: the embedded default writes an outbox and
+    // never pays for it at start-up (issue 13 goal 4).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createTransport } = require('nodemailer') as typeof import('nodemailer');
     this.transport = createTransport(u.toString());
   }
 

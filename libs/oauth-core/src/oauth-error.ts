@@ -25,6 +25,8 @@ export type OAuthErrorCode =
   | 'invalid_target'
   // RFC 7009
   | 'unsupported_token_type'
+  // RFC 9200 §5.8.3 (ACE-4): the resource server cannot use the requested PoP key
+  | 'unsupported_pop_key'
   // RFC 9449 (AS side: 400, GEN-1 / DPOP-16 / DPOP-27)
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
@@ -72,6 +74,7 @@ export const OAUTH_ERROR_TABLE = {
   request_not_supported: { status: 400, expose: true },
   access_denied: { status: 400, expose: true },
   invalid_target: { status: 400, expose: true },
+  unsupported_pop_key: { status: 400, expose: true },
   unsupported_token_type: { status: 400, expose: true },
   invalid_dpop_proof: { status: 400, expose: true },
   use_dpop_nonce: { status: 400, expose: true },

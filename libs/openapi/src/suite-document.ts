@@ -34,8 +34,11 @@ export function buildSuiteDocument(app: INestApplication, issuer: string, contri
   return mergeFragments(suiteDocumentBase(issuer), [COMMON_OPENAPI, ...fragments]);
 }
 
-/** Serves `document` at GET /openapi.json and Swagger UI (from the installed swagger-ui-dist, nothing downloaded) at /docs. */
-export function serveOpenApi(app: INestApplication, document: OpenAPIObject): void {
+/**
+ * Serves `document` at GET /openapi.json and Swagger UI (from the installed swagger-ui-dist, nothing
+ * downloaded) at /docs. A function is called once, at the first request for either.
+ */
+export function serveOpenApi(app: INestApplication, document: OpenAPIObject | (() => OpenAPIObject)): void {
   SwaggerModule.setup(OPENAPI_UI_PATH, app, document, {
     jsonDocumentUrl: OPENAPI_JSON_PATH,
     raw: ['json'],

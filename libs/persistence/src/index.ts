@@ -4,3 +4,4 @@ export * from './pglite-pool';
 export { MIGRATIONS } from './migrations';
 export * from './data-dir-lock';
 export * from './storable';
+export * from './pglite-instance';

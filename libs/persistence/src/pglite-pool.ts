@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { getPGliteInstance, PGliteDriver } from 'typeorm-pglite';
+import { closePglite, pgliteInstance } from './pglite-instance';
 
 type Callback = (err: Error | null, result?: unknown) => void;
 
@@ -36,9 +36,13 @@ class Mutex {
 export class SerialPGlitePool extends EventEmitter {
   private static readonly mutex = new Mutex();
 
+  constructor(private readonly dataDir: string) {
+    super();
+  }
+
   connect(callback?: (err: Error | null, client?: PGliteClient, release?: (err?: unknown) => void) => void): Promise<PGliteClient> | void {
     const run = async (): Promise<[PGliteClient, () => void]> => {
-      const db = (await getPGliteInstance()) as unknown as PGliteLike;
+      const db = (await pgliteInstance(this.dataDir)) as unknown as PGliteLike;
       const unlock = await SerialPGlitePool.mutex.acquire();
       let released = false;
       const release = (): void => {
@@ -58,7 +62,7 @@ export class SerialPGlitePool extends EventEmitter {
 
   query(sql: string, params?: unknown[] | Callback, cb?: Callback): Promise<PgLikeResult> {
     return (async () => {
-      const db = (await getPGliteInstance()) as unknown as PGliteLike;
+      const db = (await pgliteInstance(this.dataDir)) as unknown as PGliteLike;
       const unlock = await SerialPGlitePool.mutex.acquire();
       try {
         return await new PGliteClient(db).query(sql, params, cb);
@@ -69,12 +73,10 @@ export class SerialPGlitePool extends EventEmitter {
   }
 
   end(callback?: (err?: Error | null) => void): void {
-    getPGliteInstance()
-      .then((db) => (db as unknown as { close(): Promise<void> }).close())
-      .then(
-        () => callback?.(null),
-        (err: Error) => callback?.(err),
-      );
+    closePglite(this.dataDir).then(
+      () => callback?.(null),
+      (err: Error) => callback?.(err),
+    );
   }
 }
 
@@ -111,9 +113,13 @@ export class PGliteClient extends EventEmitter {
   }
 }
 
-/** The `driver` for a TypeORM postgres DataSource backed by PGlite data in `dataDir`. */
+/** The `driver` for a TypeORM postgres DataSource backed by PGlite data in `dataDir` (pglite-instance.ts). */
 export function pgliteDriver(dataDir: string): unknown {
-  // PGliteDriver registers the options (data folder, boolean serialiser) for the shared instance.
-  new PGliteDriver({ dataDir });
-  return { Pool: SerialPGlitePool };
+  return {
+    Pool: class extends SerialPGlitePool {
+      constructor() {
+        super(dataDir);
+      }
+    },
+  };
 }

@@ -12,6 +12,7 @@ import {
 import { OAuthError, SystemClock, type Clock } from '@fpa/oauth-core';
 import { acceptableSince, StoreKeys } from '@fpa/store';
 import { RESOURCE_SERVER_OPTIONS, type KeyResolver, type ResourceServerOptions } from './resource-server.options';
+import { PopProofVerifier } from './pop-proof.verifier';
 
 /** What a handler learns about the caller (seed 004: "The auth_session is included in the access token"). */
 export interface AccessContext {
@@ -21,7 +22,10 @@ export interface AccessContext {
   readonly clientId: string | undefined;
   readonly subject: string | undefined;
   readonly scopes: readonly string[];
+  /** The DPoP key's thumbprint; for a PoP token (issue 12) the thumbprint of its `cnf.jwk`, or the `kid` of its symmetric key. */
   readonly jkt: string;
+  /** `DPoP`, or `PoP` for a seed-001 PoP token. */
+  readonly scheme: 'DPoP' | 'PoP';
 }
 
 export type AuthenticatedRequest = Request & { fpaAccess?: AccessContext };
@@ -43,6 +47,7 @@ export class DpopAuthGuard implements CanActivate {
   private readonly clock: Clock;
   private readonly algs: readonly string[];
   private readonly audiences: readonly string[];
+  private readonly pop: PopProofVerifier | undefined;
 
   constructor(@Inject(RESOURCE_SERVER_OPTIONS) private readonly options: ResourceServerOptions) {
     this.resolveKey =
@@ -53,6 +58,7 @@ export class DpopAuthGuard implements CanActivate {
     this.clock = options.clock ?? new SystemClock();
     this.algs = options.dpopAlgorithms ?? DEFAULT_ALGS;
     this.audiences = typeof options.audience === 'string' ? [options.audience] : options.audience;
+    this.pop = options.pop ? new PopProofVerifier(options, this.algs, this.clock) : undefined;
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -74,6 +80,7 @@ export class DpopAuthGuard implements CanActivate {
     const match = /^(\S+) +(\S+)$/.exec(authorization);
     if (!match) throw this.challenge('invalid_request', 'malformed Authorization header', 400);
     const [, scheme, token] = match;
+    if (this.pop && scheme.toLowerCase() === 'pop') return this.authenticatePop(req, token);
     const claims = await this.verifyToken(token);
     const jkt = (claims.cnf as { jkt?: unknown } | undefined)?.jkt;
     if (scheme.toLowerCase() === 'bearer') {
@@ -129,6 +136,41 @@ export class DpopAuthGuard implements CanActivate {
       subject: claims.sub,
       scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
       jkt,
+      scheme: 'DPoP',
+    };
+  }
+
+  /**
+   * Issue 12 (seed 001 (E)/(F)): `Authorization: PoP <token>` with a `PoP` proof of the token's `cnf`
+   * key (PopProofVerifier); the proof's `jti` is single use here as a DPoP proof's is; failures are
+   * `WWW-Authenticate: PoP` challenges.
+   */
+  private async authenticatePop(req: Request, token: string): Promise<AccessContext> {
+    const claims = await this.verifyToken(token, 'PoP');
+    const possession = await this.pop!.verify(req, token, claims);
+    if ('error' in possession) throw this.challenge(possession.error, possession.description, possession.error === 'invalid_request' ? 400 : 401, {}, possession.reason, 'PoP');
+    const skew = this.options.clockSkewSeconds ?? 5;
+    const ttl = (this.options.proofMaxAgeSeconds ?? 60) + 2 * skew + 1;
+    const [claimed] = await this.options.store.claimEachOnce([
+      { key: StoreKeys.dpopJti(`rs-pop|${this.options.publicBaseUrl}`, possession.keyId, possession.jti), ttlSeconds: ttl, acceptableSince: acceptableSince({ issuedAt: possession.iat, skewSeconds: skew }) },
+    ]);
+    if (claimed === 'replayed') throw this.challenge('invalid_token', 'PoP proof was already used', 401, {}, 'pop_replay', 'PoP');
+    if (claimed === 'predates_generation') throw this.challenge('invalid_token', 'PoP proof was made before the replay cache lost its data; sign a new proof', 401, {}, 'predates_generation', 'PoP');
+    const authSession = typeof claims.auth_session === 'string' ? claims.auth_session : undefined;
+    if (this.options.checkRevocation !== false) {
+      const keys = [StoreKeys.revokedAccessToken(String(claims.jti))];
+      if (authSession) keys.push(StoreKeys.revokedSession(authSession));
+      if (await this.revoked(keys)) throw this.challenge('invalid_token', 'access token is revoked', 401, {}, 'revoked', 'PoP');
+    }
+    return {
+      token,
+      claims,
+      authSession,
+      clientId: typeof claims.client_id === 'string' ? claims.client_id : undefined,
+      subject: claims.sub,
+      scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
+      jkt: possession.keyId,
+      scheme: 'PoP',
     };
   }
 
@@ -143,8 +185,8 @@ export class DpopAuthGuard implements CanActivate {
   }
 
   /** AT-5: typ, issuer, audience, signature, expiry. */
-  private async verifyToken(token: string): Promise<JWTPayload & Record<string, unknown>> {
-    if (token.length > 8192) throw this.challenge('invalid_token', 'access token is too large');
+  private async verifyToken(token: string, scheme: 'DPoP' | 'PoP' = 'DPoP'): Promise<JWTPayload & Record<string, unknown>> {
+    if (token.length > 8192) throw this.challenge('invalid_token', 'access token is too large', 401, {}, undefined, scheme);
     try {
       const { payload } = await verifyJwt(token, this.resolveKey, {
         algorithms: ['ES256', 'RS256', 'PS256', 'ES384', 'EdDSA'],
@@ -158,7 +200,7 @@ export class DpopAuthGuard implements CanActivate {
       return payload as JWTPayload & Record<string, unknown>;
     } catch (e) {
       if (e instanceof JwtVerificationError) {
-        throw this.challenge('invalid_token', e.failure === 'expired' ? 'access token is expired' : 'access token is invalid');
+        throw this.challenge('invalid_token', e.failure === 'expired' ? 'access token is expired' : 'access token is invalid', 401, {}, undefined, scheme);
       }
       throw e;
     }
@@ -168,15 +210,15 @@ export class DpopAuthGuard implements CanActivate {
    * RFC 6750 §3 / RFC 9449 §7.1 challenge; without an error when no credentials were sent. Every
    * refusal is reported to `options.onRefusal` with `reason` (default: the error code).
    */
-  challenge(error: string | undefined, description: string | undefined, status = 401, headers: Record<string, string> = {}, reason?: string): OAuthError {
+  challenge(error: string | undefined, description: string | undefined, status = 401, headers: Record<string, string> = {}, reason?: string, scheme: 'DPoP' | 'PoP' = 'DPoP'): OAuthError {
     this.options.onRefusal?.(reason ?? error ?? 'no_credentials');
-    const params = [error ? `error="${error}"` : undefined, description ? `error_description="${description.replace(/["\\]/g, '')}"` : undefined, `algs="${this.algs.join(' ')}"`]
+    const params = [error ? `error="${error}"` : undefined, description ? `error_description="${description.replace(/["\\]|[^\x20-\x7E]/g, '')}"` : undefined, `algs="${this.algs.join(' ')}"`]
       .filter(Boolean)
       .join(', ');
     const code = (error ?? 'invalid_token') as 'invalid_token';
     return new OAuthError(code, description ?? 'authentication required', {
       status,
-      headers: { 'WWW-Authenticate': `DPoP ${params}`, ...headers },
+      headers: { 'WWW-Authenticate': `${scheme} ${params}`, ...headers },
       reason: reason ?? error ?? 'no_credentials',
     });
   }

@@ -1,4 +1,4 @@
-import type { VerificationKey } from '@fpa/crypto';
+import type { CryptoKey, VerificationKey } from '@fpa/crypto';
 import type { Clock } from '@fpa/oauth-core';
 import type { EphemeralStore } from '@fpa/store';
 
@@ -34,6 +34,12 @@ export interface ResourceServerOptions {
   /** Called once per refused request with a machine reason (`replay`, `predates_generation`, an error code…), e.g. to count it. */
   readonly onRefusal?: (reason: string) => void;
   readonly clock?: Clock;
+  /**
+   * Issue 12 (seed 001): also accept PoP tokens (`Authorization: PoP <token>` + `PoP` proof header,
+   * docs/pop-tokens.md). `decryptionKey`: this server's private key, whose public half is registered
+   * at the AS — it opens `cnf.jwe` (symmetric PoP keys); without it only client keys (`cnf.jwk`) work.
+   */
+  readonly pop?: { readonly decryptionKey?: CryptoKey | Promise<CryptoKey> };
 }
 
 export const RESOURCE_SERVER_OPTIONS = Symbol('RESOURCE_SERVER_OPTIONS');

@@ -43,6 +43,10 @@ export class RefreshTokenEntity {
   @Column({ name: 'authorization_details', type: 'jsonb', nullable: true })
   authorizationDetails!: Record<string, unknown>[] | null;
 
+  /** ACE-5 (issue 12): the PoP key of a PoP family — `{jwk, kid}` (client key) or `{jwe, kid}` (generated key, as encrypted for the resource server). */
+  @Column({ type: 'jsonb', nullable: true })
+  pop!: Record<string, unknown> | null;
+
   @Column({ name: 'access_token_jti', type: 'text' })
   accessTokenJti!: string;
 

@@ -17,6 +17,8 @@ export interface RefreshTokenGrant {
   readonly accessTokenExpiresAt: Date;
   /** RFC 9396: the authorization details granted (those of the code), not the subset an access token carries. */
   readonly authorizationDetails?: readonly Record<string, unknown>[] | null;
+  /** ACE-5: the PoP key of a PoP family (`{jwk, kid}` or `{jwe, kid}`), kept by every rotation. */
+  readonly pop?: Readonly<Record<string, unknown>> | null;
 }
 
 export interface IssuedAccessTokenRef {
@@ -42,9 +44,9 @@ export class RefreshTokenService {
     // Hot path (every device grant): one plain INSERT straight to the pool.
     await this.sql(
       `INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope, audience,
-                                   access_token_jti, access_token_expires_at, status, created_at, expires_at, authorization_details)
-       VALUES ($1, $2, $1, NULL, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13)`,
-      [id, sha256B64u(token), grant.clientId, grant.authSession, grant.subject, grant.jkt, grant.scope, grant.audience, grant.accessTokenJti, grant.accessTokenExpiresAt, now, expiresAt, detailsJson(grant)],
+                                   access_token_jti, access_token_expires_at, status, created_at, expires_at, authorization_details, pop)
+       VALUES ($1, $2, $1, NULL, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $12, $13, $14::jsonb)`,
+      [id, sha256B64u(token), grant.clientId, grant.authSession, grant.subject, grant.jkt, grant.scope, grant.audience, grant.accessTokenJti, grant.accessTokenExpiresAt, now, expiresAt, detailsJson(grant), popJson(grant)],
     );
     return token;
   }
@@ -67,8 +69,8 @@ export class RefreshTokenService {
          RETURNING id, family_id, expires_at
        )
        INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope,
-                                   audience, access_token_jti, access_token_expires_at, status, created_at, expires_at, authorization_details)
-       SELECT $3, $4, parent.family_id, parent.id, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $2, parent.expires_at, $13::jsonb
+                                   audience, access_token_jti, access_token_expires_at, status, created_at, expires_at, authorization_details, pop)
+       SELECT $3, $4, parent.family_id, parent.id, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $2, parent.expires_at, $13::jsonb, $14::jsonb
        FROM parent
        RETURNING id`,
       [
@@ -85,6 +87,7 @@ export class RefreshTokenService {
         grant.accessTokenJti,
         grant.accessTokenExpiresAt,
         detailsJson(grant),
+        popJson(grant),
       ],
     );
     return rows.length === 1 ? token : undefined;
@@ -114,6 +117,10 @@ export class RefreshTokenService {
 /** jsonb parameter: node-postgres would send a JS array as a PostgreSQL array, not as JSON. */
 function detailsJson(grant: RefreshTokenGrant): string | null {
   return grant.authorizationDetails ? JSON.stringify(grant.authorizationDetails) : null;
+}
+
+function popJson(grant: RefreshTokenGrant): string | null {
+  return grant.pop ? JSON.stringify(grant.pop) : null;
 }
 
 interface RevokedRow {

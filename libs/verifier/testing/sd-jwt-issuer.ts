@@ -101,9 +101,19 @@ export interface SdJwtIssueOptions {
   readonly nbf?: number;
   /** Extra header members (or overrides: `typ`, `x5c`). */
   readonly header?: Record<string, unknown>;
-  /** Extra payload members outside the disclosures (e.g. `status`). */
+  /** Extra payload members outside the disclosures. */
   readonly extra?: Record<string, unknown>;
+  /** A Token Status List reference (`status.status_list`), e.g. from `TestStatusList.allocate()`. */
+  readonly status?: { readonly idx: number; readonly uri: string };
+  /**
+   * Sign for a verifier that trusts this issuer through JWT VC Issuer Metadata: no `x5c`, `kid` = `keyId`, and
+   * `iss` = the given issuer URL (serve `metadataFor(iss)` at its well-known URL).
+   */
+  readonly viaMetadata?: { readonly iss: string };
 }
+
+/** The `kid` of the issuer key in the JWT VC Issuer Metadata this test issuer publishes. */
+export const TEST_ISSUER_KID = 'test-issuer-key-1';
 
 export const TEST_PID_VCT = 'urn:eudi:pid:1';
 
@@ -127,15 +137,35 @@ export class TestSdJwtIssuer {
       saltGenerator: (length) => randomBytes(length).toString('base64url'),
     });
     const payload: Parameters<SDJwtVcInstance['issue']>[0] = {
-      iss: options.iss ?? this.pki.issuer,
+      iss: options.iss ?? options.viaMetadata?.iss ?? this.pki.issuer,
       vct: options.vct ?? TEST_PID_VCT,
       iat: options.iat ?? now,
       exp: options.exp ?? now + 3600,
       ...(options.nbf === undefined ? {} : { nbf: options.nbf }),
       cnf: { jwk: options.holderJwk },
+      ...(options.status ? { status: { status_list: { idx: options.status.idx, uri: options.status.uri } } } : {}),
       ...options.extra,
       ...claims,
     };
-    return sdjwt.issue(payload, frame, { header: { x5c: this.pki.x5c, ...options.header } });
+    const keyHeader = options.viaMetadata ? { kid: TEST_ISSUER_KID } : { x5c: this.pki.x5c };
+    return sdjwt.issue(payload, frame, { header: { ...keyHeader, ...options.header } });
+  }
+
+  /** The issuer's public signing key as a JWK (`kid` TEST_ISSUER_KID, `alg` ES256, `use` sig). */
+  publicJwk(): webcrypto.JsonWebKey & { kid: string } {
+    const { d: _d, ...pub } = this.pki.issuerKey.export({ format: 'jwk' });
+    return { ...pub, kid: TEST_ISSUER_KID, alg: 'ES256', use: 'sig' };
+  }
+
+  /** JWT VC Issuer Metadata (SD-JWT VC draft §5.2) for `iss`: the key inline (`jwks`) or by reference (`jwks_uri`). */
+  metadataFor(iss: string, options: { jwksUri?: string } = {}): Record<string, unknown> {
+    return options.jwksUri ? { issuer: iss, jwks_uri: options.jwksUri } : { issuer: iss, jwks: { keys: [this.publicJwk()] } };
+  }
+
+  /** A signed compact JWT with this issuer's key and `x5c` (or `kid` with `viaMetadata`), for Status List Tokens. */
+  signJwt(header: Record<string, unknown>, payload: Record<string, unknown>, options: { viaMetadata?: boolean } = {}): string {
+    const keyHeader = options.viaMetadata ? { kid: TEST_ISSUER_KID } : { x5c: this.pki.x5c };
+    const input = `${Buffer.from(JSON.stringify({ alg: 'ES256', ...keyHeader, ...header })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    return `${input}.${es256Signer(this.pki.issuerKey)(input)}`;
   }
 }

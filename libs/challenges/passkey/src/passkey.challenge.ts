@@ -1,18 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON, verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
 import type { AuthSessionView, ChallengeMethod, ChallengeParams, ChallengeStep, Json, JsonObject } from '@fpa/challenge-kit';
 import { UsersService, type StoredCredential } from '@fpa/users';
 
 export const PASSKEY = 'passkey';
+
+let simpleWebAuthn: typeof import('@simplewebauthn/server') | undefined;
+/**
+ * @simplewebauthn/server (with @peculiar's ASN.1 and X.509 stack, ~150 modules) is loaded at the
+ * first passkey step, not at start-up (issue 13 goal 4: the embedded default's time to ready).
+ */
+function webauthn(): typeof import('@simplewebauthn/server') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (simpleWebAuthn ??= require('@simplewebauthn/server') as typeof import('@simplewebauthn/server'));
+}
 
 /** What the method reads of the enrolled credentials (UsersService in the app, a fake in unit specs). */
 export type PasskeyCredentials = Pick<UsersService, 'credential' | 'credentials'>;
@@ -96,7 +99,7 @@ export class PasskeyChallenge implements ChallengeMethod<PasskeyState> {
     if (!user) return invalidInput('passkey registration needs a verified user in this auth_session (verify an email or phone first)');
     const existing = await this.users.credentials(user.id, PASSKEY);
     const { rpId, rpName } = this.config.webauthn;
-    const options = await generateRegistrationOptions({
+    const options = await webauthn().generateRegistrationOptions({
       rpName,
       rpID: rpId,
       // WebAuthn §5.4.3: the user handle is opaque bytes, never an email; the account id is.
@@ -121,7 +124,7 @@ export class PasskeyChallenge implements ChallengeMethod<PasskeyState> {
     if (typeof (credential.response as JsonObject).attestationObject !== 'string') return invalidInput('credential is not a registration response');
     let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
     try {
-      result = await verifyRegistrationResponse({
+      result = await webauthn().verifyRegistrationResponse({
         response: credential as unknown as RegistrationResponseJSON,
         expectedChallenge: state.challenge,
         expectedOrigin: [...this.config.webauthn.origins],
@@ -157,7 +160,7 @@ export class PasskeyChallenge implements ChallengeMethod<PasskeyState> {
     const user = session.user;
     // A known user is offered their passkeys; otherwise an empty list asks for a discoverable one.
     const allow = user ? await this.users.credentials(user.id, PASSKEY) : [];
-    const options = await generateAuthenticationOptions({
+    const options = await webauthn().generateAuthenticationOptions({
       rpID: this.config.webauthn.rpId,
       allowCredentials: allow.map((c) => ({ id: c.credentialId, transports: transportsOf(c) })),
       userVerification: 'preferred',
@@ -195,7 +198,7 @@ export class PasskeyChallenge implements ChallengeMethod<PasskeyState> {
     if (typeof publicKey !== 'string') return invalidCode('the stored passkey has no public key');
     let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
-      result = await verifyAuthenticationResponse({
+      result = await webauthn().verifyAuthenticationResponse({
         response: credential as unknown as AuthenticationResponseJSON,
         expectedChallenge: state.challenge,
         expectedOrigin: [...this.config.webauthn.origins],

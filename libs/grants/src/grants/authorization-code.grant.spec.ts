@@ -4,7 +4,7 @@ import { OAuthError, type FixedClock } from '@fpa/oauth-core';
 import type { AuthorizationCode } from '@fpa/session';
 import type { AuthenticatedClient } from '../client-authenticator.service';
 import type { GrantContext } from '../grant-handler';
-import { FakeAudit, FakeCodes, FakeRefreshTokens, FakeRevocations, FakeSessions, FakeSigner, ISSUER, requestInfo, testClient, testClock, testConfig, testDetails, testSession } from '../testing/fakes';
+import { FakeAudit, FakeCodes, FakeRefreshTokens, FakeRevocations, FakeSessions, FakeSigner, ISSUER, requestInfo, testClient, testClock, testConfig, testDetails, testSession, testPopBinder } from '../testing/fakes';
 import { TokenIssuer } from '../token-issuer.service';
 import { AuthorizationCodeGrant } from './authorization-code.grant';
 
@@ -31,7 +31,7 @@ describe('AuthorizationCodeGrant (FIPA-29, GEN-2, GEN-3)', () => {
     revocations = new FakeRevocations();
     audit = new FakeAudit();
     const config = testConfig();
-    grant = new AuthorizationCodeGrant(config, clock, codes, sessions, refreshTokens, revocations, new TokenIssuer(config, clock, await FakeSigner.create()), audit, testDetails());
+    grant = new AuthorizationCodeGrant(config, clock, codes, sessions, refreshTokens, revocations, new TokenIssuer(config, clock, await FakeSigner.create()), audit, testDetails(), testPopBinder(clock));
   });
 
   /** A challenge session with a verified user and a code issued from it (S256 challenge, DPoP-bound). */

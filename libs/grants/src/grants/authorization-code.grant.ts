@@ -11,6 +11,7 @@ import type { AccessTokenRevoker, AuditTrail, AuthorizationCodeStore, DetailsNar
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
+import { PopBinder, POP_PARAMETERS } from '../pop/pop-binder.service';
 
 /**
  * `authorization_code` for codes from the authorization challenge endpoint (FIPA-29): no
@@ -24,7 +25,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
   static readonly plugin: GrantPlugin = { grantType: 'authorization_code', handler: AuthorizationCodeGrant };
 
   readonly grantType = 'authorization_code';
-  readonly parameters = ['code', 'code_verifier', 'redirect_uri', 'scope', 'authorization_details'] as const;
+  readonly parameters = ['code', 'code_verifier', 'redirect_uri', 'scope', 'authorization_details', 'resource', ...POP_PARAMETERS] as const;
   readonly clientAuth = 'required' as const;
   readonly dpop = 'supported' as const;
 
@@ -38,6 +39,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
     private readonly issuer: TokenIssuer,
     @Inject(AuditService) private readonly audit: AuditTrail,
     @Inject(AuthorizationDetailsRegistry) private readonly details: DetailsNarrower,
+    private readonly pop: PopBinder,
   ) {}
 
   async handle(ctx: GrantContext): Promise<GrantResult> {
@@ -65,11 +67,21 @@ export class AuthorizationCodeGrant implements GrantHandler {
     const scopes = grantedScopes(auth.client, ctx.form.scope, scopesWithoutSession(code.scope));
     // RAR-5/RAR-6: refused before the code is spent, so the client can ask again.
     const authorizationDetails = detailsForToken(this.details, auth.client, code.authorizationDetails, ctx.form.authorization_details);
+    const granted = code.resource ?? this.config.tokens.defaultAudience;
+    // RFC 8707 §2.2: the token request may name the resource the authorization was for, no other.
+    const sameResource = (requested: string | undefined): string => {
+      if (requested !== undefined && requested !== granted) throw new OAuthError('invalid_target', 'the authorization code was granted for another resource');
+      return granted;
+    };
+    sameResource(ctx.form.resource);
+    // Seed 001 (C): the grant with `resource` and `req_cnf` (or `token_type=pop`) → a PoP token.
+    const pop = await this.pop.forNewToken({ client: auth.client, form: ctx.form, dpop: ctx.dpop }, sameResource);
     const prepared = this.issuer.prepare({
       clientId: auth.client.id,
       subject: code.userId,
       authSession: code.authSession,
-      audience: code.resource ?? this.config.tokens.defaultAudience,
+      audience: granted,
+      pop,
       scope: scopeClaim(scopes, code.authSession),
       jkt: ctx.dpop?.jkt,
       user: { userId: code.userId, authTime: code.authTime, amr: code.amr, acr: code.acr, verified: session.user.verified },
@@ -90,6 +102,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
             accessTokenExpiresAt: prepared.expiresAt,
             // RFC 9396 §6.1: the grant, not the subset this access token carries.
             authorizationDetails: code.authorizationDetails,
+            pop: pop?.stored,
           },
           now,
           this.issuer.refreshTokenExpiry(),
@@ -101,7 +114,7 @@ export class AuthorizationCodeGrant implements GrantHandler {
       await this.reuse((await this.codes.find(value)) ?? code, ctx, now);
       throw new OAuthError('invalid_grant', 'the authorization code was already used; the tokens issued from it are revoked', { reason: 'code_reuse' });
     }
-    const accessToken = await this.issuer.sign(prepared);
+    const [accessToken] = await Promise.all([this.issuer.sign(prepared), this.pop.remember(auth.client.id, pop, this.issuer.refreshTokenExpiry())]);
     return { body: this.issuer.response(prepared, accessToken, refreshToken), issued: { tokenType: prepared.tokenType } };
   }
 

@@ -3,7 +3,7 @@ import type { ValidatedDpopProof } from '@fpa/dpop';
 import { OAuthError } from '@fpa/oauth-core';
 import type { DeviceSession } from '@fpa/session';
 import type { AuthenticatedClient } from '../client-authenticator.service';
-import { FakeRefreshTokens, FakeSigner, ISSUER, requestInfo, testClient, testClock, testConfig, testSession } from '../testing/fakes';
+import { FakeRefreshTokens, FakeSigner, ISSUER, requestInfo, testClient, testClock, testConfig, testSession, testPopBinder } from '../testing/fakes';
 import { TokenIssuer } from '../token-issuer.service';
 import { ClientCredentialsGrant } from './client-credentials.grant';
 
@@ -20,7 +20,7 @@ describe('ClientCredentialsGrant (seed 000 (C)/(D), CONTRACT §4)', () => {
     const clock = testClock();
     const config = testConfig();
     refreshTokens = new FakeRefreshTokens();
-    grant = new ClientCredentialsGrant(config, clock, new TokenIssuer(config, clock, await FakeSigner.create()), refreshTokens);
+    grant = new ClientCredentialsGrant(config, clock, new TokenIssuer(config, clock, await FakeSigner.create()), refreshTokens, testPopBinder(clock));
     session = testSession();
     device = { client, method: 'private_key_jwt', deviceSession: session };
   });

@@ -6,6 +6,7 @@ import type { RefreshTokenStore } from '../ports';
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { audienceFor, grantedScopes, scopeClaim } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
+import { PopBinder, POP_PARAMETERS } from '../pop/pop-binder.service';
 
 /**
  * `client_credentials` two ways, by how the client authenticated:
@@ -22,7 +23,7 @@ export class ClientCredentialsGrant implements GrantHandler {
   static readonly plugin: GrantPlugin = { grantType: 'client_credentials', handler: ClientCredentialsGrant };
 
   readonly grantType = 'client_credentials';
-  readonly parameters = ['scope', 'resource'] as const;
+  readonly parameters = ['scope', 'resource', ...POP_PARAMETERS] as const;
   readonly clientAuth = 'required' as const;
   readonly dpop = 'supported' as const;
 
@@ -31,6 +32,7 @@ export class ClientCredentialsGrant implements GrantHandler {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly issuer: TokenIssuer,
     @Inject(RefreshTokenService) private readonly refreshTokens: RefreshTokenStore,
+    private readonly pop: PopBinder,
   ) {}
 
   async handle(ctx: GrantContext): Promise<GrantResult> {
@@ -47,7 +49,9 @@ export class ClientCredentialsGrant implements GrantHandler {
       throw new OAuthError('unauthorized_client', 'client_credentials requires a device assertion carrying device_auth_session');
     }
     const scopes = grantedScopes(client, ctx.form.scope);
-    const audience = audienceFor(client, ctx.form.resource, this.config.tokens.defaultAudience);
+    // Seed 001 (C): a PoP token for one registered resource server, when the client asks for one.
+    const pop = await this.pop.forNewToken({ client, form: ctx.form, dpop: ctx.dpop }, (requested) => audienceFor(client, requested, this.config.tokens.defaultAudience));
+    const audience = pop?.audience ?? audienceFor(client, ctx.form.resource, this.config.tokens.defaultAudience);
     const prepared = this.issuer.prepare({
       clientId: client.id,
       // RFC 9068 §2.2: for client credentials the subject is the client.
@@ -58,6 +62,7 @@ export class ClientCredentialsGrant implements GrantHandler {
       jkt: ctx.dpop?.jkt,
       // Once a challenge attached a user to this device session, its tokens speak for that user.
       user: session.user,
+      pop,
     });
     const refresh = client.grantTypes.includes('refresh_token')
       ? this.refreshTokens.issue(
@@ -70,28 +75,33 @@ export class ClientCredentialsGrant implements GrantHandler {
             audience,
             accessTokenJti: prepared.jti,
             accessTokenExpiresAt: prepared.expiresAt,
+            pop: pop?.stored,
           },
           new Date(this.clock.nowMs()),
           this.issuer.refreshTokenExpiry(),
         )
       : Promise.resolve(undefined);
     // The refresh-token insert and the signature overlap: the request costs one round trip plus one signature.
-    const [refreshToken, accessToken] = await Promise.all([refresh, this.issuer.sign(prepared)]);
+    const [refreshToken, accessToken] = await Promise.all([refresh, this.issuer.sign(prepared), this.pop.remember(client.id, pop, this.issuer.refreshTokenExpiry())]);
     return { body: this.issuer.response(prepared, accessToken, refreshToken), issued: { tokenType: prepared.tokenType } };
   }
 
   /** RFC 6749 §4.4: the client's own token — no session, no user, no refresh token (§4.4.3). */
   private async clientToken(ctx: GrantContext): Promise<GrantResult> {
     const client = ctx.client!.client;
+    const audienceOf = (requested: string | undefined): string => audienceFor(client, requested, this.config.tokens.defaultAudience);
+    const pop = await this.pop.forNewToken({ client, form: ctx.form, dpop: ctx.dpop }, audienceOf);
     const prepared = this.issuer.prepare({
       clientId: client.id,
       // RFC 9068 §2.2: for client credentials the subject is the client.
       subject: client.id,
       authSession: undefined,
-      audience: audienceFor(client, ctx.form.resource, this.config.tokens.defaultAudience),
+      audience: pop?.audience ?? audienceOf(ctx.form.resource),
       scope: scopeClaim(grantedScopes(client, ctx.form.scope), undefined),
       jkt: ctx.dpop?.jkt,
+      pop,
     });
-    return { body: this.issuer.response(prepared, await this.issuer.sign(prepared), undefined), issued: { tokenType: prepared.tokenType } };
+    const [accessToken] = await Promise.all([this.issuer.sign(prepared), this.pop.remember(client.id, pop, this.issuer.refreshTokenExpiry())]);
+    return { body: this.issuer.response(prepared, accessToken, undefined), issued: { tokenType: prepared.tokenType } };
   }
 }

@@ -3,7 +3,7 @@ import type { ValidatedDpopProof } from '@fpa/dpop';
 import { OAuthError, type FixedClock } from '@fpa/oauth-core';
 import type { DeviceSession } from '@fpa/session';
 import type { AuthenticatedClient } from '../client-authenticator.service';
-import { counted, FakeAudit, FakeRefreshTokens, FakeRevocations, FakeSessions, FakeSigner, requestInfo, testClient, testClock, testConfig, testDetails, testMetrics, testSession } from '../testing/fakes';
+import { counted, FakeAudit, FakeRefreshTokens, FakeRevocations, FakeSessions, FakeSigner, requestInfo, testClient, testClock, testConfig, testDetails, testMetrics, testSession, testPopBinder } from '../testing/fakes';
 import type { TokenMetrics } from '../token.metrics';
 import { TokenIssuer } from '../token-issuer.service';
 import { RefreshTokenGrant } from './refresh-token.grant';
@@ -31,7 +31,7 @@ describe('RefreshTokenGrant (RFC 6749 §6, RFC 9700 §4.14, DPOP-18)', () => {
     audit = new FakeAudit();
     metrics = testMetrics().token;
     const config = testConfig();
-    grant = new RefreshTokenGrant(clock, new TokenIssuer(config, clock, await FakeSigner.create()), refreshTokens, revocations, sessions, audit, metrics, testDetails());
+    grant = new RefreshTokenGrant(clock, new TokenIssuer(config, clock, await FakeSigner.create()), refreshTokens, revocations, sessions, audit, metrics, testDetails(), testPopBinder(clock));
     session = sessions.add(testSession());
   });
 

@@ -9,6 +9,8 @@ import type { AccessTokenRevoker, AuditTrail, DetailsNarrower, RefreshTokenStore
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
+import { PopBinder, POP_PARAMETERS } from '../pop/pop-binder.service';
+import type { StoredPop } from '../pop/pop-binding';
 
 /**
  * `refresh_token` with rotation (RFC 6749 §6, RFC 9700 §4.14): every use returns a new refresh
@@ -21,7 +23,7 @@ export class RefreshTokenGrant implements GrantHandler {
   static readonly plugin: GrantPlugin = { grantType: 'refresh_token', handler: RefreshTokenGrant };
 
   readonly grantType = 'refresh_token';
-  readonly parameters = ['refresh_token', 'scope', 'authorization_details'] as const;
+  readonly parameters = ['refresh_token', 'scope', 'authorization_details', 'resource', ...POP_PARAMETERS] as const;
   readonly clientAuth = 'required' as const;
   readonly dpop = 'supported' as const;
 
@@ -34,6 +36,7 @@ export class RefreshTokenGrant implements GrantHandler {
     @Inject(AuditService) private readonly audit: AuditTrail,
     private readonly metrics: TokenMetrics,
     @Inject(AuthorizationDetailsRegistry) private readonly details: DetailsNarrower,
+    private readonly pop: PopBinder,
   ) {}
 
   async handle(ctx: GrantContext): Promise<GrantResult> {
@@ -61,6 +64,13 @@ export class RefreshTokenGrant implements GrantHandler {
     const session = await this.sessions.find(rt.authSession);
     if (!session || !isUsable(session, now.getTime())) throw new OAuthError('invalid_grant', 'the device session is expired or revoked');
 
+    // ACE-5: a PoP family keeps its key and its audience; a DPoP or Bearer one cannot become PoP.
+    let pop;
+    if (rt.pop) pop = await this.pop.rebind(rt.pop as StoredPop, rt.audience, ctx.form);
+    else {
+      this.pop.refuseUpgrade(ctx.form);
+      if (ctx.form.resource !== undefined && ctx.form.resource !== rt.audience) throw new OAuthError('invalid_target', 'a refresh keeps the audience of the token it refreshes');
+    }
     const scopes = grantedScopes(auth.client, ctx.form.scope, scopesWithoutSession(rt.scope));
     // RAR-5: the same details as the grant, or a subset the request names.
     const authorizationDetails = detailsForToken(this.details, auth.client, rt.authorizationDetails, ctx.form.authorization_details);
@@ -74,6 +84,7 @@ export class RefreshTokenGrant implements GrantHandler {
       // The session's current authentication state (a step-up since issuance shows up here).
       user: session.user,
       authorizationDetails,
+      pop,
     });
     const next = await this.refreshTokens.rotate(
       rt.id,
@@ -88,6 +99,7 @@ export class RefreshTokenGrant implements GrantHandler {
         accessTokenExpiresAt: prepared.expiresAt,
         // Rotation keeps the grant whole, however this request narrowed its access token (RFC 9396 §6.1).
         authorizationDetails: rt.authorizationDetails,
+        pop: rt.pop,
       },
       now,
     );

@@ -44,6 +44,12 @@ const METADATA: SchemaObject = {
     authorization_response_iss_parameter_supported: { type: 'boolean', enum: [true], description: 'RFC 9207: every authorization response carries `iss`.' },
     prompt_values_supported: list('OIDC `prompt` values.', ['login', 'consent', 'none']),
     authorization_details_types_supported: list('RFC 9396 types this deployment validates (RAR-8; AUTHORIZATION_DETAILS_FILE).'),
+    // Issue 12 (seed 001, docs/pop-tokens.md): present only when POP_RESOURCE_SERVERS_FILE registers a resource server.
+    pop_token_profile: { type: 'string', enum: ['urn:first-party-auth:pop:http-dpop'], description: 'PoP tokens: `req_cnf` proven by a DPoP proof at `/token`, proofs in the `PoP` header at the resource server (docs/pop-tokens.md).' },
+    pop_key_types_supported: list('Key types some registered resource server accepts for PoP tokens (`oct`: server-generated symmetric keys).', ['EC', 'OKP', 'RSA', 'oct']),
+    req_cnf_members_supported: list('`req_cnf` forms (RFC 9201 §3.1).', ['jwk', 'kid']),
+    pop_proof_types_supported: list('Proofs at the resource server: `dpop+jwt` for client keys, HS256 `pop+jwt` for symmetric keys.', ['dpop+jwt', 'pop+jwt']),
+    rs_cnf_supported: { type: 'boolean', enum: [true], description: 'Every PoP token response carries `rs_cnf`, the resource server’s public key (RFC 9201 §3.2).' },
   },
 };
 

@@ -4,6 +4,18 @@ import { DEVICE_REGISTRATION_ERRORS, DEVICE_REGISTRATION_PARAMETERS } from '@fpa
 
 export const TOKEN_TAG = 'token';
 
+/** Issue 12 (seed 001 (C), RFC 9200 §5.8.1, RFC 9201 §3.1, docs/pop-tokens.md): asking for a PoP token. */
+const POP_PARAMETERS: Record<string, SchemaObject> = {
+  req_cnf: {
+    type: 'string',
+    maxLength: 8192,
+    description:
+      'RFC 9201 §3.1 `cnf` syntax as JSON: `{"jwk": <public JWK>}` (EC P-256, Ed25519, RSA ≥ 2048) or `{"kid": "<RFC 7638 thumbprint of a key this client proved for an earlier PoP token>"}`. The DPoP proof of the same request must be signed with that key (ACE-2); symmetric and private keys are refused (`invalid_request`); a key type the resource server does not accept is `unsupported_pop_key` (ACE-4).',
+  },
+  token_type: { type: 'string', enum: ['pop', 'PoP'], description: 'Asks for a PoP token. Without `req_cnf`: the server generates a symmetric key, returns it in `cnf` and encrypts it for the resource server (`cnf.jwe` in the token). DPoP tokens stay the default.' },
+  audience: { type: 'string', maxLength: 512, format: 'uri', description: 'RFC 8693 / ACE-1: the one registered resource server (POP_RESOURCE_SERVERS_FILE) the PoP token is for; `resource` may name it instead (they must agree).' },
+};
+
 const scope: SchemaObject = { type: 'string', maxLength: 1024, description: 'Space-delimited scopes, each one the client (or the grant) allows (`invalid_scope` otherwise). Default: all of them.' };
 const narrowDetails: SchemaObject = {
   type: 'string',
@@ -30,7 +42,7 @@ const GRANT_REQUESTS: Record<string, [string, SchemaObject]> = {
         'CONTRACT §4: a registered device authenticates with `private_key_jwt` signed by its device key, the assertion naming its session in `device_auth_session`; the token carries that `auth_session` (and its user, once one is attached) and comes with a refresh token. A confidential client may ask on its own behalf (RFC 6749 §4.4): no session, no refresh token. A DPoP proof (never with the device key, seed 000 (C)) binds the token.',
       allOf: [
         CLIENT_AUTHENTICATION,
-        { type: 'object', required: ['grant_type'], properties: { grant_type: grantType('client_credentials'), scope, resource: { type: 'string', maxLength: 512, format: 'uri', description: 'RFC 8707: the audience, one the client may use (`invalid_target` otherwise). Default: DEFAULT_AUDIENCE.' } } },
+        { type: 'object', required: ['grant_type'], properties: { grant_type: grantType('client_credentials'), scope, resource: { type: 'string', maxLength: 512, format: 'uri', description: 'RFC 8707: the audience, one the client may use (`invalid_target` otherwise). Default: DEFAULT_AUDIENCE.' }, ...POP_PARAMETERS } },
       ],
     },
   ],
@@ -44,7 +56,15 @@ const GRANT_REQUESTS: Record<string, [string, SchemaObject]> = {
         {
           type: 'object',
           required: ['grant_type', 'refresh_token'],
-          properties: { grant_type: grantType('refresh_token'), refresh_token: { type: 'string', maxLength: 1024 }, scope: { ...scope, description: 'At most the scopes of the original grant.' }, authorization_details: narrowDetails },
+          properties: {
+            grant_type: grantType('refresh_token'),
+            refresh_token: { type: 'string', maxLength: 1024 },
+            scope: { ...scope, description: 'At most the scopes of the original grant.' },
+            authorization_details: narrowDetails,
+            resource: { type: 'string', maxLength: 512, format: 'uri', description: 'If sent, the audience of the grant (a refresh never changes it, ACE-5).' },
+            // ACE-5: a PoP refresh keeps key and audience; these may only repeat them.
+            ...POP_PARAMETERS,
+          },
         },
       ],
     },
@@ -66,6 +86,8 @@ const GRANT_REQUESTS: Record<string, [string, SchemaObject]> = {
             redirect_uri: { type: 'string', maxLength: 2048, format: 'uri', description: 'Exactly the authorization request’s; absent for codes of the challenge endpoint.' },
             scope,
             authorization_details: narrowDetails,
+            resource: { type: 'string', maxLength: 512, format: 'uri', description: 'RFC 8707 §2.2: if sent, the resource the authorization was for.' },
+            ...POP_PARAMETERS,
           },
         },
       ],
@@ -85,7 +107,13 @@ const TOKEN_RESPONSE: SchemaObject = {
       description:
         'An RFC 9068 JWT (`typ: at+jwt`): `iss`, `sub`, `aud`, `client_id`, `iat`, `exp`, `jti`, `scope`, `auth_session`, `cnf.jkt` when DPoP-bound; `acr`, `amr`, `auth_time` once a user authenticated; `authorization_details` when granted.',
     },
-    token_type: { type: 'string', enum: ['DPoP', 'Bearer'], description: '`DPoP` when the request carried a proof (DPOP-17).' },
+    token_type: { type: 'string', enum: ['DPoP', 'Bearer', 'PoP'], description: '`DPoP` when the request carried a proof (DPOP-17); `PoP` for a PoP token (seed 001, ACE-3).' },
+    cnf: {
+      type: 'object',
+      description:
+        'PoP tokens (ACE-3): `{"jwk": <the req_cnf key, with kid = its RFC 7638 thumbprint>}`, or the generated symmetric key `{"jwk": {"kty":"oct","alg":"HS256","k","kid"}}`; on refresh of a symmetric PoP token `{"kid"}` (the key is unchanged, ACE-5).',
+    },
+    rs_cnf: { type: 'object', description: 'RFC 9201 §3.2: `{"jwk": <the resource server public key>}` — every PoP token is for exactly one resource server (CONTRACT §6).' },
     expires_in: { type: 'integer', minimum: 1, description: 'Seconds (ACCESS_TOKEN_TTL_SECONDS).' },
     scope: { type: 'string', description: 'The granted scopes, plus `auth_session:<id>` when the token belongs to a session (as the seeds carry it).' },
     refresh_token: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', description: 'Rotated on every use; bound to the session and, when DPoP was used, to the DPoP key.' },
@@ -129,8 +157,8 @@ export const tokenOpenApi: OpenApiFragment = {
         responses: {
           '200': jsonResponse('Tokens; or, for `fp_register`, the registration answer.', { oneOf: [ref('schemas', 'TokenResponse'), ref('schemas', 'DeviceRegistrationResponse')] }, { headers: { 'DPoP-Nonce': ref('headers', 'DPoPNonce') } }),
           '400': errorResponse(
-            'RFC 6749 §5.2 (GEN-1), RFC 8707, RFC 9396 and RFC 9449 errors. `use_dpop_nonce` comes with `DPoP-Nonce`: repeat the request with a proof carrying it.',
-            [...new Set([...DEVICE_REGISTRATION_ERRORS, 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'invalid_authorization_details', 'invalid_dpop_proof', 'use_dpop_nonce'])],
+            'RFC 6749 §5.2 (GEN-1), RFC 8707, RFC 9396, RFC 9449 and RFC 9200 §5.8.3 errors. `use_dpop_nonce` comes with `DPoP-Nonce`: repeat the request with a proof carrying it. `unsupported_pop_key`: the resource server of a PoP token cannot use that key type (ACE-4).',
+            [...new Set([...DEVICE_REGISTRATION_ERRORS, 'invalid_grant', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'invalid_authorization_details', 'invalid_dpop_proof', 'use_dpop_nonce', 'unsupported_pop_key'])],
             { headers: { 'DPoP-Nonce': ref('headers', 'DPoPNonce') } },
           ),
           '401': errorResponse('Client authentication failed: unknown or disabled client, bad secret or assertion, an assertion `jti` already used, an expired or foreign `device_auth_session` (JWTCA-8).', ['invalid_client'], {

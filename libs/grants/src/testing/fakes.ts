@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AuthorizationDetailsRegistry, EXAMPLE_DETAIL_TYPES } from '@fpa/authz-request';
 import { CLIENT_METADATA_DEFAULTS, type Client } from '@fpa/clients';
 import { loadConfig, type AppConfig } from '@fpa/config';
-import { generateSigningKey, importPrivateJwk, parsePublicJwkSet, randomToken, sha256B64u, signJwt, type GeneratedKeyPair, type JWTPayload, type SigningKey } from '@fpa/crypto';
+import { generateSigningKey, importPrivateJwk, parsePublicJwkSet, randomToken, sha256B64u, signJwt, type GeneratedKeyPair, type JWK, type JWTPayload, type SigningKey } from '@fpa/crypto';
 import { DpopMetrics } from '@fpa/dpop';
 import { FixedClock, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { MetricsRegistry, type AuditEvent } from '@fpa/platform';
@@ -11,6 +11,8 @@ import { ClientKeySets } from '../client-keys/client-key-sets.service';
 import { JwksFetchError, type FetchedJwks, type JwksSource } from '../client-keys/jwks-fetcher';
 import { RemoteKeySets } from '../client-keys/remote-key-sets';
 import { TokenMetrics } from '../token.metrics';
+import { PopBinder, type PopKeyLookup } from '../pop/pop-binder.service';
+import { PopResourceServerRegistry, type PopResourceServer } from '../pop/pop-resource-servers';
 import type { AccessTokenRevoker, AccessTokenSigner, AuditTrail, AuthorizationCodeStore, ClientLookup, RefreshTokenStore, SessionLookup } from '../ports';
 
 /**
@@ -163,6 +165,7 @@ export class FakeRefreshTokens implements RefreshTokenStore {
       parentId,
       ...grant,
       authorizationDetails: grant.authorizationDetails ? [...grant.authorizationDetails] : null,
+      pop: grant.pop ? { ...grant.pop } : null,
       status: 'active',
       createdAt: now,
       expiresAt,
@@ -247,4 +250,22 @@ export class FakeJwksSource implements JwksSource {
 /** ClientKeySets over a FakeJwksSource (or the given one), with the spec's clock. */
 export function testKeySets(config: AppConfig, clock: Clock, metrics: TokenMetrics, source: JwksSource = new FakeJwksSource()): ClientKeySets {
   return new ClientKeySets(config, new RemoteKeySets(config, clock, source, metrics));
+}
+
+/** `pop_keys` in memory: per client, with expiry, as the SQL keeps them. */
+export class FakePopKeys implements PopKeyLookup {
+  readonly rows = new Map<string, { jwk: JWK; expiresAt: Date }>();
+  find(clientId: string, kid: string, now: Date): Promise<JWK | undefined> {
+    const row = this.rows.get(`${clientId}|${kid}`);
+    return Promise.resolve(row && row.expiresAt > now ? row.jwk : undefined);
+  }
+  remember(clientId: string, kid: string, jwk: JWK, _now: Date, expiresAt: Date): Promise<void> {
+    this.rows.set(`${clientId}|${kid}`, { jwk, expiresAt });
+    return Promise.resolve();
+  }
+}
+
+/** A PopBinder over the given resource servers (none: PoP tokens are off, as without POP_RESOURCE_SERVERS_FILE). */
+export function testPopBinder(clock: Clock, servers: readonly PopResourceServer[] = [], keys: FakePopKeys = new FakePopKeys()): PopBinder {
+  return new PopBinder(new PopResourceServerRegistry(servers), keys, clock);
 }

@@ -9,6 +9,21 @@ export interface DcqlVerifiedSdJwt {
   readonly holderBound?: boolean;
 }
 
+/**
+ * An mdoc presentation already verified (verifyMdocPresentation's `mdoc`: issuer trust, digests, device
+ * signature over our SessionTranscript), reduced to what DCQL looks at: `doctype_value` and
+ * `[namespace, element]` claim paths (OpenID4VP 1.0 §6.4.1 / §7.2 for ISO mdoc).
+ */
+export interface DcqlVerifiedMdoc {
+  readonly format: 'mso_mdoc';
+  readonly docType: string;
+  readonly namespaces: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** True when the device signature was verified (this verifier always requires one). */
+  readonly holderBound?: boolean;
+}
+
+export type DcqlVerifiedPresentation = DcqlVerifiedSdJwt | DcqlVerifiedMdoc;
+
 export class DcqlQueryError extends Error {
   constructor(message: string) {
     super(message);
@@ -36,22 +51,16 @@ export function parseDcqlQuery(query: unknown): DcqlQuery {
 
 /**
  * VP-5 "query satisfaction" and "overall DCQL constraints": do the verified presentations of a
- * `vp_token` (credential query `id` → presentations) satisfy the query — formats, `vct_values`,
- * claim paths and `values`, claim sets and credential sets? A presentation under an id the query
+ * `vp_token` (credential query `id` → presentations) satisfy the query — formats, `vct_values` (SD-JWT VC)
+ * or `doctype_value` (mdoc), claim paths and `values`, claim sets and credential sets? dcql itself decides. A presentation under an id the query
  * does not have is refused, not ignored.
  */
-export function matchDcqlQuery(query: unknown, presentations: Readonly<Record<string, readonly DcqlVerifiedSdJwt[]>>): DcqlMatch {
+export function matchDcqlQuery(query: unknown, presentations: Readonly<Record<string, readonly DcqlVerifiedPresentation[]>>): DcqlMatch {
   const dcqlQuery = parseDcqlQuery(query);
   const known = new Set(dcqlQuery.credentials.map((c) => c.id));
   const unknown = Object.keys(presentations).find((id) => !known.has(id));
   if (unknown !== undefined) return { satisfied: false, reason: 'unknown_credential_query', detail: `no credential query ${unknown.slice(0, 64)}` };
-  // Claims are JSON (decoded from the credential), which is what dcql's `Json` type says.
-  const record: Record<string, DcqlCredentialPresentation[]> = Object.fromEntries(
-    Object.entries(presentations).map(([id, list]) => [
-      id,
-      list.map((p) => ({ credential_format: p.format, vct: p.vct, claims: { ...p.claims }, cryptographic_holder_binding: p.holderBound ?? true }) as DcqlCredentialPresentation),
-    ]),
-  );
+  const record: Record<string, DcqlCredentialPresentation[]> = Object.fromEntries(Object.entries(presentations).map(([id, list]) => [id, list.map(toDcqlPresentation)]));
   let result: DcqlPresentationResult;
   try {
     result = DcqlPresentationResult.fromDcqlPresentation(record, { dcqlQuery });
@@ -60,4 +69,15 @@ export function matchDcqlQuery(query: unknown, presentations: Readonly<Record<st
   }
   if (!result.can_be_satisfied) return { satisfied: false, reason: 'not_satisfied', detail: 'the presentations do not satisfy the DCQL query' };
   return { satisfied: true, result };
+}
+
+/** The shape dcql checks, per format: SD-JWT VC claims are JSON; mdoc elements are namespace → identifier → value. */
+function toDcqlPresentation(p: DcqlVerifiedPresentation): DcqlCredentialPresentation {
+  const holderBinding = p.holderBound ?? true;
+  if (p.format === 'mso_mdoc') {
+    const namespaces = Object.fromEntries(Object.entries(p.namespaces).map(([ns, elements]) => [ns, { ...elements }]));
+    return { credential_format: 'mso_mdoc', doctype: p.docType, namespaces, cryptographic_holder_binding: holderBinding };
+  }
+  // Claims are JSON (decoded from the credential), which is what dcql's `Json` type says.
+  return { credential_format: p.format, vct: p.vct, claims: { ...p.claims }, cryptographic_holder_binding: holderBinding } as DcqlCredentialPresentation;
 }

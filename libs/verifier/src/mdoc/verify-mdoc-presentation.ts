@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { DeviceResponse, type Document, type VerificationAssessment } from '@owf/mdoc';
+import { DeviceResponse, Header, type Document, type VerificationAssessment } from '@owf/mdoc';
 import { createMdocContext } from './mdoc-context';
 import { buildMdocSessionTranscript, SessionTranscriptInputError, type MdocSessionTranscriptInput } from './session-transcript';
 
@@ -34,6 +34,8 @@ export interface MdocRefusal {
 }
 
 export interface VerifiedMdoc {
+  /** The OpenID4VP format identifier, so DCQL matching (matchDcqlQuery) can take this result as is. */
+  readonly format: 'mso_mdoc';
   readonly docType: string;
   /** namespace → element identifier → value, only what the holder disclosed (and the issuer signed). */
   readonly namespaces: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
@@ -82,6 +84,7 @@ function describe(document: Document): VerifiedMdoc {
   const ds = new X509Certificate(Buffer.from(issuerSigned.issuerAuth.certificate));
   const { d: _d, ...deviceKey } = mso.deviceKeyInfo.deviceKey.jwk;
   return {
+    format: 'mso_mdoc',
     docType: mso.docType,
     namespaces,
     issuer: {
@@ -93,6 +96,11 @@ function describe(document: Document): VerifiedMdoc {
     validity: { signed: mso.validityInfo.signed, validFrom: mso.validityInfo.validFrom, validUntil: mso.validityInfo.validUntil },
     deviceKey,
   };
+}
+
+/** True when a COSE_Sign1 carries `alg` (label 1) in its protected header. */
+export function algorithmIsProtected(sign1: { readonly protectedHeaders: { readonly headers?: ReadonlyMap<unknown, unknown> } }): boolean {
+  return sign1.protectedHeaders.headers?.get(Header.Algorithm) !== undefined;
 }
 
 export async function verifyMdocPresentation(deviceResponse: string, expectations: MdocExpectations): Promise<MdocVerification> {
@@ -113,6 +121,11 @@ export async function verifyMdocPresentation(deviceResponse: string, expectation
   if (!document.deviceSigned.deviceAuth.deviceSignature) {
     return refuse('device_signature', 'the document has no deviceSignature (deviceMac needs a reader key, which OpenID4VP does not have)');
   }
+
+  // @owf/mdoc reads `alg` from the protected header and, failing that, from the unprotected one, which nothing
+  // signs (RFC 9052 §3.1: alg is protected where changing it is an attack; ISO 18013-5 puts it there). We don't.
+  if (!algorithmIsProtected(document.issuerSigned.issuerAuth)) return refuse('untrusted_issuer', 'the IssuerAuth alg is not in the protected header');
+  if (!algorithmIsProtected(document.deviceSigned.deviceAuth.deviceSignature)) return refuse('device_signature', 'the DeviceSignature alg is not in the protected header');
 
   const failures: VerificationAssessment[] = [];
   try {

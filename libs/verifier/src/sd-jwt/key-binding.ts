@@ -10,6 +10,7 @@ import {
   type JWK,
   type JWTPayload,
 } from '@fpa/crypto';
+import { decodeTransactionData, isTransactionDataHashAlg, TransactionDataError, transactionDataHashes, type TransactionDataObject } from '../transaction-data/transaction-data';
 import { PresentationRefusal, refuse } from './presentation-refusal';
 
 export interface KeyBindingExpectations {
@@ -18,7 +19,10 @@ export interface KeyBindingExpectations {
   readonly audience: string;
   /** The `transaction_data` strings of the request that name this credential, as sent (VP-4). */
   readonly transactionData?: readonly string[];
-  /** Hash algorithms the request allowed (`transaction_data_hashes_alg` of the transaction data); default `sha-256`. */
+  /**
+   * Hash algorithms the request allowed; default: those every entry's `transaction_data_hashes_alg` names, or
+   * `sha-256` when the entries name none (VP-4).
+   */
   readonly transactionDataHashAlgs?: readonly string[];
   readonly now: Date;
   readonly clockSkewSeconds: number;
@@ -32,9 +36,6 @@ export interface VerifiedKeyBinding {
   readonly holderKeyThumbprint: string;
   readonly payload: JWTPayload;
 }
-
-/** Hash algorithms this verifier computes for `transaction_data_hashes` (VP-4: `sha-256` is the default). */
-const TRANSACTION_DATA_HASHES: Record<string, (input: string) => string> = { 'sha-256': sha256B64u };
 
 /**
  * Holder binding (VP-5), checked here rather than left to @sd-jwt (which skips it unless asked and
@@ -88,33 +89,28 @@ function assertIat(iat: unknown, expect: KeyBindingExpectations): void {
 
 function assertTransactionDataHashes(payload: JWTPayload, expect: KeyBindingExpectations): void {
   const data = expect.transactionData ?? [];
-  for (const item of data) assertTransactionDataItem(item);
+  let objects: TransactionDataObject[];
+  try {
+    objects = data.map(decodeTransactionData);
+  } catch (e) {
+    // Entries we sent ourselves that are not valid: our own mistake, VP-6 invalid_transaction_data.
+    if (e instanceof TransactionDataError) throw new PresentationRefusal('invalid_transaction_data', 'transaction_data', e.message);
+    throw e;
+  }
   const alg = payload.transaction_data_hashes_alg ?? 'sha-256';
-  const allowed = expect.transactionDataHashAlgs ?? ['sha-256'];
-  const hash = typeof alg === 'string' && allowed.includes(alg) ? TRANSACTION_DATA_HASHES[alg] : undefined;
-  if (!hash) refuse('transaction_data_hashes', 'transaction_data_hashes_alg is not one the request allowed');
+  const allowed = expect.transactionDataHashAlgs ?? allowedByEntries(objects);
+  if (typeof alg !== 'string' || !allowed.includes(alg) || !isTransactionDataHashAlg(alg)) refuse('transaction_data_hashes', 'transaction_data_hashes_alg is not one the request allowed');
   const sent = payload.transaction_data_hashes;
   if (!Array.isArray(sent) || sent.length !== data.length || !sent.every((h) => typeof h === 'string')) {
     refuse('transaction_data_hashes', 'transaction_data_hashes is missing or does not cover the transaction data');
   }
-  const wanted = new Set(data.map(hash));
+  const wanted = new Set(transactionDataHashes(data, alg));
   if (new Set(sent).size !== sent.length || !sent.every((h: string) => wanted.has(h))) {
     refuse('transaction_data_hashes', 'transaction_data_hashes do not match the transaction data sent');
   }
 }
 
-/** VP-4: each entry is base64url JSON with a `type` and non-empty `credential_ids`; anything else is our own mistake. */
-function assertTransactionDataItem(item: string): void {
-  let value: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(item)) throw new Error('not base64url');
-    value = JSON.parse(Buffer.from(item, 'base64url').toString('utf8'));
-  } catch {
-    value = undefined;
-  }
-  const record = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-  const ids = record.credential_ids;
-  if (typeof record.type !== 'string' || !Array.isArray(ids) || ids.length === 0 || !ids.every((i) => typeof i === 'string')) {
-    throw new PresentationRefusal('invalid_transaction_data', 'transaction_data', 'transaction_data must be base64url JSON objects with type and credential_ids');
-  }
+/** VP-4: an entry's `transaction_data_hashes_alg` lists the algorithms it accepts; without one, sha-256. */
+function allowedByEntries(objects: readonly TransactionDataObject[]): readonly string[] {
+  return objects.reduce<readonly string[]>((acc, o) => acc.filter((a) => (o.transaction_data_hashes_alg ?? ['sha-256']).includes(a)), ['sha-256']);
 }

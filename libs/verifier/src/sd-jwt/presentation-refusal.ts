@@ -27,7 +27,15 @@ export type PresentationRefusalReason =
   | 'sd_hash'
   | 'transaction_data_hashes'
   | 'transaction_data'
-  | 'status_unsupported';
+  | 'status_unsupported'
+  /** Token Status List (draft-ietf-oauth-status-list §7.1): INVALID, SUSPENDED, or any other non-VALID value. */
+  | 'credential_revoked'
+  | 'credential_suspended'
+  | 'credential_status_invalid'
+  /** The status could not be determined (list unreachable, untrusted, malformed, index outside it): fail closed. */
+  | 'status_unavailable'
+  /** JWT VC Issuer Metadata of a metadata-trusted issuer could not be fetched: fail closed. */
+  | 'issuer_metadata_unavailable';
 
 export class PresentationRefusal extends Error {
   constructor(

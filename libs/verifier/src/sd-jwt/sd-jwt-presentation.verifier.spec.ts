@@ -1,5 +1,18 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { TEST_PID_VCT, TestHolder, TestSdJwtIssuer, createTestPki, testTransactionData, type SdJwtIssueOptions, type SdJwtPresentOptions } from '@fpa/verifier/testing';
+import {
+  TEST_PID_VCT,
+  TestHolder,
+  TestSdJwtIssuer,
+  TestStatusList,
+  createTestPki,
+  startTestHttpServer,
+  testTransactionData,
+  type SdJwtIssueOptions,
+  type SdJwtPresentOptions,
+  type TestHttpServer,
+} from '@fpa/verifier/testing';
+import { createHttpFetcher } from '../remote/remote-fetcher';
+import { StatusListChecker } from '../status/status-list.checker';
 import { PresentationRefusal, type PresentationRefusalReason } from './presentation-refusal';
 import { verifySdJwtPresentation, type SdJwtPresentationExpectations } from './sd-jwt-presentation.verifier';
 
@@ -123,8 +136,8 @@ describe('verifySdJwtPresentation (VP-5, SD-JWT VC dc+sd-jwt)', () => {
     it('refuses an expired credential', async () => expectRefused(present({}, await issue({ iat: now() - 7200, exp: now() - 3600 })), 'expired'));
     it('refuses a credential not valid yet (nbf)', async () => expectRefused(present({}, await issue({ nbf: now() + 3600 })), 'not_yet_valid'));
     it('refuses a typ other than dc+sd-jwt', async () => expectRefused(present({}, await issue({ header: { typ: 'JWT' } })), 'typ'));
-    it('refuses a credential carrying a status reference (Token Status List not yet supported; nothing is fetched)', async () =>
-      expectRefused(present({}, await issue({ extra: { status: { status_list: { idx: 1, uri: 'https://status.example/1' } } } })), 'status_unsupported'));
+    it('refuses a credential carrying a status reference when no status list checker is configured (nothing is fetched)', async () =>
+      expectRefused(present({}, await issue({ status: { idx: 1, uri: 'https://status.example/1' } })), 'status_unsupported'));
     it('answers vp_formats_not_supported for a symmetric or unknown issuer alg', async () => {
       // The library always writes its own alg: rewrite the header as an attacker would (the signature no longer matters).
       const [jwt, ...rest] = credential.split('~');
@@ -155,6 +168,46 @@ describe('verifySdJwtPresentation (VP-5, SD-JWT VC dc+sd-jwt)', () => {
       const bad = Buffer.from(JSON.stringify({ type: 'payment_initiation' })).toString('base64url');
       const e = await refusal(present({ transactionData: [bad] }), { transactionData: [bad] });
       expect({ code: e.code, reason: e.reason }).toEqual({ code: 'invalid_transaction_data', reason: 'transaction_data' });
+    });
+  });
+
+  describe('Token Status List over HTTP (VP-5 revocation; draft-ietf-oauth-status-list)', () => {
+    let server: TestHttpServer;
+    let list: TestStatusList;
+    let statusLists: StatusListChecker;
+
+    beforeAll(async () => {
+      server = await startTestHttpServer();
+      list = new TestStatusList(issuer, { uri: server.url('/status/1') });
+      server.serveStatusList('/status/1', () => list.token({ ttl: 0 }));
+      // ttl 0 and maxCacheSeconds 0: every check fetches, so a revocation shows at once.
+      statusLists = new StatusListChecker({ fetcher: createHttpFetcher({ allowHttpLoopback: true }), maxCacheSeconds: 0 });
+    });
+    afterAll(() => server.close());
+
+    it('accepts a credential whose entry is VALID, and refuses it once revoked', async () => {
+      const status = list.allocate();
+      const presentation = await present({}, await issue({ status }));
+      await expect(verifySdJwtPresentation(presentation, { ...expect_, statusLists })).resolves.toMatchObject({ vct: TEST_PID_VCT });
+      list.revoke(status.idx);
+      await expectRefused(presentation, 'credential_revoked', { statusLists });
+    });
+
+    it('refuses a suspended credential', async () => {
+      const status = list.allocate();
+      list.suspend(status.idx);
+      await expectRefused(present({}, await issue({ status })), 'credential_suspended', { statusLists });
+    });
+
+    it('fails closed when the list is not served', async () => {
+      await expectRefused(present({}, await issue({ status: { idx: 0, uri: server.url('/status/missing') } })), 'status_unavailable', { statusLists });
+    });
+
+    it('does not fetch http outside loopback-for-tests (https only)', async () => {
+      const strict = new StatusListChecker({ fetcher: createHttpFetcher() });
+      const requests = server.requests('/status/1');
+      await expectRefused(present({}, await issue({ status: list.allocate() })), 'status_unavailable', { statusLists: strict });
+      expect(server.requests('/status/1')).toBe(requests);
     });
   });
 });

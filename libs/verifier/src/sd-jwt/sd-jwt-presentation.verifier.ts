@@ -1,14 +1,18 @@
-import type { X509Certificate, KeyObject } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
-import { decodeJwtUnverified, importPublicJwk, JwtVerificationError, sha256, verifyJwsSignature, verifyJwt, type JWK, type JWTPayload } from '@fpa/crypto';
-import { validateX5cChain, X5cChainError } from '../trust/x5c-chain';
+import { decodeJwtUnverified, importPublicJwk, JwtVerificationError, sha256, verifyJwsSignature, verifyJwt, type JWK, type JWTPayload, type VerificationKey } from '@fpa/crypto';
+import { ISSUER_ALGS, resolveIssuerKey, type IssuerKeySource, type IssuerTrust } from '../issuer-metadata/issuer-key';
+import type { StatusListChecker } from '../status/status-list.checker';
 import { assertDisclosuresReferenced } from './disclosures';
 import { verifyKeyBinding, type KeyBindingExpectations } from './key-binding';
 import { PresentationRefusal, refuse } from './presentation-refusal';
 
-export interface SdJwtPresentationExpectations extends Pick<KeyBindingExpectations, 'nonce' | 'audience' | 'transactionData' | 'transactionDataHashAlgs'> {
-  /** Root certificates an issuer's `x5c` must chain to (VP-5 trust policy). */
-  readonly trustAnchors: readonly X509Certificate[];
+export interface SdJwtPresentationExpectations extends Pick<KeyBindingExpectations, 'nonce' | 'audience' | 'transactionData' | 'transactionDataHashAlgs'>, IssuerTrust {
+  /**
+   * Token Status List checks (VP-5 revocation policy). Without a checker, a credential carrying `status` is
+   * refused (`status_unsupported`): nothing is fetched unless the deployment configured it.
+   */
+  readonly statusLists?: StatusListChecker;
   /** Credential types (`vct`) the query asked for; anything else is refused. */
   readonly allowedVcts: readonly string[];
   readonly now?: Date;
@@ -28,12 +32,15 @@ export interface VerifiedSdJwtPresentation {
   readonly holderKey: JWK;
   /** RFC 7638 thumbprint of `cnf.jwk`. */
   readonly holderKeyThumbprint: string;
-  readonly issuerCertificate: X509Certificate;
+  /** The `x5c` leaf when the issuer was trusted through a certificate chain (undefined with issuer metadata). */
+  readonly issuerCertificate?: X509Certificate;
+  /** How the issuer key was trusted: the `x5c` chain and its anchor, or the metadata issuer and `kid`. */
+  readonly issuerKeySource: IssuerKeySource;
   readonly keyBinding: JWTPayload;
 }
 
 /** Issuer algorithms accepted (asymmetric only; `none` and HMAC never). */
-export const SD_JWT_ISSUER_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'PS256', 'PS384', 'PS512', 'RS256'] as const;
+export const SD_JWT_ISSUER_ALGS = ISSUER_ALGS;
 export const MAX_PRESENTATION_LENGTH = 65_536;
 
 /**
@@ -49,8 +56,11 @@ export async function verifySdJwtPresentation(presentation: unknown, expectation
   const { issuerJwt, disclosures, kbJwt, presented } = split(presentation);
 
   let header: Readonly<Record<string, unknown>>;
+  let unverifiedIss: unknown;
   try {
-    header = decodeJwtUnverified(issuerJwt, { maxLength: MAX_PRESENTATION_LENGTH }).header;
+    const decoded = decodeJwtUnverified(issuerJwt, { maxLength: MAX_PRESENTATION_LENGTH });
+    header = decoded.header;
+    unverifiedIss = decoded.payload.iss;
   } catch {
     refuse('malformed', 'the issuer-signed JWT is not a JWT');
   }
@@ -59,15 +69,17 @@ export async function verifySdJwtPresentation(presentation: unknown, expectation
   if (typeof alg !== 'string' || !(SD_JWT_ISSUER_ALGS as readonly string[]).includes(alg)) {
     throw new PresentationRefusal('vp_formats_not_supported', 'alg', 'the credential is signed with an unsupported algorithm');
   }
-  const chain = trustedChain(header.x5c, expectations.trustAnchors, now);
-  const payload = await verifyIssuerJwt(issuerJwt, chain.publicKey, alg, now, skew);
+  // SD-JWT VC draft §3.5: an x5c chain to an anchor, or (no x5c) the JWT VC Issuer Metadata of a trusted iss.
+  const issuerKey = await resolveIssuerKey(header, unverifiedIss, alg, expectations, now);
+  const payload = await verifyIssuerJwt(issuerJwt, issuerKey.key, alg, now, skew);
   const issuer = payload.iss;
   if (typeof issuer !== 'string') refuse('malformed', 'the credential has no iss');
-  if (!certificateNames(chain.leaf).includes(issuer)) refuse('issuer_mismatch', 'iss is not a name of the issuer certificate');
+  if (issuerKey.source.kind === 'x5c' && !certificateNames(issuerKey.source.certificate).includes(issuer)) refuse('issuer_mismatch', 'iss is not a name of the issuer certificate');
+  if (issuerKey.source.kind === 'metadata' && issuerKey.source.issuer !== issuer) refuse('issuer_mismatch', 'iss is not the metadata issuer');
   const vct = payload.vct;
   if (typeof vct !== 'string' || !expectations.allowedVcts.includes(vct)) refuse('vct', 'the credential type (vct) was not asked for');
-  // Token Status List is later work: never fetch a URL named by the credential, refuse instead.
-  if (payload.status !== undefined) refuse('status_unsupported', 'credentials with a status reference are not accepted yet');
+  // Without a configured checker no URL named by a credential is ever fetched: refuse instead.
+  if (payload.status !== undefined && !expectations.statusLists) refuse('status_unsupported', 'credentials with a status reference are not accepted: no status list checker is configured');
   assertDisclosuresReferenced(payload, disclosures);
 
   const binding = await verifyKeyBinding(kbJwt, presented, payload.cnf, {
@@ -79,8 +91,20 @@ export async function verifySdJwtPresentation(presentation: unknown, expectation
     clockSkewSeconds: skew,
     maxKeyBindingAgeSeconds: expectations.maxKeyBindingAgeSeconds ?? 300,
   });
-  const claims = await libraryClaims(presentation as string, chain.publicKey, alg, binding.holderKey, binding.alg, expectations.nonce, now, skew);
-  return { format: 'dc+sd-jwt', issuer, vct, claims, holderKey: binding.holderKey, holderKeyThumbprint: binding.holderKeyThumbprint, issuerCertificate: chain.leaf, keyBinding: binding.payload };
+  const claims = await libraryClaims(presentation as string, issuerKey.key, alg, binding.holderKey, binding.alg, expectations.nonce, now, skew);
+  // Last, as it may cost a fetch: only a presentation that is otherwise valid reaches the network (VP-5 revocation).
+  if (payload.status !== undefined && expectations.statusLists) await expectations.statusLists.check(payload.status, expectations, now);
+  return {
+    format: 'dc+sd-jwt',
+    issuer,
+    vct,
+    claims,
+    holderKey: binding.holderKey,
+    holderKeyThumbprint: binding.holderKeyThumbprint,
+    issuerCertificate: issuerKey.source.kind === 'x5c' ? issuerKey.source.certificate : undefined,
+    issuerKeySource: issuerKey.source,
+    keyBinding: binding.payload,
+  };
 }
 
 function split(presentation: unknown): { issuerJwt: string; disclosures: string[]; kbJwt: string; presented: string } {
@@ -96,16 +120,7 @@ function split(presentation: unknown): { issuerJwt: string; disclosures: string[
   return { issuerJwt: parts[0], disclosures, kbJwt, presented: presentation.slice(0, presentation.length - kbJwt.length) };
 }
 
-function trustedChain(x5c: unknown, anchors: readonly X509Certificate[], now: Date) {
-  try {
-    return validateX5cChain(x5c, anchors, now);
-  } catch (e) {
-    if (e instanceof X5cChainError) refuse('untrusted_issuer', `the issuer certificate chain is not trusted (${e.failure})`);
-    throw e;
-  }
-}
-
-async function verifyIssuerJwt(jwt: string, key: KeyObject, alg: string, now: Date, skew: number): Promise<JWTPayload> {
+async function verifyIssuerJwt(jwt: string, key: VerificationKey, alg: string, now: Date, skew: number): Promise<JWTPayload> {
   let payload: JWTPayload;
   try {
     payload = (await verifyJwt(jwt, key, { algorithms: [alg], typ: 'dc+sd-jwt', currentDate: now, clockToleranceSeconds: skew, maxTokenAgeSeconds: undefined })).payload;
@@ -129,8 +144,10 @@ function certificateNames(cert: X509Certificate): string[] {
   return names;
 }
 
+const BASE_VERIFY = (Object.getPrototypeOf(SDJwtVcInstance.prototype) as { verify: SDJwtVcInstance['verify'] }).verify;
+
 /** The library's pass: signature, disclosures unpacked into claims, KB nonce and sd_hash once more. */
-async function libraryClaims(presentation: string, issuerKey: KeyObject, alg: string, holderJwk: JWK, kbAlg: string, nonce: string, now: Date, skew: number): Promise<Record<string, unknown>> {
+async function libraryClaims(presentation: string, issuerKey: VerificationKey, alg: string, holderJwk: JWK, kbAlg: string, nonce: string, now: Date, skew: number): Promise<Record<string, unknown>> {
   const holderKey = await importPublicJwk(holderJwk, kbAlg);
   const sdjwt = new SDJwtVcInstance({
     hasher: (data, hashAlg) => {
@@ -142,7 +159,9 @@ async function libraryClaims(presentation: string, issuerKey: KeyObject, alg: st
     statusListFetcher: () => Promise.reject(new Error('status lists are not fetched')),
   });
   try {
-    const result = await sdjwt.verify(presentation, { keyBindingNonce: nonce, currentDate: Math.floor(now.getTime() / 1000), skewSeconds: skew });
+    // The SD-JWT-VC layer's own verify adds a status step that would fetch the list again, without our limits
+    // or trust (the StatusListChecker is authoritative): run the base SD-JWT verify (signature, disclosures, KB).
+    const result = await BASE_VERIFY.call(sdjwt, presentation, { keyBindingNonce: nonce, currentDate: Math.floor(now.getTime() / 1000), skewSeconds: skew });
     return result.payload as unknown as Record<string, unknown>;
   } catch (e) {
     refuse('malformed', `the SD-JWT library refused the presentation: ${e instanceof Error ? e.message.slice(0, 120) : 'unknown'}`);

@@ -1,0 +1,2 @@
+export * from './transaction-data';
+export * from './authorization-details-mapping';
