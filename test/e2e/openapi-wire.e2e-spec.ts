@@ -308,6 +308,14 @@ describe('the OpenAPI document matches the wire (standalone)', () => {
     expect(takeProblems()).toEqual([]);
   });
 
+  it('the wallet’s OpenID4VP endpoints (issue 11): refusals for an unknown request and a malformed response', async () => {
+    const unknown = 'A'.repeat(32);
+    expect((await call('GET', `/openid4vp/requests/${unknown}`)).json.error).toBe('invalid_request');
+    expect((await call('POST', `/openid4vp/requests/${unknown}`, { form: { wallet_nonce: 'n-1' } })).json.error).toBe('invalid_request');
+    expect((await call('POST', '/openid4vp/response', { form: { state: unknown, vp_token: '{}' } })).json.error).toBe('invalid_request');
+    expect(takeProblems()).toEqual([]);
+  });
+
   it('every documented operation was driven at least once', () => {
     const driven = new Set([...wire.seen].map((s) => s.split(' ').slice(0, 2).join(' ')));
     const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).filter((k) => /^(get|post|put|delete|patch)$/.test(k)).map((m) => `${m.toUpperCase()} ${path}`));

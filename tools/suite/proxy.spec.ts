@@ -25,6 +25,8 @@ describe('routing table (CONTRACT §1)', () => {
     ['/openapi.json', 'challenge'],
     ['/docs', 'challenge'],
     ['/docs/swagger-ui.css', 'challenge'],
+    ['/openid4vp/requests/abc', 'challenge'],
+    ['/openid4vp/response', 'challenge'],
     ['/federation/callback', 'federation'],
     ['/federation/jwks', 'federation'],
     ['/.well-known/openid-federation', 'federation'],

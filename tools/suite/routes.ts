@@ -23,6 +23,8 @@ export const CONTRACT_ROUTES: readonly RouteRule[] = [
   { path: '/authorize/assets', prefix: true, service: 'challenge' },
   { path: '/openapi.json', service: 'challenge' },
   { path: '/docs', prefix: true, service: 'challenge' },
+  // Issue 11: the wallet's OpenID4VP endpoints (request objects, responses) are the digital_credential method's.
+  { path: '/openid4vp', prefix: true, service: 'challenge' },
   { path: '/federation/callback', service: 'federation' },
   { path: '/federation/jwks', service: 'federation' },
   { path: '/.well-known/openid-federation', service: 'federation' },

@@ -11,6 +11,8 @@ export const ACR = {
   mfa: 'urn:first-party-auth:acr:mfa',
   /** Phishing-resistant: a passkey. */
   phr: 'urn:first-party-auth:acr:phr',
+  /** A verifiable credential presented from a wallet with key binding (issue 11): events whose amr shows `vc`. */
+  vc: 'urn:first-party-auth:acr:vc',
 } as const;
 
 /**
@@ -54,6 +56,7 @@ export const DEFAULT_ACR_RULES: ReadonlyMap<string, AcrRule> = new Map<string, A
   [ACR.phone, { verified: ['phone'] }],
   [ACR.mfa, { factors: 2 }],
   [ACR.phr, { phishingResistant: true }],
+  [ACR.vc, { amr: ['vc'] }],
 ]);
 
 export const DEFAULT_RECOVERY: RecoveryPolicy = { enabled: true, requires: 'identifiers', holdSeconds: 86_400 };

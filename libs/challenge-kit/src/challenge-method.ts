@@ -17,6 +17,10 @@ export interface AuthSessionView {
   readonly verifiedMethods: readonly string[];
   /** OIDC `login_hint` (or the `email` / `phone` a device sent, seed 004). */
   readonly loginHint: string | undefined;
+  /** The request's `acr_values` as sent (space-separated), when it named any. */
+  readonly acrValues?: string | undefined;
+  /** RFC 9396 `authorization_details` of the request (validated), e.g. to show them for approval (WALLET-3). */
+  readonly authorizationDetails?: readonly JsonObject[] | undefined;
 }
 
 /** Who a successful step proved: a verified email or phone (found or created by the core), or a known user. */
@@ -123,6 +127,12 @@ export interface ChallengeMethod<S extends Json = Json> {
   readonly assurance?: MethodAssurance;
   /** Request parameters the method reads besides `challenge_type` and `auth_session` (OpenAPI, SDK hints). */
   readonly parameters: readonly string[];
+  /**
+   * Parameters that answer this method's challenge in progress — even while it is `pending`
+   * (a wallet's `vp_token`, a `response_code`). `code` and `credential` always answer; a request
+   * carrying one of these with no challenge in progress is refused like a code used again.
+   */
+  readonly answers?: readonly string[];
   /**
    * `status` values its prompts may put in the reply beyond the documented ones (CHALLENGE_STATUSES):
    * the OpenAPI document enumerates them, and the contract suite refuses an undeclared status.

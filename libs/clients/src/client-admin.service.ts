@@ -140,6 +140,8 @@ export class ClientAdminService {
     e.jwksUri = def.jwks_uri ?? null;
     e.authorizationDetailsTypes = def.authorization_details_types ?? [];
     e.nativeCallbackUris = def.native_callback_uris ?? [];
+    e.origins = def.origins ?? [];
+    e.openid4vpRedirectUris = def.openid4vp_redirect_uris ?? [];
     e.requirePushedAuthorizationRequests = def.require_pushed_authorization_requests ?? false;
     e.logoUri = def.logo_uri ?? null;
     e.redirectToApp = def.redirect_to_app ? { deep_link: def.redirect_to_app.deep_link, app_client_ids: [...def.redirect_to_app.app_client_ids] } : null;

@@ -91,6 +91,17 @@ export class ClientDefinition {
   @Expose() @IsOptional() @IsArray() @ArrayUnique() @Matches(/^https:\/\/[^\s#]+$/, { each: true, message: 'native_callback_uris must be https URLs without fragment' })
   native_callback_uris?: string[];
 
+  /**
+   * Issue 11 (VP-3): the web origins of this first-party app (`https://app.example`), the
+   * `expected_origins` of its Digital Credentials API requests and the `origin:` a KB-JWT names.
+   */
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @Matches(/^https:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?$/, { each: true, message: 'origins must be https origins (scheme, host, optional port; no path)' })
+  origins?: string[];
+
+  /** WALLET-1: where a same-device wallet sends the user back with `response_code` (`openid4vp_redirect_uri`, exact match). */
+  @Expose() @IsOptional() @IsArray() @ArrayUnique() @IsString({ each: true }) @MaxLength(2048, { each: true })
+  openid4vp_redirect_uris?: string[];
+
   /** RFC 9126 §6: every authorization request of this client must be pushed. */
   @Expose() @IsOptional() @IsBoolean()
   require_pushed_authorization_requests?: boolean;
@@ -171,6 +182,10 @@ export function parseClientDefinition(input: unknown, rules: ClientDefinitionRul
   problems.push(...routingPolicyProblems(def.routing_policy));
   // FED-6: the native endpoint is where routing speaks; only first-party clients use it (FIPA-1).
   if (def.routing_policy && !def.first_party) problems.push('routing_policy is only for first-party clients (the native endpoint)');
+  for (const uri of def.openid4vp_redirect_uris ?? []) {
+    const why = redirectUriProblem(uri);
+    if (why) problems.push(`openid4vp_redirect_uris: ${JSON.stringify(uri).slice(0, 100)} ${why}`);
+  }
   for (const uri of def.redirect_uris ?? []) {
     const why = redirectUriProblem(uri);
     if (why) problems.push(`redirect_uris: ${JSON.stringify(uri).slice(0, 100)} ${why}`);
@@ -299,6 +314,8 @@ class ClientDefinitionKeys {
   jwks_uri = 0;
   authorization_details_types = 0;
   native_callback_uris = 0;
+  origins = 0;
+  openid4vp_redirect_uris = 0;
   require_pushed_authorization_requests = 0;
   logo_uri = 0;
   redirect_to_app = 0;

@@ -77,6 +77,13 @@ export class ClientEntity {
   @Column({ name: 'native_callback_uris', type: 'text', array: true })
   nativeCallbackUris!: string[];
 
+  /** Issue 11: the app's web origins (DC API `expected_origins`). */
+  @Column({ type: 'text', array: true })
+  origins!: string[];
+
+  @Column({ name: 'openid4vp_redirect_uris', type: 'text', array: true })
+  openid4vpRedirectUris!: string[];
+
   @Column({ name: 'require_pushed_authorization_requests', type: 'boolean' })
   requirePushedAuthorizationRequests!: boolean;
 
@@ -123,6 +130,10 @@ export interface Client {
   readonly authorizationDetailsTypes: readonly string[];
   /** FED-3/FED-4: the `native_callback_uri` values this client may send (exact match). */
   readonly nativeCallbackUris: readonly string[];
+  /** Issue 11 (VP-3): the app's web origins, the DC API's `expected_origins`. */
+  readonly origins: readonly string[];
+  /** WALLET-1: the `openid4vp_redirect_uri` values this client may send (exact match). */
+  readonly openid4vpRedirectUris: readonly string[];
   /** RFC 9126 §6 (PAR-1): this client's authorization requests must be pushed. */
   readonly requirePushedAuthorizationRequests: boolean;
   /** Shown on the login and consent pages. */
@@ -146,6 +157,8 @@ export const CLIENT_METADATA_DEFAULTS = Object.freeze({
   jwksUri: null,
   authorizationDetailsTypes: Object.freeze([]) as readonly string[],
   nativeCallbackUris: Object.freeze([]) as readonly string[],
+  origins: Object.freeze([]) as readonly string[],
+  openid4vpRedirectUris: Object.freeze([]) as readonly string[],
   requirePushedAuthorizationRequests: false,
   logoUri: null,
   redirectToApp: null,
@@ -174,6 +187,8 @@ export function toClient(e: ClientEntity): Client {
     jwksUri: e.jwksUri ?? CLIENT_METADATA_DEFAULTS.jwksUri,
     authorizationDetailsTypes: Object.freeze([...(e.authorizationDetailsTypes ?? CLIENT_METADATA_DEFAULTS.authorizationDetailsTypes)]),
     nativeCallbackUris: Object.freeze([...(e.nativeCallbackUris ?? CLIENT_METADATA_DEFAULTS.nativeCallbackUris)]),
+    origins: Object.freeze([...(e.origins ?? CLIENT_METADATA_DEFAULTS.origins)]),
+    openid4vpRedirectUris: Object.freeze([...(e.openid4vpRedirectUris ?? CLIENT_METADATA_DEFAULTS.openid4vpRedirectUris)]),
     requirePushedAuthorizationRequests: e.requirePushedAuthorizationRequests ?? CLIENT_METADATA_DEFAULTS.requirePushedAuthorizationRequests,
     logoUri: e.logoUri ?? CLIENT_METADATA_DEFAULTS.logoUri,
     redirectToApp: e.redirectToApp ? Object.freeze({ deepLink: e.redirectToApp.deep_link, appClientIds: Object.freeze([...e.redirectToApp.app_client_ids]) }) : CLIENT_METADATA_DEFAULTS.redirectToApp,

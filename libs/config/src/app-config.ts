@@ -102,6 +102,18 @@ export interface AppConfig {
     /** Downstream URLs may use http on a loopback host (never in production). */
     readonly allowHttpLoopback: boolean;
   };
+  /** Issue 11: the `digital_credential` method as an OpenID4VP verifier (libs/openid4vp). */
+  readonly digitalCredentials: {
+    /** DIGITAL_CREDENTIALS_FILE: DCQL per client/acr, user claim, kept claims, RAR mappings; unset = the embedded default. */
+    readonly policyFile: string | undefined;
+    /** PEM file or directory; unset = no trusted issuer. */
+    readonly trustAnchors: string | undefined;
+    readonly verifierKeyFile: string | undefined;
+    readonly verifierCertFile: string | undefined;
+    /** An external verifier service (HTTP adapter); unset = built in. */
+    readonly verifierUrl: string | undefined;
+    readonly requestTtlSeconds: number;
+  };
   /** Authorization requests (issue 9): RAR types, PAR. */
   readonly authorization: {
     /** AUTHORIZATION_DETAILS_FILE: the RAR types (JSON Schemas); unset = the examples in embedded mode, none otherwise. */

@@ -175,6 +175,22 @@ export const ENV_VARS = {
   FEDERATION_HTTP_TIMEOUT_MS: { doc: 'Timeout of every request to a downstream server (metadata, PAR, token, JWKS), in ms.', default: '5000' },
   FEDERATION_HTTP_MAX_BYTES: { doc: 'Largest response body accepted from a downstream server; a larger one is refused unread.', default: '262144' },
   FEDERATION_METADATA_CACHE_SECONDS: { doc: 'How long a downstream server’s RFC 8414 metadata (and JWKS) is trusted before it is fetched again.', default: '300' },
+  DIGITAL_CREDENTIALS_FILE: {
+    doc: 'JSON file of the `digital_credential` method’s policy (docs/digital-credentials.md): DCQL queries per client and acr, the claim that names the user, the disclosed claims kept, the RAR → `transaction_data` mappings. Unset: an SD-JWT VC (`urn:eudi:pid:1`) with `sub` (and `email` when disclosed), `payment_initiation` mapped.',
+  },
+  DIGITAL_CREDENTIALS_TRUST_ANCHORS: {
+    doc: 'PEM file, or directory of `.pem` files, of the credential issuers’ root certificates (SD-JWT VC `x5c`, mdoc IACA). Unset: no issuer is trusted (every presentation is refused).',
+  },
+  DIGITAL_CREDENTIALS_VERIFIER_KEY_FILE: {
+    doc: 'PEM private key (P-256) that signs OpenID4VP request objects (`x509_san_dns` client identifier). Unset in embedded mode: a key and a self-signed certificate are generated at start-up.',
+  },
+  DIGITAL_CREDENTIALS_VERIFIER_CERT_FILE: {
+    doc: 'PEM certificate chain (leaf first) of the request-object key; the leaf’s DNS SAN must be the host of ISSUER. Required with the key file.',
+  },
+  DIGITAL_CREDENTIALS_VERIFIER_URL: {
+    doc: 'An external presentation verifier (docs/verifier.md, HTTP contract): presentations are POSTed there instead of being verified in process. Unset: the built-in verifier.',
+  },
+  DIGITAL_CREDENTIALS_REQUEST_TTL_SECONDS: { doc: 'Lifetime of an OpenID4VP presentation request (request object, response endpoint, DC API prompt).', default: '300' },
   PAR_REQUEST_URI_TTL_SECONDS: { doc: 'Lifetime of a pushed authorization request’s `request_uri` (RFC 9126, at most 600).', default: '60' },
   REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: {
     doc: '`true`: every browser authorization request must be pushed (`request_uri` from `/par`); a client can also require it for itself.',

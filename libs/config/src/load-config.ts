@@ -254,6 +254,14 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       metadataCacheSeconds: int('FEDERATION_METADATA_CACHE_SECONDS', 1, 86_400),
       allowHttpLoopback: mode !== 'production',
     },
+    digitalCredentials: {
+      policyFile: raw('DIGITAL_CREDENTIALS_FILE'),
+      trustAnchors: raw('DIGITAL_CREDENTIALS_TRUST_ANCHORS'),
+      verifierKeyFile: raw('DIGITAL_CREDENTIALS_VERIFIER_KEY_FILE'),
+      verifierCertFile: raw('DIGITAL_CREDENTIALS_VERIFIER_CERT_FILE'),
+      verifierUrl: url('DIGITAL_CREDENTIALS_VERIFIER_URL', raw('DIGITAL_CREDENTIALS_VERIFIER_URL'), ['https:', 'http:']),
+      requestTtlSeconds: int('DIGITAL_CREDENTIALS_REQUEST_TTL_SECONDS', 30, 3600),
+    },
     authorization: {
       detailsFile: raw('AUTHORIZATION_DETAILS_FILE'),
       parRequestUriTtlSeconds: int('PAR_REQUEST_URI_TTL_SECONDS', 5, 600),

@@ -8,4 +8,5 @@ export * from './nonce';
 export * from './key-encryption';
 export * from './signing-keys';
 export * from './pkce';
+export * from './jwe';
 export * from './pop';

@@ -40,6 +40,9 @@ export type OAuthErrorCode =
   | 'insufficient_information'
   | 'federate'
   | 'native_authorization_federate_unsupported'
+  /** VP-6 (OpenID4VP 1.0 §8.5): a wallet's response the verifier refuses. */
+  | 'invalid_transaction_data'
+  | 'vp_formats_not_supported'
   // RFC 6750 / RFC 9470 (resource servers)
   | 'invalid_token'
   | 'insufficient_scope'
@@ -82,6 +85,8 @@ export const OAUTH_ERROR_TABLE = {
   insufficient_information: { status: 400, expose: true },
   federate: { status: 400, expose: true },
   native_authorization_federate_unsupported: { status: 400, expose: true },
+  invalid_transaction_data: { status: 400, expose: true },
+  vp_formats_not_supported: { status: 400, expose: true },
   invalid_token: { status: 401, expose: true },
   insufficient_scope: { status: 403, expose: true },
   insufficient_user_authentication: { status: 403, expose: true },

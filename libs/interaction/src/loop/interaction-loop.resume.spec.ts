@@ -86,4 +86,45 @@ describe('InteractionLoop.resume: a way back in from outside (a wallet, a federa
     expect(spy).toHaveBeenCalledTimes(2);
     expect(core.users.authentications).toHaveLength(1);
   });
+
+  describe('answer parameters a method declares (ChallengeMethod.answers: WALLET-1 response_code)', () => {
+    const codeWallet = (): ChallengeMethod => ({
+      ...walletMethod('code_wallet'),
+      answers: ['response_code'],
+      answer: async (_view, _state, params) => (params.response_code === 'right' ? { kind: 'verified', subject: { type: 'email', value: ANN }, amr: ['vc'], verifiedValue: ANN } : { kind: 'rejected', reason: 'invalid_code' }),
+    });
+
+    it('answer a pending challenge of that method; a poll without them still polls', async () => {
+      const c = new Core({ methods: [codeWallet(), otpMethod('sms_otp', 'sms')] });
+      try {
+        const authSession = (await c.loop.handle({ ...FIRST, challenge_type: 'code_wallet' }, requestInfo())).authSession;
+        await expect(c.loop.handle({ auth_session: authSession }, requestInfo())).resolves.toMatchObject({ kind: 'pending' });
+        await expect(c.loop.handle({ auth_session: authSession, response_code: 'wrong' }, requestInfo())).resolves.toMatchObject({ kind: 'need_more', status: 'invalid_code' });
+        await expect(c.loop.handle({ auth_session: authSession, response_code: 'right' }, requestInfo())).resolves.toMatchObject({ kind: 'code' });
+      } finally {
+        await c.close();
+      }
+    });
+
+    it('with nothing in progress they are refused like a code used again', async () => {
+      const c = new Core({ methods: [codeWallet(), otpMethod('sms_otp', 'sms')] });
+      try {
+        const turn = await c.turn();
+        await expect(c.loop.handle({ auth_session: turn.caller.session.authSession, response_code: 'right' }, requestInfo())).rejects.toMatchObject({ code: 'invalid_request' });
+      } finally {
+        await c.close();
+      }
+    });
+
+    it('another method’s answer parameters do not answer this pending challenge (they poll)', async () => {
+      const c = new Core({ methods: [walletMethod(), codeWallet(), otpMethod('sms_otp', 'sms')] });
+      try {
+        const authSession = (await c.loop.handle({ ...FIRST, challenge_type: 'wallet' }, requestInfo())).authSession;
+        await expect(c.loop.handle({ auth_session: authSession, response_code: 'right' }, requestInfo())).rejects.toMatchObject({ code: 'invalid_request' });
+        expect(c.users.authentications).toEqual([]);
+      } finally {
+        await c.close();
+      }
+    });
+  });
 });

@@ -41,6 +41,11 @@ export class InteractionLoop {
     private readonly metrics: InteractionMetrics,
   ) {}
 
+  /** Every parameter some method declares as an answer (`ChallengeMethod.answers`). */
+  private get answerParams(): readonly string[] {
+    return [...new Set([...this.methods.values()].flatMap((m) => m.answers ?? []))];
+  }
+
   async handle(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
     return this.counted(() => this.run(input, request));
   }
@@ -184,12 +189,16 @@ export class InteractionLoop {
     const action = input.action;
     if (action !== undefined && (typeof action !== 'string' || action.length > 32)) throw new OAuthError('invalid_request', 'action must be a short string');
     const active = turn.flow.active;
-    const answering = input.code !== undefined || input.credential !== undefined;
+    // Parameters a method declares as answers (`answers`) answer its challenge even while it is pending (WALLET-1: `response_code`).
+    const answersActive = active !== undefined && (this.methods.get(active.method)?.answers ?? []).some((p) => input[p] !== undefined);
+    const foreignAnswer = !answersActive && this.answerParams.some((p) => input[p] !== undefined);
+    const answering = input.code !== undefined || input.credential !== undefined || answersActive || foreignAnswer;
+    if (active?.pending && foreignAnswer) throw new OAuthError('invalid_request', 'this parameter does not answer the challenge in progress');
 
     // A client polling a challenge that waits for something outside (WALLET-2).
-    if (active?.pending && explicit === undefined && action === undefined && !answering) return this.steps.poll(turn, active);
+    if (active?.pending && !answersActive && explicit === undefined && action === undefined && !answering) return this.steps.poll(turn, active);
     // An answer to the challenge in progress.
-    if (active && !active.pending && (explicit === undefined || explicit === active.method) && action === undefined) return this.steps.answer(turn, active, input);
+    if (active && (!active.pending || answersActive) && (explicit === undefined || explicit === active.method) && action === undefined) return this.steps.answer(turn, active, input);
     // An answer with nothing to answer: a one-time code used again, or after the challenge was burned or expired.
     if (!active && explicit === undefined && action === undefined && answering) {
       throw new OAuthError('invalid_request', 'no challenge is in progress for this auth_session (a code is accepted once); start a new one');

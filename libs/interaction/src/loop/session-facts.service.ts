@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { assess, type Assessment, type MethodProfile } from '@fpa/assurance';
-import { CHALLENGE_METHODS, type AuthSessionView, type ChallengeMethod, type ChallengeRegistry } from '@fpa/challenge-kit';
+import { CHALLENGE_METHODS, type AuthSessionView, type ChallengeMethod, type ChallengeRegistry, type JsonObject } from '@fpa/challenge-kit';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
 import { UsersService, type User } from '@fpa/users';
 import type { SessionEvent, Turn } from './turn';
@@ -91,6 +91,8 @@ export class SessionFacts {
       user: user ? { id: user.id, email: user.email, phone: user.phone } : undefined,
       verifiedMethods: [...new Set(verified)],
       loginHint: turn.flow.request.loginHint,
+      acrValues: turn.flow.request.acrValues,
+      authorizationDetails: turn.flow.request.authorizationDetails as readonly JsonObject[] | undefined,
     };
   }
 

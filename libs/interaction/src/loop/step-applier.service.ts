@@ -131,7 +131,9 @@ export class StepApplier {
       details: { method: method.id, reason: step.reason, attempts },
     });
     const status: ChallengeStatus = burned ? (step.reason === 'expired' ? 'expired' : 'attempts_exceeded') : 'invalid_code';
-    const challenge: JsonObject = burned ? { challenge_type: method.id } : { challenge_type: method.id, attempts_remaining: this.config.challenge.maxAttempts - attempts };
+    // A challenge that ends for a stated reason (a wallet's presentation refused) tells the party that ended it why.
+    const why: JsonObject = burned && step.reason === 'expired' && step.description ? { error_description: step.description } : {};
+    const challenge: JsonObject = burned ? { challenge_type: method.id, ...why } : { challenge_type: method.id, attempts_remaining: this.config.challenge.maxAttempts - attempts };
     return this.decider.needMore(turn, status, challenge);
   }
 

@@ -10,6 +10,7 @@ import { RefreshTokenAuthorizationDetails1764700000000 } from './1764700000000-r
 import { FederatedDownstream1764810000000 } from './1764810000000-federated-downstream';
 import { OpenIdFederation1764820000000 } from './1764820000000-openid-federation';
 import { Federation1764830000000 } from './1764830000000-federation';
+import { DigitalCredentials1764900000000 } from './1764900000000-digital-credentials';
 import { PopTokens1764910000000 } from './1764910000000-pop-tokens';
 
 /** Every migration, in order. Explicit imports: entity/migration globs break in monorepo builds (STYLE.md). */
@@ -26,5 +27,6 @@ export const MIGRATIONS = [
   FederatedDownstream1764810000000,
   OpenIdFederation1764820000000,
   Federation1764830000000,
+  DigitalCredentials1764900000000,
   PopTokens1764910000000,
 ];

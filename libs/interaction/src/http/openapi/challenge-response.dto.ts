@@ -80,6 +80,19 @@ export class InsufficientAuthorizationDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'With `pending`: poll (with `auth_session` alone) at most this often, in seconds.' })
   interval?: number;
 
+  @ApiPropertyOptional({ type: String, enum: ['digital_credentials'], description: '`digital_credential` (WALLET-2): the app collects a credential presentation from a wallet.' })
+  type?: string;
+
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'string', format: 'uri' }, { type: 'object', additionalProperties: true }],
+    description:
+      '`digital_credential` (WALLET-2): same/cross device, the `openid4vp://?client_id=…&request_uri=…&request_uri_method=post` link for the wallet; DC API (`dc_api=true`), the object for `navigator.credentials.get({ digital })` with `openid4vp-v1-signed` and `-unsigned` requests (docs/digital-credentials.md).',
+  })
+  credentials_request?: string | Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: String, description: '`digital_credential`, cross device: the link as a QR code, an SVG `data:` URI.' })
+  qr_code?: string;
+
   @ApiPropertyOptional({ type: 'integer', description: '`totp`: digits the authenticator app shows.' })
   digits?: number;
 

@@ -1,0 +1,33 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { X509Certificate } from 'node:crypto';
+import type { AppConfig } from '@fpa/config';
+import { parseTrustAnchors } from '@fpa/verifier';
+import { generateVerifierIdentity, loadVerifierIdentity, VerifierIdentityError, type VerifierIdentity } from './verifier-identity';
+
+export const VERIFIER_IDENTITY = Symbol('VERIFIER_IDENTITY');
+export type { VerifierIdentity } from './verifier-identity';
+
+/** The configured key and chain, or (embedded mode only) a generated self-signed one. */
+export async function verifierIdentityFrom(config: AppConfig): Promise<VerifierIdentity> {
+  const { verifierKeyFile, verifierCertFile } = config.digitalCredentials;
+  if ((verifierKeyFile === undefined) !== (verifierCertFile === undefined)) throw new VerifierIdentityError('DIGITAL_CREDENTIALS_VERIFIER_KEY_FILE and _CERT_FILE go together');
+  if (verifierKeyFile && verifierCertFile) return loadVerifierIdentity(config.http.issuer, verifierKeyFile, verifierCertFile);
+  if (config.mode === 'production' && config.challenge.methods.includes('digital_credential')) {
+    throw new VerifierIdentityError('digital_credential needs DIGITAL_CREDENTIALS_VERIFIER_KEY_FILE and _CERT_FILE in production');
+  }
+  return generateVerifierIdentity(config.http.issuer);
+}
+
+/** DIGITAL_CREDENTIALS_TRUST_ANCHORS: one PEM file (several certificates allowed) or a directory of `.pem` files. */
+export function trustAnchorsFrom(path: string | undefined): X509Certificate[] {
+  if (path === undefined) return [];
+  try {
+    const files = statSync(path).isDirectory() ? readdirSync(path).filter((f) => f.endsWith('.pem')).sort().map((f) => join(path, f)) : [path];
+    const pems = files.flatMap((f) => readFileSync(f, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
+    if (pems.length === 0) throw new Error('no certificate found');
+    return parseTrustAnchors(pems);
+  } catch (e) {
+    throw new VerifierIdentityError(`DIGITAL_CREDENTIALS_TRUST_ANCHORS: ${(e as Error).message}`);
+  }
+}
