@@ -113,6 +113,10 @@ export interface AppConfig {
     /** An external verifier service (HTTP adapter); unset = built in. */
     readonly verifierUrl: string | undefined;
     readonly requestTtlSeconds: number;
+    /** DIGITAL_CREDENTIALS_METADATA_ISSUERS: `iss` values trusted through their JWT VC Issuer Metadata (no `x5c`). */
+    readonly metadataIssuers: readonly string[];
+    /** Status lists and issuer metadata may be fetched over http from a loopback host (never in production). */
+    readonly allowHttpLoopback: boolean;
   };
   /** Authorization requests (issue 9): RAR types, PAR. */
   readonly authorization: {

@@ -190,6 +190,13 @@ export const ENV_VARS = {
   DIGITAL_CREDENTIALS_VERIFIER_URL: {
     doc: 'An external presentation verifier (docs/verifier.md, HTTP contract): presentations are POSTed there instead of being verified in process. Unset: the built-in verifier.',
   },
+  DIGITAL_CREDENTIALS_METADATA_ISSUERS: {
+    doc: 'Comma-separated https issuer identifiers (SD-JWT VC `iss`, exact strings) trusted through their JWT VC Issuer Metadata: a credential (or Status List Token) without `x5c` from one of them is verified with the key its `/.well-known/jwt-vc-issuer` publishes (docs/verifier.md). Unset: only `x5c` chains to DIGITAL_CREDENTIALS_TRUST_ANCHORS are trusted.',
+  },
+  DIGITAL_CREDENTIALS_ALLOW_HTTP_LOOPBACK: {
+    doc: '`true`: Token Status Lists and issuer metadata on a loopback host (127.0.0.1, ::1, localhost) may be fetched over plain http, and such issuers may be listed in DIGITAL_CREDENTIALS_METADATA_ISSUERS (tests and local development only; refused when APP_MODE=production).',
+    default: 'false',
+  },
   DIGITAL_CREDENTIALS_REQUEST_TTL_SECONDS: { doc: 'Lifetime of an OpenID4VP presentation request (request object, response endpoint, DC API prompt).', default: '300' },
   PAR_REQUEST_URI_TTL_SECONDS: { doc: 'Lifetime of a pushed authorization request’s `request_uri` (RFC 9126, at most 600).', default: '60' },
   REQUIRE_PUSHED_AUTHORIZATION_REQUESTS: {

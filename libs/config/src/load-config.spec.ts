@@ -136,6 +136,22 @@ describe('loadConfig (CONTRACT §8)', () => {
     expect(problemsOf('federation', { ...production, OPENID_FEDERATION_AUTHORITY_HINTS: 'https://a.example?x=1' }).join()).toMatch(/OPENID_FEDERATION_AUTHORITY_HINTS: .* must not have a query/);
   });
 
+  it('DIGITAL_CREDENTIALS_METADATA_ISSUERS: https issuer ids; http loopback fetches only outside production (issue 11)', () => {
+    expect(loadConfig('token', production).digitalCredentials).toMatchObject({ metadataIssuers: [], allowHttpLoopback: false });
+    const on = loadConfig('token', { ...production, DIGITAL_CREDENTIALS_METADATA_ISSUERS: 'https://pid.example/issuer, https://b.example,https://b.example' }).digitalCredentials;
+    expect(on.metadataIssuers).toEqual(['https://pid.example/issuer', 'https://b.example']);
+    expect(problemsOf('token', { ...production, DIGITAL_CREDENTIALS_METADATA_ISSUERS: 'http://issuer.example' }).join()).toMatch(/DIGITAL_CREDENTIALS_METADATA_ISSUERS: "http:\/\/issuer.example" must be an https URL/);
+    expect(problemsOf('token', { ...production, DIGITAL_CREDENTIALS_METADATA_ISSUERS: 'https://a.example#x' }).join()).toMatch(/must not have a query or fragment/);
+    // Production refuses the loopback switch outright, and with it loopback http issuers.
+    const loopback = { DIGITAL_CREDENTIALS_METADATA_ISSUERS: 'http://127.0.0.1:4000', DIGITAL_CREDENTIALS_ALLOW_HTTP_LOOPBACK: 'true' };
+    const refused = problemsOf('token', { ...production, ...loopback }).join();
+    expect(refused).toMatch(/DIGITAL_CREDENTIALS_ALLOW_HTTP_LOOPBACK: must not be true when APP_MODE=production/);
+    expect(refused).toMatch(/DIGITAL_CREDENTIALS_METADATA_ISSUERS: "http:\/\/127.0.0.1:4000" must be an https URL/);
+    expect(loadConfig('standalone', loopback).digitalCredentials).toMatchObject({ metadataIssuers: ['http://127.0.0.1:4000'], allowHttpLoopback: true });
+    expect(problemsOf('standalone', { DIGITAL_CREDENTIALS_METADATA_ISSUERS: 'http://127.0.0.1:4000' }).join()).toMatch(/must be an https URL/);
+    expect(problemsOf('standalone', { DIGITAL_CREDENTIALS_ALLOW_HTTP_LOOPBACK: 'yes' }).join()).toMatch(/DIGITAL_CREDENTIALS_ALLOW_HTTP_LOOPBACK: must be true or false/);
+  });
+
   it('the README documents every environment variable', () => {
     const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
     const missing = Object.keys(ENV_VARS).filter((name) => !readme.includes(`\`${name}\``));

@@ -186,6 +186,18 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
     chainCacheSeconds: int('OPENID_FEDERATION_CHAIN_CACHE_SECONDS', 0, 86_400),
     allowHttpLoopback: federationLoopback,
   };
+  // Issue 11: credential status and issuer metadata are fetched from URLs; plain http only on loopback, never in production.
+  const dcLoopback = bool('DIGITAL_CREDENTIALS_ALLOW_HTTP_LOOPBACK');
+  if (dcLoopback && mode === 'production') fail('DIGITAL_CREDENTIALS_ALLOW_HTTP_LOOPBACK', 'must not be true when APP_MODE=production');
+  const metadataIssuers = (raw('DIGITAL_CREDENTIALS_METADATA_ISSUERS') ?? '')
+    .split(',')
+    .map((i) => i.trim())
+    .filter(Boolean);
+  for (const iss of metadataIssuers) {
+    // The metadata URL is derived from iss (SD-JWT VC draft §5.1): the same rules as an entity id.
+    const why = entityIdProblem(iss, dcLoopback && mode !== 'production');
+    if (why) fail('DIGITAL_CREDENTIALS_METADATA_ISSUERS', `"${iss}" ${why}`);
+  }
   const origins = (raw('WEBAUTHN_ORIGINS') ?? issuerUrl?.origin ?? '').split(',').map((o) => o.trim()).filter(Boolean);
 
   const config: AppConfig = {
@@ -261,6 +273,8 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       verifierCertFile: raw('DIGITAL_CREDENTIALS_VERIFIER_CERT_FILE'),
       verifierUrl: url('DIGITAL_CREDENTIALS_VERIFIER_URL', raw('DIGITAL_CREDENTIALS_VERIFIER_URL'), ['https:', 'http:']),
       requestTtlSeconds: int('DIGITAL_CREDENTIALS_REQUEST_TTL_SECONDS', 30, 3600),
+      metadataIssuers: [...new Set(metadataIssuers)],
+      allowHttpLoopback: dcLoopback && mode !== 'production',
     },
     authorization: {
       detailsFile: raw('AUTHORIZATION_DETAILS_FILE'),

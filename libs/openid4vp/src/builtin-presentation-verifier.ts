@@ -1,6 +1,16 @@
 import type { X509Certificate } from 'node:crypto';
 import { decodeJwtUnverified } from '@fpa/crypto';
-import { matchDcqlQuery, PresentationRefusal, verifyMdocPresentation, verifySdJwtPresentation, type DcqlVerifiedPresentation, type VerifiedMdoc, type VerifiedSdJwtPresentation } from '@fpa/verifier';
+import {
+  matchDcqlQuery,
+  PresentationRefusal,
+  verifyMdocPresentation,
+  verifySdJwtPresentation,
+  type DcqlVerifiedPresentation,
+  type IssuerTrust,
+  type StatusListChecker,
+  type VerifiedMdoc,
+  type VerifiedSdJwtPresentation,
+} from '@fpa/verifier';
 import { refusal, type PresentationExpectations, type PresentationVerdict, type PresentationVerifier, type VerifiedCredential } from './presentation-verifier';
 
 /** At most this many presentations per credential query, and credential queries per response. */
@@ -13,16 +23,27 @@ interface CredentialQuery {
   readonly meta?: { readonly vct_values?: readonly string[]; readonly doctype_value?: string };
 }
 
+/** The trust and status policy of the built-in verifier (credential-trust.provider.ts builds it from configuration). */
+export interface BuiltinVerifierOptions extends IssuerTrust {
+  /** Token Status List checks; without one, an SD-JWT VC carrying `status` is refused `status_unsupported`. */
+  readonly statusLists?: StatusListChecker;
+}
+
 type Decoded = { readonly transactionData: readonly { readonly raw: string; readonly ids: readonly string[] }[] };
 
 /**
- * The built-in verifier: libs/verifier for each presentation (SD-JWT VC: x5c trust, KB-JWT nonce,
- * aud, iat, sd_hash, transaction_data_hashes; mdoc: IACA trust, device signature over the
- * OpenID4VP or DC API session transcript), then DCQL over what verified (VP-5: reject the whole
- * response when one presentation fails).
+ * The built-in verifier: libs/verifier for each presentation (SD-JWT VC: x5c or issuer-metadata trust,
+ * KB-JWT nonce, aud, iat, sd_hash, transaction_data_hashes, Token Status List; mdoc: IACA trust, device
+ * signature over the OpenID4VP or DC API session transcript), then DCQL over what verified (VP-5: reject
+ * the whole response when one presentation fails).
  */
 export class BuiltinPresentationVerifier implements PresentationVerifier {
-  constructor(private readonly trustAnchors: readonly X509Certificate[]) {}
+  private readonly trustAnchors: readonly X509Certificate[];
+
+  /** An array is the anchors alone (no metadata trust, no status checks: a credential with `status` is refused). */
+  constructor(private readonly options: BuiltinVerifierOptions | readonly X509Certificate[]) {
+    this.trustAnchors = isAnchorList(options) ? options : options.trustAnchors;
+  }
 
   async verify(vpToken: unknown, e: PresentationExpectations): Promise<PresentationVerdict> {
     if (typeof vpToken !== 'object' || vpToken === null || Array.isArray(vpToken)) return refusal('invalid_request', 'malformed', 'vp_token must be a JSON object of credential query ids');
@@ -84,6 +105,8 @@ export class BuiltinPresentationVerifier implements PresentationVerifier {
       nonce: e.nonce,
       audience,
       trustAnchors: this.trustAnchors,
+      // VP-5 trust/revocation policy: metadata-trusted issuers (no x5c) and the credential's status list.
+      ...(isAnchorList(this.options) ? {} : { ...(this.options.issuerMetadata ? { issuerMetadata: this.options.issuerMetadata } : {}), ...(this.options.statusLists ? { statusLists: this.options.statusLists } : {}) }),
       allowedVcts: q.meta?.vct_values ?? [],
       now: e.now,
       ...(transactionData.length > 0 ? { transactionData } : {}),
@@ -107,6 +130,8 @@ export class BuiltinPresentationVerifier implements PresentationVerifier {
     return { ok: false, verdict: last };
   }
 }
+
+const isAnchorList = (o: BuiltinVerifierOptions | readonly X509Certificate[]): o is readonly X509Certificate[] => Array.isArray(o);
 
 /** The KB-JWT's `aud` (the last `~`-separated part), unverified: only to pick which registered origin to check against. */
 function kbAudience(presentation: string): string | undefined {

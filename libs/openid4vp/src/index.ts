@@ -5,6 +5,7 @@ export * from './http-presentation-verifier';
 export * from './presentation-request';
 export * from './verifier-identity';
 export * from './verifier-identity.provider';
+export * from './credential-trust.provider';
 export * from './openid4vp.service';
 export * from './openid4vp.controller';
 export * from './openid4vp.module';

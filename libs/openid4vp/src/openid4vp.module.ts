@@ -6,12 +6,14 @@ import { HttpPresentationVerifier } from './http-presentation-verifier';
 import { Openid4vpController } from './openid4vp.controller';
 import { Openid4vpService } from './openid4vp.service';
 import { PRESENTATION_VERIFIER, type PresentationVerifier } from './presentation-verifier';
-import { trustAnchorsFrom, VERIFIER_IDENTITY, verifierIdentityFrom } from './verifier-identity.provider';
+import { credentialTrustFrom } from './credential-trust.provider';
+import { VERIFIER_IDENTITY, verifierIdentityFrom } from './verifier-identity.provider';
 
 /**
  * OpenID4VP verifier side (issue 11): policy (DIGITAL_CREDENTIALS_FILE, validated at start-up),
  * the verifier identity (configured, or self-signed in embedded mode), the PresentationVerifier
- * port (built in, or the HTTP adapter when DIGITAL_CREDENTIALS_VERIFIER_URL is set), and the
+ * port (built in — with the process's one status list checker and issuer metadata resolver — or the
+ * HTTP adapter when DIGITAL_CREDENTIALS_VERIFIER_URL is set), and the
  * wallet's endpoints `/openid4vp/requests/:id` and `/openid4vp/response`.
  */
 @Module({
@@ -23,7 +25,7 @@ import { trustAnchorsFrom, VERIFIER_IDENTITY, verifierIdentityFrom } from './ver
       provide: PRESENTATION_VERIFIER,
       inject: [APP_CONFIG],
       useFactory: (c: AppConfig): PresentationVerifier =>
-        c.digitalCredentials.verifierUrl ? new HttpPresentationVerifier(c.digitalCredentials.verifierUrl) : new BuiltinPresentationVerifier(trustAnchorsFrom(c.digitalCredentials.trustAnchors)),
+        c.digitalCredentials.verifierUrl ? new HttpPresentationVerifier(c.digitalCredentials.verifierUrl) : new BuiltinPresentationVerifier(credentialTrustFrom(c)),
     },
     Openid4vpService,
   ],
