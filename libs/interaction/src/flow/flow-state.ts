@@ -17,6 +17,12 @@ export interface ActiveChallenge {
   readonly pending?: { readonly reply: JsonObject; readonly intervalSeconds?: number };
   /** An enrolment (`action=register|enroll`), or one through the recovery path (`action=recover`). */
   readonly enrolment?: 'authentication' | 'recovery';
+  /**
+   * A success reported from outside (`resume` with a deferred decision) is being recorded: the
+   * challenge is already consumed (nothing may answer it), but a poll still hears `pending` until
+   * the authentication is stored — never `method_required` in between (WALLET-2).
+   */
+  readonly settling?: true;
 }
 
 /**

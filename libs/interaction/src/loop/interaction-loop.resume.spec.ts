@@ -53,6 +53,29 @@ describe('InteractionLoop.resume: a way back in from outside (a wallet, a federa
     expect((await core.stored(authSession))?.active).toBeUndefined();
   });
 
+  it('a poll while the success is being recorded hears pending, never method_required; nothing can answer it meanwhile (WALLET-2)', async () => {
+    const authSession = await waiting({ acr_values: ACR.oneFactor });
+    const inner = core.recorder.record.bind(core.recorder);
+    const seen: EndpointOutcome[] = [];
+    jest.spyOn(core.recorder, 'record').mockImplementation(async (...args) => {
+      seen.push(await handle({ auth_session: authSession }));
+      await expect(resume(authSession, { email: ANN })).rejects.toMatchObject({ code: 'invalid_request' });
+      return inner(...args);
+    });
+    await expect(resume(authSession, { email: ANN })).resolves.toBeUndefined();
+    expect(seen).toEqual([expect.objectContaining({ kind: 'pending', authSession })]);
+    expect(core.users.authentications).toHaveLength(1);
+    expect((await core.stored(authSession))?.active).toBeUndefined();
+    await expect(handle({ auth_session: authSession })).resolves.toMatchObject({ kind: 'code' });
+  });
+
+  it('a success that cannot be recorded ends the challenge instead of leaving it settling', async () => {
+    const authSession = await waiting();
+    jest.spyOn(core.recorder, 'record').mockRejectedValueOnce(new Error('database gone'));
+    await expect(resume(authSession, { email: ANN })).rejects.toThrow('database gone');
+    expect((await core.stored(authSession))?.active).toBeUndefined();
+  });
+
   it("a caller who is the client itself (FED-12's response_uri) gets the outcome", async () => {
     const authSession = await waiting({ acr_values: ACR.mfa });
     await expect(resume(authSession, { email: ANN }, 'caller')).resolves.toMatchObject({ kind: 'need_more', authSession, status: 'additional_method_required', challenge: { completed: 'wallet' } });

@@ -138,6 +138,7 @@ export class StepApplier {
   }
 
   private async verified(turn: Turn, method: ChallengeMethod, step: Extract<InteractionStep, { kind: 'verified' }>, active: ActiveChallenge | undefined, deferDecision: boolean): Promise<EndpointOutcome | undefined> {
+    if (deferDecision && active?.pending) return this.settle(turn, method, step, active);
     // Consume the challenge first, so two racing correct answers cannot both count.
     await this.save(turn, { ...turn.flow, active: undefined });
     const recorded = await this.recorder.record(turn, method, step, active?.enrolment);
@@ -145,5 +146,23 @@ export class StepApplier {
     // An enrolment stores a credential and authenticates nothing (README "Assurance").
     if (recorded.kind === 'enrolled') return this.decider.decide(turn, 'enrolled', { completed: method.id, provisional: recorded.provisional });
     return this.decider.decide(turn, 'additional_method_required', { completed: method.id });
+  }
+
+  /**
+   * A success from outside while the client polls (a wallet's post): consumed first as for an answer,
+   * but kept visible as `settling` until the authentication is stored, so a poll in between hears
+   * `pending` rather than finding neither a challenge nor an authentication (the benchmark caught
+   * `method_required` there under load). A failure to record ends the challenge.
+   */
+  private async settle(turn: Turn, method: ChallengeMethod, step: Extract<InteractionStep, { kind: 'verified' }>, active: ActiveChallenge): Promise<undefined> {
+    await this.save(turn, { ...turn.flow, active: { ...active, settling: true } });
+    try {
+      await this.recorder.record(turn, method, step, active.enrolment);
+    } catch (e) {
+      await this.save(turn, { ...turn.flow, active: undefined }).catch(() => undefined);
+      throw e;
+    }
+    await this.save(turn, { ...turn.flow, active: undefined });
+    return undefined;
   }
 }

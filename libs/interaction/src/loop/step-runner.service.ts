@@ -61,6 +61,7 @@ export class StepRunner {
 
   async answer(turn: Turn, active: ActiveChallenge, input: ChallengeInput): Promise<EndpointOutcome> {
     const method = this.method(turn, active.method);
+    if (active.settling) throw new OAuthError('invalid_request', 'this challenge is being completed; poll with auth_session alone');
     if (this.clock.nowMs() >= active.expiresAt) {
       await this.applier.save(turn, { ...turn.flow, active: undefined });
       this.metrics.steps.inc({ method: method.id, outcome: 'expired' });
@@ -94,6 +95,7 @@ export class StepRunner {
   async resume(turn: Turn, active: ActiveChallenge, payload: JsonObject, deferDecision: boolean): Promise<EndpointOutcome | undefined> {
     const method = this.method(turn, active.method);
     if (!method.resume) throw new OAuthError('invalid_request', `${method.id} is not waiting for anything`);
+    if (active.settling) throw new OAuthError('invalid_request', 'this challenge was already answered');
     if (this.clock.nowMs() >= active.expiresAt) {
       await this.applier.save(turn, { ...turn.flow, active: undefined });
       throw new OAuthError('invalid_request', 'the challenge expired');
