@@ -41,6 +41,11 @@ export interface PollLoadResult {
   /** Wallet post → the poll that got the code, ms (bounded below by the poll interval's phase). */
   readonly codeAfterPostMs: LatencySummary;
   readonly nonceRetries: number;
+  /**
+   * Polls answered 403 `method_required` after the wallet's post began (the flow keeps polling and normally
+   * gets its code next): the server's consumed-but-not-yet-recorded window, counted in `failureCount` too.
+   */
+  readonly methodRequiredAfterPost: number;
   /** `step status: body` of every unexpected answer (first 20 kept whole). */
   readonly failures: string[];
   readonly failureCount: number;
@@ -62,6 +67,7 @@ export async function runPollLoad(spec: PollLoadSpec): Promise<PollLoadResult> {
   let begun = 0;
   let completed = 0;
   let nonceRetries = 0;
+  let methodRequiredAfterPost = 0;
   const fail = (what: string): void => {
     failureCount++;
     if (failures.length < 20) failures.push(what.slice(0, 600));
@@ -84,7 +90,9 @@ export async function runPollLoad(spec: PollLoadSpec): Promise<PollLoadResult> {
     // The wallet answers at its own time, while the app keeps polling.
     let postedAt: number | undefined;
     let walletFailed = false;
+    let walletPosting = false;
     const walletDone = sleep(walletDelayMs(slot, round)).then(async () => {
+      walletPosting = true;
       try {
         const answer = await wallet.followLink(begin.body.credentials_request as string, { fetch: walletFetch });
         if (answer.status !== 200) throw new Error(`${answer.status}: ${JSON.stringify(answer.body)}`);
@@ -103,6 +111,10 @@ export async function runPollLoad(spec: PollLoadSpec): Promise<PollLoadResult> {
       if (poll.status === 200 && typeof poll.body.authorization_code === 'string') {
         code = poll.body.authorization_code;
         if (postedAt !== undefined) afterPost.push(performance.now() - postedAt);
+      } else if (walletPosting && poll.status === 403 && poll.body.status === 'method_required') {
+        // Seen under load: the wallet's post consumed the challenge and has not recorded the authentication yet.
+        methodRequiredAfterPost++;
+        fail(`poll ${poll.status} after the wallet's post began: ${poll.text}`);
       } else if (!isPendingPoll(poll.status, poll.body)) {
         return fail(`poll ${poll.status}: ${poll.text}`);
       }
@@ -137,6 +149,7 @@ export async function runPollLoad(spec: PollLoadSpec): Promise<PollLoadResult> {
     tokenLatency: summarize(tokens),
     codeAfterPostMs: summarize(afterPost),
     nonceRetries,
+    methodRequiredAfterPost,
     failures,
     failureCount,
     seconds: (performance.now() - t0) / 1000,

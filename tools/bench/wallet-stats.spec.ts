@@ -16,10 +16,11 @@ const input = (): WalletSectionInput => ({
   machine: MACHINE,
   baseline: phase(200, 10, 40),
   loaded: phase(196, 12, 60),
-  load: { flows: 100, begun: 380, completed: 379, polls: 2_400, seconds: 30, pollLatency: latency(8, 45), beginLatency: latency(20, 90), tokenLatency: latency(15, 70), codeAfterPostMs: latency(500, 990), nonceRetries: 0, failureCount: 0, challengeCpuMs: 12_000 },
+  load: { flows: 100, begun: 380, completed: 379, polls: 2_400, seconds: 30, pollLatency: latency(8, 45), beginLatency: latency(20, 90), tokenLatency: latency(15, 70), codeAfterPostMs: latency(500, 990), nonceRetries: 0, methodRequiredAfterPost: 0, failureCount: 0, challengeCpuMs: 12_000 },
   posts: [{ kind: 'SD-JWT VC, direct_post', posts: 100, cpuMsPerPost: 6.5, wallMsPerPost: 9 }],
   micro: [{ what: 'verifySdJwtPresentation', runs: 100, cpuMsPerCall: 3.2, wallMsPerCall: 3.4 }],
   settings: ['one setting'],
+  problems: [],
 });
 
 describe('wallet benchmark (issue 11)', () => {
@@ -64,6 +65,13 @@ describe('wallet benchmark (issue 11)', () => {
     expect(text).toContain('**379 completed**');
     expect(text).toContain('| SD-JWT VC, direct_post | 100 | 6.50 | 9.00 |');
     expect(text).toContain('| `verifySdJwtPresentation` | 100 | 3.20 | 3.40 |');
+    expect(text).not.toContain('This run failed');
+  });
+
+  it('says at the top when the run failed, each problem by its first line', () => {
+    const text = renderWalletSection({ ...input(), problems: ['100 polling cross-device flows: 5 unexpected answers (of 380 flows):\n  poll 403: {…}'] });
+    expect(text).toContain('**This run failed** (`npm run bench` exited 1): 100 polling cross-device flows: 5 unexpected answers (of 380 flows):.');
+    expect(text).not.toContain('poll 403');
   });
 
   it('replaces only its own section; the first time it goes above npm run bench’s marker', () => {
