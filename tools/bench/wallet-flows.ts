@@ -4,7 +4,7 @@ import type { FormResponse } from '@fpa/testing';
 import type { TestWallet } from '@fpa/verifier/testing';
 import { summarize, type LatencySummary } from './load';
 import { routedFetch } from './wallet-server';
-import { isPendingPoll, walletDelayMs } from './wallet-stats';
+import { failureKind, isPendingPoll, walletDelayMs } from './wallet-stats';
 
 /**
  * Issue 11's load: `flows` concurrent cross-device flows, each one: begin (`POST /authorize-challenge`,
@@ -46,7 +46,7 @@ export interface PollLoadResult {
    * gets its code next): the server's consumed-but-not-yet-recorded window, counted in `failureCount` too.
    */
   readonly methodRequiredAfterPost: number;
-  /** `step status: body` of every unexpected answer (first 20 kept whole). */
+  /** Unexpected answers by kind (`failureKind`): `<count>× <first example>`. */
   readonly failures: string[];
   readonly failureCount: number;
   readonly seconds: number;
@@ -62,7 +62,7 @@ export async function runPollLoad(spec: PollLoadSpec): Promise<PollLoadResult> {
   const begins: number[] = [];
   const tokens: number[] = [];
   const afterPost: number[] = [];
-  const failures: string[] = [];
+  const kinds = new Map<string, { count: number; example: string }>();
   let failureCount = 0;
   let begun = 0;
   let completed = 0;
@@ -70,7 +70,9 @@ export async function runPollLoad(spec: PollLoadSpec): Promise<PollLoadResult> {
   let methodRequiredAfterPost = 0;
   const fail = (what: string): void => {
     failureCount++;
-    if (failures.length < 20) failures.push(what.slice(0, 600));
+    const kind = kinds.get(failureKind(what)) ?? { count: 0, example: what.slice(0, 600) };
+    kind.count++;
+    kinds.set(failureKind(what), kind);
   };
   const timed = async (into: number[], p: () => Promise<FormResponse>): Promise<FormResponse> => {
     const t = performance.now();
@@ -150,7 +152,7 @@ export async function runPollLoad(spec: PollLoadSpec): Promise<PollLoadResult> {
     codeAfterPostMs: summarize(afterPost),
     nonceRetries,
     methodRequiredAfterPost,
-    failures,
+    failures: [...kinds.values()].map((k) => `${k.count}× ${k.example}`),
     failureCount,
     seconds: (performance.now() - t0) / 1000,
   };

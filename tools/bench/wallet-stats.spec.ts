@@ -1,7 +1,7 @@
 import type { PhaseResult } from './load';
 import { readOptions } from './options';
 import { MARKER, type MachineInfo } from './report';
-import { cpuPerItem, degradation, isPendingPoll, mergeWalletSection, renderWalletSection, WALLET_DELAY_MAX_MS, WALLET_DELAY_MIN_MS, WALLET_END, WALLET_START, walletDelayMs, type WalletSectionInput } from './wallet-stats';
+import { cpuPerItem, degradation, failureKind, isPendingPoll, mergeWalletSection, renderWalletSection, WALLET_DELAY_MAX_MS, WALLET_DELAY_MIN_MS, WALLET_END, WALLET_START, walletDelayMs, type WalletSectionInput } from './wallet-stats';
 
 // Issue 11's load benchmark: the pure parts (what a poll may answer, the wallets' stagger, the section and its markers).
 
@@ -43,6 +43,13 @@ describe('wallet benchmark (issue 11)', () => {
     expect(walletDelayMs(5, 3)).toBe(walletDelayMs(5, 3));
   });
 
+  it('groups unexpected answers by kind, whatever their session, description and numbers', () => {
+    const a = failureKind('poll 403 after the wallet\'s post began: {"error":"insufficient_authorization","auth_session":"abc","status":"method_required"}');
+    expect(a).toBe(failureKind('poll 403 after the wallet\'s post began: {"error":"insufficient_authorization","auth_session":"xyz","status":"method_required"}'));
+    expect(failureKind('flow not done after 30000 ms')).toBe(failureKind('flow not done after 25000 ms'));
+    expect(a).not.toBe(failureKind('poll 400: {"error":"invalid_session","error_description":"x"}'));
+  });
+
   it('divides CPU by items, NaN when a sample is missing or nothing was done', () => {
     expect(cpuPerItem(1_000, 1_650, 100)).toBeCloseTo(6.5);
     expect(cpuPerItem(undefined, 1_650, 100)).toBeNaN();
@@ -70,7 +77,7 @@ describe('wallet benchmark (issue 11)', () => {
 
   it('says at the top when the run failed, each problem by its first line', () => {
     const text = renderWalletSection({ ...input(), problems: ['100 polling cross-device flows: 5 unexpected answers (of 380 flows):\n  poll 403: {…}'] });
-    expect(text).toContain('**This run failed** (`npm run bench` exited 1): 100 polling cross-device flows: 5 unexpected answers (of 380 flows):.');
+    expect(text).toContain('**This run failed** (`npm run bench` exited 1): 100 polling cross-device flows: 5 unexpected answers (of 380 flows).');
     expect(text).not.toContain('poll 403');
   });
 
