@@ -76,11 +76,13 @@ export async function runWalletPhases(ctx: BenchContext): Promise<GroupResult & 
   // 2. The same load beside the polling flows (started first: the token load meets them in steady state).
   const loadedTitle = `Token, full device grant (${fmt(rate)} req/s for ${seconds} s, beside ${options.walletFlows} polling cross-device flows)`;
   const cpuBefore = sampleProcess(challenge.pid);
+  const benchCpu = process.cpuUsage();
   const flows = runPollLoad({ ...pollSpec, stopAt: Date.now() + RAMP_MS + seconds * 1000 });
   await new Promise((r) => setTimeout(r, RAMP_MS));
   const loaded = finish(out, log, await paced(loadedTitle), isTokenResponse);
   const load = await flows;
   const cpuAfter = sampleProcess(challenge.pid);
+  const benchUsed = process.cpuUsage(benchCpu);
   out.problems.push(...pollProblems(`${options.walletFlows} polling cross-device flows`, load));
   log(
     `polling flows: ${load.completed}/${load.begun} completed, ${fmt(load.polls)} polls (p50 ${load.pollLatency.p50.toFixed(1)} ms, p99 ${load.pollLatency.p99.toFixed(1)} ms), ${load.failureCount} failures`,
@@ -110,7 +112,7 @@ export async function runWalletPhases(ctx: BenchContext): Promise<GroupResult & 
   out.wallet = {
     baseline,
     loaded,
-    load: { ...load, flows: options.walletFlows, challengeCpuMs: Number.isFinite(cpuPerItem(cpuBefore?.cpuMs, cpuAfter?.cpuMs, 1)) ? cpuPerItem(cpuBefore?.cpuMs, cpuAfter?.cpuMs, 1) : undefined },
+    load: { ...load, flows: options.walletFlows, benchCpuMs: (benchUsed.user + benchUsed.system) / 1000, challengeCpuMs: Number.isFinite(cpuPerItem(cpuBefore?.cpuMs, cpuAfter?.cpuMs, 1)) ? cpuPerItem(cpuBefore?.cpuMs, cpuAfter?.cpuMs, 1) : undefined },
     posts,
     micro,
     settings,

@@ -56,6 +56,8 @@ export interface WalletLoadReport {
   readonly nonceRetries: number;
   readonly methodRequiredAfterPost: number;
   readonly failureCount: number;
+  /** CPU of the bench process (driver, 100 wallets, the token load client) during the loaded phase, ms. */
+  readonly benchCpuMs: number;
   /** CPU of the challenge process during the loaded phase, ms. */
   readonly challengeCpuMs: number | undefined;
 }
@@ -107,7 +109,7 @@ export function renderWalletSection(r: WalletSectionInput): string {
     '',
     `Change with the polling: throughput ${d.rps}, p50 ${d.p50}, p99 ${d.p99}.`,
     '',
-    `The flows during that phase (${l.seconds.toFixed(0)} s, ${l.flows} slots, each starting its next flow when one ends): ${int(l.begun)} begun, **${int(l.completed)} completed** (code and tokens), ${int(l.polls)} polls, ${l.failureCount} unexpected answers (${l.methodRequiredAfterPost} of them a poll answered 403 \`method_required\` after the wallet's post began), ${l.nonceRetries} \`use_dpop_nonce\` retries; challenge process CPU ${l.challengeCpuMs === undefined ? '–' : `${int(l.challengeCpuMs)} ms (${ms2(l.challengeCpuMs / Math.max(1, l.polls))} ms per poll, begin, request object and wallet post included)`}.`,
+    `The flows during that phase (${l.seconds.toFixed(0)} s, ${l.flows} slots, each starting its next flow when one ends): ${int(l.begun)} begun, **${int(l.completed)} completed** (code and tokens), ${int(l.polls)} polls, ${l.failureCount} unexpected answers (${l.methodRequiredAfterPost} of them a poll answered 403 \`method_required\` after the wallet's post began), ${l.nonceRetries} \`use_dpop_nonce\` retries; challenge process CPU ${l.challengeCpuMs === undefined ? '–' : `${int(l.challengeCpuMs)} ms (${ms2(l.challengeCpuMs / Math.max(1, l.polls))} ms per poll, begin, request object and wallet post included)`}; the bench process itself (the flows' proofs, the wallets' SD-JWT key binding and JWE, the token load client) ${int(l.benchCpuMs)} ms, ${(l.benchCpuMs / 1000 / Math.max(1, l.seconds)).toFixed(2)} of the ${m.nproc} cores, taken from the same cores as the servers.`,
     '',
     '| flow step | p50 ms | p90 ms | p99 ms | max ms |',
     '|---|---:|---:|---:|---:|',
