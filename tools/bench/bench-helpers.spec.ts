@@ -42,7 +42,7 @@ describe('bench helpers', () => {
 
   it('reads the phase selection and decides whether the docs are written', () => {
     const all = readOptions({});
-    expect([...all.phases]).toEqual(['registration', 'token', 'challenge', 'par', 'browser', 'federation']);
+    expect([...all.phases]).toEqual(['registration', 'token', 'challenge', 'par', 'browser', 'federation', 'wallet']);
     expect(all.parRequests).toBe(20_000);
     expect(all.writeDocs).toBe(true);
     expect([all.challengeRounds, all.challengeConcurrency, all.challengeSigning]).toEqual([3000, 32, 'presigned']);
@@ -51,7 +51,7 @@ describe('bench helpers', () => {
     expect(only.writeDocs).toBe(false);
     expect(only.challengeSigning).toBe('live');
     expect(readOptions({ BENCH_ONLY: 'challenge', BENCH_WRITE_DOCS: '1' }).writeDocs).toBe(true);
-    expect([...readOptions({ BENCH_SKIP: 'registration, challenge' }).phases]).toEqual(['token', 'par', 'browser', 'federation']);
+    expect([...readOptions({ BENCH_SKIP: 'registration, challenge' }).phases]).toEqual(['token', 'par', 'browser', 'federation', 'wallet']);
     expect([...readOptions({ BENCH_ONLY: 'par' }).phases]).toEqual(['par']);
     expect(() => readOptions({ BENCH_PAR_REQUESTS: '10' })).toThrow(/BENCH_PAR_REQUESTS/);
     expect(() => readOptions({ BENCH_ONLY: 'chalenge' })).toThrow(OptionsError);
@@ -65,7 +65,7 @@ describe('bench helpers', () => {
     const only = readOptions({ BENCH_ONLY: 'browser', BENCH_BROWSER_ROUNDS: '500', BENCH_BROWSER_CONCURRENCY: ' 8 ' });
     expect([...only.phases]).toEqual(['browser']);
     expect([only.browserRounds, only.browserConcurrency, only.writeDocs]).toEqual([500, 8, false]);
-    expect([...readOptions({ BENCH_SKIP: 'browser' }).phases]).toEqual(['registration', 'token', 'challenge', 'par', 'federation']);
+    expect([...readOptions({ BENCH_SKIP: 'browser' }).phases]).toEqual(['registration', 'token', 'challenge', 'par', 'federation', 'wallet']);
     expect(() => readOptions({ BENCH_BROWSER_ROUNDS: '5' })).toThrow(/BENCH_BROWSER_ROUNDS must be an integer between 10 and 1000000/);
     expect(() => readOptions({ BENCH_BROWSER_CONCURRENCY: '0' })).toThrow(/BENCH_BROWSER_CONCURRENCY/);
     expect(() => readOptions({ BENCH_BROWSER_ROUNDS: '2k' })).toThrow(OptionsError);

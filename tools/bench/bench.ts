@@ -13,6 +13,8 @@ import { runParPhases, writeDetailsFile } from './par-flow';
 import { Cleanup, fmt, lifetimePeak, notePeak } from './phases';
 import { browserSection, challengeSection, gitCommit, machineInfo, mergeDocs, renderReport, resultsTable, type PhaseReport } from './report';
 import { startCodeSink } from './smtp-sink';
+import { runWalletPhases } from './wallet-phases';
+import { mergeWalletSection, renderWalletSection } from './wallet-stats';
 
 /**
  * `npm run bench`: one token process, one registration process and one challenge process
@@ -40,6 +42,10 @@ const OPTION_VARS = {
   browserConcurrency: 'BENCH_BROWSER_CONCURRENCY',
   federationRounds: 'BENCH_FEDERATION_ROUNDS',
   federationConcurrency: 'BENCH_FEDERATION_CONCURRENCY',
+  walletFlows: 'BENCH_WALLET_FLOWS',
+  walletRate: 'BENCH_WALLET_RATE',
+  walletSeconds: 'BENCH_WALLET_SECONDS',
+  walletPosts: 'BENCH_WALLET_POSTS',
 } as const satisfies Partial<Record<keyof BenchOptions, string>>;
 
 const t0 = performance.now();
@@ -76,7 +82,7 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   // --- processes -------------------------------------------------------------------------------
   const want = options.phases;
   // The token phases run on devices registered through the registration process.
-  const needRegistration = want.has('registration') || want.has('token');
+  const needRegistration = want.has('registration') || want.has('token') || want.has('wallet');
   const [tokenPort, registrationPort] = [await freePort(), await freePort()];
   const issuer = `http://127.0.0.1:${tokenPort}`;
   const appEnv: Record<string, string> = {
@@ -139,7 +145,9 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   const browser = await runBrowserPhases(ctx);
   // Last: two standalone suites of their own (their own databases and prefixes), AS1 federating to AS2.
   const federation = await runFederationPhases(ctx);
-  const groups = [device, par, challenge, browser, federation];
+  // Then the digital-credential phases (issue 11): their own challenge process, the token endpoint beside polling flows.
+  const wallet = await runWalletPhases(ctx);
+  const groups = [device, par, challenge, browser, federation, wallet];
   const phases: PhaseReport[] = groups.flatMap((g) => g.reports);
   const problems: string[] = groups.flatMap((g) => g.problems);
   const challengeProcess = challengeServer ? (await challengeServer).app : undefined;
@@ -187,8 +195,17 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   if (challenge.challenge) console.log(`${challengeSection(challenge.challenge).join('\n')}\n`);
   for (const b of browser.browser) console.log(`${browserSection(b).join('\n')}\n`);
   if (federation.federation) console.log(`${federationSection(federation.federation.federated, federation.federation.local).join('\n')}\n`);
+  // The wallet section sits between its own markers: a wallet-only run may replace it (unless BENCH_WRITE_DOCS=0).
+  // It is written even when the run failed, under a banner naming the failures (the exit code stays 1).
+  if (wallet.wallet && options.writeWalletSection) {
+    const section = renderWalletSection({ date, commit, machine, ...wallet.wallet });
+    console.log(`\n${section}\n`);
+    mkdirSync(join(ROOT, 'docs'), { recursive: true });
+    writeFileSync(DOCS, mergeWalletSection(existsSync(DOCS) ? readFileSync(DOCS, 'utf8') : undefined, section));
+    log(`wrote the digital-credentials section of ${DOCS}${wallet.problems.length > 0 ? ' (marked failed)' : ''}`);
+  }
   if (problems.length > 0) {
-    console.error(`\nBENCHMARK FAILED:\n- ${problems.join('\n- ')}\n\ndocs/benchmarks.md was not updated.`);
+    console.error(`\nBENCHMARK FAILED:\n- ${problems.join('\n- ')}\n\ndocs/benchmarks.md was not updated${wallet.wallet && options.writeWalletSection ? ' (but for its digital-credentials section, marked failed)' : ''}.`);
     return 1;
   }
   if (!options.writeDocs) {

@@ -28,7 +28,7 @@ export const DEVICE_CLIENT = {
 };
 
 /** Nonce fetched and requests signed just before a token phase; the phase must end while both are accepted. */
-async function prepareTokenPhase(ctx: BenchContext, devices: readonly Device[], count: number, label: string): Promise<{ requests: PreparedRequest[]; validUntil: number }> {
+export async function prepareTokenPhase(ctx: BenchContext, devices: readonly Device[], count: number, label: string): Promise<{ requests: PreparedRequest[]; validUntil: number }> {
   const nonce = await fetchNonce(ctx.issuer, devices[0].dpopKey);
   const nonceFetchedAt = Date.now();
   const started = performance.now();

@@ -1,5 +1,5 @@
 /** The groups of phases a run can be limited to (BENCH_ONLY) or spared (BENCH_SKIP). */
-export const PHASE_GROUPS = ['registration', 'token', 'challenge', 'par', 'browser', 'federation'] as const;
+export const PHASE_GROUPS = ['registration', 'token', 'challenge', 'par', 'browser', 'federation', 'wallet'] as const;
 export type PhaseGroup = (typeof PHASE_GROUPS)[number];
 
 /** Settings of one benchmark run, read from the environment (see docs/benchmarks.md). */
@@ -39,10 +39,20 @@ export interface BenchOptions {
   readonly federationRounds: number;
   /** Closed-loop apps of the federation phases, one login in flight each (BENCH_FEDERATION_CONCURRENCY). */
   readonly federationConcurrency: number;
+  /** Concurrent cross-device flows of the wallet phase, each polling every second (BENCH_WALLET_FLOWS). */
+  readonly walletFlows: number;
+  /** Offered token rate beside (and without) them, req/s (BENCH_WALLET_RATE). */
+  readonly walletRate: number;
+  /** Length of each token phase of the wallet group, seconds (BENCH_WALLET_SECONDS). */
+  readonly walletSeconds: number;
+  /** Wallet posts per format of the verification-cost measure (BENCH_WALLET_POSTS). */
+  readonly walletPosts: number;
   /** The phase groups to run: BENCH_ONLY (comma-separated; default all) minus BENCH_SKIP. */
   readonly phases: ReadonlySet<PhaseGroup>;
   /** Write docs/benchmarks.md (BENCH_WRITE_DOCS; default: only when every phase group ran). */
   readonly writeDocs: boolean;
+  /** Write the digital-credentials section (between its own markers) when the wallet group ran: unless BENCH_WRITE_DOCS=0. */
+  readonly writeWalletSection: boolean;
 }
 
 export class OptionsError extends Error {}
@@ -93,9 +103,14 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     browserConcurrency: int('BENCH_BROWSER_CONCURRENCY', 32, 1, 1_000),
     federationRounds: int('BENCH_FEDERATION_ROUNDS', 1_000, 10, 1_000_000),
     federationConcurrency: int('BENCH_FEDERATION_CONCURRENCY', 16, 1, 1_000),
+    walletFlows: int('BENCH_WALLET_FLOWS', 100, 1, 1_000),
+    walletRate: int('BENCH_WALLET_RATE', 200, 10, 5_000),
+    walletSeconds: int('BENCH_WALLET_SECONDS', 20, 5, 40),
+    walletPosts: int('BENCH_WALLET_POSTS', 100, 5, 10_000),
     phases,
     // A partial run would replace the whole generated section with fewer phases.
     writeDocs: write === undefined ? phases.size === PHASE_GROUPS.length : write === '1' || write === 'true',
+    writeWalletSection: write === undefined || write === '1' || write === 'true',
   };
   if (options.connections > options.tokenRequests || options.connections > options.registerRequests || options.connections > options.parRequests) {
     problems.push('BENCH_CONNECTIONS must not exceed BENCH_TOKEN_REQUESTS, BENCH_REGISTER_REQUESTS or BENCH_PAR_REQUESTS');
