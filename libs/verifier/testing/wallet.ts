@@ -6,7 +6,7 @@ import { sdJwtHasher, TestSdJwtIssuer } from './sd-jwt-issuer';
 import { TestHolder } from './sd-jwt-wallet';
 import { buildVpToken, encryptionTarget, encryptResponse, type EncryptionTarget, type WalletMisbehaviour } from './wallet-present';
 import { assertRequestShape, fetchRequestObject, parseOpenid4vpLink, verifySignedRequest, WalletError, type RequestSignerTrust, type WalletRequest } from './wallet-request';
-import { selectCredentials, type HeldCredential } from './wallet-select';
+import { selectCredentials, selectIgnoringQuery, type HeldCredential } from './wallet-select';
 
 /**
  * A test wallet that plays a real OpenID4VP 1.0 wallet (issue 11 §5) with independent libraries only — jose,
@@ -188,7 +188,8 @@ export class TestWallet {
   }
 
   private async vpToken(request: WalletRequest, audience: string, transcript: HolderTranscript, misbehave?: WalletMisbehaviour): Promise<Record<string, string[]>> {
-    const selections = selectCredentials(request.dcql_query, this.held);
+    const chosen = misbehave === 'ignore_dcql' ? selectIgnoringQuery(request.dcql_query, this.held) : selectCredentials(request.dcql_query, this.held);
+    const selections = misbehave === 'disclose_all' ? chosen.map((s) => ({ ...s, paths: undefined })) : chosen;
     return buildVpToken(selections, { request, audience, transcript, sdJwtHolder: this.sdJwtHolder, mdocHolder: this.mdocHolder, misbehave });
   }
 
