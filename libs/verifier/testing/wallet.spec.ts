@@ -71,6 +71,7 @@ describe('TestWallet over direct_post (same/cross-device link)', () => {
     await follow({ responseMode: 'direct_post', dcqlQuery: PID_QUERY });
     const again = await wallet.replayLastPost();
     expect(again.status).toBe(400);
+    expect(again.headers.get('cache-control')).toBe('no-store');
     expect(verifier.outcomes.at(-1)).toEqual({ accepted: false, reason: 'replay' });
   });
 

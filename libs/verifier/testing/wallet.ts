@@ -26,6 +26,8 @@ export interface WalletAnswer {
   readonly status: number;
   /** The response endpoint's JSON (e.g. `{redirect_uri}`), or its text when it is not JSON. */
   readonly body: unknown;
+  /** The response endpoint's headers (`Cache-Control: no-store`…). */
+  readonly headers: Headers;
   /** The verified request object the wallet answered. */
   readonly request: WalletRequest;
   /** What was posted (form fields), for assertions. */
@@ -139,12 +141,12 @@ export class TestWallet {
     }
     if (request.state !== undefined && form.response === undefined) form.state = request.state;
     const posted = { url: responseUri, form };
-    const { status, body } = await this.post(posted, doFetch);
-    return { status, body, request, posted, vpToken };
+    const { status, body, headers } = await this.post(posted, doFetch);
+    return { status, body, headers, request, posted, vpToken };
   }
 
   /** Posts the last response again, byte for byte (a replay, VP-3: a response is accepted once). */
-  async replayLastPost(options: { readonly fetch?: typeof fetch } = {}): Promise<{ status: number; body: unknown }> {
+  async replayLastPost(options: { readonly fetch?: typeof fetch } = {}): Promise<{ status: number; body: unknown; headers: Headers }> {
     if (!this.lastPost) throw new WalletError('nothing was posted yet');
     return this.post(this.lastPost, options.fetch ?? this.options.fetch ?? fetch);
   }
@@ -193,7 +195,7 @@ export class TestWallet {
     return buildVpToken(selections, { request, audience, transcript, sdJwtHolder: this.sdJwtHolder, mdocHolder: this.mdocHolder, misbehave });
   }
 
-  private async post(posted: WalletPost, doFetch: typeof fetch): Promise<{ status: number; body: unknown }> {
+  private async post(posted: WalletPost, doFetch: typeof fetch): Promise<{ status: number; body: unknown; headers: Headers }> {
     this.lastPost = posted;
     const res = await doFetch(posted.url, {
       method: 'POST',
@@ -207,7 +209,7 @@ export class TestWallet {
     } catch {
       // not JSON: hand the text back
     }
-    return { status: res.status, body };
+    return { status: res.status, body, headers: res.headers };
   }
 }
 
