@@ -1,25 +1,23 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { decodeJwtUnverified, type JWK } from '@fpa/crypto';
-import { ChallengeClient, type FormResponse } from '@fpa/testing';
+import { decodeJwtUnverified } from '@fpa/crypto';
+import { ChallengeClient } from '@fpa/testing';
 import type { RunningApp } from '@fpa/testing/app';
-import { TestSdJwtIssuer } from '@fpa/verifier/testing';
-import { APP, PLAIN, RETURN, startDcSuite, startFlow } from '../support/dc-suite';
-import { expectNoStore } from '../support/http';
-import { MiniWallet, type RequestObject } from '../support/mini-wallet';
+import { TestSdJwtIssuer, type SdJwtIssueOptions, type TestMdocIssuer, type WalletAnswer, type WalletMisbehaviour } from '@fpa/verifier/testing';
+import { APP, PLAIN, RETURN, startDcSuite, startFlow, walletHolding } from '../support/dc-suite';
 import { payment } from '../support/par';
 
 /**
  * Issue 11 "What the tests must show": every refusal answers the wallet (or the app) with the right
  * error, and nothing is stored — no user, no credential link, no code: the app's next poll finds
- * the challenge ended, not a code.
+ * the challenge ended, not a code. The wallet is TestWallet; each refusal is one of its misbehaviours on the wire.
  */
 describe('digital credentials: refusals (VP-3…VP-6, WALLET-2/3)', () => {
   let suite: RunningApp;
   let sdIssuer: TestSdJwtIssuer;
+  let mdocIssuer: TestMdocIssuer;
 
   beforeAll(async () => {
-    ({ suite, sdIssuer } = await startDcSuite('dcrefusals'));
+    ({ suite, sdIssuer, mdocIssuer } = await startDcSuite('dcrefusals'));
   });
   afterAll(async () => {
     await suite?.close();
@@ -27,72 +25,78 @@ describe('digital credentials: refusals (VP-3…VP-6, WALLET-2/3)', () => {
 
   const links = async (): Promise<number> => Number(((await suite.get(DataSource).query(`SELECT count(*)::int AS n FROM credential_identities`)) as { n: number }[])[0].n);
 
-  const crossDevice = async (params: Record<string, string> = {}): Promise<{ c: ChallengeClient; wallet: MiniWallet; request: RequestObject }> => {
-    const wallet = new MiniWallet(sdIssuer);
+  /** A cross-device flow: the app's client and the `openid4vp://` link its wallet follows. */
+  const crossDevice = async (params: Record<string, string> = {}): Promise<{ c: ChallengeClient; link: string }> => {
     const { c, res } = await startFlow(suite, { openid4vp_flow_type: 'cross_device', ...params });
     expect(res.body).toMatchObject({ status: 'pending' });
-    const { request } = await wallet.fetchRequest(res.body.credentials_request as string);
-    return { c, wallet, request };
+    return { c, link: res.body.credentials_request as string };
   };
 
   /** The wallet's post was refused with `error`, naming `reason`; the flow ended without a code and nothing was linked. */
-  const expectRefused = async (c: ChallengeClient, posted: FormResponse, before: number, error: string, reason: RegExp): Promise<void> => {
-    expect(posted.status).toBe(400);
-    expectNoStore(posted);
-    expect(posted.body).toMatchObject({ error });
-    expect(String(posted.body.error_description)).toMatch(reason);
+  const expectRefused = async (c: ChallengeClient, answer: WalletAnswer, before: number, error: string, reason: RegExp): Promise<void> => {
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get('cache-control')).toContain('no-store');
+    expect(answer.body).toMatchObject({ error });
+    expect(String((answer.body as { error_description?: unknown }).error_description)).toMatch(reason);
     const poll = await c.send({});
     expect(poll.status).toBe(403);
     expect(poll.body).toMatchObject({ error: 'insufficient_authorization', status: 'method_required' });
     expect(await links()).toBe(before);
   };
 
-  const cases: [string, (w: MiniWallet, r: RequestObject) => Promise<string>, RegExp][] = [
-    ['wrong nonce', async (w, r) => w.present(await w.sdJwt({ sub: 's1' }), r, { nonce: 'another-nonce-aaaaaaaaaaaaaaaa' }), /nonce/],
-    ['wrong aud', async (w, r) => w.present(await w.sdJwt({ sub: 's1' }), r, { aud: 'x509_san_dns:evil.example' }), /audience/],
-    ['stale iat', async (w, r) => w.present(await w.sdJwt({ sub: 's1' }), r, { iat: Math.floor(Date.now() / 1000) - 3600 }), /iat/],
-    ['future iat', async (w, r) => w.present(await w.sdJwt({ sub: 's1' }), r, { iat: Math.floor(Date.now() / 1000) + 3600 }), /iat/],
-    ['missing key binding', async (w, r) => w.present(await w.sdJwt({ sub: 's1' }), r, { omitKeyBinding: true }), /key_binding_missing/],
-    [
-      'tampered disclosure',
-      async (w, r) => w.present(await w.sdJwt({ sub: 's1', email: 'a@example.com' }), r, { tamperDisclosures: (d) => d.map((x, i) => (i === 0 ? Buffer.from(JSON.stringify([Buffer.from(x, 'base64url').toString().slice(2, 10), 'sub', 'victim'])).toString('base64url') : x)) }),
-      /disclosure_tampered/,
-    ],
-    ['sd_hash mismatch', async (w, r) => w.present(await w.sdJwt({ sub: 's1' }), r, { sdHash: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }), /sd_hash/],
-    ['expired credential', async (w, r) => w.present(await w.sdJwt({ sub: 's1' }, { exp: Math.floor(Date.now() / 1000) - 600, iat: Math.floor(Date.now() / 1000) - 3600 }), r), /expired/],
-    ['credential that does not satisfy the DCQL query', async (w, r) => w.present(await w.sdJwt({ email: 'nosub@example.com' }), r), /dcql/],
+  const now = (): number => Math.floor(Date.now() / 1000);
+  const cases: [string, { claims?: Record<string, unknown>; issue?: () => Partial<SdJwtIssueOptions>; misbehave?: WalletMisbehaviour }, RegExp][] = [
+    ['wrong nonce', { misbehave: 'wrong_nonce' }, /nonce/],
+    ['wrong aud', { misbehave: 'wrong_aud' }, /audience/],
+    ['stale iat', { misbehave: 'stale_iat' }, /iat/],
+    ['future iat', { misbehave: 'future_iat' }, /iat/],
+    ['missing key binding', { misbehave: 'no_key_binding' }, /key_binding_missing/],
+    ['tampered disclosure', { claims: { sub: 's1', email: 'a@example.com' }, misbehave: 'tampered_disclosure' }, /disclosure_tampered/],
+    ['sd_hash mismatch', { misbehave: 'wrong_sd_hash' }, /sd_hash/],
+    ['expired credential', { issue: () => ({ exp: now() - 600, iat: now() - 3600 }) }, /expired/],
+    ['credential that does not satisfy the DCQL query', { claims: { email: 'nosub@example.com' }, misbehave: 'ignore_dcql' }, /dcql/],
   ];
 
-  it.each(cases)('%s: 400 to the wallet, the flow ends, nothing stored', async (_name, presentation, reason) => {
+  it.each(cases)('%s: 400 to the wallet, the flow ends, nothing stored', async (_name, { claims, issue, misbehave }, reason) => {
     const before = await links();
-    const { c, wallet, request } = await crossDevice();
-    const posted = await wallet.respond(request, { credential: [await presentation(wallet, request)] });
-    await expectRefused(c, posted, before, 'invalid_request', reason);
+    const wallet = await walletHolding(sdIssuer, claims ?? { sub: 's1' }, issue?.() ?? {}, mdocIssuer);
+    const { c, link } = await crossDevice();
+    await expectRefused(c, await wallet.followLink(link, { misbehave }), before, 'invalid_request', reason);
   });
 
   it('untrusted issuer', async () => {
     const before = await links();
-    const { c, request } = await crossDevice();
-    const rogue = new MiniWallet(await TestSdJwtIssuer.create({ rootName: 'Rogue Root' }));
-    const posted = await rogue.respond(request, { credential: [await rogue.present(await rogue.sdJwt({ sub: 's1' }), request)] });
-    await expectRefused(c, posted, before, 'invalid_request', /untrusted_issuer/);
+    const { c, link } = await crossDevice();
+    const rogue = await walletHolding(await TestSdJwtIssuer.create({ rootName: 'Rogue Root' }), { sub: 's1' }, {}, mdocIssuer);
+    await expectRefused(c, await rogue.followLink(link), before, 'invalid_request', /untrusted_issuer/);
   });
 
-  it('a vp_token replayed (the same response posted twice) is refused atomically; the first one counts', async () => {
-    const { c, wallet, request } = await crossDevice();
-    const vpToken = { credential: [await wallet.present(await wallet.sdJwt({ sub: 'replay-1' }), request)] };
-    const [a, b] = await Promise.all([wallet.respond(request, vpToken), wallet.respond(request, vpToken)]);
-    expect([a.status, b.status].sort()).toEqual([200, 400]);
-    expect((a.status === 400 ? a : b).body).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/already answered/) });
+  it('a vp_token replayed (the same response posted twice at once) is refused atomically; the first one counts', async () => {
+    const wallet = await walletHolding(sdIssuer, { sub: 'replay-1' }, {}, mdocIssuer);
+    const { c, link } = await crossDevice();
+    // The wallet's network delivers its post twice, concurrently, byte for byte.
+    let twin: Promise<Response> | undefined;
+    const answer = await wallet.followLink(link, {
+      fetch: (url, init) => {
+        if (String(url) === `${suite.issuer}/openid4vp/response`) twin = fetch(url, init);
+        return fetch(url, init);
+      },
+    });
+    const other = await twin!;
+    const otherBody = (await other.json()) as Record<string, unknown>;
+    expect([answer.status, other.status].sort()).toEqual([200, 400]);
+    expect(answer.status === 400 ? answer.body : otherBody).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/already answered/) });
+    // …and once more afterwards (replayLastPost).
+    expect((await wallet.replayLastPost()).body).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/already answered/) });
     expect((await c.send({})).status).toBe(200);
   });
 
   it('an encrypted response for another key is refused, and leaves the request waiting for its wallet', async () => {
-    const { c, wallet, request } = await crossDevice();
-    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as JWK;
-    const posted = await wallet.respond(request, { credential: [await wallet.present(await wallet.sdJwt({ sub: 's1' }), request)] }, { key: other });
-    expect(posted.status).toBe(400);
-    expect(posted.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/decrypt/) });
+    const wallet = await walletHolding(sdIssuer, { sub: 's1' }, {}, mdocIssuer);
+    const { c, link } = await crossDevice();
+    const answer = await wallet.followLink(link, { misbehave: 'encrypt_for_other_key' });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/decrypt/) });
     expect((await c.send({})).body).toMatchObject({ status: 'pending' });
   });
 
@@ -104,11 +108,10 @@ describe('digital credentials: refusals (VP-3…VP-6, WALLET-2/3)', () => {
 
   it('a response_code works only for its own session, and once', async () => {
     const sameDevice = async (): Promise<{ c: ChallengeClient; code: string }> => {
-      const wallet = new MiniWallet(sdIssuer);
+      const wallet = await walletHolding(sdIssuer, { sub: `sd-${Date.now()}-${Math.random()}` }, {}, mdocIssuer);
       const { c, res } = await startFlow(suite, { openid4vp_flow_type: 'same_device', openid4vp_redirect_uri: RETURN }, PLAIN.client_id);
-      const { request } = await wallet.fetchRequest(res.body.credentials_request as string);
-      const posted = await wallet.respond(request, { credential: [await wallet.present(await wallet.sdJwt({ sub: `sd-${Date.now()}-${Math.random()}` }), request)] });
-      return { c, code: (posted.body.redirect_uri as string).split('#response_code=')[1] };
+      const answer = await wallet.followLink(res.body.credentials_request as string);
+      return { c, code: (answer.body as { redirect_uri: string }).redirect_uri.split('#response_code=')[1] };
     };
     const a = await sameDevice();
     const b = await sameDevice();
@@ -124,11 +127,14 @@ describe('digital credentials: refusals (VP-3…VP-6, WALLET-2/3)', () => {
     const pay = payment('Merchant A', '99.00');
 
     it('the KB-JWT’s transaction_data_hashes bind the payment; the token carries the approved authorization_details', async () => {
-      const { c, wallet, request } = await crossDevice({ authorization_details: JSON.stringify([pay]) });
+      const wallet = await walletHolding(sdIssuer, { sub: 'payer-1' }, {}, mdocIssuer);
+      const { c, link } = await crossDevice({ authorization_details: JSON.stringify([pay]) });
+      const answer = await wallet.followLink(link);
+      const { request } = answer;
       expect(request.transaction_data).toHaveLength(1);
       const entry = JSON.parse(Buffer.from(request.transaction_data![0], 'base64url').toString()) as Record<string, unknown>;
       expect(entry).toMatchObject({ type: 'urn:fpa:transaction-data:payment_initiation:1', credential_ids: ['credential'], instructedAmount: (pay as Record<string, unknown>).instructedAmount, creditorName: 'Merchant A' });
-      expect((await wallet.respond(request, { credential: [await wallet.present(await wallet.sdJwt({ sub: 'payer-1' }), request)] })).status).toBe(200);
+      expect(answer.status).toBe(200);
       const done = await c.send({});
       expect(done.status).toBe(200);
       const tokens = await c.redeem(done.body.authorization_code as string, { client_id: APP.client_id });
@@ -136,14 +142,14 @@ describe('digital credentials: refusals (VP-3…VP-6, WALLET-2/3)', () => {
       expect(decodeJwtUnverified(tokens.body.access_token as string).payload).toMatchObject({ authorization_details: [pay], amr: expect.arrayContaining(['vc']) });
     });
 
-    it.each([
-      ['missing', { transactionData: undefined }],
-      ['wrong', { transactionDataHashes: ['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'] }],
-    ])('transaction_data_hashes %s: refused, nothing stored', async (_n, options) => {
+    it.each<[string, WalletMisbehaviour]>([
+      ['missing', 'missing_transaction_data_hashes'],
+      ['wrong', 'wrong_transaction_data_hashes'],
+    ])('transaction_data_hashes %s: refused, nothing stored', async (_n, misbehave) => {
       const before = await links();
-      const { c, wallet, request } = await crossDevice({ authorization_details: JSON.stringify([pay]) });
-      const posted = await wallet.respond(request, { credential: [await wallet.present(await wallet.sdJwt({ sub: 'payer-2' }), request, options)] });
-      await expectRefused(c, posted, before, 'invalid_request', /transaction_data/);
+      const wallet = await walletHolding(sdIssuer, { sub: 'payer-2' }, {}, mdocIssuer);
+      const { c, link } = await crossDevice({ authorization_details: JSON.stringify([pay]) });
+      await expectRefused(c, await wallet.followLink(link, { misbehave }), before, 'invalid_request', /transaction_data/);
     });
   });
 

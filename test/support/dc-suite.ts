@@ -5,7 +5,7 @@ import { decodeJwtUnverified } from '@fpa/crypto';
 import { generateVerifierIdentity } from '@fpa/openid4vp';
 import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
-import { createTestMdocIssuer, TestSdJwtIssuer, type TestMdocIssuer } from '@fpa/verifier/testing';
+import { createTestMdocIssuer, TestSdJwtIssuer, TestWallet, type SdJwtIssueOptions, type TestMdocIssuer } from '@fpa/verifier/testing';
 import { authorizationDetailsFile } from './par';
 
 /** Issue 11 e2e support: an app with the digital_credential method, test issuers trusted, two clients. */
@@ -60,3 +60,13 @@ export async function tokenOf(c: ChallengeClient, code: string, clientId = APP.c
   return decodeJwtUnverified(tokens.body.access_token as string).payload;
 }
 
+
+/**
+ * The wallet of the e2e tests is TestWallet (@fpa/verifier/testing), a third-party-style OpenID4VP 1.0 wallet:
+ * this one holds a single SD-JWT VC of `sdIssuer` with `claims`, bound to its key (`issue` adds exp, iat…).
+ */
+export async function walletHolding(sdIssuer: TestSdJwtIssuer, claims: Record<string, unknown>, issue: Partial<SdJwtIssueOptions> = {}, mdocIssuer?: TestMdocIssuer): Promise<TestWallet> {
+  const wallet = await TestWallet.create({ sdJwtIssuer: sdIssuer, ...(mdocIssuer ? { mdocIssuer } : {}) });
+  await wallet.addSdJwt(await sdIssuer.issue({ ...issue, claims, holderJwk: wallet.sdJwtHolder.publicJwk }));
+  return wallet;
+}

@@ -35,7 +35,11 @@ export type WalletMisbehaviour =
   /** Posts `error=access_denied` (the user declined) instead of a vp_token. */
   | 'post_error'
   /** Fetches the request object without `wallet_nonce`. */
-  | 'skip_wallet_nonce';
+  | 'skip_wallet_nonce'
+  /** Discloses every claim of the chosen credential, not only those the query asks for (over-disclosure). */
+  | 'disclose_all'
+  /** Answers each credential query with the first held credential of its format, satisfied or not, disclosing everything. */
+  | 'ignore_dcql';
 
 const SD_JWT_ONLY: readonly WalletMisbehaviour[] = ['stale_iat', 'future_iat', 'tampered_disclosure', 'wrong_sd_hash', 'missing_transaction_data_hashes', 'wrong_transaction_data_hashes'];
 

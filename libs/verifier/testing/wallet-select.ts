@@ -53,6 +53,20 @@ export function selectCredentials(query: unknown, held: readonly HeldCredential[
   });
 }
 
+/**
+ * The `ignore_dcql` misbehaviour: each credential query is answered with the first held credential of its format,
+ * whether or not it satisfies the query (no paths: everything is disclosed), so a verifier's DCQL check can be tested.
+ */
+export function selectIgnoringQuery(query: unknown, held: readonly HeldCredential[]): Selection[] {
+  const credentials = (query as { credentials?: unknown } | undefined)?.credentials;
+  if (!Array.isArray(credentials)) throw new WalletError('the dcql_query has no credentials');
+  return (credentials as { id: string; format: string }[]).map(({ id, format }) => {
+    const credential = held.find((c) => c.format === format);
+    if (!credential) throw new WalletError(`the wallet holds no ${format} credential for ${id}`);
+    return { queryId: id, credential };
+  });
+}
+
 /** Without `credential_sets` every credential query is answered; with them, the first satisfiable option of each required set. */
 function wantedQueryIds(parsed: DcqlQuery, matchable: (id: string) => boolean): string[] {
   if (!parsed.credential_sets) return parsed.credentials.map((c) => c.id);

@@ -71,6 +71,7 @@ describe('TestWallet over direct_post (same/cross-device link)', () => {
     await follow({ responseMode: 'direct_post', dcqlQuery: PID_QUERY });
     const again = await wallet.replayLastPost();
     expect(again.status).toBe(400);
+    expect(again.headers.get('cache-control')).toBe('no-store');
     expect(verifier.outcomes.at(-1)).toEqual({ accepted: false, reason: 'replay' });
   });
 
@@ -84,6 +85,24 @@ describe('TestWallet over direct_post (same/cross-device link)', () => {
     const { answer, request } = await follow({ responseMode: 'direct_post', dcqlQuery: PID_QUERY }, 'skip_wallet_nonce');
     expect(request.walletNonceSeen).toBeNull();
     expect(answer.request.wallet_nonce).toBeUndefined();
+  });
+
+  it('disclose_all discloses every claim of the credential, not only the asked ones', async () => {
+    const { answer, outcome } = await follow({ responseMode: 'direct_post', dcqlQuery: PID_QUERY }, 'disclose_all');
+    expect(answer.status).toBe(200);
+    expect(outcome?.claims?.[0]).toMatchObject({ given_name: 'Erika', family_name: 'Mustermann', birthdate: '1964-08-12', address: { country: 'DE', locality: 'Berlin' } });
+  });
+
+  it('ignore_dcql answers a query the wallet cannot satisfy with a held credential of that format', async () => {
+    const query = { credentials: [{ id: 'pid', format: 'dc+sd-jwt', meta: { vct_values: ['urn:eudi:pid:1'] }, claims: [{ path: ['nationality'] }] }] };
+    const { link } = await verifier.createRequest({ responseMode: 'direct_post', dcqlQuery: query });
+    await expect(wallet.followLink(link)).rejects.toThrow(/satisfies/);
+    const { answer, outcome } = await follow({ responseMode: 'direct_post', dcqlQuery: query }, 'ignore_dcql');
+    expect(answer.status).toBe(200);
+    expect(Object.keys(answer.vpToken ?? {})).toEqual(['pid']);
+    // The stand-in verifier does not check DCQL: the presentation verifies but lacks what the query asks for.
+    expect(outcome?.claims?.[0]).toMatchObject({ given_name: 'Erika' });
+    expect(outcome?.claims?.[0]).not.toHaveProperty('nationality');
   });
 
   const sdJwtRefusals: [WalletMisbehaviour, string][] = [

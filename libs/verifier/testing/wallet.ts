@@ -6,7 +6,7 @@ import { sdJwtHasher, TestSdJwtIssuer } from './sd-jwt-issuer';
 import { TestHolder } from './sd-jwt-wallet';
 import { buildVpToken, encryptionTarget, encryptResponse, type EncryptionTarget, type WalletMisbehaviour } from './wallet-present';
 import { assertRequestShape, fetchRequestObject, parseOpenid4vpLink, verifySignedRequest, WalletError, type RequestSignerTrust, type WalletRequest } from './wallet-request';
-import { selectCredentials, type HeldCredential } from './wallet-select';
+import { selectCredentials, selectIgnoringQuery, type HeldCredential } from './wallet-select';
 
 /**
  * A test wallet that plays a real OpenID4VP 1.0 wallet (issue 11 §5) with independent libraries only — jose,
@@ -26,6 +26,8 @@ export interface WalletAnswer {
   readonly status: number;
   /** The response endpoint's JSON (e.g. `{redirect_uri}`), or its text when it is not JSON. */
   readonly body: unknown;
+  /** The response endpoint's headers (`Cache-Control: no-store`…). */
+  readonly headers: Headers;
   /** The verified request object the wallet answered. */
   readonly request: WalletRequest;
   /** What was posted (form fields), for assertions. */
@@ -139,12 +141,12 @@ export class TestWallet {
     }
     if (request.state !== undefined && form.response === undefined) form.state = request.state;
     const posted = { url: responseUri, form };
-    const { status, body } = await this.post(posted, doFetch);
-    return { status, body, request, posted, vpToken };
+    const { status, body, headers } = await this.post(posted, doFetch);
+    return { status, body, headers, request, posted, vpToken };
   }
 
   /** Posts the last response again, byte for byte (a replay, VP-3: a response is accepted once). */
-  async replayLastPost(options: { readonly fetch?: typeof fetch } = {}): Promise<{ status: number; body: unknown }> {
+  async replayLastPost(options: { readonly fetch?: typeof fetch } = {}): Promise<{ status: number; body: unknown; headers: Headers }> {
     if (!this.lastPost) throw new WalletError('nothing was posted yet');
     return this.post(this.lastPost, options.fetch ?? this.options.fetch ?? fetch);
   }
@@ -188,11 +190,12 @@ export class TestWallet {
   }
 
   private async vpToken(request: WalletRequest, audience: string, transcript: HolderTranscript, misbehave?: WalletMisbehaviour): Promise<Record<string, string[]>> {
-    const selections = selectCredentials(request.dcql_query, this.held);
+    const chosen = misbehave === 'ignore_dcql' ? selectIgnoringQuery(request.dcql_query, this.held) : selectCredentials(request.dcql_query, this.held);
+    const selections = misbehave === 'disclose_all' ? chosen.map((s) => ({ ...s, paths: undefined })) : chosen;
     return buildVpToken(selections, { request, audience, transcript, sdJwtHolder: this.sdJwtHolder, mdocHolder: this.mdocHolder, misbehave });
   }
 
-  private async post(posted: WalletPost, doFetch: typeof fetch): Promise<{ status: number; body: unknown }> {
+  private async post(posted: WalletPost, doFetch: typeof fetch): Promise<{ status: number; body: unknown; headers: Headers }> {
     this.lastPost = posted;
     const res = await doFetch(posted.url, {
       method: 'POST',
@@ -206,7 +209,7 @@ export class TestWallet {
     } catch {
       // not JSON: hand the text back
     }
-    return { status: res.status, body };
+    return { status: res.status, body, headers: res.headers };
   }
 }
 
