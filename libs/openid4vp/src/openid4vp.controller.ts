@@ -13,7 +13,7 @@ const FORM = /^application\/x-www-form-urlencoded\b/i;
 const WALLET_ERRORS = ['invalid_transaction_data', 'vp_formats_not_supported', 'access_denied', 'invalid_request'] as const;
 
 /**
- * The wallet's two endpoints (VP-2, VP-3; wire-choices.md): the request URI (`GET`, or `POST`
+ * The wallet's two endpoints (VP-2, VP-3; docs/openid4vp-wire.md): the request URI (`GET`, or `POST`
  * with `wallet_nonce`) serving the signed request object, and the response URI receiving
  * `direct_post` / `direct_post.jwt`. A response is accepted once per request (claimed before it is
  * verified); it reaches the flow through `InteractionLoop.resume` and the app's next poll (cross

@@ -59,7 +59,7 @@ export class Openid4vpService {
     return this.store.claimOnce(answeredKey(r.id), Math.max(1, Math.ceil((r.expiresAt - this.clock.nowMs()) / 1000)) + 5);
   }
 
-  /** `openid4vp://` link for same- and cross-device flows (wire-choices.md), `request_uri_method=post` (VP-2). */
+  /** `openid4vp://` link for same- and cross-device flows (docs/openid4vp-wire.md), `request_uri_method=post` (VP-2). */
   link(r: PresentationRequest): string {
     const q = new URLSearchParams({ client_id: this.identity.clientId, request_uri: `${this.config.http.issuer}${OPENID4VP_REQUEST_PATH}/${r.id}`, request_uri_method: 'post' });
     return `openid4vp://?${q.toString()}`;

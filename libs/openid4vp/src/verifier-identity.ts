@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as x509 from '@peculiar/x509';
 
 /**
- * Who the suite is as an OpenID4VP verifier (VP-1, wire-choices.md): client identifier
+ * Who the suite is as an OpenID4VP verifier (VP-1, docs/openid4vp-wire.md): client identifier
  * `x509_san_dns:<host of ISSUER>`, request objects signed (ES256) with the key whose certificate
  * chain goes in `x5c` — the leaf's DNS SAN is that host.
  */

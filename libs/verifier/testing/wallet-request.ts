@@ -17,7 +17,7 @@ export class WalletError extends Error {
   }
 }
 
-/** What a request object (or an unsigned DC API request) carries that the wallet uses (wire-choices.md). */
+/** What a request object (or an unsigned DC API request) carries that the wallet uses (docs/openid4vp-wire.md). */
 export interface WalletRequest {
   readonly response_type: string;
   readonly response_mode: string;
@@ -42,7 +42,7 @@ export interface ParsedLink {
   readonly requestUriMethod: 'get' | 'post';
 }
 
-/** `openid4vp://?client_id=…&request_uri=…&request_uri_method=post` (wire-choices.md). */
+/** `openid4vp://?client_id=…&request_uri=…&request_uri_method=post` (docs/openid4vp-wire.md). */
 export function parseOpenid4vpLink(link: string): ParsedLink {
   let url: URL;
   try {

@@ -14,7 +14,7 @@ import { PresentationRefusal, verifyMdocPresentation, verifySdJwtPresentation } 
  * A tiny OpenID4VP verifier for the wallet's own specs (wallet.spec.ts): node:http + jose, request objects signed
  * with a self-signed x509_san_dns certificate (@peculiar/x509), JWE decrypted, presentations verified with
  * verifySdJwtPresentation / verifyMdocPresentation — so each wallet misbehaviour is seen as a refusal on the wire.
- * Not our server: only what wire-choices.md says a verifier answers. Test support only.
+ * Not our server: only what docs/openid4vp-wire.md says a verifier answers. Test support only.
  */
 
 export interface MiniRequestConfig {

@@ -11,7 +11,7 @@ import { selectCredentials, selectIgnoringQuery, type HeldCredential } from './w
 /**
  * A test wallet that plays a real OpenID4VP 1.0 wallet (issue 11 §5) with independent libraries only — jose,
  * dcql, @sd-jwt/*, @owf/mdoc and the test issuers/holders of this folder — so tests against our verifier
- * endpoints meet what a third-party wallet sends (wire-choices.md):
+ * endpoints meet what a third-party wallet sends (docs/openid4vp-wire.md):
  *   followLink(): same-/cross-device `openid4vp://` link → request object by reference → direct_post(.jwt);
  *   answerDcApi(): a Digital Credentials API `credentials_request` → `{protocol, data}` and the app's `vp_token`.
  * Misbehaviour switches (one per call) change one thing on the wire for refusal tests; replayLastPost() replays.
@@ -55,7 +55,7 @@ export interface DcApiAnswer {
   /** What `navigator.credentials.get` resolves to. */
   readonly protocol: string;
   readonly data: { readonly vp_token: Record<string, string[]> } | { readonly response: string } | { readonly error: string; readonly error_description?: string };
-  /** What the app posts as `vp_token`: the object for `dc_api`, the compact JWE for `dc_api.jwt` (wire-choices.md). */
+  /** What the app posts as `vp_token`: the object for `dc_api`, the compact JWE for `dc_api.jwt` (docs/openid4vp-wire.md). */
   readonly vpToken: Record<string, string[]> | string | undefined;
   readonly request: WalletRequest;
 }
