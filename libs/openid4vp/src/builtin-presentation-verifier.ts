@@ -23,7 +23,12 @@ type Decoded = { readonly transactionData: readonly { readonly raw: string; read
  * response when one presentation fails).
  */
 export class BuiltinPresentationVerifier implements PresentationVerifier {
-  constructor(private readonly trustAnchors: readonly X509Certificate[]) {}
+  /** The issuer roots, or a source read at each verification (the embedded default's watched directory). */
+  constructor(private readonly trustAnchorSource: readonly X509Certificate[] | (() => readonly X509Certificate[])) {}
+
+  private get trustAnchors(): readonly X509Certificate[] {
+    return typeof this.trustAnchorSource === 'function' ? this.trustAnchorSource() : this.trustAnchorSource;
+  }
 
   async verify(vpToken: unknown, e: PresentationExpectations): Promise<PresentationVerdict> {
     if (typeof vpToken !== 'object' || vpToken === null || Array.isArray(vpToken)) return refusal('invalid_request', 'malformed', 'vp_token must be a JSON object of credential query ids');

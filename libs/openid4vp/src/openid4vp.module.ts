@@ -6,7 +6,7 @@ import { HttpPresentationVerifier } from './http-presentation-verifier';
 import { Openid4vpController } from './openid4vp.controller';
 import { Openid4vpService } from './openid4vp.service';
 import { PRESENTATION_VERIFIER, type PresentationVerifier } from './presentation-verifier';
-import { trustAnchorsFrom, VERIFIER_IDENTITY, verifierIdentityFrom } from './verifier-identity.provider';
+import { trustAnchorsFrom, VERIFIER_IDENTITY, verifierIdentityFrom, watchedTrustAnchors } from './verifier-identity.provider';
 
 /**
  * OpenID4VP verifier side (issue 11): policy (DIGITAL_CREDENTIALS_FILE, validated at start-up),
@@ -23,7 +23,9 @@ import { trustAnchorsFrom, VERIFIER_IDENTITY, verifierIdentityFrom } from './ver
       provide: PRESENTATION_VERIFIER,
       inject: [APP_CONFIG],
       useFactory: (c: AppConfig): PresentationVerifier =>
-        c.digitalCredentials.verifierUrl ? new HttpPresentationVerifier(c.digitalCredentials.verifierUrl) : new BuiltinPresentationVerifier(trustAnchorsFrom(c.digitalCredentials.trustAnchors)),
+        c.digitalCredentials.verifierUrl
+          ? new HttpPresentationVerifier(c.digitalCredentials.verifierUrl)
+          : new BuiltinPresentationVerifier(c.digitalCredentials.trustAnchorsWatched && c.digitalCredentials.trustAnchors ? watchedTrustAnchors(c.digitalCredentials.trustAnchors) : trustAnchorsFrom(c.digitalCredentials.trustAnchors)),
     },
     Openid4vpService,
   ],
