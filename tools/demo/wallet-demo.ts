@@ -73,6 +73,7 @@ export async function walletDemo(o: WalletDemoOptions): Promise<void> {
 
 /** One cross-device flow: print the link and QR code, poll every `interval` while the wallet answers, redeem the code. */
 async function crossDevice(app: FirstPartyClient, wallet: TestWallet, extra: Record<string, string>, step: (title: string, detail?: unknown) => void, log: (line: string) => void): Promise<AuthorizeResult> {
+  let shown = false;
   let walletStarted = false;
   let walletAnswer: WalletAnswer | undefined;
   let walletFailure: unknown;
@@ -89,20 +90,20 @@ async function crossDevice(app: FirstPartyClient, wallet: TestWallet, extra: Rec
       }
       const link = c.credentials_request;
       const interval = typeof c.interval === 'number' && c.interval > 0 ? c.interval : 2;
-      if (!walletStarted) {
-        walletStarted = true;
+      if (!shown) {
+        shown = true;
         step('403 insufficient_authorization, status "pending": show this to the wallet (link, or the QR code to scan)', { status: c.status, type: c.type, expires_in: c.expires_in, interval, credentials_request: link });
         log(indent(await terminalQr(link)));
-        step('No phone at hand: the demo wallet follows the link in this process while the app polls with auth_session');
-        // The wallet starts after the first poll, so the printout shows the app waiting on it.
-        setTimeout(() => {
-          presentFromWallet(wallet, link, log).then(
-            (a) => (walletAnswer = a),
-            (e: unknown) => (walletFailure = e),
-          );
-        }, interval * 1000);
+        step(`No phone at hand: the app polls with auth_session every ${interval} s; after the first "pending" the demo wallet follows the link in this process`);
       } else {
         log(indent(`poll ${++polls}: 403 {"error": "insufficient_authorization", "status": "pending"}`));
+      }
+      if (polls === 1 && !walletStarted) {
+        walletStarted = true;
+        presentFromWallet(wallet, link, log).then(
+          (a) => (walletAnswer = a),
+          (e: unknown) => (walletFailure = e),
+        );
       }
       await new Promise((r) => setTimeout(r, interval * 1000));
       // A wallet that failed or was refused ends the demo with its reason, not with polls until the request expires.
