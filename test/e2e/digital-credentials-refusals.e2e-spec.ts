@@ -127,7 +127,7 @@ describe('digital credentials: refusals (VP-3…VP-6, WALLET-2/3)', () => {
       const { c, wallet, request } = await crossDevice({ authorization_details: JSON.stringify([pay]) });
       expect(request.transaction_data).toHaveLength(1);
       const entry = JSON.parse(Buffer.from(request.transaction_data![0], 'base64url').toString()) as Record<string, unknown>;
-      expect(entry).toMatchObject({ type: 'payment_initiation', credential_ids: ['credential'], instructedAmount: (pay as Record<string, unknown>).instructedAmount });
+      expect(entry).toMatchObject({ type: 'urn:fpa:transaction-data:payment_initiation:1', credential_ids: ['credential'], instructedAmount: (pay as Record<string, unknown>).instructedAmount, creditorName: 'Merchant A' });
       expect((await wallet.respond(request, { credential: [await wallet.present(await wallet.sdJwt({ sub: 'payer-1' }), request)] })).status).toBe(200);
       const done = await c.send({});
       expect(done.status).toBe(200);

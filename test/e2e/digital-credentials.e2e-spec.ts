@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import type { RunningApp } from '@fpa/testing/app';
 import { createTestMdocHolder, type TestMdocIssuer, type TestSdJwtIssuer } from '@fpa/verifier/testing';
 import { ORIGIN, RETURN, MDL_ACR, PLAIN, startDcSuite, startFlow, tokenOf } from '../support/dc-suite';
@@ -37,6 +38,9 @@ describe('digital credentials through /authorize-challenge (issue 11, WALLET-1â€
     expect(done.status).toBe(200);
     const at = await tokenOf(c, done.body.authorization_code as string);
     expect(at).toMatchObject({ amr: expect.arrayContaining(['vc', 'pop']) });
+    // VP-7 and data minimisation: the link is (issuer, sub) â†’ this user, keeping only the claims the policy names.
+    const rows = (await suite.get(DataSource).query(`SELECT issuer, user_id, claims FROM credential_identities WHERE subject = 'holder-1'`)) as { issuer: string; user_id: string; claims: unknown }[];
+    expect(rows).toEqual([{ issuer: sdIssuer.pki.issuer, user_id: at.sub, claims: { email: 'erika@example.com' } }]);
 
     // The same credential logs the same user in again (VP-7: issuer + sub), and a replayed vp_token finds nothing to answer.
     const again = await startFlow(suite, { dc_api: 'true' });

@@ -1,7 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import { decodeJwtUnverified } from '@fpa/crypto';
-import { matchDcqlQuery, PresentationRefusal, verifyMdocPresentation, verifySdJwtPresentation, type VerifiedMdoc, type VerifiedSdJwtPresentation } from '@fpa/verifier';
-import { matchMdocQuery } from './mdoc-dcql.adapter';
+import { matchDcqlQuery, PresentationRefusal, verifyMdocPresentation, verifySdJwtPresentation, type DcqlVerifiedPresentation, type VerifiedMdoc, type VerifiedSdJwtPresentation } from '@fpa/verifier';
 import { refusal, type PresentationExpectations, type PresentationVerdict, type PresentationVerifier, type VerifiedCredential } from './presentation-verifier';
 
 /** At most this many presentations per credential query, and credential queries per response. */
@@ -69,7 +68,11 @@ export class BuiltinPresentationVerifier implements PresentationVerifier {
     }
     // Every transaction data entry must have been bound by a presentation of a credential it names (VP-4).
     for (const t of td.transactionData) if (!t.ids.some((id) => sdJwts[id]?.length)) return refusal('invalid_transaction_data', 'transaction_data_hashes', 'no presentation carries hashes of every transaction data entry');
-    const match = Object.keys(mdocs).length > 0 ? matchMdocQuery(e.dcqlQuery, mdocs, sdJwts) : matchDcqlQuery(e.dcqlQuery, Object.fromEntries(Object.entries(sdJwts).map(([id, l]) => [id, l.map((v) => ({ format: v.format, vct: v.vct, claims: v.claims, holderBound: true }))])));
+    // VP-5 "query satisfaction" over everything that verified, both formats, by dcql.
+    const presented: Record<string, DcqlVerifiedPresentation[]> = {};
+    for (const [id, l] of Object.entries(sdJwts)) (presented[id] ??= []).push(...l.map((v) => ({ format: v.format, vct: v.vct, claims: v.claims, holderBound: true })));
+    for (const [id, l] of Object.entries(mdocs)) (presented[id] ??= []).push(...l.map((m) => ({ format: 'mso_mdoc' as const, docType: m.docType, namespaces: m.namespaces, holderBound: true })));
+    const match = matchDcqlQuery(e.dcqlQuery, presented);
     if (!match.satisfied) return refusal('invalid_presentation', 'dcql', `the presentations do not satisfy the query: ${match.detail}`);
     return { ok: true, credentials };
   }

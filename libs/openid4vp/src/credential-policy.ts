@@ -1,18 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { parseDcqlQuery } from '@fpa/verifier';
+import { parseDcqlQuery, parseTransactionDataMapping, TransactionDataConfigError, type TransactionDataMapping } from '@fpa/verifier';
 
 /** Formats the built-in verifier checks (OpenID4VP 1.0 Appendix B). */
 export type CredentialFormat = 'dc+sd-jwt' | 'mso_mdoc';
 export const CREDENTIAL_FORMATS: readonly CredentialFormat[] = ['dc+sd-jwt', 'mso_mdoc'];
 export type JsonQuery = Readonly<Record<string, unknown>>;
-
-/** How one RAR type becomes a `transaction_data` entry (WALLET-3, VP-4). */
-export interface TransactionDataMapping {
-  /** The `type` of the transaction data entry (default: the RAR type). */
-  readonly type: string;
-  /** Credential query ids the entry is for (default: every credential query of the DCQL query). */
-  readonly credentialIds?: readonly string[];
-}
 
 /** Per client: queries by acr, the response mode (encrypted by default). */
 export interface ClientCredentialPolicy {
@@ -35,7 +27,8 @@ export class CredentialPolicy {
     readonly subjectClaims: Readonly<Record<CredentialFormat, readonly string[]>>,
     /** Disclosed claims kept with the user's credential link (paths); nothing else is stored. */
     readonly keepClaims: readonly (readonly string[])[],
-    readonly transactionData: ReadonlyMap<string, TransactionDataMapping>,
+    /** RAR type → transaction_data entry (libs/verifier's mapping: what is copied, what omitted). */
+    readonly transactionData: TransactionDataMapping,
     readonly responseMode: 'direct_post' | 'direct_post.jwt',
   ) {}
 
@@ -83,7 +76,9 @@ export const DEFAULT_POLICY = {
   },
   subject_claims: { 'dc+sd-jwt': ['sub'], mso_mdoc: ['org.iso.18013.5.1', 'document_number'] },
   keep_claims: [['email']],
-  transaction_data: { payment_initiation: { type: 'payment_initiation' } },
+  transaction_data: {
+    payment_initiation: { type: 'urn:fpa:transaction-data:payment_initiation:1', copy: ['instructedAmount', 'creditorName', 'creditorAccount', 'remittanceInformationUnstructured', 'actions'], omit: ['locations'] },
+  },
   response_mode: 'direct_post.jwt',
 } as const;
 
@@ -151,17 +146,13 @@ export function parseCredentialPolicy(input: unknown): CredentialPolicy {
   for (const f of CREDENTIAL_FORMATS) if (!isPath(subjectClaims[f])) problems.push(`subject_claims["${f}"] must be a claim path (list of strings)`);
   const keep = input.keep_claims ?? DEFAULT_POLICY.keep_claims;
   if (!Array.isArray(keep) || !keep.every(isPath)) problems.push('keep_claims must be a list of claim paths');
-  const mappings = new Map<string, TransactionDataMapping>();
-  const td = input.transaction_data ?? DEFAULT_POLICY.transaction_data;
-  if (!isObject(td)) problems.push('transaction_data must map RAR types to {type, credential_ids}');
-  else
-    for (const [rarType, m] of Object.entries(td)) {
-      if (!isObject(m) || (m.type !== undefined && typeof m.type !== 'string') || (m.credential_ids !== undefined && !(Array.isArray(m.credential_ids) && m.credential_ids.length > 0 && m.credential_ids.every((i) => typeof i === 'string')))) {
-        problems.push(`transaction_data["${rarType}"] must be {type?: string, credential_ids?: non-empty list of ids}`);
-        continue;
-      }
-      mappings.set(rarType, { type: (m.type as string | undefined) ?? rarType, ...(m.credential_ids ? { credentialIds: m.credential_ids as string[] } : {}) });
-    }
+  let mappings: TransactionDataMapping = {};
+  try {
+    mappings = parseTransactionDataMapping(input.transaction_data ?? DEFAULT_POLICY.transaction_data);
+  } catch (e) {
+    if (!(e instanceof TransactionDataConfigError)) throw e;
+    problems.push(`transaction_data: ${e.message}`);
+  }
   const responseMode = mode(input.response_mode, 'response_mode') ?? 'direct_post.jwt';
   if (problems.length > 0) throw new CredentialPolicyError(`DIGITAL_CREDENTIALS_FILE: ${problems.join('; ')}`);
   return new CredentialPolicy(top.default as JsonQuery, top.acr, clients, subjectClaims, keep as string[][], mappings, responseMode);

@@ -8,5 +8,4 @@ export * from './verifier-identity.provider';
 export * from './openid4vp.service';
 export * from './openid4vp.controller';
 export * from './openid4vp.module';
-export * from './transaction-data.adapter';
 export * from './openid4vp.openapi';

@@ -7,7 +7,6 @@ import { encryptEcdhEsJwe, verifyJwsWithX5c, type JWK } from '@fpa/crypto';
 import { CredentialPolicyError, parseCredentialPolicy } from './credential-policy';
 import { HttpPresentationVerifier } from './http-presentation-verifier';
 import { decryptResponse, newPresentationRequest, ResponseDecryptionError, responseKid, signRequestObject } from './presentation-request';
-import { authorizationDetailsToTransactionData, TransactionDataMappingError } from './transaction-data.adapter';
 import { generateVerifierIdentity, loadVerifierIdentity, VerifierIdentityError } from './verifier-identity';
 
 const KEK = new Uint8Array(32).fill(3);
@@ -29,9 +28,9 @@ describe('credential policy (DIGITAL_CREDENTIALS_FILE)', () => {
   });
 
   it('refuses at start-up: unknown members, bad DCQL, unsupported formats, bad mappings and modes — all named at once', () => {
-    const bad = () => parseCredentialPolicy({ extra: 1, dcql: { default: { credentials: [] } }, transaction_data: { p: { credential_ids: [] } }, response_mode: 'query', clients: { x: { dcql: { default: { credentials: [{ id: 'l', format: 'ldp_vc' }] } } } } });
+    const bad = () => parseCredentialPolicy({ extra: 1, dcql: { default: { credentials: [] } }, transaction_data: { p: { type: 'x', credential_ids: [] } }, response_mode: 'query', clients: { x: { dcql: { default: { credentials: [{ id: 'l', format: 'ldp_vc' }] } } } } });
     expect(bad).toThrow(CredentialPolicyError);
-    expect(bad).toThrow(/unknown member extra.*dcql.default: not a valid DCQL query.*transaction_data\["p"\].*response_mode/s);
+    expect(bad).toThrow(/unknown member extra.*dcql.default: not a valid DCQL query.*transaction_data: .*response_mode/s);
   });
 });
 
@@ -82,16 +81,6 @@ describe('verifier identity', () => {
     expect(loadVerifierIdentity('https://as.example', join(dir, 'k.pem'), join(dir, 'c.pem')).clientId).toBe('x509_san_dns:as.example');
     expect(() => loadVerifierIdentity('https://other.example', join(dir, 'k.pem'), join(dir, 'c.pem'))).toThrow(/DNS SAN other.example/);
     expect(() => loadVerifierIdentity('https://as.example', join(dir, 'other.pem'), join(dir, 'c.pem'))).toThrow(VerifierIdentityError);
-  });
-});
-
-describe('RAR → transaction_data (local adapter, WALLET-3)', () => {
-  it('maps each detail by its type’s mapping; an unmapped type is refused', () => {
-    const policy = parseCredentialPolicy({});
-    const [td] = authorizationDetailsToTransactionData([{ type: 'payment_initiation', instructedAmount: { currency: 'EUR', amount: '1.00' } }], policy, base.dcqlQuery)!;
-    expect(JSON.parse(Buffer.from(td, 'base64url').toString())).toEqual({ type: 'payment_initiation', credential_ids: ['credential'], instructedAmount: { currency: 'EUR', amount: '1.00' } });
-    expect(authorizationDetailsToTransactionData(undefined, policy, base.dcqlQuery)).toBeUndefined();
-    expect(() => authorizationDetailsToTransactionData([{ type: 'account_information' }], policy, base.dcqlQuery)).toThrow(TransactionDataMappingError);
   });
 });
 

@@ -4,13 +4,12 @@ import type { AuthSessionView, ChallengeMethod, ChallengeParams, InteractionStep
 import { ClientRegistry } from '@fpa/clients';
 import { constantTimeEqual } from '@fpa/crypto';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
+import { AuthorizationDetailsMappingError, mapAuthorizationDetailsToTransactionData } from '@fpa/verifier';
 import {
-  authorizationDetailsToTransactionData,
   decryptResponse,
   hashResponseCode,
   Openid4vpService,
   ResponseDecryptionError,
-  TransactionDataMappingError,
   type Openid4vpFlow,
   type PresentationRequest,
   type PresentationVerdict,
@@ -90,12 +89,16 @@ export class DigitalCredentialChallenge implements ChallengeMethod<DigitalCreden
 
     const acr = session.acrValues?.split(' ').find((a) => a.length > 0);
     const dcqlQuery = this.vp.policy.queryFor(session.clientId, acr);
+    // WALLET-3 / VP-4: the request's authorization_details, shown to the wallet as transaction data it signs over.
     let transactionData: string[] | undefined;
-    try {
-      transactionData = authorizationDetailsToTransactionData(session.authorizationDetails, this.vp.policy, dcqlQuery);
-    } catch (e) {
-      if (e instanceof TransactionDataMappingError) return invalidInput(e.message);
-      throw e;
+    if (session.authorizationDetails && session.authorizationDetails.length > 0) {
+      const ids = ((dcqlQuery.credentials as { id: string }[] | undefined) ?? []).map((c) => c.id);
+      try {
+        transactionData = [...mapAuthorizationDetailsToTransactionData(session.authorizationDetails, this.vp.policy.transactionData, ids).encoded];
+      } catch (e) {
+        if (e instanceof AuthorizationDetailsMappingError) return invalidInput(e.message);
+        throw e;
+      }
     }
     const mode = this.vp.policy.responseModeFor(session.clientId);
     const request = await this.vp.create({
