@@ -137,7 +137,7 @@ describe('embedded default: standalone on PGlite in DATA_DIR with an in-process 
       await page.getByRole('button', { name: 'Email me a code' }).click();
       await eventually(() => /one-time code for browser-demo@example\.com: \d+/.test(output), 10_000);
       await page.getByLabel('Code').fill(/one-time code for browser-demo@example\.com: (\d+)/.exec(output)![1]);
-      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('button', { name: 'Continue', exact: true }).click();
       await page.getByRole('heading', { name: /^Allow Demo web app/ }).waitFor();
       // RAR through PAR: the payment the demo pushed is what the user approves, and what the token carries.
       await expect(page.locator('main').textContent()).resolves.toContain('Corner Café');

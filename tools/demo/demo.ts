@@ -3,6 +3,7 @@ import { ChallengeAbandonedError, FirstPartyClient, OAuthClientError, RedirectTo
 import { decodeJwtUnverified } from '@fpa/crypto';
 import { browserDemo } from './browser-demo';
 import { codeFromOutbox, fileSize, indent, watchOutbox } from './outbox';
+import { walletDemo } from './wallet-demo';
 
 /**
  * `npm run demo`: the whole device flow against a running suite, one printed step at a time, then a
@@ -14,6 +15,9 @@ import { codeFromOutbox, fileSize, indent, watchOutbox } from './outbox';
  *   DEMO_EMAIL   the address that receives the code (default demo@example.com)
  *   OUTBOX_PATH  where the embedded default writes codes (default <DATA_DIR or .data>/outbox.jsonl)
  * `npm run demo -- --browser` runs the browser path instead (tools/demo/browser-demo.ts; CLIENT_ID default demo-web).
+ * `npm run demo -- --wallet` runs the credential login and payment approval instead (tools/demo/wallet-demo.ts, issue 11 §5:
+ * cross device, the QR code in the terminal, the demo wallet in process; its issuer's root goes to <DATA_DIR>/trust-anchors,
+ * the embedded default's anchors — elsewhere set DEMO_TRUST_ANCHORS to the suite's DIGITAL_CREDENTIALS_TRUST_ANCHORS directory).
  */
 async function main(): Promise<void> {
   const issuer = (process.env.ISSUER ?? 'http://localhost:3000').replace(/\/+$/, '');
@@ -21,6 +25,10 @@ async function main(): Promise<void> {
     const outbox = process.env.OUTBOX_PATH ?? join(process.env.DATA_DIR ?? '.data', 'outbox.jsonl');
     const start = await fileSize(outbox);
     await browserDemo({ issuer, clientId: process.env.CLIENT_ID ?? 'demo-web', watchOutbox: (onCode) => watchOutbox(outbox, start, onCode) });
+    return;
+  }
+  if (process.argv.includes('--wallet')) {
+    await walletDemo({ issuer, clientId: process.env.CLIENT_ID ?? 'demo-app', dataDir: process.env.DATA_DIR ?? '.data', trustAnchorsDir: process.env.DEMO_TRUST_ANCHORS });
     return;
   }
   const clientId = process.env.CLIENT_ID ?? 'demo-app';

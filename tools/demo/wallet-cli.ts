@@ -8,8 +8,9 @@ import { terminalQr } from './wallet-qr';
  * Takes the link the suite returned as `credentials_request` (argument, or the first line on stdin), fetches the
  * signed request object, shows what is asked (claims, transaction data), presents a demo SD-JWT VC and prints the
  * response endpoint's answer. It plays a third-party wallet (TestWallet: jose, dcql, @sd-jwt) — nothing of the suite.
- *   --dir <path>          demo wallet directory (default <DATA_DIR or .data>/demo-wallet); its trust-anchors/ holds
- *                         the demo issuer's root PEM: start the suite with DIGITAL_CREDENTIALS_TRUST_ANCHORS=<that dir>
+ *   --dir <path>          demo wallet directory (default <DATA_DIR or .data>/demo-wallet). Without --dir the demo issuer's
+ *                         root PEM goes to <DATA_DIR or .data>/trust-anchors/, which the embedded default reads (no flag);
+ *                         with --dir it goes to <dir>/trust-anchors: start the suite with DIGITAL_CREDENTIALS_TRUST_ANCHORS=<that>
  *   --init                only create the demo issuer and print where its root certificate is
  *   --qr                  also print the link as a terminal QR code (what a phone would scan)
  *   --misbehave <switch>  send a broken answer (wrong_nonce, wrong_aud, stale_iat, …) to watch the suite refuse it
@@ -50,11 +51,16 @@ function decodeTransactionData(entries: readonly string[] | undefined): unknown[
 }
 
 async function main(): Promise<number> {
-  const dir = option('--dir') ?? join(process.env.DATA_DIR ?? '.data', 'demo-wallet');
-  const demo = await loadOrCreateDemoIssuer(dir);
+  const dataDir = process.env.DATA_DIR ?? '.data';
+  const dirOption = option('--dir');
+  const demo = await loadOrCreateDemoIssuer(dirOption ?? join(dataDir, 'demo-wallet'), dirOption ? {} : { trustAnchorsDir: join(dataDir, 'trust-anchors') });
   if (demo.created || process.argv.includes('--init')) {
     console.log(`Demo credential issuer ${demo.issuer.pki.issuer}; its root certificate is in ${demo.trustAnchorsDir}`);
-    console.log(`Start the suite with DIGITAL_CREDENTIALS_TRUST_ANCHORS=${demo.trustAnchorsDir} to trust it.`);
+    console.log(
+      dirOption
+        ? `Start the suite with DIGITAL_CREDENTIALS_TRUST_ANCHORS=${demo.trustAnchorsDir} to trust it.`
+        : `The embedded default on DATA_DIR=${dataDir} trusts it as it is (elsewhere: DIGITAL_CREDENTIALS_TRUST_ANCHORS=${demo.trustAnchorsDir}).`,
+    );
     if (process.argv.includes('--init')) return 0;
   }
   const misbehave = option('--misbehave') as WalletMisbehaviour | undefined;

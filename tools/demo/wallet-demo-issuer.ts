@@ -26,9 +26,13 @@ export interface DemoIssuer {
   readonly created: boolean;
 }
 
-export async function loadOrCreateDemoIssuer(dir: string): Promise<DemoIssuer> {
+/**
+ * `trustAnchorsDir` (default `<dir>/trust-anchors`) receives `demo-issuer-root.pem`, also when the issuer already
+ * existed, so pointing the demo at the embedded default's `<DATA_DIR>/trust-anchors` is enough for it to trust the issuer.
+ */
+export async function loadOrCreateDemoIssuer(dir: string, options: { readonly trustAnchorsDir?: string } = {}): Promise<DemoIssuer> {
   const statePath = join(dir, 'demo-issuer.json');
-  const trustAnchorsDir = join(dir, 'trust-anchors');
+  const trustAnchorsDir = options.trustAnchorsDir ?? join(dir, 'trust-anchors');
   let stored: StoredIssuer | undefined;
   try {
     stored = JSON.parse(await readFile(statePath, 'utf8')) as StoredIssuer;
@@ -43,13 +47,23 @@ export async function loadOrCreateDemoIssuer(dir: string): Promise<DemoIssuer> {
       issuerKey: createPrivateKey({ key: stored.issuerKeyJwk as never, format: 'jwk' }),
       issuer: stored.issuer,
     };
+    await writeRoot(trustAnchorsDir, stored.rootPem);
     return { issuer: new TestSdJwtIssuer(pki), trustAnchorsDir, created: false };
   }
   const pki = await createTestPki({ issuerDnsName: DEMO_ISSUER_HOST, rootName: 'first-party-auth demo credential root' });
-  await mkdir(trustAnchorsDir, { recursive: true });
+  await mkdir(dir, { recursive: true });
   const toStore: StoredIssuer = { rootPem: pki.rootPem, x5c: pki.x5c, issuerKeyJwk: (pki.issuerKey as KeyObject).export({ format: 'jwk' }) as Record<string, unknown>, issuer: pki.issuer };
   await writeFile(statePath, JSON.stringify(toStore), { mode: 0o600 });
   await chmod(statePath, 0o600);
-  await writeFile(join(trustAnchorsDir, 'demo-issuer-root.pem'), pki.rootPem);
+  await writeRoot(trustAnchorsDir, pki.rootPem);
   return { issuer: new TestSdJwtIssuer(pki), trustAnchorsDir, created: true };
+}
+
+/** Writes the root only when it differs, so a watching server does not re-read an unchanged directory. */
+async function writeRoot(trustAnchorsDir: string, rootPem: string): Promise<void> {
+  const path = join(trustAnchorsDir, 'demo-issuer-root.pem');
+  const current = await readFile(path, 'utf8').catch(() => undefined);
+  if (current === rootPem) return;
+  await mkdir(trustAnchorsDir, { recursive: true });
+  await writeFile(path, rootPem);
 }

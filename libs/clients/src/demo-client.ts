@@ -7,6 +7,8 @@ export const DEMO_CLIENT = {
   grant_types: ['fp_register', 'client_credentials', 'refresh_token', 'authorization_code'],
   auth_methods: ['private_key_jwt', 'none'],
   scopes: ['openid', 'profile', 'demo.read'],
+  // `npm run demo -- --wallet`: the payment approved with a credential (issue 11 §4, §5).
+  authorization_details_types: ['payment_initiation'],
   dpop_bound_access_tokens: true,
 } as const;
 

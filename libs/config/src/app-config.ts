@@ -106,8 +106,10 @@ export interface AppConfig {
   readonly digitalCredentials: {
     /** DIGITAL_CREDENTIALS_FILE: DCQL per client/acr, user claim, kept claims, RAR mappings; unset = the embedded default. */
     readonly policyFile: string | undefined;
-    /** PEM file or directory; unset = no trusted issuer. */
+    /** PEM file or directory; unset = no trusted issuer (production), `<DATA_DIR>/trust-anchors` (embedded). */
     readonly trustAnchors: string | undefined;
+    /** The embedded default's directory: may be absent or empty, re-read when its files change (the demo writes its CA there). */
+    readonly trustAnchorsWatched: boolean;
     readonly verifierKeyFile: string | undefined;
     readonly verifierCertFile: string | undefined;
     /** An external verifier service (HTTP adapter); unset = built in. */

@@ -132,7 +132,7 @@ export const ENV_VARS = {
     doc: 'Optional JSON file of clients upserted into PostgreSQL at start (declarative client management).',
   },
   CHALLENGE_METHODS: {
-    doc: 'Challenge modules enabled at the authorization challenge endpoint (comma-separated).',
+    doc: 'Challenge modules enabled at the authorization challenge endpoint (comma-separated). Unset in embedded mode: the default plus `digital_credential`.',
     default: 'email_otp,sms_otp,totp,passkey',
   },
   OTP_TTL_SECONDS: { doc: 'Lifetime of an email or SMS one-time code.', default: '300' },
@@ -179,7 +179,7 @@ export const ENV_VARS = {
     doc: 'JSON file of the `digital_credential` method’s policy (docs/digital-credentials.md): DCQL queries per client and acr, the claim that names the user, the disclosed claims kept, the RAR → `transaction_data` mappings. Unset: an SD-JWT VC (`urn:eudi:pid:1`) with `sub` (and `email` when disclosed), `payment_initiation` mapped.',
   },
   DIGITAL_CREDENTIALS_TRUST_ANCHORS: {
-    doc: 'PEM file, or directory of `.pem` files, of the credential issuers’ root certificates (SD-JWT VC `x5c`, mdoc IACA). Unset: no issuer is trusted (every presentation is refused).',
+    doc: 'PEM file, or directory of `.pem` files, of the credential issuers’ root certificates (SD-JWT VC `x5c`, mdoc IACA). Unset: no issuer is trusted (every presentation is refused); in embedded mode `<DATA_DIR>/trust-anchors/`, re-read when it changes (`npm run demo -- --wallet` writes its demo issuer’s root there).',
   },
   DIGITAL_CREDENTIALS_VERIFIER_KEY_FILE: {
     doc: 'PEM private key (P-256) that signs OpenID4VP request objects (`x509_san_dns` client identifier). Unset in embedded mode: a key and a self-signed certificate are generated at start-up.',

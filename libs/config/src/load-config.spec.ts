@@ -34,6 +34,20 @@ describe('loadConfig (CONTRACT §8)', () => {
     expect(c.tokens.defaultAudience).toBe('http://localhost:3000/resources');
   });
 
+  it('embedded default: digital_credential enabled and <DATA_DIR>/trust-anchors watched; production trusts no credential issuer unless told (issue 11 §5)', () => {
+    const embedded = loadConfig('standalone', { DATA_DIR: '/tmp/fpa-x' });
+    expect(embedded.challenge.methods).toEqual(['email_otp', 'sms_otp', 'totp', 'passkey', 'digital_credential']);
+    expect(embedded.digitalCredentials).toMatchObject({ trustAnchors: join('/tmp/fpa-x', 'trust-anchors'), trustAnchorsWatched: true });
+    // An explicit choice wins in embedded mode too: the listed methods only, configured anchors loaded once.
+    const chosen = loadConfig('standalone', { CHALLENGE_METHODS: 'email_otp', DIGITAL_CREDENTIALS_TRUST_ANCHORS: '/etc/fpa/roots' });
+    expect(chosen.challenge.methods).toEqual(['email_otp']);
+    expect(chosen.digitalCredentials).toMatchObject({ trustAnchors: '/etc/fpa/roots', trustAnchorsWatched: false });
+    const prod = loadConfig('challenge', { ...production, SMTP_URL: 'smtp://mail.internal', SMS_PROVIDER_URL: 'https://sms.example' });
+    expect(prod.challenge.methods).toEqual(['email_otp', 'sms_otp', 'totp', 'passkey']);
+    expect(prod.challenge.methods).not.toContain('digital_credential');
+    expect(prod.digitalCredentials).toMatchObject({ trustAnchors: undefined, trustAnchorsWatched: false });
+  });
+
   it('accepts a complete production environment and strips a trailing slash from ISSUER', () => {
     const c = loadConfig('token', { ...production, ISSUER: 'https://auth.example.com/' });
     expect(c.http.issuer).toBe('https://auth.example.com');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AppConfig, AppMode, OpenIdFederationTrustAnchor, SigningAlg, TrustProxy } from './app-config';
 import { ENV_VARS, type AppName, type EnvVarName } from './env-vars';
 
@@ -124,7 +125,11 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
   const defaultAudience = url('DEFAULT_AUDIENCE', raw('DEFAULT_AUDIENCE'), ['https:', 'http:']) ?? `${issuer}/resources`;
   const authIssuer = raw('AUTH_ISSUER') ?? issuer;
 
-  const methods = (raw('CHALLENGE_METHODS') ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  // The embedded default also offers the wallet login (issue 11 §5, `npm run demo -- --wallet`); production enables
+  // it only when asked, since it needs a configured verifier key and certificate there.
+  const methodsSet = (env.CHALLENGE_METHODS ?? '').trim() !== '';
+  const methodsRaw = methodsSet || mode !== 'embedded' ? raw('CHALLENGE_METHODS') : `${raw('CHALLENGE_METHODS')},digital_credential`;
+  const methods = (methodsRaw ?? '').split(',').map((m) => m.trim()).filter(Boolean);
   const badMethod = methods.find((m) => !/^[a-z][a-z0-9_]{0,39}$/.test(m));
   if (badMethod) fail('CHALLENGE_METHODS', `"${badMethod}" is not a method id`);
   const smtpUrl = url('SMTP_URL', raw('SMTP_URL'), ['smtp:', 'smtps:']);
@@ -268,7 +273,11 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
     },
     digitalCredentials: {
       policyFile: raw('DIGITAL_CREDENTIALS_FILE'),
-      trustAnchors: raw('DIGITAL_CREDENTIALS_TRUST_ANCHORS'),
+      // Embedded default only: <DATA_DIR>/trust-anchors, where `npm run demo -- --wallet` writes its demo issuer's
+      // root; read again when it changes, so the running server trusts a CA written after it started. Production
+      // trusts nothing it was not told to.
+      trustAnchors: raw('DIGITAL_CREDENTIALS_TRUST_ANCHORS') ?? (mode === 'embedded' ? join(raw('DATA_DIR') ?? '.data', 'trust-anchors') : undefined),
+      trustAnchorsWatched: raw('DIGITAL_CREDENTIALS_TRUST_ANCHORS') === undefined && mode === 'embedded',
       verifierKeyFile: raw('DIGITAL_CREDENTIALS_VERIFIER_KEY_FILE'),
       verifierCertFile: raw('DIGITAL_CREDENTIALS_VERIFIER_CERT_FILE'),
       verifierUrl: url('DIGITAL_CREDENTIALS_VERIFIER_URL', raw('DIGITAL_CREDENTIALS_VERIFIER_URL'), ['https:', 'http:']),

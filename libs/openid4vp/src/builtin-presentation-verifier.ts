@@ -27,6 +27,8 @@ interface CredentialQuery {
 export interface BuiltinVerifierOptions extends IssuerTrust {
   /** Token Status List checks; without one, an SD-JWT VC carrying `status` is refused `status_unsupported`. */
   readonly statusLists?: StatusListChecker;
+  /** Read at each verification instead of `trustAnchors` (the embedded default's watched DATA_DIR/trust-anchors). */
+  readonly anchorSource?: () => readonly X509Certificate[];
 }
 
 type Decoded = { readonly transactionData: readonly { readonly raw: string; readonly ids: readonly string[] }[] };
@@ -38,11 +40,13 @@ type Decoded = { readonly transactionData: readonly { readonly raw: string; read
  * the whole response when one presentation fails).
  */
 export class BuiltinPresentationVerifier implements PresentationVerifier {
-  private readonly trustAnchors: readonly X509Certificate[];
-
   /** An array is the anchors alone (no metadata trust, no status checks: a credential with `status` is refused). */
-  constructor(private readonly options: BuiltinVerifierOptions | readonly X509Certificate[]) {
-    this.trustAnchors = isAnchorList(options) ? options : options.trustAnchors;
+  constructor(private readonly options: BuiltinVerifierOptions | readonly X509Certificate[]) {}
+
+  /** The issuer roots: fixed, or read at each verification (the embedded default's watched directory). */
+  private get trustAnchors(): readonly X509Certificate[] {
+    if (isAnchorList(this.options)) return this.options;
+    return this.options.anchorSource ? this.options.anchorSource() : this.options.trustAnchors;
   }
 
   async verify(vpToken: unknown, e: PresentationExpectations): Promise<PresentationVerdict> {

@@ -1,7 +1,7 @@
 import type { AppConfig } from '@fpa/config';
 import { createHttpFetcher, IssuerMetadataResolver, StatusListChecker, type RemoteFetcher } from '@fpa/verifier';
 import type { BuiltinVerifierOptions } from './builtin-presentation-verifier';
-import { trustAnchorsFrom } from './verifier-identity.provider';
+import { trustAnchorsFrom, watchedTrustAnchors } from './verifier-identity.provider';
 
 /**
  * What the built-in verifier trusts and checks beyond the signature (issue 11 "trust/revocation policy", VP-5),
@@ -18,7 +18,9 @@ export function credentialTrustFrom(config: AppConfig, fetcher?: RemoteFetcher):
   const dc = config.digitalCredentials;
   const remote = fetcher ?? createHttpFetcher({ allowHttpLoopback: dc.allowHttpLoopback && config.mode !== 'production' });
   return {
-    trustAnchors: trustAnchorsFrom(dc.trustAnchors),
+    trustAnchors: dc.trustAnchorsWatched ? [] : trustAnchorsFrom(dc.trustAnchors),
+    // The embedded default re-reads DATA_DIR/trust-anchors when a .pem there changes (the demo issuer's root).
+    ...(dc.trustAnchorsWatched && dc.trustAnchors ? { anchorSource: watchedTrustAnchors(dc.trustAnchors) } : {}),
     statusLists: new StatusListChecker({ fetcher: remote }),
     ...(dc.metadataIssuers.length > 0 ? { issuerMetadata: { resolver: new IssuerMetadataResolver({ fetcher: remote }), trustedIssuers: [...dc.metadataIssuers] } } : {}),
   };

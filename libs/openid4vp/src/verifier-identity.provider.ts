@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import type { AppConfig } from '@fpa/config';
@@ -30,4 +30,34 @@ export function trustAnchorsFrom(path: string | undefined): X509Certificate[] {
   } catch (e) {
     throw new VerifierIdentityError(`DIGITAL_CREDENTIALS_TRUST_ANCHORS: ${(e as Error).message}`);
   }
+}
+
+/**
+ * The embedded default's anchors (`<DATA_DIR>/trust-anchors`, DIGITAL_CREDENTIALS_TRUST_ANCHORS unset): the directory may
+ * be absent or empty (nothing trusted), and is read again when a `.pem` file in it appears, changes or goes, so the
+ * demo wallet can write its issuer's root while the server runs (`npm run demo -- --wallet`). A file that does not
+ * parse is skipped rather than failing every verification. Production never uses this: configured anchors load once.
+ */
+export function watchedTrustAnchors(dir: string): () => readonly X509Certificate[] {
+  let seen = '';
+  let anchors: readonly X509Certificate[] = [];
+  return () => {
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pem')).sort() : [];
+    const stamp = files
+      .map((f) => {
+        const st = statSync(join(dir, f));
+        return `${f}:${st.mtimeMs}:${st.size}`;
+      })
+      .join('|');
+    if (stamp === seen) return anchors;
+    anchors = files.flatMap((f) => {
+      try {
+        return parseTrustAnchors(readFileSync(join(dir, f), 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
+      } catch {
+        return [];
+      }
+    });
+    seen = stamp;
+    return anchors;
+  };
 }

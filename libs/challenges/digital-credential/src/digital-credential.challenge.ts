@@ -68,8 +68,12 @@ export class DigitalCredentialChallenge implements ChallengeMethod<DigitalCreden
     @Inject(CREDENTIAL_IDENTITIES) private readonly identities: CredentialIdentities,
   ) {}
 
-  async appliesTo(): Promise<boolean> {
-    return true;
+  /**
+   * A native app's method: the hosted login page has no wallet hand-off (no QR rendering, no DC API
+   * call), so it is not offered there — the page would show a button that leads nowhere.
+   */
+  async appliesTo(session: AuthSessionView): Promise<boolean> {
+    return session.mode !== 'browser';
   }
 
   async begin(session: AuthSessionView, params: ChallengeParams): Promise<Step> {
