@@ -148,7 +148,7 @@ describe('janitor: reuse detection, the run record and its metrics, the CLI (sta
       expect(s).toMatchObject({ outcome: 'success', run_id: expect.any(String), batch_size: 1, duration_ms: expect.any(Number), sessions_skipped: 0 });
       expect(s.deleted).toMatchObject({ token_revocations: 1, device_sessions: 0, refresh_tokens: 0 });
       expect(Object.keys(s.deleted as object).sort()).toEqual(
-        ['audit_events', 'auth_attempts', 'authorization_codes', 'device_sessions', 'janitor_runs', 'refresh_tokens', 'token_revocations', 'user_authentications'],
+        ['audit_events', 'auth_attempts', 'authorization_codes', 'device_sessions', 'janitor_runs', 'pop_keys', 'refresh_tokens', 'token_revocations', 'user_authentications'],
       );
       expect(s.batches).toBeGreaterThan(1);
       expect(await sql('SELECT outcome FROM janitor_runs WHERE id = $1', [s.run_id])).toEqual([{ outcome: 'success' }]);
