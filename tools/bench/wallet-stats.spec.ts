@@ -66,7 +66,8 @@ describe('wallet benchmark (issue 11)', () => {
     expect(text.startsWith(WALLET_START)).toBe(true);
     expect(text.endsWith(WALLET_END)).toBe(true);
     expect(text).toContain('load average at start 3.50 2.00 1.00');
-    expect(text).toContain('shared');
+    expect(text).toContain('Other work was running on this machine');
+    expect(renderWalletSection({ ...input(), machine: { ...MACHINE, loadAverage: [0.2, 0.3, 0.4] } })).not.toContain('Other work was running');
     expect(text).toMatch(/\| alone \| 2,000 \| 200 \| 10\.0 \| 40\.0 \|/);
     expect(text).toMatch(/\| with 100 cross-device flows polling every second \| 1,960 \| 196 \| 12\.0 \| 60\.0 \|/);
     expect(text).toContain('**379 completed**');
