@@ -122,22 +122,7 @@ export class DpopAuthGuard implements CanActivate {
     if (claimed === 'replayed') throw this.challenge('invalid_dpop_proof', 'DPoP proof was already used', 401, {}, 'replay');
     // Issue 8: the store lost its data since this proof could have been used; a new proof works.
     if (claimed === 'predates_generation') throw this.challenge('invalid_dpop_proof', 'DPoP proof was made before the replay cache lost its data; sign a new proof', 401, {}, 'predates_generation');
-    const authSession = typeof claims.auth_session === 'string' ? claims.auth_session : undefined;
-    if (this.options.checkRevocation !== false) {
-      const keys = [StoreKeys.revokedAccessToken(String(claims.jti))];
-      if (authSession) keys.push(StoreKeys.revokedSession(authSession));
-      if (await this.revoked(keys)) throw this.challenge('invalid_token', 'access token is revoked', 401, {}, 'revoked');
-    }
-    return {
-      token,
-      claims,
-      authSession,
-      clientId: typeof claims.client_id === 'string' ? claims.client_id : undefined,
-      subject: claims.sub,
-      scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
-      jkt,
-      scheme: 'DPoP',
-    };
+    return this.accessContext(token, claims, jkt, 'DPoP');
   }
 
   /**
@@ -156,11 +141,16 @@ export class DpopAuthGuard implements CanActivate {
     ]);
     if (claimed === 'replayed') throw this.challenge('invalid_token', 'PoP proof was already used', 401, {}, 'pop_replay', 'PoP');
     if (claimed === 'predates_generation') throw this.challenge('invalid_token', 'PoP proof was made before the replay cache lost its data; sign a new proof', 401, {}, 'predates_generation', 'PoP');
+    return this.accessContext(token, claims, possession.keyId, 'PoP');
+  }
+
+  /** After the proof: the token's and its session's revocation flags, then what the handler sees. Both schemes. */
+  private async accessContext(token: string, claims: AccessContext['claims'], jkt: string, scheme: 'DPoP' | 'PoP'): Promise<AccessContext> {
     const authSession = typeof claims.auth_session === 'string' ? claims.auth_session : undefined;
     if (this.options.checkRevocation !== false) {
       const keys = [StoreKeys.revokedAccessToken(String(claims.jti))];
       if (authSession) keys.push(StoreKeys.revokedSession(authSession));
-      if (await this.revoked(keys)) throw this.challenge('invalid_token', 'access token is revoked', 401, {}, 'revoked', 'PoP');
+      if (await this.revoked(keys)) throw this.challenge('invalid_token', 'access token is revoked', 401, {}, 'revoked', scheme);
     }
     return {
       token,
@@ -169,8 +159,8 @@ export class DpopAuthGuard implements CanActivate {
       clientId: typeof claims.client_id === 'string' ? claims.client_id : undefined,
       subject: claims.sub,
       scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
-      jkt: possession.keyId,
-      scheme: 'PoP',
+      jkt,
+      scheme,
     };
   }
 
