@@ -10,7 +10,7 @@ import { runFederationPhases } from './federation-phases';
 import { federationSection } from './federation-report';
 import { OptionsError, PHASE_GROUPS, readOptions, type BenchOptions } from './options';
 import { runParPhases, writeDetailsFile } from './par-flow';
-import { Cleanup, fmt, lifetimePeak, notePeak } from './phases';
+import { abortThroughCleanup, Cleanup, fmt, lifetimePeak, notePeak } from './phases';
 import { browserSection, challengeSection, gitCommit, machineInfo, mergeDocs, renderReport, resultsTable, type PhaseReport } from './report';
 import { startCodeSink } from './smtp-sink';
 import { runWalletPhases } from './wallet-phases';
@@ -228,18 +228,7 @@ function autocannonVersion(): string {
 
 async function main(): Promise<void> {
   const cleanup = new Cleanup();
-  let aborting = false;
-  const abort = (why: string, code: number) => (e?: unknown) => {
-    if (aborting) return;
-    aborting = true;
-    console.error(`\n[bench] ${why}${e instanceof Error ? `: ${e.stack ?? e.message}` : ''}; cleaning up`);
-    void cleanup.run().finally(() => process.exit(code));
-  };
-  // `on`, not `once`: removing the last signal listener restores the default action before the handler runs.
-  process.on('SIGINT', abort('interrupted (SIGINT)', 130));
-  process.on('SIGTERM', abort('terminated (SIGTERM)', 143));
-  process.on('uncaughtException', abort('uncaught exception', 1));
-  process.on('unhandledRejection', abort('unhandled rejection', 1));
+  abortThroughCleanup(cleanup, 'bench');
   let code = 1;
   try {
     code = await run(readOptions(), cleanup);

@@ -11,7 +11,7 @@ import { mergeComparison, METRICS, renderComparison, show, summarize, type Compa
 import { DPOP_PROOF_MAX_AGE_SECONDS, NONCE_WINDOW_SECONDS, SAFETY_MS } from './context';
 import { registerDevices, type Device, type PreparedRequest } from './device-flow';
 import { runMaxThroughput, type PhaseResult } from './load';
-import { checkPhase, Cleanup, fmt } from './phases';
+import { abortThroughCleanup, checkPhase, Cleanup, fmt } from './phases';
 import { gitCommit, machineInfo, type PhaseReport } from './report';
 
 /**
@@ -242,17 +242,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const cleanup = new Cleanup();
-  let aborting = false;
-  const abort = (why: string, code: number) => (e?: unknown) => {
-    if (aborting) return;
-    aborting = true;
-    console.error(`\n[compare] ${why}${e instanceof Error ? `: ${e.stack ?? e.message}` : ''}; cleaning up`);
-    void cleanup.run().finally(() => process.exit(code));
-  };
-  process.on('SIGINT', abort('interrupted (SIGINT)', 130));
-  process.on('SIGTERM', abort('terminated (SIGTERM)', 143));
-  process.on('uncaughtException', abort('uncaught exception', 1));
-  process.on('unhandledRejection', abort('unhandled rejection', 1));
+  abortThroughCleanup(cleanup, 'compare');
   let code = 1;
   try {
     code = await run(options, cleanup);

@@ -38,6 +38,25 @@ export class Cleanup {
   }
 }
 
+/**
+ * Signals and stray errors end a benchmark through its cleanup (servers stopped, database dropped),
+ * once, with the conventional exit code. `on`, not `once`: removing the last signal listener restores
+ * the default action before the handler runs.
+ */
+export function abortThroughCleanup(cleanup: Cleanup, tag: string): void {
+  let aborting = false;
+  const abort = (why: string, code: number) => (e?: unknown) => {
+    if (aborting) return;
+    aborting = true;
+    console.error(`\n[${tag}] ${why}${e instanceof Error ? `: ${e.stack ?? e.message}` : ''}; cleaning up`);
+    void cleanup.run().finally(() => process.exit(code));
+  };
+  process.on('SIGINT', abort('interrupted (SIGINT)', 130));
+  process.on('SIGTERM', abort('terminated (SIGTERM)', 143));
+  process.on('uncaughtException', abort('uncaught exception', 1));
+  process.on('unhandledRejection', abort('unhandled rejection', 1));
+}
+
 /** Highest VmHWM seen per process over its whole life (peaks are reset per phase). */
 export const lifetimePeak: Record<string, number | undefined> = {};
 
