@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkStores, createDatabase, deleteRedisPrefix, freePort, PRODUCTION_NODE_ARGS, redact, ROOT, runCli, spawnApp, type AppProcess, type BuiltApp } from '@fpa/testing';
 import { runBrowserPhases } from './browser-phases';
 import { CHALLENGE_ENV, runChallengePhases } from './challenge-phases';
-import { DPOP_PROOF_MAX_AGE_SECONDS, NONCE_WINDOW_SECONDS, type BenchContext, type ChallengeServer } from './context';
+import { benchAppEnv, DPOP_PROOF_MAX_AGE_SECONDS, NONCE_WINDOW_SECONDS, type BenchContext, type ChallengeServer } from './context';
 import { DEVICE_CLIENT, runDevicePhases } from './device-phases';
 import { runFederationPhases } from './federation-phases';
 import { federationSection } from './federation-report';
@@ -86,17 +85,7 @@ async function run(options: BenchOptions, cleanup: Cleanup): Promise<number> {
   const [tokenPort, registrationPort] = [await freePort(), await freePort()];
   const issuer = `http://127.0.0.1:${tokenPort}`;
   const appEnv: Record<string, string> = {
-    APP_MODE: 'production',
-    HOST: '127.0.0.1',
-    ISSUER: issuer,
-    DATABASE_URL: db.url,
-    REDIS_URL: options.redisUrl,
-    REDIS_KEY_PREFIX: prefix,
-    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-    DPOP_NONCE_SECRET: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'warn',
-    REGISTRATION_RATE_LIMIT: '10000000',
-    DPOP_PROOF_MAX_AGE_SECONDS: String(DPOP_PROOF_MAX_AGE_SECONDS),
+    ...benchAppEnv({ issuer, databaseUrl: db.url, redisUrl: options.redisUrl, redisKeyPrefix: prefix }),
     // The PAR phase pushes RAR payment_initiation objects: production mode knows no type without a file.
     ...(want.has('par') ? { AUTHORIZATION_DETAILS_FILE: writeDetailsFile() } : {}),
   };

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { expectTokenBody, makeOpClients, opServerConfig, resourceOf, seedOpRefre
 import { measureRound, startOidcProvider, type MeasuredProcess, type OidcProviderProcess, type StoreTarget } from './compare-measure';
 import { CompareHelp, CompareOptionsError, nonDefaults, parseCompareOptions, type CompareOptions, type ComparisonId } from './compare-options';
 import { mergeComparison, METRICS, renderComparison, show, summarize, type ComparisonResult, type RoundPair } from './compare-report';
-import { DPOP_PROOF_MAX_AGE_SECONDS, NONCE_WINDOW_SECONDS, SAFETY_MS } from './context';
+import { benchAppEnv, DPOP_PROOF_MAX_AGE_SECONDS, NONCE_WINDOW_SECONDS, SAFETY_MS } from './context';
 import { registerDevices, type Device, type PreparedRequest } from './device-flow';
 import { runMaxThroughput, type PhaseResult } from './load';
 import { abortThroughCleanup, checkPhase, Cleanup, fmt } from './phases';
@@ -135,17 +134,7 @@ async function run(options: CompareOptions, cleanup: Cleanup): Promise<number> {
   const tokenPort = await freePort();
   const issuer = `http://127.0.0.1:${tokenPort}`;
   const appEnv: Record<string, string> = {
-    APP_MODE: 'production',
-    HOST: '127.0.0.1',
-    ISSUER: issuer,
-    DATABASE_URL: db.url,
-    REDIS_URL: options.redisUrl,
-    REDIS_KEY_PREFIX: prefix,
-    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
-    DPOP_NONCE_SECRET: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'warn',
-    REGISTRATION_RATE_LIMIT: '10000000',
-    DPOP_PROOF_MAX_AGE_SECONDS: String(DPOP_PROOF_MAX_AGE_SECONDS),
+    ...benchAppEnv({ issuer, databaseUrl: db.url, redisUrl: options.redisUrl, redisKeyPrefix: prefix }),
     ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS),
     REFRESH_TOKEN_TTL_SECONDS: String(REFRESH_TOKEN_TTL_SECONDS),
   };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ENV_VARS } from '@fpa/config';
 import type { AppProcess } from '@fpa/testing';
 import type { BenchOptions } from './options';
@@ -57,4 +58,25 @@ export function finish(out: GroupResult, log: (msg: string) => void, p: PhaseRep
   out.problems.push(...checkPhase(p, expect));
   out.reports.push(p);
   return p;
+}
+
+/**
+ * The app processes' environment in every benchmark (`npm run bench` and `bench:compare`): production
+ * mode on the run's own database and Redis prefix, fresh secrets, quiet logs, no registration limit,
+ * and pre-signed proofs acceptable for a whole phase.
+ */
+export function benchAppEnv(p: { readonly issuer: string; readonly databaseUrl: string; readonly redisUrl: string; readonly redisKeyPrefix: string }): Record<string, string> {
+  return {
+    APP_MODE: 'production',
+    HOST: '127.0.0.1',
+    ISSUER: p.issuer,
+    DATABASE_URL: p.databaseUrl,
+    REDIS_URL: p.redisUrl,
+    REDIS_KEY_PREFIX: p.redisKeyPrefix,
+    KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    DPOP_NONCE_SECRET: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: 'warn',
+    REGISTRATION_RATE_LIMIT: '10000000',
+    DPOP_PROOF_MAX_AGE_SECONDS: String(DPOP_PROOF_MAX_AGE_SECONDS),
+  };
 }
