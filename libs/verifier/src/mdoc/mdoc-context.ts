@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { CoseKey, type MdocContext } from '@owf/mdoc';
+import type { CoseKey, MdocContext } from '@owf/mdoc';
+import { mdocLibrary } from '../format-libraries';
 import { verifyIssuerChain } from './issuer-trust';
 
 /**
@@ -68,7 +69,7 @@ export function createMdocContext(): MdocContext {
       getIssuerNameField: ({ certificate, field }) => nameFields(new X509Certificate(Buffer.from(certificate)).issuer, field),
       getPublicKey: ({ certificate }) => {
         const jwk = new X509Certificate(Buffer.from(certificate)).publicKey.export({ format: 'jwk' });
-        return CoseKey.fromJwk(jwk as Record<string, unknown>);
+        return mdocLibrary().CoseKey.fromJwk(jwk as Record<string, unknown>);
       },
       verifyCertificateChain: ({ trustedCertificates, x5chain, now }) => {
         verifyIssuerChain({ x5chain, trustAnchors: trustedCertificates, now: now ?? new Date() });

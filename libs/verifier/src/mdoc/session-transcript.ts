@@ -1,4 +1,5 @@
-import { SessionTranscript, type MdocContext } from '@owf/mdoc';
+import type { MdocContext, SessionTranscript } from '@owf/mdoc';
+import { mdocLibrary } from '../format-libraries';
 
 /**
  * The SessionTranscript an mdoc's device signature covers over OpenID4VP 1.0 (Appendix B.2.6):
@@ -38,7 +39,7 @@ export async function buildMdocSessionTranscript(input: MdocSessionTranscriptInp
   assertInput(input);
   const jwkThumbprint = input.jwkThumbprint;
   if (input.kind === 'openid4vp') {
-    return SessionTranscript.forOid4Vp({ clientId: input.clientId, nonce: input.nonce, responseUri: input.responseUri, jwkThumbprint }, ctx);
+    return mdocLibrary().SessionTranscript.forOid4Vp({ clientId: input.clientId, nonce: input.nonce, responseUri: input.responseUri, jwkThumbprint }, ctx);
   }
-  return SessionTranscript.forOid4VpDcApi({ origin: input.origin, nonce: input.nonce, jwkThumbprint }, ctx);
+  return mdocLibrary().SessionTranscript.forOid4VpDcApi({ origin: input.origin, nonce: input.nonce, jwkThumbprint }, ctx);
 }

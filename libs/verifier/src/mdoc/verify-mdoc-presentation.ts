@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
-import { DeviceResponse, Header, type Document, type VerificationAssessment } from '@owf/mdoc';
+import type { DeviceResponse, Document, VerificationAssessment } from '@owf/mdoc';
+import { mdocLibrary } from '../format-libraries';
 import { createMdocContext } from './mdoc-context';
 import { buildMdocSessionTranscript, SessionTranscriptInputError, type MdocSessionTranscriptInput } from './session-transcript';
 
@@ -70,7 +71,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 function decode(deviceResponse: string): DeviceResponse | string {
   if (!BASE64URL.test(deviceResponse)) return 'the DeviceResponse is not base64url';
   try {
-    return DeviceResponse.decode(new Uint8Array(Buffer.from(deviceResponse, 'base64url')));
+    return mdocLibrary().DeviceResponse.decode(new Uint8Array(Buffer.from(deviceResponse, 'base64url')));
   } catch (err) {
     return `the DeviceResponse is not a valid ISO 18013-5 structure: ${err instanceof Error ? err.message.slice(0, 200) : 'decode error'}`;
   }
@@ -100,7 +101,7 @@ function describe(document: Document): VerifiedMdoc {
 
 /** True when a COSE_Sign1 carries `alg` (label 1) in its protected header. */
 export function algorithmIsProtected(sign1: { readonly protectedHeaders: { readonly headers?: ReadonlyMap<unknown, unknown> } }): boolean {
-  return sign1.protectedHeaders.headers?.get(Header.Algorithm) !== undefined;
+  return sign1.protectedHeaders.headers?.get(mdocLibrary().Header.Algorithm) !== undefined;
 }
 
 export async function verifyMdocPresentation(deviceResponse: string, expectations: MdocExpectations): Promise<MdocVerification> {

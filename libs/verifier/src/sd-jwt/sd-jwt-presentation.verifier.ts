@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import type { SDJwtVcInstance } from '@sd-jwt/sd-jwt-vc';
+import { sdJwtVcLibrary } from '../format-libraries';
 import { decodeJwtUnverified, importPublicJwk, JwtVerificationError, sha256, verifyJwsSignature, verifyJwt, type JWK, type JWTPayload, type VerificationKey } from '@fpa/crypto';
 import { ISSUER_ALGS, resolveIssuerKey, type IssuerKeySource, type IssuerTrust } from '../issuer-metadata/issuer-key';
 import type { StatusListChecker } from '../status/status-list.checker';
@@ -144,12 +145,17 @@ function certificateNames(cert: X509Certificate): string[] {
   return names;
 }
 
-const BASE_VERIFY = (Object.getPrototypeOf(SDJwtVcInstance.prototype) as { verify: SDJwtVcInstance['verify'] }).verify;
+type BaseVerify = SDJwtVcInstance['verify'];
+let baseVerify: BaseVerify | undefined;
+/** The base SD-JWT verify that SDJwtVcInstance's own overrides (see libraryClaims). */
+function baseVerifyOf(): BaseVerify {
+  return (baseVerify ??= (Object.getPrototypeOf(sdJwtVcLibrary().SDJwtVcInstance.prototype) as { verify: BaseVerify }).verify);
+}
 
 /** The library's pass: signature, disclosures unpacked into claims, KB nonce and sd_hash once more. */
 async function libraryClaims(presentation: string, issuerKey: VerificationKey, alg: string, holderJwk: JWK, kbAlg: string, nonce: string, now: Date, skew: number): Promise<Record<string, unknown>> {
   const holderKey = await importPublicJwk(holderJwk, kbAlg);
-  const sdjwt = new SDJwtVcInstance({
+  const sdjwt = new (sdJwtVcLibrary().SDJwtVcInstance)({
     hasher: (data, hashAlg) => {
       if (hashAlg !== 'sha-256') throw new Error(`unsupported hash ${hashAlg}`);
       return sha256(typeof data === 'string' ? data : new Uint8Array(data));
@@ -161,7 +167,7 @@ async function libraryClaims(presentation: string, issuerKey: VerificationKey, a
   try {
     // The SD-JWT-VC layer's own verify adds a status step that would fetch the list again, without our limits
     // or trust (the StatusListChecker is authoritative): run the base SD-JWT verify (signature, disclosures, KB).
-    const result = await BASE_VERIFY.call(sdjwt, presentation, { keyBindingNonce: nonce, currentDate: Math.floor(now.getTime() / 1000), skewSeconds: skew });
+    const result = await baseVerifyOf().call(sdjwt, presentation, { keyBindingNonce: nonce, currentDate: Math.floor(now.getTime() / 1000), skewSeconds: skew });
     return result.payload as unknown as Record<string, unknown>;
   } catch (e) {
     refuse('malformed', `the SD-JWT library refused the presentation: ${e instanceof Error ? e.message.slice(0, 120) : 'unknown'}`);
