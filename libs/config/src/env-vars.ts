@@ -182,7 +182,7 @@ export const ENV_VARS = {
     doc: 'PEM file, or directory of `.pem` files, of the credential issuers’ root certificates (SD-JWT VC `x5c`, mdoc IACA). Unset: no issuer is trusted (every presentation is refused); in embedded mode `<DATA_DIR>/trust-anchors/`, re-read when it changes (`npm run demo -- --wallet` writes its demo issuer’s root there).',
   },
   DIGITAL_CREDENTIALS_VERIFIER_KEY_FILE: {
-    doc: 'PEM private key (P-256) that signs OpenID4VP request objects (`x509_san_dns` client identifier). Unset in embedded mode: a key and a self-signed certificate are generated at start-up.',
+    doc: 'PEM private key (P-256) that signs OpenID4VP request objects (`x509_san_dns` client identifier). Unset in embedded mode: a key and a self-signed certificate generated on the first start and kept in `DATA_DIR/verifier`.',
   },
   DIGITAL_CREDENTIALS_VERIFIER_CERT_FILE: {
     doc: 'PEM certificate chain (leaf first) of the request-object key; the leaf’s DNS SAN must be the host of ISSUER. Required with the key file.',

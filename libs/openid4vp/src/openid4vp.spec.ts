@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OAuthError } from '@fpa/oauth-core';
@@ -7,7 +7,7 @@ import { encryptEcdhEsJwe, verifyJwsWithX5c, type JWK } from '@fpa/crypto';
 import { CredentialPolicyError, parseCredentialPolicy } from './credential-policy';
 import { HttpPresentationVerifier } from './http-presentation-verifier';
 import { decryptResponse, newPresentationRequest, ResponseDecryptionError, responseKid, signRequestObject } from './presentation-request';
-import { generateVerifierIdentity, loadVerifierIdentity, VerifierIdentityError } from './verifier-identity';
+import { generateVerifierIdentity, loadVerifierIdentity, persistedVerifierIdentity, VerifierIdentityError } from './verifier-identity';
 
 const KEK = new Uint8Array(32).fill(3);
 const NOW = 1_800_000_000_000;
@@ -81,6 +81,23 @@ describe('verifier identity', () => {
     expect(loadVerifierIdentity('https://as.example', join(dir, 'k.pem'), join(dir, 'c.pem')).clientId).toBe('x509_san_dns:as.example');
     expect(() => loadVerifierIdentity('https://other.example', join(dir, 'k.pem'), join(dir, 'c.pem'))).toThrow(/DNS SAN other.example/);
     expect(() => loadVerifierIdentity('https://as.example', join(dir, 'other.pem'), join(dir, 'c.pem'))).toThrow(VerifierIdentityError);
+  });
+
+  it('the embedded default keeps its generated identity in DATA_DIR: the same key and chain after a restart, a new one for another host', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'fpa-vid-')), 'verifier');
+    const first = await persistedVerifierIdentity('https://as.example', dir);
+    expect(statSync(join(dir, 'verifier-key.pem')).mode & 0o077).toBe(0);
+    const again = await persistedVerifierIdentity('https://as.example', dir);
+    expect(again.x5c).toEqual(first.x5c);
+    expect(again.signingKey.export({ format: 'jwk' })).toEqual(first.signingKey.export({ format: 'jwk' }));
+    expect(again.clientId).toBe('x509_san_dns:as.example');
+    const moved = await persistedVerifierIdentity('https://login.example', dir);
+    expect(moved.clientId).toBe('x509_san_dns:login.example');
+    expect(moved.x5c).not.toEqual(first.x5c);
+    expect((await persistedVerifierIdentity('https://login.example', dir)).x5c).toEqual(moved.x5c);
+    // A damaged file is replaced, not fatal.
+    writeFileSync(join(dir, 'verifier-cert.pem'), 'junk');
+    expect((await persistedVerifierIdentity('https://login.example', dir)).x5c).not.toEqual(moved.x5c);
   });
 });
 

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import type { AppConfig } from '@fpa/config';
 import { parseTrustAnchors } from '@fpa/verifier';
-import { generateVerifierIdentity, loadVerifierIdentity, VerifierIdentityError, type VerifierIdentity } from './verifier-identity';
+import { generateVerifierIdentity, loadVerifierIdentity, persistedVerifierIdentity, VerifierIdentityError, type VerifierIdentity } from './verifier-identity';
 
 export const VERIFIER_IDENTITY = Symbol('VERIFIER_IDENTITY');
 export type { VerifierIdentity } from './verifier-identity';
 
-/** The configured key and chain, or (embedded mode only) a generated self-signed one. */
+/**
+ * The configured key and chain; otherwise (never in production) a generated self-signed one — kept in
+ * `<DATA_DIR>/verifier` by the embedded default, one per process elsewhere (tests, development on PostgreSQL).
+ */
 export async function verifierIdentityFrom(config: AppConfig): Promise<VerifierIdentity> {
   const { verifierKeyFile, verifierCertFile } = config.digitalCredentials;
   if ((verifierKeyFile === undefined) !== (verifierCertFile === undefined)) throw new VerifierIdentityError('DIGITAL_CREDENTIALS_VERIFIER_KEY_FILE and _CERT_FILE go together');
@@ -16,6 +19,7 @@ export async function verifierIdentityFrom(config: AppConfig): Promise<VerifierI
   if (config.mode === 'production' && config.challenge.methods.includes('digital_credential')) {
     throw new VerifierIdentityError('digital_credential needs DIGITAL_CREDENTIALS_VERIFIER_KEY_FILE and _CERT_FILE in production');
   }
+  if (config.mode === 'embedded') return persistedVerifierIdentity(config.http.issuer, join(config.dataDir, 'verifier'));
   return generateVerifierIdentity(config.http.issuer);
 }
 

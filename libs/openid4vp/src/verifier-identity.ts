@@ -1,7 +1,8 @@
-import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the polyfill loaded first.
+import 'reflect-metadata'; // @peculiar/x509 (loaded below) uses tsyringe, which needs the polyfill loaded first.
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import * as x509 from '@peculiar/x509';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as X509 from '@peculiar/x509';
 
 /**
  * Who the suite is as an OpenID4VP verifier (VP-1, docs/openid4vp-wire.md): client identifier
@@ -43,6 +44,9 @@ export function loadVerifierIdentity(issuer: string, keyFile: string, certFile: 
 /** The embedded default: a fresh P-256 key and a self-signed leaf for ISSUER's host (one per process). */
 export async function generateVerifierIdentity(issuer: string, nowMs = Date.now()): Promise<VerifierIdentity> {
   const host = new URL(issuer).hostname;
+  // Loaded here, not at start-up: @peculiar/x509 and its ASN.1 stack cost ~0.3 s of CPU to load (issue 13 goal 4).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const x509 = require('@peculiar/x509') as typeof X509;
   x509.cryptoProvider.set(webcrypto as never);
   const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -56,4 +60,38 @@ export async function generateVerifierIdentity(issuer: string, nowMs = Date.now(
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   return { clientId: `x509_san_dns:${host}`, host, signingKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), x5c: [Buffer.from(cert.rawData).toString('base64')] };
+}
+
+const KEY_FILE = 'verifier-key.pem';
+const CERT_FILE = 'verifier-cert.pem';
+
+/**
+ * The embedded default's self-signed identity, kept in `dir` (`<DATA_DIR>/verifier`): generated on the first start
+ * (or when ISSUER's host changed), read back with node:crypto on every later one. A wallet sees the same verifier
+ * across restarts, and a warm start skips the X.509 generator (issue 13 goal 4). The key file is owner-only.
+ */
+export async function persistedVerifierIdentity(issuer: string, dir: string): Promise<VerifierIdentity> {
+  const keyFile = join(dir, KEY_FILE);
+  const certFile = join(dir, CERT_FILE);
+  if (existsSync(keyFile) && existsSync(certFile)) {
+    try {
+      const kept = loadVerifierIdentity(issuer, keyFile, certFile);
+      const leaf = new X509Certificate(Buffer.from(kept.x5c[0], 'base64'));
+      // Renewed a day before it expires (it is valid for a year).
+      if (new Date(leaf.validTo).getTime() > Date.now() + 86_400_000) return kept;
+    } catch (e) {
+      if (!(e instanceof VerifierIdentityError)) throw e;
+      // Another host (ISSUER changed) or unreadable files: make a new one below.
+    }
+  }
+  const identity = await generateVerifierIdentity(issuer);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pem = `-----BEGIN CERTIFICATE-----\n${identity.x5c[0].replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+  // Written aside and renamed, so a crash never leaves a key without its certificate or half a file.
+  writeFileSync(`${keyFile}.tmp`, identity.signingKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+  chmodSync(`${keyFile}.tmp`, 0o600);
+  writeFileSync(`${certFile}.tmp`, pem);
+  renameSync(`${keyFile}.tmp`, keyFile);
+  renameSync(`${certFile}.tmp`, certFile);
+  return identity;
 }
