@@ -51,6 +51,11 @@ export interface AppConfig {
     readonly accessTokenTtl: number;
     readonly refreshTokenTtl: number;
     readonly deviceSessionTtl: number;
+    /**
+     * How long the token endpoint keeps a device session in process (0: never). Each use is checked
+     * against the session's flags in the request's own store round trip (DeviceSessionCache).
+     */
+    readonly deviceSessionCacheSeconds: number;
     readonly fpTokenTtl: number;
     readonly defaultAudience: string;
   };

@@ -97,6 +97,10 @@ export const ENV_VARS = {
   ACCESS_TOKEN_TTL_SECONDS: { doc: 'Access-token lifetime.', default: '600' },
   REFRESH_TOKEN_TTL_SECONDS: { doc: 'Refresh-token lifetime (the family’s absolute lifetime).', default: '2592000' },
   DEVICE_SESSION_TTL_SECONDS: { doc: 'Lifetime of a device `auth_session` after registration (user authentications extend it by SESSION_IDLE_TTL_SECONDS, up to SESSION_MAX_LIFETIME_SECONDS).', default: '2592000' },
+  DEVICE_SESSION_CACHE_SECONDS: {
+    doc: 'How long a token process keeps a device session in memory instead of reading PostgreSQL on each device grant (0 = off, at most 300); every use is checked against the session’s revoked/changed flags in the request’s own Redis round trip.',
+    default: '30',
+  },
   FP_TOKEN_TTL_SECONDS: { doc: 'Lifetime of the `fp+jwt` registration token (`expires_in`).', default: '3600' },
   DEFAULT_AUDIENCE: {
     doc: 'Access-token `aud` when the client names no `resource`. Default `<ISSUER>/resources`.',

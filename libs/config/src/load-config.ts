@@ -232,6 +232,7 @@ export function loadConfig(app: AppName, env: NodeJS.ProcessEnv = process.env): 
       accessTokenTtl: int('ACCESS_TOKEN_TTL_SECONDS', 30, 86_400),
       refreshTokenTtl: int('REFRESH_TOKEN_TTL_SECONDS', 60, 31_536_000),
       deviceSessionTtl: int('DEVICE_SESSION_TTL_SECONDS', 60, 31_536_000),
+      deviceSessionCacheSeconds: int('DEVICE_SESSION_CACHE_SECONDS', 0, 300),
       fpTokenTtl: int('FP_TOKEN_TTL_SECONDS', 30, 31_536_000),
       defaultAudience,
     },

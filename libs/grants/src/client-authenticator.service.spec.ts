@@ -6,7 +6,7 @@ import type { Client } from '@fpa/clients';
 import type { DeviceSession } from '@fpa/session';
 import { MemoryStore } from '@fpa/store';
 import { ClientAuthenticator, JWT_BEARER_ASSERTION, type AuthenticateOptions, type CompanionClaim } from './client-authenticator.service';
-import { counted, FakeClients, FakeJwksSource, FakeSessions, ISSUER, requestInfo, testClient, testClock, testConfig, testKeySets, testMetrics, testSession } from './testing/fakes';
+import { counted, FakeClients, FakeJwksSource, FakeSessions, ISSUER, sessionCache, requestInfo, testClient, testClock, testConfig, testKeySets, testMetrics, testSession } from './testing/fakes';
 import type { TokenMetrics } from './token.metrics';
 
 describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
@@ -22,7 +22,7 @@ describe('ClientAuthenticator (RFC 7523, JWTCA-1…9, CONTRACT §4)', () => {
   const rs = testClient({ id: 'rs', type: 'confidential', authMethods: ['client_secret_basic', 'client_secret_post'], secretHash: hashClientSecret('s3cret'), permissions: ['introspect'] });
 
   const build = (env: Record<string, string> = {}): ClientAuthenticator =>
-    new ClientAuthenticator(testConfig(env), clock, clients, sessions, store, metrics, testKeySets(testConfig(env), clock, metrics, jwksSource));
+    new ClientAuthenticator(testConfig(env), clock, clients, sessionCache(sessions, store, clock, testConfig(env)), store, metrics, testKeySets(testConfig(env), clock, metrics, jwksSource));
   /** One authenticator (and key-set cache) per test for the default configuration. */
   let shared: ClientAuthenticator;
   const authenticator = (env: Record<string, string> = {}): ClientAuthenticator => (Object.keys(env).length > 0 ? build(env) : shared);

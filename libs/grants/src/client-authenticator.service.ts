@@ -4,12 +4,12 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { ClientRegistry, verifyClientSecret, type Client, type ClientAuthMethod } from '@fpa/clients';
 import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type JWTPayload, type VerificationKey } from '@fpa/crypto';
 import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
-import { DeviceSessionRepository, isUsable, type DeviceSession } from '@fpa/session';
+import { DeviceSessionCache, isUsable, type DeviceSession, type SessionLookup } from '@fpa/session';
 import { acceptableSince, EPHEMERAL_STORE, StoreKeys, type ClaimResult, type EphemeralStore, type SingleUseClaim } from '@fpa/store';
 import { assertionAudienceAccepted, assertionAudienceOf } from './assertion-audience';
 import { BASIC_CHALLENGE, readAuthorizationHeader } from './basic-credentials';
 import { ClientKeySets, KeySetUnavailable, type AssertionCheck } from './client-keys/client-key-sets.service';
-import type { ClientLookup, SessionLookup } from './ports';
+import type { ClientLookup, SessionSource } from './ports';
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
@@ -44,6 +44,8 @@ export interface AuthenticatedClient {
 interface VerifiedClient extends AuthenticatedClient {
   /** JWTCA-7: the assertion's jti, not yet claimed. */
   readonly singleUse?: SingleUseClaim;
+  /** How `deviceSession` was found: a cached copy is confirmed (or replaced) by the claim's reply. */
+  readonly sessionLookup?: SessionLookup;
 }
 
 const ALLOWED_ASSERTION_TYP = new Set(['JWT', 'client-authentication+jwt']);
@@ -74,7 +76,7 @@ export class ClientAuthenticator {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ClientRegistry) private readonly clients: ClientLookup,
-    @Inject(DeviceSessionRepository) private readonly sessions: SessionLookup,
+    @Inject(DeviceSessionCache) private readonly sessions: SessionSource,
     @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     private readonly metrics: TokenMetrics,
     private readonly keySets: ClientKeySets,
@@ -89,15 +91,30 @@ export class ClientAuthenticator {
     const [verified, companion] = await Promise.allSettled([this.verify(form, request, endpointPath), options.companion]);
     if (companion.status === 'rejected') throw companion.reason;
     if (verified.status === 'rejected') throw withChallenge(verified.reason, request);
-    const { singleUse, ...client } = verified.value;
-    await this.claim(client.method, singleUse, companion.value);
+    const { singleUse, sessionLookup, ...client } = verified.value;
+    const current = await this.claim(client.method, singleUse, companion.value, sessionLookup);
+    // A cached copy counts only once the claim's reply confirmed it (DeviceSessionCache).
+    if (sessionLookup?.fromCache && current !== true) return { ...client, deviceSession: await this.reread(client.client, sessionLookup) };
     return client;
   }
 
-  private async claim(method: ClientAuthMethod, singleUse: SingleUseClaim | undefined, companion: CompanionClaim | undefined): Promise<void> {
+  /**
+   * Claims the request's single-use values; with a cached device session, the same round trip
+   * reports the session's flags and the store generation: the result says whether the copy is
+   * current (undefined: nothing to confirm).
+   */
+  private async claim(method: ClientAuthMethod, singleUse: SingleUseClaim | undefined, companion: CompanionClaim | undefined, lookup?: SessionLookup): Promise<boolean | undefined> {
     const claims = [...(singleUse ? [singleUse] : []), ...(companion ? [companion.claim] : [])];
-    if (claims.length === 0) return;
-    const results = await this.store.claimEachOnce(claims);
+    if (claims.length === 0) return undefined;
+    let results: ClaimResult[];
+    let current: boolean | undefined;
+    if (lookup?.fromCache) {
+      const watched = await this.store.claimEachOnceWatching(claims, this.sessions.watchKeys(lookup.session.authSession));
+      results = watched.results;
+      current = this.sessions.isCurrent(lookup, watched);
+    } else {
+      results = await this.store.claimEachOnce(claims);
+    }
     // JWTCA-7: an assertion is accepted once, whichever endpoint saw it first.
     if (singleUse && results[0] === 'replayed') throw this.fail(method, 'replay', 'client_assertion jti was already used');
     // Issue 8: its claim may have been lost with the store's data.
@@ -106,6 +123,23 @@ export class ClientAuthenticator {
     }
     const last = results[results.length - 1];
     if (companion && last !== 'claimed') throw companion.refuse(last);
+    return current;
+  }
+
+  /**
+   * The cached copy that verified the assertion is stale (revoked, changed, or from before a store
+   * loss): the session as PostgreSQL has it now, checked again. The request's values stay spent.
+   * The device key never changes for an auth_session, so the signature check stands; the key is
+   * compared anyway.
+   */
+  private async reread(client: Client, stale: SessionLookup): Promise<DeviceSession> {
+    const m = 'private_key_jwt';
+    this.sessions.forget(stale.session.authSession);
+    const found = await this.sessions.read(stale.session.authSession);
+    const session = this.checkSession(client, found, this.clock.nowMs());
+    if (session.keyJkt !== stale.session.keyJkt || session.keyAlg !== stale.session.keyAlg) throw this.fail(m, 'unknown_session', 'unknown device_auth_session');
+    this.sessions.remember(found!);
+    return session;
   }
 
   private async verify(form: Form, request: RequestInfo, endpointPath: string): Promise<VerifiedClient> {
@@ -183,10 +217,12 @@ export class ClientAuthenticator {
       clockToleranceSeconds: this.config.clockSkewSeconds,
     };
     let deviceSession: DeviceSession | undefined;
+    let sessionLookup: SessionLookup | undefined;
     try {
       if (payload.device_auth_session !== undefined) {
         // Seed 000 (C): the key registered for device_auth_session verifies the assertion.
-        deviceSession = await this.deviceSessionOf(client, payload.device_auth_session, nowMs);
+        sessionLookup = await this.deviceSessionOf(client, payload.device_auth_session, nowMs);
+        deviceSession = sessionLookup.session;
         await verifyJwt(assertion, await this.deviceKey(deviceSession), { ...check, algorithms: [deviceSession.keyAlg] });
       } else if (ClientKeySets.hasKeySet(client) || client.type === 'confidential') {
         // RFC 7523 §3 item 9: a key the client registered (jwks / jwks_uri) verifies it.
@@ -199,19 +235,30 @@ export class ClientAuthenticator {
       if (e instanceof CryptoInputError) throw this.fail(m, e.reason, `client_assertion: ${e.message}`);
       throw e;
     }
-    return { client, method: m, deviceSession, singleUse: this.checkClaims(client, payload, endpointPath, nowMs) };
+    return { client, method: m, deviceSession, sessionLookup, singleUse: this.checkClaims(client, payload, endpointPath, nowMs) };
   }
 
-  private async deviceSessionOf(client: Client, authSession: unknown, nowMs: number): Promise<DeviceSession> {
-    const m = 'private_key_jwt';
-    if (typeof authSession !== 'string') throw this.fail(m, 'no_device_session', 'device_auth_session must be a string');
-    const session = await this.sessions.find(authSession);
-    if (!session) throw this.fail(m, 'unknown_session', 'unknown device_auth_session');
-    if (session.clientId !== client.id) throw this.fail(m, 'foreign_session', 'device_auth_session belongs to another client');
-    // A challenge session is bound to a DPoP key, not a registered device key (seed 000 (C)).
-    if (session.kind !== 'device') throw this.fail(m, 'not_device_session', 'device_auth_session is not a registered device');
-    if (!isUsable(session, nowMs)) throw this.fail(m, 'session_expired', 'device_auth_session is expired or revoked');
-    return session;
+  /**
+   * The session from the cache or PostgreSQL, checked; a session just read is cached once it passed.
+   * A cached copy that fails a check is not trusted with the refusal either (the session may have
+   * been extended since): PostgreSQL decides.
+   */
+  private async deviceSessionOf(client: Client, authSession: unknown, nowMs: number): Promise<SessionLookup> {
+    if (typeof authSession !== 'string') throw this.fail('private_key_jwt', 'no_device_session', 'device_auth_session must be a string');
+    let found = await this.sessions.lookup(authSession);
+    if (found?.fromCache && sessionProblem(client, found.session, nowMs)) {
+      this.sessions.forget(authSession);
+      found = await this.sessions.read(authSession);
+    }
+    this.checkSession(client, found, nowMs);
+    this.sessions.remember(found!);
+    return found!;
+  }
+
+  private checkSession(client: Client, found: SessionLookup | undefined, nowMs: number): DeviceSession {
+    const problem = found ? sessionProblem(client, found.session, nowMs) : SESSION_PROBLEMS.unknown;
+    if (problem) throw this.fail('private_key_jwt', problem[0], problem[1]);
+    return found!.session;
   }
 
   /** The claims of a verified assertion, whichever key verified it; yields its jti claim. */
@@ -260,6 +307,22 @@ export class ClientAuthenticator {
     this.metrics.clientAuthFailures.inc({ method, reason });
     return new OAuthError('invalid_client', description, { reason: `client_auth_${reason}`, headers });
   }
+}
+
+const SESSION_PROBLEMS = {
+  unknown: ['unknown_session', 'unknown device_auth_session'],
+  foreign: ['foreign_session', 'device_auth_session belongs to another client'],
+  notDevice: ['not_device_session', 'device_auth_session is not a registered device'],
+  unusable: ['session_expired', 'device_auth_session is expired or revoked'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+/** Why `session` cannot authenticate `client` now (metrics reason, description); undefined: it can. */
+function sessionProblem(client: Client, session: DeviceSession, nowMs: number): readonly [string, string] | undefined {
+  if (session.clientId !== client.id) return SESSION_PROBLEMS.foreign;
+  // A challenge session is bound to a DPoP key, not a registered device key (seed 000 (C)).
+  if (session.kind !== 'device') return SESSION_PROBLEMS.notDevice;
+  if (!isUsable(session, nowMs)) return SESSION_PROBLEMS.unusable;
+  return undefined;
 }
 
 /** RFC 6749 §5.2: an invalid_client after an Authorization header is 401 with a challenge. */

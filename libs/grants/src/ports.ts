@@ -2,7 +2,7 @@ import type { AuthorizationDetailsRegistry } from '@fpa/authz-request';
 import type { ClientRegistry } from '@fpa/clients';
 import type { KeyManager } from '@fpa/keys';
 import type { AuditService } from '@fpa/platform';
-import type { AuthorizationCodeService, DeviceSessionRepository, RefreshTokenService, RevocationService } from '@fpa/session';
+import type { AuthorizationCodeService, DeviceSessionCache, DeviceSessionRepository, RefreshTokenService, RevocationService } from '@fpa/session';
 
 /**
  * What the token service needs from storage and from the platform, each narrowed to the methods it
@@ -11,6 +11,8 @@ import type { AuthorizationCodeService, DeviceSessionRepository, RefreshTokenSer
  */
 export type ClientLookup = Pick<ClientRegistry, 'find'>;
 export type SessionLookup = Pick<DeviceSessionRepository, 'find'>;
+/** Device sessions for client authentication: cached, confirmed by the request's claim round trip. */
+export type SessionSource = Pick<DeviceSessionCache, 'lookup' | 'read' | 'remember' | 'forget' | 'watchKeys' | 'isCurrent'>;
 export type AuthorizationCodeStore = Pick<AuthorizationCodeService, 'find' | 'consume'>;
 export type RefreshTokenStore = Pick<RefreshTokenService, 'find' | 'issue' | 'rotate' | 'revokeFamily'>;
 export type AccessTokenRevoker = Pick<RevocationService, 'revokeAccessTokens'>;

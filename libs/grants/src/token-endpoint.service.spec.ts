@@ -6,7 +6,7 @@ import type { DeviceSession } from '@fpa/session';
 import { MemoryStore } from '@fpa/store';
 import { ClientAuthenticator, JWT_BEARER_ASSERTION } from './client-authenticator.service';
 import type { GrantContext, GrantHandler, GrantResult } from './grant-handler';
-import { counted, FakeAudit, FakeClients, FakeSessions, ISSUER, requestInfo, testClient, testClock, testConfig, testKeySets, testMetrics, testSession } from './testing/fakes';
+import { counted, FakeAudit, FakeClients, FakeSessions, ISSUER, sessionCache, requestInfo, testClient, testClock, testConfig, testKeySets, testMetrics, testSession } from './testing/fakes';
 import { TokenEndpointService } from './token-endpoint.service';
 import type { TokenMetrics } from './token.metrics';
 
@@ -59,7 +59,7 @@ describe('TokenEndpointService (STYLE.md plug-in shape, GEN-1, DPOP-16/19, JWTCA
     refresh = new RecordingGrant('refresh_token', ['refresh_token', 'scope'], 'required');
     open = new RecordingGrant('fp_open', ['client_id', 'public_key'], 'none');
     const grants = new Map<string, GrantHandler>([cc, refresh, open].map((g) => [g.grantType, g]));
-    endpoint = new TokenEndpointService(grants, store, dpop, new ClientAuthenticator(config, clock, clients, sessions, store, metrics, testKeySets(config, clock, metrics)), metrics, audit);
+    endpoint = new TokenEndpointService(grants, store, dpop, new ClientAuthenticator(config, clock, clients, sessionCache(sessions, store, clock, config), store, metrics, testKeySets(config, clock, metrics)), metrics, audit);
   });
   afterEach(async () => store.close());
 

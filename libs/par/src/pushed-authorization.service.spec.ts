@@ -7,6 +7,7 @@ import { ClientAuthenticator, TokenMetrics } from '@fpa/grants';
 import { testKeySets } from '@fpa/grants/testing';
 import { FixedClock, OAuthError, type Form, type RequestInfo } from '@fpa/oauth-core';
 import { MetricsRegistry } from '@fpa/platform';
+import { DeviceSessionCache } from '@fpa/session';
 import { MemoryStore } from '@fpa/store';
 import { ParMetrics } from './par.metrics';
 import { PushedAuthorizationService } from './pushed-authorization.service';
@@ -66,7 +67,7 @@ describe('PushedAuthorizationService (RFC 9126, PAR-1…10; RFC 9449 §10.1)', (
     const registry = new MetricsRegistry();
     dpop = new DpopService(config, clock, new DpopMetrics(registry));
     const tokenMetrics = new TokenMetrics(registry);
-    const authenticator = new ClientAuthenticator(config, clock, { find: async (id) => CLIENTS.get(id) }, { find: async () => undefined }, store, tokenMetrics, testKeySets(config, clock, tokenMetrics));
+    const authenticator = new ClientAuthenticator(config, clock, { find: async (id) => CLIENTS.get(id) }, new DeviceSessionCache(config, clock, store, { find: async () => undefined }), store, tokenMetrics, testKeySets(config, clock, tokenMetrics));
     pushed = new PushedRequests(store, clock);
     metrics = new ParMetrics(registry);
     service = new PushedAuthorizationService(config, authenticator, dpop, new AuthorizationDetailsRegistry(EXAMPLE_DETAIL_TYPES), pushed, metrics, new NativeCallbackTrust([new AllowListNativeCallbackPolicy()], registry));

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { randomToken, sha256B64u } from '@fpa/crypto';
 import { sqlRunner, type SqlRunner } from '@fpa/persistence';
+import { DeviceSessionCache } from './device-session-cache';
 
 export interface NewAuthorizationCode {
   readonly clientId: string;
@@ -44,6 +45,7 @@ export class AuthorizationCodeService {
   constructor(
     @InjectDataSource() ds: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessions: DeviceSessionCache,
   ) {
     this.sql = sqlRunner(ds);
   }
@@ -88,7 +90,11 @@ export class AuthorizationCodeService {
         c.authorizationDetails === null ? null : JSON.stringify(c.authorizationDetails),
       ],
     );
-    return rows.length === 1 ? code : undefined;
+    if (rows.length !== 1) return undefined;
+    // The session's user, acr/amr and expiry changed: token processes' cached copies must be re-read
+    // (set after the commit above; DeviceSessionCache explains why that order is enough).
+    await this.sessions.changed(c.authSession);
+    return code;
   }
 
   async find(code: string): Promise<AuthorizationCode | undefined> {

@@ -1,5 +1,6 @@
 export * from './device-session.entity';
 export * from './device-session.repository';
+export * from './device-session-cache';
 export * from './refresh-token.entity';
 export * from './refresh-token.service';
 export * from './token-revocation.entity';

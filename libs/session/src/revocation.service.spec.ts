@@ -1,7 +1,9 @@
 import type { Repository } from 'typeorm';
 import { loadConfig } from '@fpa/config';
 import type { AuditEvent, AuditService } from '@fpa/platform';
+import { FixedClock } from '@fpa/oauth-core';
 import { MemoryStore, StoreKeys } from '@fpa/store';
+import { DeviceSessionCache } from './device-session-cache';
 import type { DeviceSessionRepository } from './device-session.repository';
 import type { IssuedAccessTokenRef, RefreshTokenService } from './refresh-token.service';
 import { RevocationService } from './revocation.service';
@@ -35,7 +37,7 @@ describe('RevocationService', () => {
     const sessions = { revoke: async (s: string) => (sessionRevoked.push(s), s === 'known') } as unknown as DeviceSessionRepository;
     const refreshTokens = { revokeSession: async () => familyTokens } as unknown as RefreshTokenService;
     const config = loadConfig('standalone', { ACCESS_TOKEN_TTL_SECONDS: '600', CLOCK_SKEW_SECONDS: '5' });
-    service = new RevocationService(repo, store, config, sessions, refreshTokens, { record: (e: AuditEvent) => audit.push(e) } as unknown as AuditService);
+    service = new RevocationService(repo, store, config, sessions, refreshTokens, { record: (e: AuditEvent) => audit.push(e) } as unknown as AuditService, new DeviceSessionCache(config, new FixedClock(NOW), store, { find: async () => undefined }));
   });
   afterEach(async () => store.close());
 

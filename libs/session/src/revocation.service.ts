@@ -4,6 +4,7 @@ import type { Repository } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { AuditService } from '@fpa/platform';
 import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
+import { DeviceSessionCache, SESSION_CHANGE_FLAG_SECONDS } from './device-session-cache';
 import { DeviceSessionRepository } from './device-session.repository';
 import { RefreshTokenService } from './refresh-token.service';
 import type { IssuedAccessTokenRef } from './refresh-token.service';
@@ -11,7 +12,8 @@ import { TokenRevocationEntity } from './token-revocation.entity';
 
 /** How long a revoked session's flag is kept: as long as any access token of the session can live. */
 export function sessionFlagSeconds(config: AppConfig): number {
-  return config.tokens.accessTokenTtl + config.clockSkewSeconds + 60;
+  // Also outlives any token process's cached copy of the session (DeviceSessionCache).
+  return Math.max(config.tokens.accessTokenTtl + config.clockSkewSeconds + 60, SESSION_CHANGE_FLAG_SECONDS);
 }
 
 /**
@@ -27,6 +29,7 @@ export class RevocationService {
     private readonly sessions: DeviceSessionRepository,
     private readonly refreshTokens: RefreshTokenService,
     private readonly audit: AuditService,
+    private readonly cache: DeviceSessionCache,
   ) {}
 
   /**
@@ -36,6 +39,8 @@ export class RevocationService {
    */
   async revokeSession(authSession: string, reason: string, now: Date): Promise<boolean> {
     const changed = await this.sessions.revoke(authSession, now);
+    // The flag below (set after the write) is what token processes' cached copies are checked against.
+    this.cache.forget(authSession);
     const accessTokens = await this.refreshTokens.revokeSession(authSession, reason, now);
     await this.revokeAccessTokens(accessTokens, reason, now);
     await this.store.setFlags([{ key: StoreKeys.revokedSession(authSession), ttlSeconds: sessionFlagSeconds(this.config) }]);

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthorizationCodeService } from './authorization-code.service';
+import { DeviceSessionCache } from './device-session-cache';
 import { DeviceSessionEntity } from './device-session.entity';
 import { DeviceSessionRepository } from './device-session.repository';
 import { RefreshTokenEntity } from './refresh-token.entity';
@@ -12,7 +13,7 @@ import { TokenRevocationEntity } from './token-revocation.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([DeviceSessionEntity, RefreshTokenEntity, TokenRevocationEntity])],
-  providers: [DeviceSessionRepository, RefreshTokenService, RevocationService, AuthorizationCodeService, RevocationRestorer, StoreGenerationKeeper],
-  exports: [DeviceSessionRepository, RefreshTokenService, RevocationService, AuthorizationCodeService, StoreGenerationKeeper],
+  providers: [DeviceSessionRepository, DeviceSessionCache, RefreshTokenService, RevocationService, AuthorizationCodeService, RevocationRestorer, StoreGenerationKeeper],
+  exports: [DeviceSessionRepository, DeviceSessionCache, RefreshTokenService, RevocationService, AuthorizationCodeService, StoreGenerationKeeper],
 })
 export class SessionModule {}

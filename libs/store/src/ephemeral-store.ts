@@ -24,6 +24,14 @@ export interface EphemeralStore {
    * have been lost with the store's data). Either is a refusal.
    */
   claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]>;
+  /**
+   * `claimEachOnce` that also reports, in the same round trip, whether any of `watch` (flag keys,
+   * as `setFlags` sets them) exists — a cache validated by the request's own claim, with no extra
+   * round trip (issue 13). `flagged` is undefined while the current generation's flags have not
+   * been refilled from PostgreSQL (a reader must treat that as "changed"). `generation` is the one
+   * the claims were made in.
+   */
+  claimEachOnceWatching(claims: readonly SingleUseClaim[], watch: readonly string[]): Promise<WatchedClaims>;
   /** Fixed-window counter: the count after this hit and seconds until the window resets. */
   hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }>;
   /** Takes one `hit` back (a unit given back), never below zero; keeps the window's expiry; a no-op once the window is gone. */
@@ -70,6 +78,13 @@ export interface SingleUseClaim {
 }
 
 export type ClaimResult = 'claimed' | 'replayed' | 'predates_generation';
+
+export interface WatchedClaims {
+  readonly results: ClaimResult[];
+  /** Any watched key exists; undefined: the generation's flags are not refilled yet (unknown). */
+  readonly flagged: boolean | undefined;
+  readonly generation: StoreGeneration;
+}
 
 export interface Versioned<T> {
   readonly version: number;

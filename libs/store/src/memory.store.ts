@@ -1,4 +1,4 @@
-import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned } from './ephemeral-store';
+import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
 import { claimOutcome, GenerationTracker, resolveMarker, revocationsNotRestored, type MarkerReading, type StoreGeneration, type StoredMarker } from './generation';
 import { takeSnapshot, writeSnapshot } from './memory-snapshot';
 import { parseVersioned } from './redis.store';
@@ -73,12 +73,19 @@ export class MemoryStore implements EphemeralStore {
 
   async claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]> {
     if (claims.length === 0) return [];
+    return (await this.claimEachOnceWatching(claims, [])).results;
+  }
+
+  async claimEachOnceWatching(claims: readonly SingleUseClaim[], watch: readonly string[]): Promise<WatchedClaims> {
+    if (claims.length === 0) throw new Error('claimEachOnceWatching needs at least one claim');
     const generation = this.readMarker(true);
-    return claims.map((c) => {
+    const results = claims.map((c) => {
       const fresh = !this.live(c.key);
       if (fresh) this.put(c.key, '1', c.ttlSeconds);
       return claimOutcome(fresh, c.acceptableSince, generation);
     });
+    if (watch.length === 0) return { results, flagged: false, generation };
+    return { results, flagged: generation.restoredAtMs === undefined ? undefined : watch.some((k) => this.live(k) !== undefined), generation };
   }
 
   async hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }> {

@@ -1,6 +1,6 @@
 import type { default as Redis, RedisOptions } from 'ioredis';
 import { OAuthError } from '@fpa/oauth-core';
-import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned } from './ephemeral-store';
+import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
 import { claimOutcome, GenerationTracker, revocationsNotRestored, type GenerationReason, type MarkerReading, type StoreGeneration } from './generation';
 import { StoreKeys } from './store-keys';
 
@@ -56,11 +56,18 @@ end
 `;
 const GENERATION_ARGS = 6;
 
-// One command for all of a request's single-use values: the marker, then SET NX EX per key (1 = new, 0 = replay).
+// One command for all of a request's single-use values: the marker, then SET NX EX per key (1 = new,
+// 0 = replay). ARGV[7] = n, the number of claimed keys (KEYS[2..n+1], TTLs ARGV[8..]); any keys
+// after them are watched flags, reported as one more value exactly as FLAGS_SCRIPT does (count of
+// existing ones, -1 while the generation's flags are not refilled).
 const CLAIM_SCRIPT = `${GENERATION_LUA}
 local out = generation(true)
-for i = 2, #KEYS do
-  out[#out + 1] = redis.call('SET', KEYS[i], '1', 'EX', ARGV[i + ${GENERATION_ARGS - 1}], 'NX') and 1 or 0
+local n = tonumber(ARGV[${GENERATION_ARGS + 1}])
+for i = 2, n + 1 do
+  out[#out + 1] = redis.call('SET', KEYS[i], '1', 'EX', ARGV[i + ${GENERATION_ARGS}], 'NX') and 1 or 0
+end
+if #KEYS > n + 1 then
+  if out[4] == '' then out[#out + 1] = -1 else out[#out + 1] = redis.call('EXISTS', unpack(KEYS, n + 2)) end
 end
 return out`;
 
@@ -161,13 +168,22 @@ export class RedisStore implements EphemeralStore {
     return (await this.claimEachOnce([{ key, ttlSeconds }]))[0] === 'claimed';
   }
 
-  claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]> {
-    if (claims.length === 0) return Promise.resolve([]);
+  async claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]> {
+    if (claims.length === 0) return [];
+    return (await this.claimEachOnceWatching(claims, [])).results;
+  }
+
+  claimEachOnceWatching(claims: readonly SingleUseClaim[], watch: readonly string[]): Promise<WatchedClaims> {
+    if (claims.length === 0) throw new Error('claimEachOnceWatching needs at least one claim');
     return this.run(async () => {
       const ttls = claims.map((c) => Math.max(1, Math.ceil(c.ttlSeconds)));
-      const reply = await this.redis.fpaClaim(claims.length + 1, StoreKeys.generation, ...claims.map((c) => c.key), ...this.generationArgs(false), ...ttls);
+      const keys = [StoreKeys.generation, ...claims.map((c) => c.key), ...watch];
+      const reply = await this.redis.fpaClaim(keys.length, ...keys, ...this.generationArgs(false), claims.length, ...ttls);
       const generation = this.observe(reply);
-      return claims.map((c, i) => claimOutcome(Number(reply[REPLY_FIELDS + i]) === 1, c.acceptableSince, generation));
+      const results = claims.map((c, i) => claimOutcome(Number(reply[REPLY_FIELDS + i]) === 1, c.acceptableSince, generation));
+      if (watch.length === 0) return { results, flagged: false, generation };
+      const count = Number(reply[REPLY_FIELDS + claims.length]);
+      return { results, flagged: count < 0 ? undefined : count > 0, generation };
     });
   }
 

@@ -22,4 +22,6 @@ export const StoreKeys = {
   generationRestore: (epoch: number): string => `gen:restore:${epoch}`,
   revokedAccessToken: (jti: string): string => `revoked:at:${jti}`,
   revokedSession: (authSession: string): string => `revoked:session:${sha256B64u(authSession)}`,
+  /** Set after a write to a device session's row that token requests read (user, acr/amr, expiry): in-process copies are stale. */
+  changedSession: (authSession: string): string => `changed:session:${sha256B64u(authSession)}`,
 };

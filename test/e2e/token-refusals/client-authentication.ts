@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { generateClientKeyPair, signJwt, DpopNonces } from '@fpa/crypto';
+import { RevocationService } from '@fpa/session';
 import { DEVICE_CLIENT } from '@fpa/testing';
 import { ASSERTION_TYPE, clientCredentialsForm, postForm, registeredDevice } from '../../support/http';
 import { b64u, expectToken, hs256, type TokenRefusals } from '../../support/token-refusals';
@@ -171,7 +172,8 @@ export function clientAuthenticationRefusals(t: TokenRefusals): void {
     it('CONTRACT-4 revoked device_auth_session → 401 invalid_client', async () => {
       const dev = await registeredDevice(t.suite.issuer, DEVICE_CLIENT.client_id);
       expectToken(await ccRequest({}, {}, dev));
-      await t.suite.env.db.query(`UPDATE device_sessions SET status = 'revoked', revoked_at = now() WHERE auth_session = $1`, [dev.authSession]);
+      // Through the revocation path (its flag reaches token processes' cached copies: DeviceSessionCache).
+      await t.suite.get(RevocationService).revokeSession(dev.authSession!, 'test', new Date());
       await expectRefused(() => ccRequest({}, {}, dev), 401, 'invalid_client', ['auth:session_expired']);
     });
 

@@ -61,7 +61,9 @@ export class RefreshTokenGrant implements GrantHandler {
     if (rt.jkt === null && auth.client.type === 'public' && auth.deviceSession?.authSession !== rt.authSession) {
       throw new OAuthError('invalid_grant', 'an unbound refresh token needs the device assertion of its session');
     }
-    const session = await this.sessions.find(rt.authSession);
+    // The device assertion's session was just confirmed in this request's claim round trip
+    // (ClientAuthenticator): no second read of the same row.
+    const session = auth.deviceSession?.authSession === rt.authSession ? auth.deviceSession : await this.sessions.find(rt.authSession);
     if (!session || !isUsable(session, now.getTime())) throw new OAuthError('invalid_grant', 'the device session is expired or revoked');
 
     // ACE-5: a PoP family keeps its key and its audience; a DPoP or Bearer one cannot become PoP.

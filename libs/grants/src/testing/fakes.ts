@@ -6,7 +6,8 @@ import { generateSigningKey, importPrivateJwk, parsePublicJwkSet, randomToken, s
 import { DpopMetrics } from '@fpa/dpop';
 import { FixedClock, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { MetricsRegistry, type AuditEvent } from '@fpa/platform';
-import type { AuthorizationCode, DeviceSession, IssuedAccessTokenRef, RefreshTokenEntity, RefreshTokenGrant } from '@fpa/session';
+import { DeviceSessionCache, type AuthorizationCode, type DeviceSession, type IssuedAccessTokenRef, type RefreshTokenEntity, type RefreshTokenGrant } from '@fpa/session';
+import type { EphemeralStore } from '@fpa/store';
 import { ClientKeySets } from '../client-keys/client-key-sets.service';
 import { JwksFetchError, type FetchedJwks, type JwksSource } from '../client-keys/jwks-fetcher';
 import { RemoteKeySets } from '../client-keys/remote-key-sets';
@@ -103,6 +104,11 @@ export class FakeSessions implements SessionLookup {
   async find(authSession: string): Promise<DeviceSession | undefined> {
     return this.byId.get(authSession);
   }
+}
+
+/** The real DeviceSessionCache over FakeSessions (what ClientAuthenticator takes). */
+export function sessionCache(sessions: SessionLookup, store: EphemeralStore, clock: Clock, config: AppConfig = testConfig()): DeviceSessionCache {
+  return new DeviceSessionCache(config, clock, store, sessions);
 }
 
 export class FakeCodes implements AuthorizationCodeStore {
