@@ -123,12 +123,16 @@ function storeInputDetail(e: unknown): string | undefined {
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300']);
 
-/** Connection-level failures of PostgreSQL or Redis: the caller may retry, the request was not processed. */
+/**
+ * Connection-level failures of PostgreSQL or Redis: the caller may retry, the request was not processed. Also a
+ * PostgreSQL pool that stayed exhausted for the connect timeout (pg-pool's "timeout exceeded when trying to
+ * connect": overload, no statement was sent).
+ */
 export function isUnavailable(e: unknown): boolean {
   for (let cur: unknown = e, depth = 0; cur && depth < 4; depth++) {
     const err = cur as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown; name?: unknown };
     if (typeof err.code === 'string' && UNAVAILABLE_CODES.has(err.code)) return true;
-    if (typeof err.message === 'string' && /Connection terminated|connection timeout|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED/i.test(err.message)) {
+    if (typeof err.message === 'string' && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|ECONNREFUSED/i.test(err.message)) {
       return true;
     }
     cur = err.driverError ?? err.cause;

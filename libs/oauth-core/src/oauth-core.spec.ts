@@ -33,6 +33,8 @@ describe('OAuthError (GEN-1, FIPA-19)', () => {
     const down = toOAuthError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
     expect(down.code).toBe('temporarily_unavailable');
     expect(down.headers['Retry-After']).toBe('1');
+    // An exhausted PostgreSQL pool under overload (pg-pool's connect timeout): retryable, not a server fault.
+    expect(toOAuthError(new Error('timeout exceeded when trying to connect')).code).toBe('temporarily_unavailable');
   });
 });
 
