@@ -199,6 +199,21 @@ describe('HTTP hygiene (standalone, PostgreSQL + Redis)', () => {
     }
   });
 
+  it('keeps idle keep-alive connections 65 s, past load balancers\' idle timeouts (Node\'s 5 s made busy clients reuse closing sockets: ECONNRESET)', async () => {
+    const server = suite.app.getHttpServer() as import('node:http').Server;
+    expect(server.keepAliveTimeout).toBe(65_000);
+    const { request } = await import('node:http');
+    const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
+      const req = request(`${suite.issuer}/health/live`, { headers: { connection: 'keep-alive' } }, (res) => {
+        res.resume();
+        resolve(String(res.headers['keep-alive']));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(keepAlive).toBe('timeout=65');
+  });
+
   it('/health/live and /health/ready answer 200 with PostgreSQL and Redis up', async () => {
     const live = await call(`${suite.issuer}/health/live`);
     expect(live.status).toBe(200);

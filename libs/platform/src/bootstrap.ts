@@ -34,6 +34,9 @@ export interface AppSetup {
   setup(app: NestExpressApplication, config: AppConfig): void | Promise<void>;
 }
 
+/** How long an idle keep-alive connection stays open (configureHttp). */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** How every app is created: body parsing is our own middleware, logs wait for pino. */
 export const NEST_APP_OPTIONS = { bodyParser: false, bufferLogs: true, abortOnError: false } as const satisfies NestApplicationOptions;
 
@@ -66,8 +69,13 @@ export function configureHttp(app: NestExpressApplication, config: AppConfig): v
   app.set('query parser', false);
   const metrics = app.get(MetricsRegistry);
   const lifecycle = app.get(Lifecycle);
+  const server = app.getHttpServer() as Server;
   // CONTRACT §2 also for what Node's parser refuses before Express runs (issue 8 item 4).
-  installClientErrorHandler(app.getHttpServer() as Server);
+  installClientErrorHandler(server);
+  // Idle keep-alive connections stay open 65 s, not Node's 5 s: longer than load balancers' idle timeouts
+  // (60 s is common), so the peer closes first, and a busy client does not send a request on a connection the
+  // server is closing at that moment (ECONNRESET, seen by the bench drivers under load).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
