@@ -1,4 +1,4 @@
-import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned } from './ephemeral-store';
+import type { Admission, Admitted, ClaimResult, EphemeralStore, SingleUseClaim, Versioned } from './ephemeral-store';
 import { claimOutcome, GenerationTracker, resolveMarker, revocationsNotRestored, type MarkerReading, type StoreGeneration, type StoredMarker } from './generation';
 import { takeSnapshot, writeSnapshot } from './memory-snapshot';
 import { parseVersioned } from './redis.store';
@@ -72,6 +72,10 @@ export class MemoryStore implements EphemeralStore {
   }
 
   async claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]> {
+    return this.claimNow(claims);
+  }
+
+  private claimNow(claims: readonly SingleUseClaim[]): ClaimResult[] {
     if (claims.length === 0) return [];
     const generation = this.readMarker(true);
     return claims.map((c) => {
@@ -82,6 +86,20 @@ export class MemoryStore implements EphemeralStore {
   }
 
   async hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }> {
+    return this.hitNow(key, windowSeconds);
+  }
+
+  /** RedisStore's ADMIT_SCRIPT: each step runs to completion before another operation starts. */
+  async admit<T>(a: Admission): Promise<Admitted<T>> {
+    for (const [index, h] of a.hits.entries()) {
+      const { count, resetSeconds } = this.hitNow(h.key, h.windowSeconds);
+      if (count > h.limit) return { limited: { index, resetSeconds } };
+    }
+    const claims = this.claimNow(a.claims);
+    return { claims, value: a.read === undefined ? undefined : parseVersioned<T>(this.live(a.read)?.value) };
+  }
+
+  private hitNow(key: string, windowSeconds: number): { count: number; resetSeconds: number } {
     const e = this.live(key);
     if (!e) {
       this.put(key, '1', windowSeconds);
