@@ -106,4 +106,33 @@ describe('UsersService on PostgreSQL', () => {
     expect(events[1]).toEqual({ method: 'passkey', amr: ['hwk', 'user', 'mfa'], userId: ann, authenticatedAt: NOW, flowId: 'flow-1', factor: 'passkey', factors: 2, phishingResistant: true, verifies: null, credentialId: 'k', counted: false });
     expect(events[2]).toMatchObject({ authenticatedAt: after(-60), flowId: null, verifies: 'email', counted: true });
   });
+
+  it('resolveAndRecord: the user of a verified address (found or created) and its authentication in one statement, one user even racing', async () => {
+    const record = (authSession: string): Omit<NewAuthenticationRecord, 'userId'> => ({
+      authSession,
+      method: 'sms_otp',
+      amr: ['otp', 'sms'],
+      verifiedValue: '+15550001111',
+      at: after(5),
+      flowId: 'flow-9',
+      factor: 'sms_otp',
+      factors: 1,
+      phishingResistant: false,
+      verifies: 'phone',
+      credentialId: null,
+      counted: true,
+    });
+    const sessions = Array.from({ length: 5 }, () => randomToken(32));
+    const resolved = await Promise.all(sessions.map((s) => users.resolveAndRecord({ type: 'phone', value: '+15550001111' }, NOW, record(s))));
+    expect(new Set(resolved.map((u) => u.id)).size).toBe(1);
+    expect(resolved[0]).toMatchObject({ phone: '+15550001111', phoneVerified: true, email: null, emailVerified: false });
+    for (const s of sessions) {
+      expect(await users.sessionAuthentications(s)).toEqual([
+        { method: 'sms_otp', amr: ['otp', 'sms'], userId: resolved[0].id, authenticatedAt: after(5), flowId: 'flow-9', factor: 'sms_otp', factors: 1, phishingResistant: false, verifies: 'phone', credentialId: null, counted: true },
+      ]);
+    }
+    // An existing user (by email) is found, not duplicated.
+    const ann = await userWith('both@example.com');
+    await expect(users.resolveAndRecord({ type: 'email', value: 'both@example.com' }, NOW, { ...record(randomToken(32)), verifies: 'email' })).resolves.toMatchObject({ id: ann });
+  });
 });

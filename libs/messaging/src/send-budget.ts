@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
-import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore } from '@fpa/store';
+import { EPHEMERAL_STORE, rateLimited, StoreKeys, type EphemeralStore, type LimitedHit } from '@fpa/store';
 import type { MessageChannel } from './messaging';
 import { MessagingMetrics } from './messaging.metrics';
 
@@ -36,8 +36,12 @@ export class SendBudget {
     private readonly metrics: MessagingMetrics,
   ) {}
 
-  /** Takes one unit of `clientId`'s and of the global budget for `channel` before a message is sent. */
-  async consume(channel: MessageChannel, clientId: string): Promise<SpentSend> {
+  /**
+   * Takes one unit of `clientId`'s and of the global budget for `channel` before a message is sent.
+   * `first`: limits of the caller counted before the budgets in the same store round trip (the
+   * per-destination cap); over one of them, nothing is taken from the budgets.
+   */
+  async consume(channel: MessageChannel, clientId: string, first: readonly (LimitedHit & { readonly bucket: string })[] = []): Promise<SpentSend> {
     const limits = this.config.messaging.sendBudget[channel];
     const now = this.clock.nowSeconds();
     const window = Math.floor(now / HOUR);
@@ -46,18 +50,18 @@ export class SendBudget {
     const clientKey = StoreKeys.sendBudget(channel, 'client', clientId, window);
     const globalKey = StoreKeys.sendBudget(channel, 'global', '', window);
 
-    if ((await this.store.hit(clientKey, ttl)).count > limits.perClient) {
-      await this.store.unhit(clientKey);
-      throw this.exhausted('client', channel, retryAfter);
-    }
-    let global: number;
-    try {
-      global = (await this.store.hit(globalKey, ttl)).count;
-    } catch (e) {
-      await this.store.unhit(clientKey).catch(() => undefined);
-      throw e;
-    }
-    if (global > limits.global) {
+    const admitted = await this.store.admit({
+      hits: [...first, { key: clientKey, windowSeconds: ttl, limit: limits.perClient }, { key: globalKey, windowSeconds: ttl, limit: limits.global }],
+      claims: [],
+    });
+    if (admitted.limited) {
+      const { index, resetSeconds } = admitted.limited;
+      if (index < first.length) throw rateLimited(first[index].bucket, resetSeconds);
+      // A refusal takes nothing: the units counted up to the refused one go back.
+      if (index === first.length) {
+        await this.store.unhit(clientKey);
+        throw this.exhausted('client', channel, retryAfter);
+      }
       await Promise.all([this.store.unhit(globalKey), this.store.unhit(clientKey)]);
       throw this.exhausted('global', channel, retryAfter);
     }

@@ -34,6 +34,14 @@ export interface EphemeralStore {
   claimEachOnceWatching(claims: readonly SingleUseClaim[], watch: readonly string[]): Promise<WatchedClaims>;
   /** Fixed-window counter: the count after this hit and seconds until the window resets. */
   hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }>;
+  /**
+   * A request's admission in one round trip, atomic as a whole: counts `hits` in order (each as
+   * `hit`) and stops at the first one over its limit — nothing after it is counted, claimed or read
+   * (`limited`). Otherwise claims `claims` (as `claimEachOnce`, generation marker included) and
+   * reads `read` (as `getVersioned`). Issue 13: the challenge endpoint's rate limits, proof `jti`
+   * and flow read were four sequential round trips.
+   */
+  admit<T>(admission: Admission): Promise<Admitted<T>>;
   /** Takes one `hit` back (a unit given back), never below zero; keeps the window's expiry; a no-op once the window is gone. */
   unhit(key: string): Promise<void>;
   /** Marks keys (e.g. revoked token ids) until they expire. */
@@ -85,6 +93,24 @@ export interface WatchedClaims {
   readonly flagged: boolean | undefined;
   readonly generation: StoreGeneration;
 }
+
+/** A fixed-window counter with the count it may reach (`count > limit` is refused). */
+export interface LimitedHit {
+  readonly key: string;
+  readonly windowSeconds: number;
+  readonly limit: number;
+}
+
+export interface Admission {
+  readonly hits: readonly LimitedHit[];
+  readonly claims: readonly SingleUseClaim[];
+  readonly read?: string;
+}
+
+export type Admitted<T> =
+  /** `hits[index]` went over its limit; its window resets in `resetSeconds`. Nothing was claimed or read. */
+  | { readonly limited: { readonly index: number; readonly resetSeconds: number } }
+  | { readonly limited?: undefined; readonly claims: ClaimResult[]; readonly value: Versioned<T> | undefined };
 
 export interface Versioned<T> {
   readonly version: number;

@@ -1,4 +1,4 @@
-import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
+import type { Admission, Admitted, ClaimResult, EphemeralStore, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
 import { claimOutcome, GenerationTracker, resolveMarker, revocationsNotRestored, type MarkerReading, type StoreGeneration, type StoredMarker } from './generation';
 import { takeSnapshot, writeSnapshot } from './memory-snapshot';
 import { parseVersioned } from './redis.store';
@@ -72,12 +72,16 @@ export class MemoryStore implements EphemeralStore {
   }
 
   async claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]> {
-    if (claims.length === 0) return [];
-    return (await this.claimEachOnceWatching(claims, [])).results;
+    return claims.length === 0 ? [] : this.claimNow(claims, []).results;
   }
 
   async claimEachOnceWatching(claims: readonly SingleUseClaim[], watch: readonly string[]): Promise<WatchedClaims> {
     if (claims.length === 0) throw new Error('claimEachOnceWatching needs at least one claim');
+    return this.claimNow(claims, watch);
+  }
+
+  /** Synchronous, so `admit` runs it in the same step as its hits (RedisStore's scripts). */
+  private claimNow(claims: readonly SingleUseClaim[], watch: readonly string[]): WatchedClaims {
     const generation = this.readMarker(true);
     const results = claims.map((c) => {
       const fresh = !this.live(c.key);
@@ -89,6 +93,20 @@ export class MemoryStore implements EphemeralStore {
   }
 
   async hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }> {
+    return this.hitNow(key, windowSeconds);
+  }
+
+  /** RedisStore's ADMIT_SCRIPT: each step runs to completion before another operation starts. */
+  async admit<T>(a: Admission): Promise<Admitted<T>> {
+    for (const [index, h] of a.hits.entries()) {
+      const { count, resetSeconds } = this.hitNow(h.key, h.windowSeconds);
+      if (count > h.limit) return { limited: { index, resetSeconds } };
+    }
+    const claims = a.claims.length === 0 ? [] : this.claimNow(a.claims, []).results;
+    return { claims, value: a.read === undefined ? undefined : parseVersioned<T>(this.live(a.read)?.value) };
+  }
+
+  private hitNow(key: string, windowSeconds: number): { count: number; resetSeconds: number } {
     const e = this.live(key);
     if (!e) {
       this.put(key, '1', windowSeconds);

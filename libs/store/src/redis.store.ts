@@ -1,6 +1,6 @@
 import type { default as Redis, RedisOptions } from 'ioredis';
 import { OAuthError } from '@fpa/oauth-core';
-import type { ClaimResult, EphemeralStore, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
+import type { Admission, Admitted, ClaimResult, EphemeralStore, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
 import { claimOutcome, GenerationTracker, revocationsNotRestored, type GenerationReason, type MarkerReading, type StoreGeneration } from './generation';
 import { StoreKeys } from './store-keys';
 
@@ -71,6 +71,34 @@ if #KEYS > n + 1 then
 end
 return out`;
 
+/**
+ * EphemeralStore.admit. KEYS[1] = marker, then the hit keys, the claim keys and the key to read
+ * (if any); ARGV = the generation arguments, the number of hits, of claims, 1 to read, then
+ * (window, limit) per hit and the TTL per claim. The first hit over its limit returns {its index
+ * (1-based), its TTL} at once; otherwise {0, 0, the generation reply (with claims), 1|0 per claim,
+ * the value read (nil when absent)}. Hits as HIT_SCRIPT, claims as CLAIM_SCRIPT.
+ */
+const ADMIT_SCRIPT = `${GENERATION_LUA}
+local base = ${GENERATION_ARGS}
+local nh, nc, rd = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
+for i = 1, nh do
+  local key, window = KEYS[1 + i], ARGV[base + 2 + 2 * i]
+  local c = redis.call('INCR', key)
+  if c == 1 then redis.call('EXPIRE', key, window) end
+  local ttl = redis.call('TTL', key)
+  if ttl < 0 then redis.call('EXPIRE', key, window); ttl = tonumber(window) end
+  if c > tonumber(ARGV[base + 3 + 2 * i]) then return {i, ttl} end
+end
+local out = {0, 0}
+if nc > 0 then
+  for _, v in ipairs(generation(true)) do out[#out + 1] = v end
+  for i = 1, nc do
+    out[#out + 1] = redis.call('SET', KEYS[1 + nh + i], '1', 'EX', ARGV[base + 3 + 2 * nh + i], 'NX') and 1 or 0
+  end
+end
+if rd == 1 then out[#out + 1] = redis.call('GET', KEYS[2 + nh + nc]) end
+return out`;
+
 // Flags count only once the generation's flags were refilled from PostgreSQL: -1 = not yet.
 const FLAGS_SCRIPT = `${GENERATION_LUA}
 local out = generation(false)
@@ -106,6 +134,7 @@ type GenerationReply = (string | number)[];
 type ScriptedRedis = Redis & {
   fpaCas(key: string, expected: number, value: string, ttl: number): Promise<number>;
   fpaClaim(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<GenerationReply>;
+  fpaAdmit(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<(string | number | null)[]>;
   fpaFlags(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<GenerationReply>;
   fpaSync(marker: string, ...args: (string | number)[]): Promise<GenerationReply>;
   fpaRestored(marker: string, epoch: number, atMs: number): Promise<number>;
@@ -151,6 +180,7 @@ export class RedisStore implements EphemeralStore {
     this.redis.defineCommand('fpaTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
     this.redis.defineCommand('fpaClaim', { lua: CLAIM_SCRIPT });
     this.redis.defineCommand('fpaFlags', { lua: FLAGS_SCRIPT });
+    this.redis.defineCommand('fpaAdmit', { lua: ADMIT_SCRIPT });
     this.redis.defineCommand('fpaSync', { numberOfKeys: 1, lua: SYNC_SCRIPT });
     this.redis.defineCommand('fpaRestored', { numberOfKeys: 1, lua: RESTORED_SCRIPT });
     this.redis.defineCommand('fpaCas', { numberOfKeys: 1, lua: CAS_SCRIPT });
@@ -191,6 +221,36 @@ export class RedisStore implements EphemeralStore {
     return this.run(async () => {
       const [count, ttl] = await this.redis.fpaHit(key, windowSeconds);
       return { count: Number(count), resetSeconds: Math.max(1, Number(ttl)) };
+    });
+  }
+
+  admit<T>(a: Admission): Promise<Admitted<T>> {
+    return this.run(async () => {
+      const read = a.read === undefined ? [] : [a.read];
+      const reply = await this.redis.fpaAdmit(
+        1 + a.hits.length + a.claims.length + read.length,
+        StoreKeys.generation,
+        ...a.hits.map((h) => h.key),
+        ...a.claims.map((c) => c.key),
+        ...read,
+        ...this.generationArgs(false),
+        a.hits.length,
+        a.claims.length,
+        read.length,
+        ...a.hits.flatMap((h) => [h.windowSeconds, h.limit]),
+        ...a.claims.map((c) => Math.max(1, Math.ceil(c.ttlSeconds))),
+      );
+      const limitedAt = Number(reply[0]);
+      if (limitedAt > 0) return { limited: { index: limitedAt - 1, resetSeconds: Math.max(1, Number(reply[1])) } };
+      let at = 2;
+      let claims: ClaimResult[] = [];
+      if (a.claims.length > 0) {
+        const generation = this.observe(reply.slice(at, at + REPLY_FIELDS) as GenerationReply);
+        at += REPLY_FIELDS;
+        claims = a.claims.map((c, i) => claimOutcome(Number(reply[at + i]) === 1, c.acceptableSince, generation));
+        at += a.claims.length;
+      }
+      return { claims, value: a.read === undefined ? undefined : parseVersioned<T>(reply[at] as string | null) };
     });
   }
 

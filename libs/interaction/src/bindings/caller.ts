@@ -1,7 +1,9 @@
 import type { AuthorizationRequest } from '@fpa/authz-request';
 import type { Client } from '@fpa/clients';
 import type { RequestInfo } from '@fpa/oauth-core';
+import type { OAuthError } from '@fpa/oauth-core';
 import type { DeviceSession } from '@fpa/session';
+import type { ClaimResult, SingleUseClaim } from '@fpa/store';
 import type { ChallengeInput } from '../http/challenge-request';
 
 /** Who is calling, bound to which key (request-scoped; what a binding establishes). */
@@ -19,6 +21,12 @@ export interface Caller {
    * or, for the browser, the hash of the login cookie.
    */
   readonly jkt: string;
+  /**
+   * Single-use values of the request (the DPoP proof's `jti`) the binding leaves to the loop: it
+   * claims them in its first store round trip, with the rate limits and the flow read, before
+   * anything of the request happens (issue 13).
+   */
+  readonly claims?: readonly SingleUseValue[];
   /** A request validated before the loop (the browser endpoint's, a pushed one): the flow starts with it. */
   readonly startWith?: AuthorizationRequest;
   /** The session was created by this very request. */
@@ -33,6 +41,12 @@ export interface Caller {
    * federating client's session (`authSession`), the answer names `nativeCallbackUri`.
    */
   readonly handoff?: FlowHandoff;
+}
+
+/** A value to claim once, and the refusal when its claim fails (`DpopService.replayCompanion`). */
+export interface SingleUseValue {
+  readonly claim: SingleUseClaim;
+  readonly refuse: (result: Exclude<ClaimResult, 'claimed'>) => OAuthError;
 }
 
 export type CallerMode = 'public' | 'device' | 'browser' | 'federated';
@@ -58,7 +72,8 @@ export interface PendingSession {
  * How a caller proves who it is (STYLE.md: caller bindings are plug-ins). The native endpoint has
  * two — a first-party public client with a DPoP proof, and a registered device with its DPoP-bound
  * access token; the browser login adds a cookie + CSRF binding. A binding claims every single-use
- * value of the request (the proof's `jti`) before it returns.
+ * value of the request (the proof's `jti`) before it returns, or hands it to the loop in `Caller.claims`
+ * (claimed before the loop does anything else with the request).
  */
 export interface CallerBinding {
   readonly name: string;

@@ -4,7 +4,6 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { DpopService } from '@fpa/dpop';
 import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository, isUsable } from '@fpa/session';
-import { EPHEMERAL_STORE, type EphemeralStore, type SingleUseClaim } from '@fpa/store';
 import { CHALLENGE_PATH, stringParam, type ChallengeInput } from '../http/challenge-request';
 import type { Caller, CallerBinding } from './caller';
 import { firstPartyClient } from './first-party';
@@ -22,7 +21,6 @@ export class DpopPublicClientBinding implements CallerBinding {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     private readonly clients: ClientRegistry,
     private readonly sessions: DeviceSessionRepository,
     private readonly requestSessions: RequestSessions,
@@ -48,8 +46,8 @@ export class DpopPublicClientBinding implements CallerBinding {
         throw new OAuthError('invalid_session', 'auth_session is unknown, expired, or bound to another key');
       }
       const client = await firstPartyClient(this.clients, session.clientId, stringParam(input, 'client_id'));
-      await this.claim(proof.replayClaim);
-      return { client, session, mode: 'public', jkt: proof.jkt, created: false };
+      // DPOP-14: the loop claims the proof's jti in its first store round trip.
+      return { client, session, mode: 'public', jkt: proof.jkt, created: false, claims: [this.dpop.replayCompanion(proof)] };
     }
     const clientId = stringParam(input, 'client_id', 128);
     if (!clientId) throw new OAuthError('invalid_request', 'client_id is required (or auth_session for a follow-up)');
@@ -57,13 +55,7 @@ export class DpopPublicClientBinding implements CallerBinding {
     if (client.type !== 'public') throw new OAuthError('unauthorized_client', 'this way in is for public first-party clients');
     // FIPA-10 (-03/-04): response_type is required and must be code (a pushed request carries its own).
     if (input.request_uri === undefined && stringParam(input, 'response_type') !== 'code') throw new OAuthError('invalid_request', 'response_type must be code');
-    await this.claim(proof.replayClaim);
     const { session, pending } = newBoundSession('challenge', client.id, proof, nowMs, this.config, this.sessions, request.ip);
-    return { client, session, mode: 'public', jkt: proof.jkt, created: true, pending };
-  }
-
-  private async claim(replayClaim: SingleUseClaim): Promise<void> {
-    const refusal = this.dpop.claimRefusal((await this.store.claimEachOnce([replayClaim]))[0]);
-    if (refusal) throw refusal;
+    return { client, session, mode: 'public', jkt: proof.jkt, created: true, pending, claims: [this.dpop.replayCompanion(proof)] };
   }
 }

@@ -37,7 +37,7 @@ describe('FederatingClientBinding (FED-11): the end user’s app with a federati
       discardUnused: async () => undefined,
     } as unknown as DeviceSessionRepository;
     const clients = { find: async (id: string) => [as1, app].find((c) => c.id === id) } as unknown as ClientRegistry;
-    binding = new FederatingClientBinding(config, clock, store, clients, repo, new RequestSessions(repo), dpop);
+    binding = new FederatingClientBinding(config, clock, clients, repo, new RequestSessions(repo), dpop);
   });
   afterEach(() => store.close());
 
@@ -65,6 +65,8 @@ describe('FederatingClientBinding (FED-11): the end user’s app with a federati
     const input: ChallengeInput = { client_id: 'as1', request_uri: 'urn:x' };
     const caller = await binding.bind(input, await request());
     expect(caller).toMatchObject({ client: { id: 'as1' }, mode: 'federated', jkt: key.jkt, created: true, session: { kind: 'federated', clientId: 'as1', keyJkt: key.jkt } });
+    // DPOP-14: the proof's jti is left to the loop, which claims it with the request's admission.
+    expect(caller.claims?.map((v) => v.claim.key)).toEqual([expect.stringMatching(/^jti:dpop:/)]);
     expect(created).toEqual([]);
     await caller.pending!.persist();
     expect(created).toHaveLength(1);

@@ -4,7 +4,6 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { DpopService } from '@fpa/dpop';
 import { CLOCK, OAuthError, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository, isUsable } from '@fpa/session';
-import { EPHEMERAL_STORE, type EphemeralStore } from '@fpa/store';
 import { CHALLENGE_PATH, stringParam, type ChallengeInput } from '../http/challenge-request';
 import type { Caller, CallerBinding } from './caller';
 import { newBoundSession } from './new-session';
@@ -27,7 +26,6 @@ export class FederatingClientBinding implements CallerBinding {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-    @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
     private readonly clients: ClientRegistry,
     private readonly sessions: DeviceSessionRepository,
     private readonly requestSessions: RequestSessions,
@@ -53,8 +51,7 @@ export class FederatingClientBinding implements CallerBinding {
       // FIPA-19, FIPA-26: expired, revoked, or presented with another key → invalid_session.
       if (!isUsable(known, nowMs) || known.keyJkt !== proof.jkt) throw new OAuthError('invalid_session', 'auth_session is unknown, expired, or bound to another key');
       const client = await this.federatingClient(known.clientId, stringParam(input, 'client_id', 128));
-      await this.claim(proof.replayClaim);
-      return { client, session: known, mode: 'federated', jkt: proof.jkt, created: false };
+      return { client, session: known, mode: 'federated', jkt: proof.jkt, created: false, claims: [this.dpop.replayCompanion(proof)] };
     }
     // FIPA-33: the session (not the code) is bound to the app's key; without a proof there is nothing to bind to.
     if (!proof) throw this.dpop.refuse('missing', 'a DPoP proof is required at the authorization challenge endpoint');
@@ -63,9 +60,8 @@ export class FederatingClientBinding implements CallerBinding {
     if (Object.keys(input).some((k) => k !== 'client_id' && k !== 'request_uri')) {
       throw new OAuthError('invalid_request', 'a federated request carries only client_id and request_uri: its parameters were pushed by the client');
     }
-    await this.claim(proof.replayClaim);
     const { session, pending } = newBoundSession('federated', client.id, proof, nowMs, this.config, this.sessions, request.ip);
-    return { client, session, mode: 'federated', jkt: proof.jkt, created: true, pending };
+    return { client, session, mode: 'federated', jkt: proof.jkt, created: true, pending, claims: [this.dpop.replayCompanion(proof)] };
   }
 
   /** A confidential client that may use the code flow; a client_id sent on a follow-up must match. */
@@ -77,10 +73,5 @@ export class FederatingClientBinding implements CallerBinding {
       throw new OAuthError('unauthorized_client', 'this client may not obtain authorization codes here');
     }
     return client;
-  }
-
-  private async claim(replayClaim: Parameters<EphemeralStore['claimEachOnce']>[0][number]): Promise<void> {
-    const refusal = this.dpop.claimRefusal((await this.store.claimEachOnce([replayClaim]))[0]);
-    if (refusal) throw refusal;
   }
 }

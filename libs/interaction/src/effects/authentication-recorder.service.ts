@@ -3,7 +3,7 @@ import { provisionalUse } from '@fpa/assurance';
 import type { ChallengeMethod, InteractionStep } from '@fpa/challenge-kit';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
-import { UsersService, type NewCredential } from '@fpa/users';
+import { UsersService, type NewAuthenticationRecord, type NewCredential, type User } from '@fpa/users';
 import { InteractionMetrics } from '../interaction.metrics';
 import type { ExternalAuthentication } from '../routing/routing';
 import { SessionFacts } from '../loop/session-facts.service';
@@ -35,9 +35,16 @@ export class AuthenticationRecorder {
   async record(turn: Turn, method: ChallengeMethod, step: Verified, path: EnrolmentPath | undefined): Promise<Recorded> {
     const now = new Date(this.clock.nowMs());
     const current = await this.facts.userId(turn);
+    const subject = step.subject;
+    // A session without a user, identified by a verified address: the user (found or created) and
+    // the record in one statement — nothing is checked between the two.
+    if (current === undefined && step.credential === undefined && subject.type !== 'user') {
+      const r = this.newRecord(turn, method, step, now, null, true);
+      return this.recorded(turn, method, step, await this.users.resolveAndRecord(subject, now, r), r);
+    }
     // A session that has a user creates none: an address nobody has is not this user's either.
-    const user = await this.users.resolve(step.subject, now, { existingOnly: current !== undefined });
-    if (!user) throw new OAuthError('access_denied', current !== undefined ? `this ${step.subject.type === 'phone' ? 'phone number' : 'address'} is not on the account of this auth_session` : 'unknown user');
+    const user = await this.users.resolve(subject, now, { existingOnly: current !== undefined });
+    if (!user) throw new OAuthError('access_denied', current !== undefined ? `this ${subject.type === 'phone' ? 'phone number' : 'address'} is not on the account of this auth_session` : 'unknown user');
     // One session, one user: a second person cannot authenticate into someone else's session.
     if (current !== undefined && current !== user.id) throw new OAuthError('access_denied', 'this auth_session belongs to another user');
     if (step.credential?.action === 'add') return this.enrol(turn, method, step.credential.credential, user.id, path ?? 'authentication', now);
@@ -55,36 +62,45 @@ export class AuthenticationRecorder {
       counted = use.counted;
       credentialId = id;
     }
+    const r = this.newRecord(turn, method, step, now, credentialId, counted);
+    await this.users.recordAuthentication({ userId: user.id, ...r });
+    return this.recorded(turn, method, step, user, r);
+  }
+
+  /** What the authentication record of a verified step holds, but its user. */
+  private newRecord(turn: Turn, method: ChallengeMethod, step: Verified, now: Date, credentialId: string | null, counted: boolean): Omit<NewAuthenticationRecord, 'userId'> {
     const multiFactor = method.assurance?.multiFactorCapable === true && step.userVerified === true;
-    const verifies = step.subject.type === 'email' ? 'email' : step.subject.type === 'phone' ? 'phone' : null;
-    const event: SessionEvent = {
-      method: method.id,
-      amr: [...step.amr],
-      atMs: now.getTime(),
-      factor: method.assurance?.factor ?? method.id,
-      factors: multiFactor ? 2 : 1,
-      phishingResistant: method.assurance?.phishingResistant === true,
-      ...(verifies ? { verifies } : {}),
-      credentialBound: credentialId !== null,
-      counted,
-      userId: user.id,
-      flowId: turn.flow.flowId,
-    };
-    await this.users.recordAuthentication({
-      userId: user.id,
+    return {
       authSession: turn.caller.session.authSession,
       method: method.id,
-      amr: event.amr,
+      amr: [...step.amr],
       verifiedValue: step.verifiedValue ?? null,
       at: now,
       flowId: turn.flow.flowId,
-      factor: event.factor,
-      factors: event.factors,
-      phishingResistant: event.phishingResistant,
-      verifies,
+      factor: method.assurance?.factor ?? method.id,
+      factors: multiFactor ? 2 : 1,
+      phishingResistant: method.assurance?.phishingResistant === true,
+      verifies: step.subject.type === 'email' ? 'email' : step.subject.type === 'phone' ? 'phone' : null,
       credentialId,
       counted,
-    });
+    };
+  }
+
+  /** The recorded authentication as the turn's newest event; metrics and audit. */
+  private async recorded(turn: Turn, method: ChallengeMethod, step: Verified, user: User, r: Omit<NewAuthenticationRecord, 'userId'>): Promise<Recorded> {
+    const event: SessionEvent = {
+      method: method.id,
+      amr: r.amr,
+      atMs: r.at.getTime(),
+      factor: r.factor,
+      factors: r.factors,
+      phishingResistant: r.phishingResistant,
+      ...(r.verifies ? { verifies: r.verifies } : {}),
+      credentialBound: r.credentialId !== null,
+      counted: r.counted,
+      userId: user.id,
+      flowId: turn.flow.flowId,
+    };
     turn.events = [event, ...(await this.facts.events(turn))];
     if (turn.user?.id !== user.id) turn.user = user;
     this.metrics.steps.inc({ method: method.id, outcome: 'verified' });
@@ -95,7 +111,7 @@ export class AuthenticationRecorder {
       subject: user.id,
       ip: turn.request.ip,
       requestId: turn.request.requestId,
-      details: { method: method.id, amr: [...step.amr], counted, factors: event.factors },
+      details: { method: method.id, amr: [...step.amr], counted: r.counted, factors: event.factors },
     });
     return { kind: 'authenticated', event };
   }

@@ -3,7 +3,7 @@ import type { Delivery } from '@fpa/challenge-kit';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { EMAIL_SENDER, SMS_SENDER, DeliveryError, SendBudget, type EmailSender, type SmsSender } from '@fpa/messaging';
 import { OAuthError } from '@fpa/oauth-core';
-import { EPHEMERAL_STORE, StoreKeys, enforceRateLimit, type EphemeralStore } from '@fpa/store';
+import { EPHEMERAL_STORE, StoreKeys, rateLimitHit, type EphemeralStore } from '@fpa/store';
 import { InteractionMetrics } from '../interaction.metrics';
 
 /** What a reservation holds; `release` gives it back when nothing could be sent. */
@@ -37,9 +37,9 @@ export class DeliveryService {
     }
     const releaseSlot = (): Promise<void> => this.store.delete(slot).catch(() => undefined);
     try {
-      // The hourly cap counts attempts, so a failing provider cannot be hammered through it.
-      await enforceRateLimit(this.store, 'challenge-destination', d.to, rateLimitDestination, 3600);
-      const spent = await this.budget.consume(d.channel, clientId);
+      // The hourly cap counts attempts, so a failing provider cannot be hammered through it; it is
+      // counted first, with the send budgets, in one store round trip.
+      const spent = await this.budget.consume(d.channel, clientId, [rateLimitHit('challenge-destination', d.to, rateLimitDestination, 3600)]);
       return {
         release: async () => {
           await releaseSlot();

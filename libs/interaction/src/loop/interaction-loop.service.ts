@@ -4,11 +4,11 @@ import { CHALLENGE_METHODS, type ChallengeRegistry, type JsonObject } from '@fpa
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { OAuthError, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository } from '@fpa/session';
-import { EPHEMERAL_STORE, enforceRateLimit, ipRateLimitSubject, type EphemeralStore } from '@fpa/store';
+import { EPHEMERAL_STORE, enforceRateLimit, ipRateLimitSubject, rateLimited, rateLimitHit, type EphemeralStore } from '@fpa/store';
 import type { Caller } from '../bindings/caller';
 import { CallerBindings } from '../bindings/caller-bindings.service';
 import { FlowConflict, type FlowState } from '../flow/flow-state';
-import { FlowStore } from '../flow/flow-store';
+import { FlowStore, type LoadedFlow } from '../flow/flow-store';
 import type { ChallengeInput } from '../http/challenge-request';
 import { InteractionMetrics } from '../interaction.metrics';
 import { ROUTING_RULES, type RoutingRule } from '../routing/routing';
@@ -135,17 +135,27 @@ export class InteractionLoop {
 
   private async run(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
     for (const p of WEB_ONLY) if (input[p] !== undefined) throw new OAuthError('invalid_request', `${p} is not used at the authorization challenge endpoint`);
-    // Finding 10: an IPv6 client counts by its /64, so rotating addresses inside it changes nothing.
-    await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
-    return this.runFor(await this.bindings.bind(input, request), input, request, false);
+    let caller: Caller;
+    try {
+      caller = await this.bindings.bind(input, request);
+    } catch (e) {
+      // A request refused before its admission counts against its address all the same, and over
+      // the limit it is answered as such.
+      await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
+      throw e;
+    }
+    return this.runFor(caller, input, request);
   }
 
-  private async runFor(caller: Caller, input: ChallengeInput, request: RequestInfo, limitIp = true): Promise<EndpointOutcome> {
-    if (limitIp) await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
+  private async runFor(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
     try {
-      // FIPA-28: per-session limit against guessing.
-      await enforceRateLimit(this.store, 'challenge-session', caller.session.authSession, this.config.challenge.rateLimitSession, 60);
-      return await this.withRetries(caller, () => this.turn(caller, input, request));
+      let admitted: { readonly loaded: LoadedFlow | undefined } | undefined = await this.admit(caller, request);
+      return await this.withRetries(caller, () => {
+        // The flow read with the admission serves the first attempt; a retry after a conflict reads again.
+        const first = admitted;
+        admitted = undefined;
+        return this.turn(caller, input, request, first);
+      });
     } catch (e) {
       // A refused request stores nothing (issue 8): a session this very request created goes again,
       // whichever check refused it after the flow's parameters proved valid.
@@ -154,6 +164,23 @@ export class InteractionLoop {
       const exists = !caller.pending || caller.pending.persisted;
       throw e instanceof OAuthError && exists ? e.withAuthSession(caller.session.authSession) : e;
     }
+  }
+
+  /**
+   * The request's admission in one store round trip: the per-address limit (finding 10: an IPv6
+   * client counts by its /64), the per-session limit against guessing (FIPA-28), the single-use
+   * values the binding left to the loop, and the flow.
+   */
+  private async admit(caller: Caller, request: RequestInfo): Promise<{ readonly loaded: LoadedFlow | undefined }> {
+    const { rateLimitIp, rateLimitSession } = this.config.challenge;
+    const hits = [rateLimitHit('challenge-ip', ipRateLimitSubject(request.ip), rateLimitIp, 60), rateLimitHit('challenge-session', caller.session.authSession, rateLimitSession, 60)];
+    const values = caller.claims ?? [];
+    const admitted = await this.flows.admit(caller.created ? undefined : caller.session.authSession, { hits, claims: values.map((v) => v.claim) });
+    if (admitted.limited) throw rateLimited(hits[admitted.limited.index].bucket, admitted.limited.resetSeconds);
+    admitted.claims.forEach((result, i) => {
+      if (result !== 'claimed') throw values[i].refuse(result);
+    });
+    return { loaded: admitted.loaded };
   }
 
   /** A step is retried when another request for the same session changed the flow first. */
@@ -168,8 +195,8 @@ export class InteractionLoop {
     }
   }
 
-  private async turn(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
-    const turn = await this.load(caller, request, input);
+  private async turn(caller: Caller, input: ChallengeInput, request: RequestInfo, admitted?: { readonly loaded: LoadedFlow | undefined }): Promise<EndpointOutcome> {
+    const turn = await this.load(caller, request, input, admitted);
     const outcome = await this.dispatch(turn, input);
     // A new flow that no step wrote yet is stored before the answer (a code completes it instead).
     if (turn.dirty && outcome.kind !== 'code') {
@@ -209,9 +236,9 @@ export class InteractionLoop {
     return this.steps.decideNow(turn);
   }
 
-  /** Reads (or starts) the flow and builds the turn. */
-  private async load(caller: Caller, request: RequestInfo, input?: ChallengeInput): Promise<Turn> {
-    const loaded = caller.created ? undefined : await this.flows.load(caller.session.authSession);
+  /** Reads (or starts) the flow and builds the turn; `admitted`: the flow was read with the admission. */
+  private async load(caller: Caller, request: RequestInfo, input?: ChallengeInput, admitted?: { readonly loaded: LoadedFlow | undefined }): Promise<Turn> {
+    const loaded = admitted ? admitted.loaded : caller.created ? undefined : await this.flows.load(caller.session.authSession);
     let flow: FlowState;
     const version = loaded?.version ?? 0;
     let started = false;

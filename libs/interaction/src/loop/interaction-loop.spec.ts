@@ -130,6 +130,57 @@ describe('InteractionLoop.handle: one request, one outcome', () => {
     });
   });
 
+  describe('admission: rate limits, the binding\'s single-use values and the flow read in one store round trip (issue 13)', () => {
+    const proofClaim = (jti: string) => ({ claim: { key: `jti:dpop:${jti}`, ttlSeconds: 60 }, refuse: () => new OAuthError('invalid_dpop_proof', 'DPoP proof jti was already used') });
+    /** The fake binding hands the loop a proof jti to claim, as the DPoP public-client binding does. */
+    const withProof = (jti: string): void => {
+      const bind = core.binding.bind.bind(core.binding);
+      jest.spyOn(core.binding, 'bind').mockImplementation(async (input, request) => ({ ...(await bind(input, request)), claims: [proofClaim(jti)] }));
+    };
+
+    it('one admit per request: the flow it read serves the turn, no second read', async () => {
+      const authSession = await codeSent();
+      const admit = jest.spyOn(core.store, 'admit');
+      const load = jest.spyOn(core.flows, 'load');
+      await expect(handle({ auth_session: authSession, code: CODE })).resolves.toMatchObject({ kind: 'code' });
+      expect(admit).toHaveBeenCalledTimes(1);
+      expect(admit.mock.calls[0][0]).toMatchObject({ hits: [expect.objectContaining({ limit: core.config.challenge.rateLimitIp }), expect.objectContaining({ limit: core.config.challenge.rateLimitSession })], read: expect.stringMatching(/^challenge:/) });
+      expect(load).not.toHaveBeenCalled();
+    });
+
+    it('a proof jti the binding left to the loop is accepted once (DPOP-14)', async () => {
+      withProof('once');
+      const authSession = await codeSent();
+      const e = await failure(handle({ auth_session: authSession, code: CODE }));
+      expect(e.code).toBe('invalid_dpop_proof');
+      expect(core.codes.issued).toEqual([]);
+    });
+
+    it('over the session limit (FIPA-28): slow_down with the session, before anything is claimed or checked', async () => {
+      const limited = new Core({ methods: [email], env: { CHALLENGE_RATE_LIMIT_SESSION: '2' } });
+      try {
+        const first = await limited.loop.handle({ ...FIRST, email: ANN }, requestInfo());
+        await limited.loop.handle({ auth_session: first.authSession, code: '000000' }, requestInfo());
+        const e = await failure(limited.loop.handle({ auth_session: first.authSession, code: CODE }, requestInfo()));
+        expect(e).toMatchObject({ code: 'slow_down', extra: { auth_session: first.authSession } });
+        expect(limited.codes.issued).toEqual([]);
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it('a request its binding refuses still counts against its address, and over the limit it is slow_down', async () => {
+      const limited = new Core({ methods: [email], env: { CHALLENGE_RATE_LIMIT_IP: '1' } });
+      try {
+        jest.spyOn(limited.binding, 'bind').mockRejectedValue(new OAuthError('invalid_dpop_proof', 'bad proof'));
+        await expect(limited.loop.handle(FIRST, requestInfo())).rejects.toMatchObject({ code: 'invalid_dpop_proof' });
+        await expect(limited.loop.handle(FIRST, requestInfo())).rejects.toMatchObject({ code: 'slow_down' });
+      } finally {
+        await limited.close();
+      }
+    });
+  });
+
   describe('errors and metrics', () => {
     it('errors after the session exists carry auth_session (FIPA-17), a server_error never does', async () => {
       const turn = await core.turn({ mode: 'device' });

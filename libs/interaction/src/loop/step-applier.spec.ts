@@ -156,10 +156,11 @@ describe('StepApplier: an InteractionStep becomes a flow write and an outcome', 
     it('consumes the challenge before it records the authentication', async () => {
       const turn = await core.turn({ active: core.active('email_otp') });
       const atRecord: (FlowState | undefined)[] = [];
-      const record = core.users.recordAuthentication.bind(core.users);
-      jest.spyOn(core.users, 'recordAuthentication').mockImplementation(async (r: NewAuthenticationRecord) => {
+      // A session without a user: the user and the record are one statement (UsersService.resolveAndRecord).
+      const record = core.users.resolveAndRecord.bind(core.users);
+      jest.spyOn(core.users, 'resolveAndRecord').mockImplementation(async (identity, now, r: Omit<NewAuthenticationRecord, 'userId'>) => {
         atRecord.push(await core.stored(session(turn)));
-        return record(r);
+        return record(identity, now, r);
       });
       await core.applier.apply(turn, email, verified, turn.flow.active, undefined);
       expect(atRecord).toHaveLength(1);

@@ -227,6 +227,13 @@ export class FakeUsers {
     return this.users.get(id);
   }
 
+  /** `resolve` and `recordAuthentication` in one statement. */
+  async resolveAndRecord(identity: Extract<Identity, { type: 'email' | 'phone' }>, now: Date, r: Omit<NewAuthenticationRecord, 'userId'>): Promise<User> {
+    const user = (await this.resolve(identity, now))!;
+    this.authentications.push({ userId: user.id, ...r });
+    return user;
+  }
+
   async recordAuthentication(r: NewAuthenticationRecord): Promise<void> {
     this.authentications.push(r);
   }
