@@ -1,4 +1,4 @@
-import type { CompareOptions, ComparisonId } from './compare-options';
+import { PACED_PERCENT, type CompareOptions, type ComparisonId } from './compare-options';
 import { DPOP_PROOF_MAX_AGE_SECONDS } from './context';
 import { fmt, MAX_FAILURE_RATIO } from './phases';
 
@@ -59,6 +59,11 @@ export function comparisonSettings(s: SettingsInput): string[] {
   const o = s.options;
   return [
     `Rounds: ${o.rounds} measured rounds per server and comparison, alternated first-party-auth (A), node-oidc-provider (B), A, B, …; each of ${fmt(o.n)} requests over ${o.connections} connections (closed loop, as fast as the server answers), bounded by ${o.maxRoundSeconds} s and by the nonce/proof acceptance window. Before each comparison, ${fmt(o.warmup)} unreported warm-up requests per server.`,
+    ...(o.pacedSeconds > 0
+      ? [
+          `Fixed rate (issue 13 goal 2): after the rounds, each server for ${o.pacedSeconds} s at the same offered rate, ${PACED_PERCENT} % of our median throughput over the rounds, from a light open-loop client (64 keep-alive connections; request i sent at start + i / rate whether or not earlier ones were answered; latency from each request's scheduled send time, so queueing counts), with requests pre-signed just before as for the rounds. CPU and peak RSS are measured as for the rounds.`,
+        ]
+      : []),
     `Requests: every request has its own client assertion (unique \`jti\`, \`exp\` = \`iat\` + 240 s) and DPoP proof (unique \`jti\`, \`htm\` POST, \`htu\` = the server's token endpoint, the nonce the server handed out just before the round — each server requires one), all pre-signed before the round, outside the measurement. They go round-robin over ${fmt(o.devices)} devices (ours: registered devices of one client, each with its own EC P-256 device key and a separate EC P-256 DPoP key) or ${fmt(o.devices)} clients (theirs: \`private_key_jwt\` clients, each with its own EC P-256 key and a separate EC P-256 DPoP key).`,
     `first-party-auth: one token process from \`dist/\` (as \`npm run bench\` starts it): \`APP_MODE=production\`, \`LOG_LEVEL=warn\`, \`DPOP_PROOF_MAX_AGE_SECONDS=${DPOP_PROOF_MAX_AGE_SECONDS}\` (pre-signed proofs stay acceptable through a round), \`ACCESS_TOKEN_TTL_SECONDS=600\`, every other setting at its default; PostgreSQL ${s.postgres} and Redis ${s.redis}, both local. The devices were registered through a registration process that was stopped before the first round. Clients: \`${JSON.stringify(OUR_CLIENTS.client_credentials)}\` and \`${JSON.stringify(OUR_CLIENTS.refresh)}\`.`,
     `node-oidc-provider ${s.opVersion} (a devDependency) in its own process (\`tools/bench/compare-oidc-server.ts\`), \`NODE_ENV=production\`: \`features.clientCredentials\`, \`features.dPoP\` with \`nonceSecret\` and \`requireNonce\` always true, \`features.resourceIndicators\` with one resource server (\`scope: 'api'\`, \`accessTokenFormat: 'jwt'\`, ES256, access tokens for 600 s), \`rotateRefreshToken: true\`, one ES256 signing key, clients with \`token_endpoint_auth_method: private_key_jwt\`, \`dpop_bound_access_tokens: true\`. Storage: its own MemoryAdapter class (what it uses when no adapter is configured), given an unbounded map with the same expiry instead of its default store, an LRU of 1,000 entries that would forget replay records (\`jti\`s) and refresh tokens within a fraction of a round.`,
