@@ -58,19 +58,19 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # Exec-form ENTRYPOINT: node itself is PID 1 (not the base image's docker-entrypoint.sh, not npm, no
 # shell), so SIGTERM reaches the app's graceful shutdown. Same V8 flag as the npm start scripts.
 FROM runtime AS registration
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/apps/registration/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=30", "dist/apps/registration/src/main.js"]
 
 FROM runtime AS token
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/apps/token/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=30", "dist/apps/token/src/main.js"]
 
 FROM runtime AS challenge
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/apps/challenge/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=30", "dist/apps/challenge/src/main.js"]
 
 FROM runtime AS federation
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/apps/federation/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=30", "dist/apps/federation/src/main.js"]
 
 FROM runtime AS sample-api
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/apps/sample-api/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=30", "dist/apps/sample-api/src/main.js"]
 
 # The administration CLI: a one-shot process, no HTTP, so no health check. Arguments replace CMD:
 #   docker run --rm --env-file … first-party-auth/cli client list
@@ -82,4 +82,4 @@ CMD ["migration", "run"]
 # Last stage = the default target. APP_MODE=production here too: it needs PostgreSQL and Redis
 # (the embedded default, PGlite on disk, is `npm start`, not this image).
 FROM runtime AS standalone
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/apps/standalone/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=30", "dist/apps/standalone/src/main.js"]

@@ -87,7 +87,7 @@ describe('the checks catch drift (mutated copies)', () => {
     const df = read('Dockerfile');
     const root = parseDockerfile(df.replace('USER 1000:1000', 'USER root')).stages;
     expect(checkDockerfileTarget(root, 'token', 'token')).toEqual(['token: runs as root (USER root)']);
-    const npm = parseDockerfile(df.replace('ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/apps/token/src/main.js"]', 'CMD ["npm", "run", "start:token"]')).stages;
+    const npm = parseDockerfile(df.replace('ENTRYPOINT ["node", "--max-semi-space-size=16", "--heap-growing-percent=30", "dist/apps/token/src/main.js"]', 'CMD ["npm", "run", "start:token"]')).stages;
     expect(checkDockerfileTarget(npm, 'token', 'token').join('\n')).toMatch(/not node[\s\S]*npm/);
     const dev = parseDockerfile(df.replace('npm ci --omit=dev', 'npm ci')).stages;
     expect(checkProductionDependencies(dev, 'token').length).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
-import { PinoLogger } from 'nestjs-pino';
 import { symbols } from 'pino';
+import { latestRootLogger } from '@fpa/platform';
 
 /** One JSON log line the app wrote (pino's numeric levels: 40 warn, 50 error, 60 fatal). */
 export interface LogLine {
@@ -21,12 +21,12 @@ export interface LogCapture {
 }
 
 /**
- * Captures the in-process app's JSON logs (nestjs-pino's root logger, which request loggers and
- * Nest's Logger share) instead of letting them reach stdout. Call after the app started (the
- * root logger exists once LoggerModule has built its middleware). `passThrough` keeps printing.
+ * Captures the in-process app's JSON logs (its root logger, which the request lines, `req.log` and
+ * Nest's Logger share) instead of letting them reach stdout. Call after the app started (the app
+ * created last in this process is the one captured). `passThrough` keeps printing.
  */
 export function captureLogs(options: { passThrough?: boolean } = {}): LogCapture {
-  const root = (PinoLogger as unknown as { root?: Record<symbol, unknown> }).root;
+  const root = latestRootLogger() as unknown as Record<symbol, unknown> | undefined;
   if (!root) throw new Error('captureLogs: the app has not created its logger yet');
   const stream = root[symbols.streamSym] as { write: (chunk: string) => unknown };
   const original = stream.write;

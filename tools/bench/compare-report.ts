@@ -39,6 +39,16 @@ export interface RoundPair {
   readonly theirs: ServerRound;
 }
 
+/** The fixed-rate round after the closed-loop rounds: the same offered rate for both servers. */
+export interface PacedComparison {
+  /** Offered rate, req/s: `percent` % of our median closed-loop throughput. */
+  readonly offeredRate: number;
+  readonly percent: number;
+  readonly seconds: number;
+  readonly ours: ServerRound;
+  readonly theirs: ServerRound;
+}
+
 export interface ComparisonResult {
   readonly id: ComparisonId;
   readonly title: string;
@@ -46,6 +56,17 @@ export interface ComparisonResult {
   readonly oursDoes: string;
   readonly theirsDoes: string;
   readonly pairs: readonly RoundPair[];
+  /** Absent when the run had no fixed-rate round (`--paced-seconds 0`). */
+  readonly paced?: PacedComparison;
+}
+
+/** Issue 13 goal 2: our p99 at 80 % of our saturation rate. */
+export const P99_GOAL_MS = 50;
+
+/** The offered rate of the fixed-rate round (pure): `percent` % of our median req/s over the rounds, at least 1. */
+export function pacedRate(pairs: readonly RoundPair[], percent: number): number {
+  const saturation = median(pairs.map((p) => p.ours.rps));
+  return Number.isFinite(saturation) ? Math.max(1, Math.round((saturation * percent) / 100)) : 1;
 }
 
 /** Median of the finite values (mean of the middle two for an even count); NaN when there is none. */
@@ -98,9 +119,9 @@ export function summarize(pairs: readonly RoundPair[]): SummaryRow[] {
 }
 
 /** The worst failure ratio of any round, (non-2xx + connection errors) ÷ answered. */
-export function worstFailureRatio(pairs: readonly RoundPair[]): number {
+export function worstFailureRatio(pairs: readonly RoundPair[], paced?: PacedComparison): number {
   let worst = 0;
-  for (const p of pairs) {
+  for (const p of paced ? [...pairs, paced] : pairs) {
     for (const r of [p.ours, p.theirs]) {
       const answered = r.completed + r.errors;
       worst = Math.max(worst, answered === 0 ? 1 : (r.non2xx + r.errors) / answered);
@@ -146,6 +167,34 @@ function roundsTable(c: ComparisonResult): string[] {
   return out;
 }
 
+function pacedTable(p: PacedComparison): string[] {
+  const head = ['Server', 'Offered req/s', 'Achieved req/s', 'p50 (ms)', 'p99 (ms)', 'CPU / req server (ms)', 'CPU / req server + stores (ms)', 'Peak RSS (MiB)', 'non-2xx', 'Rest of the machine (cores)'];
+  const row = (server: string, r: ServerRound): string =>
+    line([
+      server,
+      int(p.offeredRate),
+      `${int(r.rps)}${r.timeBound ? ' (time bound)' : ''}`,
+      ms(r.p50),
+      ms(r.p99),
+      show(perRequest(r.serverCpuMs, r), (v) => v.toFixed(2)),
+      show(totalPerRequest(r), (v) => v.toFixed(2)),
+      show(r.peakRssBytes, mib),
+      int(r.non2xx + r.errors),
+      show(r.otherCores, (v) => v.toFixed(2)),
+    ]);
+  const met = p.ours.p99 <= P99_GOAL_MS;
+  return [
+    `#### Fixed rate: ${int(p.offeredRate)} req/s (${p.percent} % of our median throughput above) for ${p.seconds} s, both servers`,
+    '',
+    line(head),
+    line(head.map((_, i) => (i < 1 ? '---' : '---:'))),
+    row('first-party-auth', p.ours),
+    row('node-oidc-provider', p.theirs),
+    '',
+    `Issue 13 goal 2 (p99 ≤ ${P99_GOAL_MS} ms at ${p.percent} % of our saturation rate): ${met ? 'met' : 'not met'} in this run (p99 ${ms(p.ours.p99)} ms). Latency is from each request's scheduled send time, so queueing behind a slow answer counts.`,
+  ];
+}
+
 export interface CompareReportInput {
   readonly date: Date;
   readonly commit: string;
@@ -183,7 +232,8 @@ export function renderComparison(r: CompareReportInput): string {
   for (const c of r.comparisons) {
     out.push(`### ${c.title}`, '', `- first-party-auth: ${c.oursDoes}`, `- node-oidc-provider: ${c.theirsDoes}`, '');
     out.push(...summaryTable(c), '', ...roundsTable(c), '');
-    out.push(`Refused or failed requests: at most ${(worstFailureRatio(c.pairs) * 100).toFixed(2)} % in any round (the run fails above 0.5 %).`, '');
+    if (c.paced) out.push(...pacedTable(c.paced), '');
+    out.push(`Refused or failed requests: at most ${(worstFailureRatio(c.pairs, c.paced) * 100).toFixed(2)} % in any round (the run fails above 0.5 %).`, '');
   }
   out.push('### Machine (comparison run)', '');
   out.push(`- CPU: ${r.machine.cpuModel} — nproc ${r.machine.nproc}; memory ${(r.machine.memTotalBytes / 1024 ** 3).toFixed(1)} GiB`);

@@ -1,5 +1,5 @@
-import { COMPARE_DEFAULTS, CompareHelp, CompareOptionsError, nonDefaults, parseCompareOptions } from './compare-options';
-import { COMPARE_END, COMPARE_START, machineWasBusy, median, mergeComparison, ratio, renderComparison, summarize, worstFailureRatio, type CompareReportInput, type ServerRound } from './compare-report';
+import { COMPARE_DEFAULTS, CompareHelp, CompareOptionsError, nonDefaults, PACED_PERCENT, parseCompareOptions } from './compare-options';
+import { COMPARE_END, COMPARE_START, machineWasBusy, median, mergeComparison, pacedRate, ratio, renderComparison, summarize, worstFailureRatio, type CompareReportInput, type PacedComparison, type ServerRound } from './compare-report';
 import { expectTokenBody, isJwtDpopAccessToken } from './compare-flows';
 import { ExpiringStore } from './compare-oidc-server';
 import { MARKER } from './report';
@@ -68,6 +68,15 @@ describe('bench:compare options', () => {
     expect(bad(['--n', '100', '--connections', '200'])).toContain('must not exceed the requests per round');
   });
 
+  it('has a fixed-rate round of 20 s at 80 % by default; --paced-seconds 0 leaves it out, and it must fit the nonce window', () => {
+    expect([parseCompareOptions([], {}).pacedSeconds, PACED_PERCENT]).toEqual([20, 80]);
+    const none = parseCompareOptions(['--paced-seconds', '0'], {});
+    expect(none.pacedSeconds).toBe(0);
+    expect(nonDefaults(none)).toEqual(['--paced-seconds 0']);
+    expect(parseCompareOptions([], { BENCH_COMPARE_PACED_SECONDS: '30' }).pacedSeconds).toBe(30);
+    expect(() => parseCompareOptions(['--paced-seconds', '41'], {})).toThrow('--paced-seconds must be an integer between 0 and 40');
+  });
+
   it('answers --help with the usage', () => {
     expect(() => parseCompareOptions(['--help'])).toThrow(CompareHelp);
   });
@@ -109,9 +118,18 @@ describe('bench:compare ratios and medians', () => {
     expect(Number.isNaN(get('CPU / request, PostgreSQL backends (ms)').medianRatio)).toBe(true);
   });
 
-  it('finds the worst failure ratio over both servers and every round', () => {
+  it('finds the worst failure ratio over both servers and every round, the fixed-rate one included', () => {
     expect(worstFailureRatio([{ ours: round(), theirs: round({ non2xx: 30, completed: 6_000 }) }])).toBeCloseTo(0.005);
     expect(worstFailureRatio([{ ours: round({ completed: 0 }), theirs: round() }])).toBe(1);
+    const paced: PacedComparison = { offeredRate: 400, percent: 80, seconds: 20, ours: round({ errors: 80, completed: 7_920 }), theirs: round() };
+    expect(worstFailureRatio([{ ours: round(), theirs: round() }], paced)).toBeCloseTo(0.01);
+  });
+
+  it('offers the fixed-rate round 80 % of our median closed-loop throughput, whatever theirs was', () => {
+    const pairs = [500, 700, 600].map((rps) => ({ ours: round({ rps }), theirs: round({ rps: 2_000 }) }));
+    expect(pacedRate(pairs, 80)).toBe(480);
+    expect(pacedRate([{ ours: round({ rps: 0.4 }), theirs: round() }], 80)).toBe(1);
+    expect(pacedRate([], 80)).toBe(1);
   });
 });
 
@@ -148,6 +166,22 @@ describe('bench:compare report', () => {
     expect(text).toContain('at most 0.00 % in any round');
     expect(text).not.toContain('Noisy figures');
     expect(text).not.toContain('Not the default run');
+  });
+
+  it('renders the fixed-rate round (offered and achieved rate, p50, p99, non-2xx of both) and whether our p99 met the goal', () => {
+    const paced = (p99: number): PacedComparison => ({ offeredRate: 653, percent: 80, seconds: 20, ours: round({ rps: 651, p50: 9.5, p99, completed: 13_020 }), theirs: round({ rps: 652, p50: 7.25, p99: 31, non2xx: 2, completed: 13_040 }) });
+    const withPaced = (p: PacedComparison): CompareReportInput => {
+      const i = input();
+      return { ...i, comparisons: [{ ...i.comparisons[0], paced: p }] };
+    };
+    const text = renderComparison(withPaced(paced(42)));
+    expect(text).toContain('#### Fixed rate: 653 req/s (80 % of our median throughput above) for 20 s, both servers');
+    expect(text).toContain('| first-party-auth | 653 | 651 | 9.50 | 42.0 |');
+    expect(text).toContain('| node-oidc-provider | 653 | 652 | 7.25 | 31.0 |');
+    expect(text).toMatch(/\| node-oidc-provider \|.*\| 2 \| 0\.10 \|$/m);
+    expect(text).toContain('(p99 ≤ 50 ms at 80 % of our saturation rate): met in this run (p99 42.0 ms)');
+    expect(renderComparison(withPaced(paced(75)))).toContain('not met in this run (p99 75.0 ms)');
+    expect(renderComparison(input())).not.toContain('Fixed rate');
   });
 
   it('says so in the header when the machine was busy or the run was not the default one', () => {

@@ -5,11 +5,11 @@ import { checkStores, createDatabase, deleteRedisPrefix, freePort, PRODUCTION_NO
 import { COMPARISON_SPECS, comparisonSettings, OUR_CLIENTS } from './compare-setup';
 import { expectTokenBody, makeOpClients, opServerConfig, resourceOf, seedOpRefreshTokens, signOpRequests, signOurRequests, type OpClient } from './compare-flows';
 import { measureRound, startOidcProvider, type MeasuredProcess, type OidcProviderProcess, type StoreTarget } from './compare-measure';
-import { CompareHelp, CompareOptionsError, nonDefaults, parseCompareOptions, type CompareOptions, type ComparisonId } from './compare-options';
-import { mergeComparison, METRICS, renderComparison, show, summarize, type ComparisonResult, type RoundPair } from './compare-report';
+import { CompareHelp, CompareOptionsError, nonDefaults, PACED_PERCENT, parseCompareOptions, type CompareOptions, type ComparisonId } from './compare-options';
+import { mergeComparison, METRICS, pacedRate, renderComparison, show, summarize, type ComparisonResult, type PacedComparison, type RoundPair, type ServerRound } from './compare-report';
 import { benchAppEnv, DPOP_PROOF_MAX_AGE_SECONDS, NONCE_WINDOW_SECONDS, SAFETY_MS } from './context';
 import { registerDevices, type Device, type PreparedRequest } from './device-flow';
-import { runMaxThroughput, type PhaseResult } from './load';
+import { runMaxThroughput, runPaced, type PhaseResult } from './load';
 import { abortThroughCleanup, checkPhase, Cleanup, fmt } from './phases';
 import { gitCommit, machineInfo, type PhaseReport } from './report';
 
@@ -72,6 +72,29 @@ async function drive(side: Side, title: string, options: CompareOptions, amount:
   return { run: () => runMaxThroughput(title, side.server.url, '/token', requests, options.connections, amount, stopAt) };
 }
 
+/** Sockets of the paced open-loop client (ample: at the rates measured here only a handful are busy). */
+const PACED_CONNECTIONS = 64;
+
+/**
+ * Issue 13 goal 2: after the closed-loop rounds, each server at the same fixed offered rate —
+ * PACED_PERCENT % of our median throughput — from the light paced client (runPaced: request i
+ * sent at start + i / rate, latency from that scheduled time), pre-signed just before.
+ */
+async function pacedRound(side: Side, title: string, rate: number, seconds: number): Promise<{ result: PhaseResult; round: ServerRound }> {
+  const started = performance.now();
+  const { requests, validUntil } = await side.prepare(rate * seconds + PACED_CONNECTIONS);
+  log(`${title}: pre-signed ${fmt(requests.length)} requests in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const needed = seconds * 1000 + 3_000;
+  if (validUntil - Date.now() < needed) throw new Error(`${title}: pre-signing left under ${needed / 1000} s of the nonce/proof window; lower --paced-seconds`);
+  const stopAt = Math.min(Date.now() + needed + 5_000, validUntil);
+  return measureRound(side.server, side.stores, () => runPaced(title, side.server.url, '/token', requests, rate, seconds, stopAt, PACED_CONNECTIONS));
+}
+
+const describeRound = (title: string, result: PhaseResult, round: ServerRound): string =>
+  `${title}: ${fmt(result.completed)} in ${result.seconds.toFixed(1)} s = ${fmt(result.rps)} req/s, p50 ${result.latency.p50.toFixed(1)} / p99 ${result.latency.p99.toFixed(1)} ms, ` +
+  `server CPU ${round.serverCpuMs === undefined ? '–' : (round.serverCpuMs / Math.max(1, result.completed)).toFixed(2)} ms/req, peak RSS ${round.peakRssBytes === undefined ? '–' : (round.peakRssBytes / 2 ** 20).toFixed(0)} MiB, ` +
+  `non-2xx ${result.non2xx}, errors ${result.errors}, rest of the machine ${round.otherCores?.toFixed(2) ?? '–'} cores`;
+
 /** The failures of one round: more than 0.5 % non-2xx or errors, a wrong 2xx body, a feed that ran dry. */
 function judge(result: PhaseResult, side: Side, withRefreshToken: boolean): string[] {
   const report: PhaseReport = { ...result, server: side.label, serverCpuMs: undefined, serverPeakRssBytes: undefined };
@@ -96,10 +119,7 @@ async function runComparison(id: ComparisonId, ours: Side, theirs: Side, options
       const title = `${id} round ${i} ${side === ours ? 'A' : 'B'}, ${side.label}`;
       const { run } = await drive(side, title, options, options.n);
       const { result, round } = await measureRound(side.server, side.stores, run);
-      log(
-        `${title}: ${fmt(result.completed)} in ${result.seconds.toFixed(1)} s = ${fmt(result.rps)} req/s, p50 ${result.latency.p50.toFixed(1)} / p99 ${result.latency.p99.toFixed(1)} ms, ` +
-          `server CPU ${round.serverCpuMs === undefined ? '–' : (round.serverCpuMs / Math.max(1, result.completed)).toFixed(2)} ms/req, non-2xx ${result.non2xx}, errors ${result.errors}, rest of the machine ${round.otherCores?.toFixed(2) ?? '–'} cores`,
-      );
+      log(describeRound(title, result, round));
       const failures = judge(result, side, spec.withRefreshToken);
       // The server's own words on the first refusals (node-oidc-provider logs why it refused).
       if (failures.length > 0) failures.push(`${side.label}'s output, last lines:\n${side.server.output().slice(-2000)}`);
@@ -108,7 +128,22 @@ async function runComparison(id: ComparisonId, ours: Side, theirs: Side, options
     }
     pairs.push({ ours: measured['first-party-auth']!, theirs: measured['node-oidc-provider']! });
   }
-  const result: ComparisonResult = { id, title: spec.title, oursDoes: spec.oursDoes, theirsDoes: spec.theirsDoes, pairs };
+  let paced: PacedComparison | undefined;
+  if (options.pacedSeconds > 0) {
+    const rate = pacedRate(pairs, PACED_PERCENT);
+    const measured: Partial<Record<Side['label'], ServerRound>> = {};
+    for (const side of [ours, theirs]) {
+      const title = `${id} fixed rate ${fmt(rate)} req/s, ${side.label}`;
+      const { result, round } = await pacedRound(side, title, rate, options.pacedSeconds);
+      log(describeRound(title, result, round));
+      const failures = judge(result, side, spec.withRefreshToken);
+      if (failures.length > 0) failures.push(`${side.label}'s output, last lines:\n${side.server.output().slice(-2000)}`);
+      problems.push(...failures);
+      measured[side.label] = round;
+    }
+    paced = { offeredRate: rate, percent: PACED_PERCENT, seconds: options.pacedSeconds, ours: measured['first-party-auth']!, theirs: measured['node-oidc-provider']! };
+  }
+  const result: ComparisonResult = { id, title: spec.title, oursDoes: spec.oursDoes, theirsDoes: spec.theirsDoes, pairs, paced };
   summarize(pairs).forEach((row, i) => log(`${id} median: ${row.metric}: ours ${show(row.ours, METRICS[i].fmt)}, theirs ${show(row.theirs, METRICS[i].fmt)}, median ratio ${show(row.medianRatio, (v) => v.toFixed(2))}`));
   return result;
 }

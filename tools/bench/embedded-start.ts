@@ -16,7 +16,7 @@ import { sampleProcess } from './processes';
 
 const MAIN = resolve(__dirname, '../../apps/standalone/src/main.js');
 // As `npm start`; EMBEDDED_NODE_ARGS adds more (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
-const NODE_ARGS = ['--max-semi-space-size=32', ...(process.env.EMBEDDED_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+const NODE_ARGS = ['--max-semi-space-size=16', '--heap-growing-percent=30', ...(process.env.EMBEDDED_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 
 interface StartSample {
   readonly readyMs: number;

@@ -28,7 +28,7 @@ function main(): void {
       writeFileSync(path, `${JSON.stringify(content, null, 2)}\n`);
       env[server.fileVars[name]] = path;
     }
-    const child = spawn(process.execPath, ['--max-semi-space-size=32', 'dist/apps/standalone/src/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--max-semi-space-size=16', '--heap-growing-percent=30', 'dist/apps/standalone/src/main.js'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => console.log(`[${server.name}] ${line}`));
     }

@@ -48,7 +48,7 @@ export function singleHeader(headers: RequestInfo['headers'], name: string): str
   return v;
 }
 
-/** pino-http assigns `req.id` (from a valid inbound X-Request-Id or a fresh UUID). */
+/** The request id configureHttp assigns (`req.id`: a valid inbound X-Request-Id or a fresh UUID). */
 export function requestIdOf(req: Request): string {
   const id = (req as Request & { id?: unknown }).id;
   return id === undefined ? '' : String(id);

@@ -3,11 +3,12 @@ import { type DynamicModule, type INestApplication, type NestApplicationOptions,
 import { ModulesContainer, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
-import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig, withEmbeddedSecrets, type AppConfig, type AppName } from '@fpa/config';
+import { AppLogger } from './app-logger';
 import { installClientErrorHandler, refuseMissingHost } from './client-error';
 import { Lifecycle } from './lifecycle.service';
 import { MetricsRegistry } from './metrics.service';
+import { observeRequest, type RequestObserver } from './request-logging';
 
 export { BODY_LIMIT } from './request-body.module';
 
@@ -51,7 +52,7 @@ export async function createApp(module: DynamicModule, config: AppConfig): Promi
  * overridden, @fpa/testing's startApp) gets exactly the same set-up.
  */
 export async function setUpApp(app: NestExpressApplication, config: AppConfig): Promise<NestExpressApplication> {
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   configureHttp(app, config);
   // Nest has no multi-providers: collect APP_SETUP from every module.
   for (const m of app.get(ModulesContainer).values()) {
@@ -67,7 +68,7 @@ export function configureHttp(app: NestExpressApplication, config: AppConfig): v
   app.set('etag', false);
   // No endpoint reads a query string (RFC 6749 parameters travel in the body).
   app.set('query parser', false);
-  const metrics = app.get(MetricsRegistry);
+  const observer: RequestObserver = { root: app.get(AppLogger).root, duration: app.get(MetricsRegistry).httpDuration };
   const lifecycle = app.get(Lifecycle);
   const server = app.getHttpServer() as Server;
   // CONTRACT §2 also for what Node's parser refuses before Express runs (issue 8 item 4).
@@ -77,21 +78,18 @@ export function configureHttp(app: NestExpressApplication, config: AppConfig): v
   // server is closing at that moment (ECONNRESET, seen by the bench drivers under load).
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 
+  // One middleware for what every request gets (each Express layer costs a router step): the
+  // request id, req.log, latency and the completion line (request-logging.ts), the headers.
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const start = process.hrtime.bigint();
+    observeRequest(req, res, observer);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     if (lifecycle.isDraining) res.setHeader('Connection', 'close');
     if (refuseMissingHost(req, res)) return;
-    res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      metrics.httpDuration.labels(req.method, route, String(res.statusCode)).observe(seconds);
-    });
     next();
   });
 
-  // Body parsing is module middleware (RequestBodyModule), so it runs after the request logger.
+  // Body parsing is module middleware (RequestBodyModule), so it runs after this one.
 }
 
 /**

@@ -5,3 +5,5 @@ export * from './lifecycle.service';
 export * from './audit.service';
 export * from './audit-event.entity';
 export * from './logging';
+export * from './app-logger';
+export { RequestLog } from './request-logging';

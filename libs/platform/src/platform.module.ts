@@ -2,16 +2,16 @@ import { type DynamicModule, Global, Module, type Provider } from '@nestjs/commo
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { LoggerModule } from 'nestjs-pino';
 import { ConfigModule, type AppConfig } from '@fpa/config';
 import { CLOCK, OAuthExceptionFilter, SystemClock } from '@fpa/oauth-core';
 import { PersistenceModule } from '@fpa/persistence';
 import { StoreModule } from '@fpa/store';
+import { AppLogger } from './app-logger';
 import { AuditEventEntity } from './audit-event.entity';
 import { AuditService } from './audit.service';
 import { HEALTH_OPTIONS, HealthController, type HealthOptions } from './health.controller';
 import { Lifecycle } from './lifecycle.service';
-import { loggerParams } from './logging';
+import { createRootLogger } from './logging';
 import { MetricsController } from './metrics.controller';
 import { RequestBodyModule } from './request-body.module';
 import { MetricsRegistry } from './metrics.service';
@@ -37,6 +37,7 @@ export class PlatformModule {
     const store = options.store ?? true;
     const health: HealthOptions = { database, store };
     const providers: Provider[] = [
+      { provide: AppLogger, useFactory: () => new AppLogger(createRootLogger(config)) },
       MetricsRegistry,
       Lifecycle,
       { provide: CLOCK, useClass: SystemClock },
@@ -45,8 +46,8 @@ export class PlatformModule {
       StoreMetrics,
       StoreGenerationReporter,
     ];
-    const exports: (Provider | string | symbol)[] = [MetricsRegistry, Lifecycle, CLOCK];
-    const imports = [ConfigModule.forRoot(config), LoggerModule.forRoot(loggerParams(config)), TerminusModule, RequestBodyModule];
+    const exports: (Provider | string | symbol)[] = [AppLogger, MetricsRegistry, Lifecycle, CLOCK];
+    const imports = [ConfigModule.forRoot(config), TerminusModule, RequestBodyModule];
     if (database) {
       imports.push(PersistenceModule.forRoot(config), TypeOrmModule.forFeature([AuditEventEntity]));
       providers.push(AuditService);

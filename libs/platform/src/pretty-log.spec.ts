@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
-import { pinoHttp, type HttpLogger, type Options as HttpLoggerOptions } from 'pino-http';
-import type { DestinationStream } from 'pino';
+import type { Logger } from 'pino';
 import { loadConfig, type AppConfig } from '@fpa/config';
-import { loggerParams, type LogOutput } from './logging';
+import { MetricsRegistry } from './metrics.service';
+import { createRootLogger, type LogOutput } from './logging';
 import { formatLogLine } from './pretty-log';
+import { observeRequest, type LoggedRequest, type RequestObserver } from './request-logging';
 
 /** Issue 13 goal 4: readable lines at a terminal outside production, JSON lines everywhere else. */
 
@@ -35,18 +35,15 @@ const production = (): AppConfig =>
     DPOP_NONCE_SECRET: Buffer.alloc(32, 1).toString('base64url'),
   });
 
-/** The pino-http logger nestjs-pino builds from these params, writing to `output`. */
-function httpLogger(config: AppConfig, output: Capture): HttpLogger {
-  const params = loggerParams(config, output).pinoHttp;
-  if (Array.isArray(params)) return pinoHttp(params[0], params[1]);
-  // nestjs-pino gives pino-http the options alone: pino then writes to stdout; here, to the capture.
-  return pinoHttp(params as HttpLoggerOptions, output as unknown as DestinationStream);
+/** What configureHttp gives every request, over the app's logger writing to `output`. */
+function observer(config: AppConfig, output: Capture): RequestObserver {
+  return { root: createRootLogger(config, output), duration: new MetricsRegistry().httpDuration };
 }
 
-async function serve(logger: HttpLogger, run: (port: number) => Promise<void>): Promise<void> {
-  const server: Server = createServer((req, res) => {
-    logger(req, res);
-    req.log.info('handling');
+async function serve(obs: RequestObserver, run: (port: number) => Promise<void>): Promise<void> {
+  const server: Server = createServer((req: LoggedRequest, res) => {
+    observeRequest(req, res, obs);
+    req.log!.info('handling');
     res.statusCode = 200;
     res.end('ok');
   });
@@ -68,7 +65,7 @@ const request = async (port: number): Promise<void> => {
 describe('log lines: readable at a terminal, JSON otherwise', () => {
   it('at a terminal in embedded mode, a request is one readable line with method, path, status and request id, and no secret', async () => {
     const out = new Capture(true);
-    await serve(httpLogger(embedded(), out), request);
+    await serve(observer(embedded(), out), request);
     const lines = out.text.trimEnd().split('\n');
     expect(lines).toEqual(
       expect.arrayContaining([
@@ -83,7 +80,7 @@ describe('log lines: readable at a terminal, JSON otherwise', () => {
 
   it('stdout that is not a terminal keeps one JSON object per line, with the same redaction', async () => {
     const out = new Capture(false);
-    await serve(httpLogger(embedded(), out), request);
+    await serve(observer(embedded(), out), request);
     const lines = out.text.trimEnd().split('\n');
     const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(entries).toEqual(expect.arrayContaining([expect.objectContaining({ req: { id: 'req-42', method: 'GET', path: '/token' }, res: { statusCode: 200 }, app: 'standalone' })]));
@@ -92,8 +89,7 @@ describe('log lines: readable at a terminal, JSON otherwise', () => {
 
   it('production keeps JSON lines even at a terminal', async () => {
     const out = new Capture(true);
-    expect(Array.isArray(loggerParams(production(), out).pinoHttp)).toBe(false);
-    await serve(httpLogger(production(), out), request);
+    await serve(observer(production(), out), request);
     for (const line of out.text.trimEnd().split('\n')) expect(JSON.parse(line)).toMatchObject({ app: 'token' });
   });
 });
@@ -123,8 +119,8 @@ describe('formatLogLine', () => {
 
   it('is what pino writes through prettyDestination', () => {
     const out = new Capture(true);
-    const params = loggerParams(embedded(), out).pinoHttp as [HttpLoggerOptions, DestinationStream];
-    pino({ level: 'info' }, params[1]).warn({ context: 'Embedded' }, 'created the demo client demo-app');
+    const root: Logger = createRootLogger(embedded(), out);
+    root.warn({ context: 'Embedded' }, 'created the demo client demo-app');
     expect(out.text).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN {2}\[Embedded\] created the demo client demo-app\n$/);
   });
 });

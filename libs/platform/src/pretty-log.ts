@@ -59,7 +59,7 @@ export function formatLogLine(line: string, options: PrettyOptions = { colors: f
   const req = entry.req as { id?: unknown; method?: unknown; path?: unknown } | undefined;
   const res = entry.res as { statusCode?: unknown } | undefined;
   if (req && res && typeof req.method === 'string') {
-    // pino-http's completion line: the request, not "request completed".
+    // The completion line (request-logging.ts): the request, not "request completed".
     parts.push(`${req.method} ${String(req.path ?? '')} ${String(res.statusCode ?? '')}`);
     if (typeof entry.responseTime === 'number') parts.push(`${entry.responseTime}ms`);
   } else if (entry.msg !== undefined) {
@@ -67,7 +67,7 @@ export function formatLogLine(line: string, options: PrettyOptions = { colors: f
   }
 
   const extras: string[] = [];
-  // The request id: `req.id` on pino-http's completion line, `reqId` on a line logged through req.log (quietReqLogger).
+  // The request id: `req.id` on the completion line, `reqId` on a line logged through req.log.
   const requestId = req?.id ?? entry.reqId;
   if (requestId !== undefined) extras.push(`req=${scalar(requestId)}`);
   for (const [key, value] of Object.entries(entry)) {

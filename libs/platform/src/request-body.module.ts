@@ -28,10 +28,9 @@ function parseBody(req: Request, res: Response, next: NextFunction): void {
 }
 
 /**
- * Request body parsing as module middleware rather than `app.use`: Nest runs the middleware of
- * global modules (the request logger of nestjs-pino) before that of this non-global module, so a
- * refused body (413, malformed JSON, unknown charset) still gets a request id, the `X-Request-Id`
- * header and a log line like every other response.
+ * Request body parsing as module middleware: Nest runs it after the middleware `configureHttp`
+ * (bootstrap.ts) installs with `app.use`, so a refused body (413, malformed JSON, unknown charset)
+ * still gets a request id, the `X-Request-Id` header and a log line like every other response.
  */
 @Module({})
 export class RequestBodyModule implements NestModule {

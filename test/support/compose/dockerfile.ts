@@ -99,7 +99,7 @@ function processOf(e: Effective): string[] {
   return [...(e.entrypoint ?? []), ...(e.cmd ?? [])];
 }
 
-/** `node --max-semi-space-size=32 dist/apps/<app>/src/main.js`, read from package.json's start script. */
+/** `node --max-semi-space-size=16 --heap-growing-percent=30 dist/apps/<app>/src/main.js`, read from package.json's start script. */
 function startCommandOf(app: string): string[] {
   const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
   const script = scripts[`start:${app}`];
