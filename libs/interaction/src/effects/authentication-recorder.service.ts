@@ -6,7 +6,7 @@ import { AuditService } from '@fpa/platform';
 import { UsersService, type NewAuthenticationRecord, type NewCredential, type User } from '@fpa/users';
 import { InteractionMetrics } from '../interaction.metrics';
 import type { ExternalAuthentication } from '../routing/routing';
-import { SessionFacts } from '../loop/session-facts.service';
+import { SessionFacts, sessionEventOf } from '../loop/session-facts.service';
 import type { SessionEvent, Turn } from '../loop/turn';
 import { EnrolmentGuard, type EnrolmentPath } from './enrolment-guard.service';
 
@@ -88,19 +88,8 @@ export class AuthenticationRecorder {
 
   /** The recorded authentication as the turn's newest event; metrics and audit. */
   private async recorded(turn: Turn, method: ChallengeMethod, step: Verified, user: User, r: Omit<NewAuthenticationRecord, 'userId'>): Promise<Recorded> {
-    const event: SessionEvent = {
-      method: method.id,
-      amr: r.amr,
-      atMs: r.at.getTime(),
-      factor: r.factor,
-      factors: r.factors,
-      phishingResistant: r.phishingResistant,
-      ...(r.verifies ? { verifies: r.verifies } : {}),
-      credentialBound: r.credentialId !== null,
-      counted: r.counted,
-      userId: user.id,
-      flowId: turn.flow.flowId,
-    };
+    // The record just written, as the turn's newest event (its user and time as stored).
+    const event = sessionEventOf({ ...r, userId: user.id, authenticatedAt: r.at });
     turn.events = [event, ...(await this.facts.events(turn))];
     if (turn.user?.id !== user.id) turn.user = user;
     this.metrics.steps.inc({ method: method.id, outcome: 'verified' });

@@ -2,8 +2,25 @@ import { Inject, Injectable } from '@nestjs/common';
 import { assess, type Assessment, type MethodProfile } from '@fpa/assurance';
 import { CHALLENGE_METHODS, type AuthSessionView, type ChallengeMethod, type ChallengeRegistry, type JsonObject } from '@fpa/challenge-kit';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
-import { UsersService, type User } from '@fpa/users';
+import { UsersService, type AuthenticationRecord, type User } from '@fpa/users';
 import type { SessionEvent, Turn } from './turn';
+
+/** An authentication record as the assessment reads it: one event of the session. */
+export function sessionEventOf(r: AuthenticationRecord): SessionEvent {
+  return {
+    method: r.method,
+    amr: r.amr,
+    atMs: r.authenticatedAt.getTime(),
+    factor: r.factor,
+    factors: r.factors,
+    phishingResistant: r.phishingResistant,
+    ...(r.verifies ? { verifies: r.verifies } : {}),
+    credentialBound: r.credentialId !== null,
+    counted: r.counted,
+    userId: r.userId,
+    flowId: r.flowId,
+  };
+}
 
 /** What a method proves at best, from its declaration (the input of `assess` for open methods). */
 export function profileOf(m: ChallengeMethod): MethodProfile {
@@ -37,19 +54,7 @@ export class SessionFacts {
   async events(turn: Turn): Promise<SessionEvent[]> {
     if (!turn.events) {
       const records = turn.caller.created ? [] : await this.users.sessionAuthentications(turn.caller.session.authSession);
-      turn.events = records.map((r) => ({
-        method: r.method,
-        amr: r.amr,
-        atMs: r.authenticatedAt.getTime(),
-        factor: r.factor,
-        factors: r.factors,
-        phishingResistant: r.phishingResistant,
-        ...(r.verifies ? { verifies: r.verifies } : {}),
-        credentialBound: r.credentialId !== null,
-        counted: r.counted,
-        userId: r.userId,
-        flowId: r.flowId,
-      }));
+      turn.events = records.map(sessionEventOf);
     }
     return turn.events;
   }
