@@ -2,9 +2,9 @@ import type http from 'node:http';
 import { ChallengeClient, keepAlivePoster, type NonceSlot } from '@fpa/testing';
 import type { FormResponse } from '@fpa/testing';
 import type { TestWallet } from '@fpa/verifier/testing';
-import { summarize, type LatencySummary } from './load';
+import { summarize } from './load';
 import { routedFetch } from './wallet-server';
-import { failureKind, isPendingPoll, walletDelayMs } from './wallet-stats';
+import { failureKind, isPendingPoll, walletDelayMs, type WalletLoadReport } from './wallet-stats';
 
 /**
  * Issue 11's load: `flows` concurrent cross-device flows, each one: begin (`POST /authorize-challenge`,
@@ -30,26 +30,10 @@ export interface PollLoadSpec {
   readonly flowTimeoutMs: number;
 }
 
-export interface PollLoadResult {
-  readonly begun: number;
-  readonly completed: number;
-  readonly polls: number;
-  /** Poll latencies (request written → response read), ms, all polls. */
-  readonly pollLatency: LatencySummary;
-  readonly beginLatency: LatencySummary;
-  readonly tokenLatency: LatencySummary;
-  /** Wallet post → the poll that got the code, ms (bounded below by the poll interval's phase). */
-  readonly codeAfterPostMs: LatencySummary;
-  readonly nonceRetries: number;
-  /**
-   * Polls answered 403 `method_required` after the wallet's post began (the flow keeps polling and normally
-   * gets its code next): the server's consumed-but-not-yet-recorded window, counted in `failureCount` too.
-   */
-  readonly methodRequiredAfterPost: number;
+/** What the flows measured: the phase's report but what the phase adds (slots, CPU); with the failures' examples. */
+export interface PollLoadResult extends Omit<WalletLoadReport, 'flows' | 'benchCpuMs' | 'challengeCpuMs'> {
   /** Unexpected answers by kind (`failureKind`): `<count>× <first example>`. */
   readonly failures: string[];
-  readonly failureCount: number;
-  readonly seconds: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));

@@ -49,11 +49,17 @@ export interface WalletLoadReport {
   readonly completed: number;
   readonly polls: number;
   readonly seconds: number;
+  /** Poll latencies (request written → response read), ms, all polls. */
   readonly pollLatency: LatencySummary;
   readonly beginLatency: LatencySummary;
   readonly tokenLatency: LatencySummary;
+  /** Wallet post → the poll that got the code, ms (bounded below by the poll interval's phase). */
   readonly codeAfterPostMs: LatencySummary;
   readonly nonceRetries: number;
+  /**
+   * Polls answered 403 `method_required` after the wallet's post began (the flow keeps polling and normally
+   * gets its code next): the server's consumed-but-not-yet-recorded window, counted in `failureCount` too.
+   */
   readonly methodRequiredAfterPost: number;
   readonly failureCount: number;
   /** CPU of the bench process (driver, 100 wallets, the token load client) during the loaded phase, ms. */
