@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FirstPartyClient } from '@fpa/client-sdk';
 import { decodeJwtUnverified } from '@fpa/crypto';
+import { TokenMetrics } from '@fpa/grants';
 import { AuthorizationCodeService, RevocationService } from '@fpa/session';
 import { EPHEMERAL_STORE, MemoryStore, RedisStore, StoreKeys, type EphemeralStore } from '@fpa/store';
 import { createSuiteEnv, deleteRedisPrefix, DEVICE_CLIENT, type SuiteEnv } from '@fpa/testing';
@@ -23,7 +24,7 @@ async function device(issuer: string): Promise<FirstPartyClient> {
 }
 
 /** A code issued for the device's session, as a challenge or browser login ends: attaches `userId` with acr/amr. */
-async function attachUser(app: RunningApp, authSession: string, userId: string): Promise<void> {
+async function attachUser(app: RunningApp, authSession: string, userId: string, assurance = { acr: 'urn:first-party-auth:acr:email', amr: ['otp', 'email'] }): Promise<void> {
   const now = new Date();
   const code = await app.get(AuthorizationCodeService).issueForSession(
     {
@@ -34,8 +35,8 @@ async function attachUser(app: RunningApp, authSession: string, userId: string):
       codeChallenge: null,
       scope: 'openid',
       resource: null,
-      acr: 'urn:first-party-auth:acr:email',
-      amr: ['otp', 'email'],
+      acr: assurance.acr,
+      amr: assurance.amr,
       authTime: now,
       redirectUri: null,
       authorizationDetails: null,
@@ -98,6 +99,19 @@ describe('device-session cache across two replicas (PostgreSQL + Redis)', () => 
     const after = await tokenAtB(d);
     expect(after.status).toBe(200);
     expect(decodeJwtUnverified(String(after.body.access_token)).payload).toMatchObject({ sub: ann, acr: 'urn:first-party-auth:acr:email', amr: ['otp', 'email'] });
+    // The changed flag lives 360 s, but its value was seen before B's re-read: B's later requests use
+    // that copy again (hits), with no PostgreSQL read, while the flag keeps that value.
+    const cacheAtB = async (outcome: string): Promise<number> => {
+      const { values } = await b.get(TokenMetrics).deviceSessionCache.get();
+      return values.filter((v) => v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0);
+    };
+    const [hits, stale] = [await cacheAtB('hit'), await cacheAtB('stale')];
+    for (let i = 0; i < 3; i++) expect(decodeJwtUnverified(String((await tokenAtB(d)).body.access_token)).payload.sub).toBe(ann);
+    expect([(await cacheAtB('hit')) - hits, (await cacheAtB('stale')) - stale]).toEqual([3, 0]);
+    // A second change (a step-up: another code issued at A) is seen by the very next request all the same.
+    await attachUser(a, d.authSession!, ann, { acr: 'urn:first-party-auth:acr:passkey', amr: ['hwk', 'user'] });
+    expect(decodeJwtUnverified(String((await tokenAtB(d)).body.access_token)).payload).toMatchObject({ sub: ann, acr: 'urn:first-party-auth:acr:passkey', amr: ['hwk', 'user'] });
+    expect((await cacheAtB('stale')) - stale).toBe(1);
   });
 
   it('the store lost its data (the flags with it): B’s copy is not served after the new generation', async () => {
@@ -152,7 +166,7 @@ describe('claimEachOnceWatching on Redis (the one script) and in memory', () => 
     await env?.dispose();
   });
 
-  it.each(['redis', 'memory'] as const)('%s: claims once, reports watched flags, and unknown while flags are not refilled', async (kind) => {
+  it.each(['redis', 'memory'] as const)('%s: claims once, reports watched flags and their values, and unknown while flags are not refilled', async (kind) => {
     let store: EphemeralStore;
     if (kind === 'redis') {
       const redis = new RedisStore(env.redisUrl, `${env.redisPrefix}watch:`);
@@ -165,15 +179,21 @@ describe('claimEachOnceWatching on Redis (the one script) and in memory', () => 
     const flagA = StoreKeys.changedSession('a'.repeat(43));
     const flagB = StoreKeys.revokedSession('a'.repeat(43));
     const first = await store.claimEachOnceWatching([{ key: 'jti:1', ttlSeconds: 60 }], [flagA, flagB]);
-    expect(first).toMatchObject({ results: ['claimed'], flagged: undefined });
+    expect(first).toMatchObject({ results: ['claimed'], flagged: undefined, values: undefined });
     await store.markRevocationsRestored(first.generation.epoch, Date.now());
     expect(await store.claimEachOnceWatching([{ key: 'jti:1', ttlSeconds: 60 }, { key: 'jti:2', ttlSeconds: 60 }], [flagA, flagB])).toMatchObject({
       results: ['replayed', 'claimed'],
       flagged: false,
+      values: [null, null],
       generation: { id: first.generation.id },
     });
     await store.setFlags([{ key: flagB, ttlSeconds: 60 }]);
-    expect(await store.claimEachOnceWatching([{ key: 'jti:3', ttlSeconds: 60 }], [flagA, flagB])).toMatchObject({ results: ['claimed'], flagged: true });
+    expect(await store.claimEachOnceWatching([{ key: 'jti:3', ttlSeconds: 60 }], [flagA, flagB])).toMatchObject({ results: ['claimed'], flagged: true, values: [null, '1'] });
+    // A versioned flag: each watcher reads the value the last writer set, in the watched order.
+    await store.setFlags([{ key: flagA, ttlSeconds: 60, value: 'v-1' }]);
+    expect(await store.claimEachOnceWatching([{ key: 'jti:5', ttlSeconds: 60 }], [flagA, flagB])).toMatchObject({ flagged: true, values: ['v-1', '1'] });
+    await store.setFlags([{ key: flagA, ttlSeconds: 60, value: 'v-2' }]);
+    expect(await store.claimEachOnceWatching([{ key: 'jti:6', ttlSeconds: 60 }], [flagB, flagA])).toMatchObject({ flagged: true, values: ['1', 'v-2'] });
     // Nothing watched: exactly claimEachOnce.
     expect(await store.claimEachOnce([{ key: 'jti:3', ttlSeconds: 60 }, { key: 'jti:4', ttlSeconds: 60 }])).toEqual(['replayed', 'claimed']);
   });

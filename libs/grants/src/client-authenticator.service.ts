@@ -5,7 +5,7 @@ import { ClientRegistry, verifyClientSecret, type Client, type ClientAuthMethod 
 import { CryptoInputError, decodeJwtUnverified, importPublicJwk, JwtVerificationError, verifyJwt, type JWTPayload, type VerificationKey } from '@fpa/crypto';
 import { CLOCK, OAuthError, type Clock, type Form, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionCache, isUsable, type DeviceSession, type SessionLookup } from '@fpa/session';
-import { acceptableSince, EPHEMERAL_STORE, StoreKeys, type ClaimResult, type EphemeralStore, type SingleUseClaim } from '@fpa/store';
+import { acceptableSince, EPHEMERAL_STORE, StoreKeys, type ClaimResult, type EphemeralStore, type SingleUseClaim, type WatchedClaims } from '@fpa/store';
 import { assertionAudienceAccepted, assertionAudienceOf } from './assertion-audience';
 import { BASIC_CHALLENGE, readAuthorizationHeader } from './basic-credentials';
 import { ClientKeySets, KeySetUnavailable, type AssertionCheck } from './client-keys/client-key-sets.service';
@@ -92,26 +92,28 @@ export class ClientAuthenticator {
     if (companion.status === 'rejected') throw companion.reason;
     if (verified.status === 'rejected') throw withChallenge(verified.reason, request);
     const { singleUse, sessionLookup, ...client } = verified.value;
-    const current = await this.claim(client.method, singleUse, companion.value, sessionLookup);
-    // A cached copy counts only once the claim's reply confirmed it (DeviceSessionCache).
-    if (sessionLookup?.fromCache && current !== true) return { ...client, deviceSession: await this.reread(client.client, sessionLookup) };
+    const watched = await this.claim(client.method, singleUse, companion.value, sessionLookup);
+    if (sessionLookup && this.sessions.enabled) {
+      // A cached copy counts only once the claim's reply confirmed it (DeviceSessionCache).
+      const outcome = !sessionLookup.fromCache ? 'miss' : watched && this.sessions.isCurrent(sessionLookup, watched) ? 'hit' : 'stale';
+      this.metrics.deviceSessionCache.inc({ outcome });
+      if (outcome === 'stale') return { ...client, deviceSession: await this.reread(client.client, sessionLookup, watched) };
+    }
     return client;
   }
 
   /**
    * Claims the request's single-use values; with a cached device session, the same round trip
-   * reports the session's flags and the store generation: the result says whether the copy is
-   * current (undefined: nothing to confirm).
+   * reports the session's flags and the store generation (the reply; undefined: nothing watched).
    */
-  private async claim(method: ClientAuthMethod, singleUse: SingleUseClaim | undefined, companion: CompanionClaim | undefined, lookup?: SessionLookup): Promise<boolean | undefined> {
+  private async claim(method: ClientAuthMethod, singleUse: SingleUseClaim | undefined, companion: CompanionClaim | undefined, lookup?: SessionLookup): Promise<WatchedClaims | undefined> {
     const claims = [...(singleUse ? [singleUse] : []), ...(companion ? [companion.claim] : [])];
     if (claims.length === 0) return undefined;
     let results: ClaimResult[];
-    let current: boolean | undefined;
+    let watched: WatchedClaims | undefined;
     if (lookup?.fromCache) {
-      const watched = await this.store.claimEachOnceWatching(claims, this.sessions.watchKeys(lookup.session.authSession));
+      watched = await this.store.claimEachOnceWatching(claims, this.sessions.watchKeys(lookup.session.authSession));
       results = watched.results;
-      current = this.sessions.isCurrent(lookup, watched);
     } else {
       results = await this.store.claimEachOnce(claims);
     }
@@ -123,7 +125,7 @@ export class ClientAuthenticator {
     }
     const last = results[results.length - 1];
     if (companion && last !== 'claimed') throw companion.refuse(last);
-    return current;
+    return watched;
   }
 
   /**
@@ -132,10 +134,10 @@ export class ClientAuthenticator {
    * The device key never changes for an auth_session, so the signature check stands; the key is
    * compared anyway.
    */
-  private async reread(client: Client, stale: SessionLookup): Promise<DeviceSession> {
+  private async reread(client: Client, stale: SessionLookup, watched: WatchedClaims | undefined): Promise<DeviceSession> {
     const m = 'private_key_jwt';
     this.sessions.forget(stale.session.authSession);
-    const found = await this.sessions.read(stale.session.authSession);
+    const found = await this.sessions.read(stale.session.authSession, watched);
     const session = this.checkSession(client, found, this.clock.nowMs());
     if (session.keyJkt !== stale.session.keyJkt || session.keyAlg !== stale.session.keyAlg) throw this.fail(m, 'unknown_session', 'unknown device_auth_session');
     this.sessions.remember(found!);

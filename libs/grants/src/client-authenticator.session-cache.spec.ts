@@ -113,13 +113,62 @@ describe('ClientAuthenticator with the device-session cache (DEVICE_SESSION_CACH
     const cached = (await cache.lookup(session.authSession))!;
     expect(cached.fromCache).toBe(true);
     const generation = store.generation.current!;
-    expect(cache.isCurrent(cached, { flagged: false, generation })).toBe(true);
-    expect(cache.isCurrent(cached, { flagged: false, generation: { ...generation, id: 'elsewhere-7' } })).toBe(false);
+    expect(cache.isCurrent(cached, { values: [null, null], generation })).toBe(true);
+    expect(cache.isCurrent(cached, { values: [null, null], generation: { ...generation, id: 'elsewhere-7' } })).toBe(false);
     // Flags not refilled yet after a loss: unknown counts as changed.
-    expect(cache.isCurrent(cached, { flagged: undefined, generation })).toBe(false);
-    expect(cache.isCurrent(cached, { flagged: true, generation })).toBe(false);
+    expect(cache.isCurrent(cached, { values: undefined, generation })).toBe(false);
+    expect(cache.isCurrent(cached, { values: ['1', null], generation })).toBe(false);
+    expect(cache.isCurrent(cached, { values: [null, 'v-1'], generation })).toBe(false);
     // A fresh read needs no confirmation.
-    expect(cache.isCurrent(found, { flagged: true, generation })).toBe(true);
+    expect(cache.isCurrent(found, { values: ['1', '1'], generation })).toBe(true);
+  });
+
+  it('a copy re-read after a claim saw change value V is current while the flag is still V (not for the flag’s whole 360 s); a new change re-reads', async () => {
+    // The writer is another process (a challenge or federation replica): its own cache instance.
+    const writer = sessionCache(sessions, store, clock);
+    await auth();
+    const user = { userId: 'u-1', authTime: new Date(clock.nowMs()), amr: ['otp'], acr: 'urn:acr:otp', verified: ['email'] };
+    sessions.add({ ...session, user });
+    await writer.changed(session.authSession);
+    await expect(auth()).resolves.toMatchObject({ deviceSession: { user } });
+    expect(reads).toHaveBeenCalledTimes(2);
+    // The flag still has the value the re-read was tagged with: served from the copy.
+    await expect(auth()).resolves.toMatchObject({ deviceSession: { user } });
+    await expect(auth()).resolves.toMatchObject({ deviceSession: { user } });
+    expect(reads).toHaveBeenCalledTimes(2);
+    // Another change while the first flag still lives: a new value, so the copy is stale again.
+    const later = { ...user, amr: ['otp', 'hwk'], acr: 'urn:acr:passkey' };
+    sessions.add({ ...session, user: later });
+    await writer.changed(session.authSession);
+    await expect(auth()).resolves.toMatchObject({ deviceSession: { user: later } });
+    expect(reads).toHaveBeenCalledTimes(3);
+    // Past the flag's life (and the copy's TTL): one read, and that copy (tagged "absent") is served.
+    clock.advance(SESSION_CHANGE_FLAG_SECONDS + 1);
+    await auth();
+    await auth();
+    expect(reads).toHaveBeenCalledTimes(4);
+    expect(await counted(metrics.deviceSessionCache, { outcome: 'hit' })).toBe(3);
+    expect(await counted(metrics.deviceSessionCache, { outcome: 'stale' })).toBe(2);
+    expect(await counted(metrics.deviceSessionCache, { outcome: 'miss' })).toBe(2);
+  });
+
+  it('an unversioned change flag ("1", as writers before the random values set it) never becomes a tag: re-read while it lives', async () => {
+    await auth();
+    await flag(StoreKeys.changedSession(session.authSession));
+    await auth();
+    await auth();
+    await auth();
+    // Had '1' been a tag, a second '1' written by another change would look like no change at all.
+    expect(reads).toHaveBeenCalledTimes(4);
+  });
+
+  it('a copy is tagged only with a value seen in the generation its read is stamped with', async () => {
+    const cache = sessionCache(sessions, store, clock);
+    const generation = store.generation.current!;
+    expect((await cache.read(session.authSession, { values: [null, 'v-1'], generation }))!.changeTag).toBe('v-1');
+    expect((await cache.read(session.authSession, { values: [null, 'v-1'], generation: { ...generation, id: 'elsewhere-3' } }))!.changeTag).toBeNull();
+    expect((await cache.read(session.authSession, { values: undefined, generation }))!.changeTag).toBeNull();
+    expect((await cache.read(session.authSession))!.changeTag).toBeNull();
   });
 
   it('flags not refilled yet (a generation whose flags were not restored): the session is re-read every time, not refused', async () => {

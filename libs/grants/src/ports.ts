@@ -12,7 +12,7 @@ import type { AuthorizationCodeService, DeviceSessionCache, DeviceSessionReposit
 export type ClientLookup = Pick<ClientRegistry, 'find'>;
 export type SessionLookup = Pick<DeviceSessionRepository, 'find'>;
 /** Device sessions for client authentication: cached, confirmed by the request's claim round trip. */
-export type SessionSource = Pick<DeviceSessionCache, 'lookup' | 'read' | 'remember' | 'forget' | 'watchKeys' | 'isCurrent'>;
+export type SessionSource = Pick<DeviceSessionCache, 'enabled' | 'lookup' | 'read' | 'remember' | 'forget' | 'watchKeys' | 'isCurrent'>;
 export type AuthorizationCodeStore = Pick<AuthorizationCodeService, 'find' | 'consume'>;
 export type RefreshTokenStore = Pick<RefreshTokenService, 'find' | 'issue' | 'rotate' | 'revokeFamily'>;
 export type AccessTokenRevoker = Pick<RevocationService, 'revokeAccessTokens'>;

@@ -10,6 +10,7 @@ export class TokenMetrics {
   readonly refreshReuse;
   readonly revocations;
   readonly clientJwksFetches;
+  readonly deviceSessionCache;
 
   constructor(registry: MetricsRegistry) {
     this.tokensIssued = registry.counter({ name: 'fpa_tokens_issued_total', help: 'Access tokens issued, by grant type and token type.', labelNames: ['grant', 'token_type'] as const });
@@ -24,6 +25,11 @@ export class TokenMetrics {
     this.clientJwksFetches = registry.counter({
       name: 'fpa_client_jwks_fetches_total',
       help: "Fetches of private_key_jwt clients' jwks_uri by outcome (ok, a failure reason, or cooldown: a refetch for an unknown kid skipped).",
+      labelNames: ['outcome'] as const,
+    });
+    this.deviceSessionCache = registry.counter({
+      name: 'fpa_device_session_cache_total',
+      help: 'Device-session lookups of device grants (DEVICE_SESSION_CACHE_SECONDS): hit (a cached copy the claim confirmed), stale (a cached copy re-read: revoked, changed or another store generation), miss (read from PostgreSQL).',
       labelNames: ['outcome'] as const,
     });
   }

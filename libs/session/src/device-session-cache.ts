@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
+import { randomToken } from '@fpa/crypto';
 import { CLOCK, type Clock } from '@fpa/oauth-core';
 import { EPHEMERAL_STORE, StoreKeys, type EphemeralStore, type WatchedClaims } from '@fpa/store';
 import type { DeviceSession } from './device-session.entity';
@@ -17,6 +18,9 @@ export const DEVICE_SESSION_CACHE_MAX_SECONDS = 300;
  */
 export const SESSION_CHANGE_FLAG_SECONDS = DEVICE_SESSION_CACHE_MAX_SECONDS + 60;
 
+/** The value of a flag set without one: never a tag (it cannot tell one change from the next). */
+const UNVERSIONED_FLAG = '1';
+
 /** A device session as a token request found it: from this process's cache, or just read from PostgreSQL. */
 export interface SessionLookup {
   readonly session: DeviceSession;
@@ -26,7 +30,15 @@ export interface SessionLookup {
   readonly readAtMs: number;
   /** The store generation this process knew before that read (undefined: none yet). */
   readonly generationId: string | undefined;
+  /**
+   * The session's "changed" flag as a claim reported it BEFORE that read (null: absent, or not
+   * observed). The copy is current only while the flag still has exactly this value.
+   */
+  readonly changeTag: string | null;
 }
+
+/** What a claim round trip that watched `watchKeys` reported. */
+export type WatchReply = Pick<WatchedClaims, 'values' | 'generation'>;
 
 /**
  * Device sessions for the token endpoint, kept in process for DEVICE_SESSION_CACHE_SECONDS so a
@@ -47,6 +59,14 @@ export interface SessionLookup {
  * new generation (generation.ts): the listener below empties the cache, and an entry made under
  * another generation is re-read anyway; until the generation's flags are refilled, every copy is
  * re-read. The margin covers the time between the lookup and the claim and clock-rate differences.
+ *
+ * The "changed" flag carries a fresh random value per change, so a session that changed recently is
+ * not re-read for the flag's whole 360 s: a copy re-read AFTER a claim reported value V (`changeTag`)
+ * stays current while the flag is still V. Same argument: a write that read did not see committed
+ * after the read began, so after V was observed; its writer then sets a value other than V (random)
+ * before returning, and that value (or a later one, never V again) is what every later claim sees
+ * during the entry's life. A copy read with no observation before it has tag null: current only
+ * while the flag is absent, exactly as above.
  */
 @Injectable()
 export class DeviceSessionCache implements OnModuleDestroy {
@@ -85,12 +105,20 @@ export class DeviceSessionCache implements OnModuleDestroy {
     return this.read(authSession);
   }
 
-  /** Always PostgreSQL (the stamp and the generation are taken before the read). */
-  async read(authSession: string): Promise<SessionLookup | undefined> {
+  /**
+   * Always PostgreSQL (the stamp and the generation are taken before the read). `after`: the claim
+   * reply that found a cached copy stale, received before this read — its "changed" value becomes
+   * the new copy's tag when it was observed in the generation the read is stamped with.
+   */
+  async read(authSession: string, after?: WatchReply): Promise<SessionLookup | undefined> {
     const readAtMs = this.clock.nowMs();
     const generationId = this.store.generation.current?.id;
+    const seen = after?.values !== undefined && generationId !== undefined && after.generation.id === generationId ? (after.values[1] ?? null) : null;
+    // '1' is the unversioned value (setFlags' default, and what writers before the random values set
+    // during a rolling upgrade): it repeats, so it cannot tell two changes apart — no tag.
+    const changeTag = seen === UNVERSIONED_FLAG ? null : seen;
     const session = await this.sessions.find(authSession);
-    return session ? { session, fromCache: false, readAtMs, generationId } : undefined;
+    return session ? { session, fromCache: false, readAtMs, generationId, changeTag } : undefined;
   }
 
   /** Keeps a session read from PostgreSQL that the caller accepted. */
@@ -104,19 +132,22 @@ export class DeviceSessionCache implements OnModuleDestroy {
     this.entries.delete(authSession);
   }
 
-  /** The flags a request using a cached copy of `authSession` asks about in its claim round trip. */
+  /** The flags a request using a cached copy of `authSession` asks about in its claim round trip: revoked, then changed (`isCurrent` reads them in this order). */
   watchKeys(authSession: string): string[] {
     return [StoreKeys.revokedSession(authSession), StoreKeys.changedSession(authSession)];
   }
 
   /**
    * Whether `found` may be used, given the reply of the claim that watched `watchKeys`: a fresh read
-   * always; a cached copy only when no flag is set (and the flags are known: refilled) and the claim
-   * was made in the generation the copy was read under.
+   * always; a cached copy only when the flags are known (refilled), the session is not revoked, its
+   * "changed" flag still has the value the copy was tagged with, and the claim was made in the
+   * generation the copy was read under.
    */
-  isCurrent(found: SessionLookup, claim: Pick<WatchedClaims, 'flagged' | 'generation'>): boolean {
+  isCurrent(found: SessionLookup, claim: WatchReply): boolean {
     if (!found.fromCache) return true;
-    return claim.flagged === false && found.generationId !== undefined && claim.generation.id === found.generationId;
+    if (claim.values === undefined || found.generationId === undefined || claim.generation.id !== found.generationId) return false;
+    const [revoked, changed] = claim.values;
+    return revoked === null && (changed ?? null) === found.changeTag;
   }
 
   /**
@@ -125,7 +156,8 @@ export class DeviceSessionCache implements OnModuleDestroy {
    */
   async changed(authSession: string): Promise<void> {
     this.forget(authSession);
-    // Set even when this process caches nothing: token processes may.
-    await this.store.setFlags([{ key: StoreKeys.changedSession(authSession), ttlSeconds: SESSION_CHANGE_FLAG_SECONDS }]);
+    // Set even when this process caches nothing: token processes may. A new value per change (CSPRNG,
+    // never one a reader tagged a copy with).
+    await this.store.setFlags([{ key: StoreKeys.changedSession(authSession), ttlSeconds: SESSION_CHANGE_FLAG_SECONDS, value: randomToken(16) }]);
   }
 }

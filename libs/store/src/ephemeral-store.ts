@@ -25,11 +25,11 @@ export interface EphemeralStore {
    */
   claimEachOnce(claims: readonly SingleUseClaim[]): Promise<ClaimResult[]>;
   /**
-   * `claimEachOnce` that also reports, in the same round trip, whether any of `watch` (flag keys,
-   * as `setFlags` sets them) exists — a cache validated by the request's own claim, with no extra
-   * round trip (issue 13). `flagged` is undefined while the current generation's flags have not
-   * been refilled from PostgreSQL (a reader must treat that as "changed"). `generation` is the one
-   * the claims were made in.
+   * `claimEachOnce` that also reads, in the same round trip, the flag keys `watch` (as `setFlags`
+   * sets them) — a cache validated by the request's own claim, with no extra round trip (issue 13).
+   * `flagged` and `values` are undefined while the current generation's flags have not been
+   * refilled from PostgreSQL (a reader must treat that as "changed"). `generation` is the one the
+   * claims were made in.
    */
   claimEachOnceWatching(claims: readonly SingleUseClaim[], watch: readonly string[]): Promise<WatchedClaims>;
   /** Fixed-window counter: the count after this hit and seconds until the window resets. */
@@ -44,8 +44,11 @@ export interface EphemeralStore {
   admit<T>(admission: Admission): Promise<Admitted<T>>;
   /** Takes one `hit` back (a unit given back), never below zero; keeps the window's expiry; a no-op once the window is gone. */
   unhit(key: string): Promise<void>;
-  /** Marks keys (e.g. revoked token ids) until they expire. */
-  setFlags(flags: readonly { key: string; ttlSeconds: number }[]): Promise<void>;
+  /**
+   * Marks keys (e.g. revoked token ids) until they expire. A flag's value is '1' unless given: a
+   * writer that versions what it flags (a random value per change) lets a watcher tell changes apart.
+   */
+  setFlags(flags: readonly Flag[]): Promise<void>;
   /**
    * True when any of the keys is flagged. Throws `temporarily_unavailable` (fail closed) while the
    * current generation's revocation flags have not been refilled from PostgreSQL.
@@ -91,7 +94,16 @@ export interface WatchedClaims {
   readonly results: ClaimResult[];
   /** Any watched key exists; undefined: the generation's flags are not refilled yet (unknown). */
   readonly flagged: boolean | undefined;
+  /** Each watched key's value, in order (null: absent); undefined as for `flagged`. */
+  readonly values: readonly (string | null)[] | undefined;
   readonly generation: StoreGeneration;
+}
+
+/** A key `setFlags` marks for `ttlSeconds`, with `value` ('1' when not given). */
+export interface Flag {
+  readonly key: string;
+  readonly ttlSeconds: number;
+  readonly value?: string;
 }
 
 /** A fixed-window counter with the count it may reach (`count > limit` is refused). */

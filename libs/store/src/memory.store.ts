@@ -1,4 +1,4 @@
-import type { Admission, Admitted, ClaimResult, EphemeralStore, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
+import type { Admission, Admitted, ClaimResult, EphemeralStore, Flag, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
 import { claimOutcome, GenerationTracker, resolveMarker, revocationsNotRestored, type MarkerReading, type StoreGeneration, type StoredMarker } from './generation';
 import { takeSnapshot, writeSnapshot } from './memory-snapshot';
 import { parseVersioned } from './redis.store';
@@ -88,8 +88,10 @@ export class MemoryStore implements EphemeralStore {
       if (fresh) this.put(c.key, '1', c.ttlSeconds);
       return claimOutcome(fresh, c.acceptableSince, generation);
     });
-    if (watch.length === 0) return { results, flagged: false, generation };
-    return { results, flagged: generation.restoredAtMs === undefined ? undefined : watch.some((k) => this.live(k) !== undefined), generation };
+    if (watch.length === 0) return { results, flagged: false, values: [], generation };
+    if (generation.restoredAtMs === undefined) return { results, flagged: undefined, values: undefined, generation };
+    const values = watch.map((k) => this.live(k)?.value ?? null);
+    return { results, flagged: values.some((v) => v !== null), values, generation };
   }
 
   async hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }> {
@@ -121,8 +123,8 @@ export class MemoryStore implements EphemeralStore {
     if (e && Number(e.value) > 0) e.value = String(Number(e.value) - 1);
   }
 
-  async setFlags(flags: readonly { key: string; ttlSeconds: number }[]): Promise<void> {
-    for (const f of flags) this.put(f.key, '1', Math.ceil(f.ttlSeconds));
+  async setFlags(flags: readonly Flag[]): Promise<void> {
+    for (const f of flags) this.put(f.key, f.value ?? '1', Math.ceil(f.ttlSeconds));
   }
 
   async anyFlagged(keys: readonly string[]): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { default as Redis, RedisOptions } from 'ioredis';
 import { OAuthError } from '@fpa/oauth-core';
-import type { Admission, Admitted, ClaimResult, EphemeralStore, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
+import type { Admission, Admitted, ClaimResult, EphemeralStore, Flag, SingleUseClaim, Versioned, WatchedClaims } from './ephemeral-store';
 import { claimOutcome, GenerationTracker, revocationsNotRestored, type GenerationReason, type MarkerReading, type StoreGeneration } from './generation';
 import { StoreKeys } from './store-keys';
 
@@ -58,8 +58,8 @@ const GENERATION_ARGS = 6;
 
 // One command for all of a request's single-use values: the marker, then SET NX EX per key (1 = new,
 // 0 = replay). ARGV[7] = n, the number of claimed keys (KEYS[2..n+1], TTLs ARGV[8..]); any keys
-// after them are watched flags, reported as one more value exactly as FLAGS_SCRIPT does (count of
-// existing ones, -1 while the generation's flags are not refilled).
+// after them are watched flags: -1 while the generation's flags are not refilled, else 1 followed by
+// each watched key's value (nil when absent).
 const CLAIM_SCRIPT = `${GENERATION_LUA}
 local out = generation(true)
 local n = tonumber(ARGV[${GENERATION_ARGS + 1}])
@@ -67,7 +67,10 @@ for i = 2, n + 1 do
   out[#out + 1] = redis.call('SET', KEYS[i], '1', 'EX', ARGV[i + ${GENERATION_ARGS}], 'NX') and 1 or 0
 end
 if #KEYS > n + 1 then
-  if out[4] == '' then out[#out + 1] = -1 else out[#out + 1] = redis.call('EXISTS', unpack(KEYS, n + 2)) end
+  if out[4] == '' then out[#out + 1] = -1 else
+    out[#out + 1] = 1
+    for _, v in ipairs(redis.call('MGET', unpack(KEYS, n + 2))) do out[#out + 1] = v end
+  end
 end
 return out`;
 
@@ -211,9 +214,11 @@ export class RedisStore implements EphemeralStore {
       const reply = await this.redis.fpaClaim(keys.length, ...keys, ...this.generationArgs(false), claims.length, ...ttls);
       const generation = this.observe(reply);
       const results = claims.map((c, i) => claimOutcome(Number(reply[REPLY_FIELDS + i]) === 1, c.acceptableSince, generation));
-      if (watch.length === 0) return { results, flagged: false, generation };
-      const count = Number(reply[REPLY_FIELDS + claims.length]);
-      return { results, flagged: count < 0 ? undefined : count > 0, generation };
+      if (watch.length === 0) return { results, flagged: false, values: [], generation };
+      const at = REPLY_FIELDS + claims.length;
+      if (Number(reply[at]) < 0) return { results, flagged: undefined, values: undefined, generation };
+      const values = watch.map((_, i) => (reply[at + 1 + i] == null ? null : String(reply[at + 1 + i])));
+      return { results, flagged: values.some((v) => v !== null), values, generation };
     });
   }
 
@@ -260,11 +265,11 @@ export class RedisStore implements EphemeralStore {
     });
   }
 
-  setFlags(flags: readonly { key: string; ttlSeconds: number }[]): Promise<void> {
+  setFlags(flags: readonly Flag[]): Promise<void> {
     if (flags.length === 0) return Promise.resolve();
     return this.run(async () => {
       const pipeline = this.redis.pipeline();
-      for (const f of flags) pipeline.set(f.key, '1', 'EX', Math.max(1, Math.ceil(f.ttlSeconds)));
+      for (const f of flags) pipeline.set(f.key, f.value ?? '1', 'EX', Math.max(1, Math.ceil(f.ttlSeconds)));
       for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
     });
   }
