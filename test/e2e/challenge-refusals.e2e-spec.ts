@@ -1,5 +1,6 @@
 import { FirstPartyClient } from '@fpa/client-sdk';
-import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge } from '@fpa/crypto';
+import { DataSource } from 'typeorm';
+import { createDpopProof, generateClientKeyPair, randomToken, s256CodeChallenge, sha256B64u } from '@fpa/crypto';
 import { ChallengeClient, DEVICE_CLIENT } from '@fpa/testing';
 import { startStandalone, type RunningApp } from '@fpa/testing/app';
 import { asNonce, expectNoStore, postForm, type FormResponse } from '../support/http';
@@ -224,6 +225,17 @@ describe('authorization challenge refusals (standalone, PostgreSQL + Redis)', ()
       const statuses = results.map((r) => r.status);
       expect(statuses.filter((s) => s === 200)).toHaveLength(1);
       expect(results.filter((r) => r.status === 400 && r.body.error === 'invalid_grant')).toHaveLength(49);
+      // The refresh-token family starts in the statement that consumes the code: only the winner wrote
+      // one, and the losers' reuse (GEN-3) revoked it.
+      const winner = results.find((r) => r.status === 200)!;
+      expect(typeof winner.body.refresh_token).toBe('string');
+      const rows = (await suite.get(DataSource).query(
+        `SELECT r.status FROM refresh_tokens r JOIN authorization_codes c ON c.refresh_family_id = r.family_id WHERE c.code_hash = $1`,
+        [sha256B64u(code)],
+      )) as { status: string }[];
+      expect(rows).toEqual([{ status: 'revoked' }]);
+      const sessionRows = (await suite.get(DataSource).query(`SELECT count(*)::int AS n FROM refresh_tokens r JOIN authorization_codes c ON c.auth_session = r.auth_session WHERE c.code_hash = $1`, [sha256B64u(code)])) as { n: number }[];
+      expect(sessionRows[0].n).toBe(1);
     });
   });
 });

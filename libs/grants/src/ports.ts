@@ -13,7 +13,7 @@ export type ClientLookup = Pick<ClientRegistry, 'find'>;
 export type SessionLookup = Pick<DeviceSessionRepository, 'find'>;
 /** Device sessions for client authentication: cached, confirmed by the request's claim round trip. */
 export type SessionSource = Pick<DeviceSessionCache, 'enabled' | 'lookup' | 'read' | 'remember' | 'forget' | 'watchKeys' | 'isCurrent'>;
-export type AuthorizationCodeStore = Pick<AuthorizationCodeService, 'find' | 'consume'>;
+export type AuthorizationCodeStore = Pick<AuthorizationCodeService, 'find' | 'findWithSession' | 'redeem'>;
 export type RefreshTokenStore = Pick<RefreshTokenService, 'find' | 'issue' | 'rotate' | 'revokeFamily'>;
 export type AccessTokenRevoker = Pick<RevocationService, 'revokeAccessTokens'>;
 export type AuditTrail = Pick<AuditService, 'record'>;

@@ -5,6 +5,9 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { randomToken, sha256B64u } from '@fpa/crypto';
 import { sqlRunner, type SqlRunner } from '@fpa/persistence';
 import { DeviceSessionCache } from './device-session-cache';
+import type { DeviceSession } from './device-session.entity';
+import { SESSION_COLUMNS, sessionFromRow, type SessionRow } from './device-session.repository';
+import { newFamilyInsert, type RefreshTokenGrant } from './refresh-token.service';
 
 export interface NewAuthorizationCode {
   readonly clientId: string;
@@ -104,18 +107,42 @@ export class AuthorizationCodeService {
   }
 
   /**
-   * Consumes the code and records what it yields. Exactly one of any number of concurrent calls
-   * gets true; the others lost the race (a reuse).
+   * The code and its session in one statement (the code exchange's first read); the session is
+   * undefined when its row is gone.
    */
-  async consume(code: string, now: Date, issued: { accessTokenJti: string; accessTokenExpiresAt: Date; refreshFamilyId: string | null }): Promise<boolean> {
-    const rows = await this.sql(
-      `UPDATE authorization_codes SET consumed_at = $2, access_token_jti = $3, access_token_expires_at = $4, refresh_family_id = $5
-       WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING code_hash`,
-      [sha256B64u(code), now, issued.accessTokenJti, issued.accessTokenExpiresAt, issued.refreshFamilyId],
-    );
-    return rows.length === 1;
+  async findWithSession(code: string): Promise<{ code: AuthorizationCode; session: DeviceSession | undefined } | undefined> {
+    if (code.length > 256) return undefined;
+    const rows = await this.sql<CodeRow & { session: SessionRow | null }>(FIND_WITH_SESSION, [sha256B64u(code)]);
+    const r = rows[0];
+    return r ? { code: toCode(r), session: r.session ? sessionFromRow(r.session) : undefined } : undefined;
+  }
+
+  /**
+   * Consumes the code and records what it yields; with `refresh`, also starts that refresh-token
+   * family in the same statement — inserted only if the code was consumed, so the loser of a race
+   * writes nothing and a reuse that sees the code consumed always finds the family to revoke
+   * (GEN-3). Exactly one of any number of concurrent calls gets a result; the others lost the race
+   * (undefined: a reuse). The refresh token is returned once, never stored.
+   */
+  async redeem(
+    code: string,
+    now: Date,
+    issued: { accessTokenJti: string; accessTokenExpiresAt: Date },
+    refresh?: { grant: RefreshTokenGrant; expiresAt: Date; familyId: string },
+  ): Promise<{ refreshToken: string | undefined } | undefined> {
+    const consume = [sha256B64u(code), now, issued.accessTokenJti, issued.accessTokenExpiresAt, refresh?.familyId ?? null];
+    const update = `UPDATE authorization_codes SET consumed_at = $2, access_token_jti = $3, access_token_expires_at = $4, refresh_family_id = $5::uuid
+       WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING code_hash`;
+    if (!refresh) return (await this.sql(update, consume)).length === 1 ? { refreshToken: undefined } : undefined;
+    const insert = newFamilyInsert(refresh.grant, now, refresh.expiresAt, refresh.familyId, consume.length + 1);
+    const rows = await this.sql(`WITH c AS (${update}) ${insert.sql} FROM c RETURNING id`, [...consume, ...insert.params]);
+    return rows.length === 1 ? { refreshToken: insert.token } : undefined;
   }
 }
+
+/** The code row and, as JSON, its session's SESSION_COLUMNS (null when the session row is gone). */
+const FIND_WITH_SESSION = `SELECT c.*, (SELECT row_to_json(s) FROM (SELECT ${SESSION_COLUMNS} FROM device_sessions WHERE auth_session = c.auth_session) s) AS session
+  FROM authorization_codes c WHERE c.code_hash = $1`;
 
 interface CodeRow {
   client_id: string;

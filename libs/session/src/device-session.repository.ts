@@ -5,6 +5,11 @@ import type { PublicJwk } from '@fpa/crypto';
 import { sqlRunner, type SqlRunner } from '@fpa/persistence';
 import { DeviceSessionEntity, type DeviceSession, type SessionKind } from './device-session.entity';
 
+/** The columns `find` reads (and `sessionFromRow` maps): a statement that joins the session reads the same. */
+export const SESSION_COLUMNS = 'auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at, absolute_expires_at, kind, user_id, auth_time, amr, acr, verified';
+
+const FIND_SESSION = `SELECT ${SESSION_COLUMNS} FROM device_sessions WHERE auth_session = $1`;
+
 export interface NewDeviceSession {
   readonly authSession: string;
   readonly clientId: string;
@@ -42,28 +47,8 @@ export class DeviceSessionRepository {
     // auth_session values we mint are 43 base64url characters; anything else cannot exist.
     if (!/^[A-Za-z0-9_-]{20,128}$/.test(authSession)) return undefined;
     // On the token endpoint's hot path: one plain statement straight to the pool.
-    const rows = await this.sql<SessionRow>(
-      `SELECT auth_session, client_id, key_jkt, public_jwk, key_alg, status, created_at, expires_at, absolute_expires_at, kind, user_id, auth_time, amr, acr, verified
-       FROM device_sessions WHERE auth_session = $1`,
-      [authSession],
-    );
-    const r = rows[0];
-    if (!r) return undefined;
-    return {
-      authSession: r.auth_session,
-      clientId: r.client_id,
-      keyJkt: r.key_jkt,
-      publicJwk: r.public_jwk,
-      keyAlg: r.key_alg,
-      status: r.status,
-      createdAt: new Date(r.created_at),
-      expiresAt: new Date(r.expires_at),
-      absoluteExpiresAt: new Date(r.absolute_expires_at),
-      kind: r.kind,
-      user: r.user_id
-        ? { userId: r.user_id, authTime: new Date(r.auth_time ?? r.created_at), amr: r.amr ?? [], acr: r.acr, verified: r.verified ?? [] }
-        : undefined,
-    };
+    const rows = await this.sql<SessionRow>(FIND_SESSION, [authSession]);
+    return rows[0] ? sessionFromRow(rows[0]) : undefined;
   }
 
   /**
@@ -84,7 +69,24 @@ export class DeviceSessionRepository {
   }
 }
 
-interface SessionRow {
+/** A row of SESSION_COLUMNS (timestamps as Date, or as text when the row came through `row_to_json`). */
+export function sessionFromRow(r: SessionRow): DeviceSession {
+  return {
+    authSession: r.auth_session,
+    clientId: r.client_id,
+    keyJkt: r.key_jkt,
+    publicJwk: r.public_jwk,
+    keyAlg: r.key_alg,
+    status: r.status,
+    createdAt: new Date(r.created_at),
+    expiresAt: new Date(r.expires_at),
+    absoluteExpiresAt: new Date(r.absolute_expires_at),
+    kind: r.kind,
+    user: r.user_id ? { userId: r.user_id, authTime: new Date(r.auth_time ?? r.created_at), amr: r.amr ?? [], acr: r.acr, verified: r.verified ?? [] } : undefined,
+  };
+}
+
+export interface SessionRow {
   auth_session: string;
   client_id: string;
   key_jkt: string;

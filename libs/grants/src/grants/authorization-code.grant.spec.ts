@@ -25,13 +25,13 @@ describe('AuthorizationCodeGrant (FIPA-29, GEN-2, GEN-3)', () => {
 
   beforeEach(async () => {
     clock = testClock();
-    codes = new FakeCodes();
     sessions = new FakeSessions();
     refreshTokens = new FakeRefreshTokens();
+    codes = new FakeCodes(sessions, refreshTokens);
     revocations = new FakeRevocations();
     audit = new FakeAudit();
     const config = testConfig();
-    grant = new AuthorizationCodeGrant(config, clock, codes, sessions, refreshTokens, revocations, new TokenIssuer(config, clock, await FakeSigner.create()), audit, testDetails(), testPopBinder(clock));
+    grant = new AuthorizationCodeGrant(config, clock, codes, refreshTokens, revocations, new TokenIssuer(config, clock, await FakeSigner.create()), audit, testDetails(), testPopBinder(clock));
   });
 
   /** A challenge session with a verified user and a code issued from it (S256 challenge, DPoP-bound). */
@@ -174,21 +174,21 @@ describe('AuthorizationCodeGrant (FIPA-29, GEN-2, GEN-3)', () => {
       expect(audit.events).toEqual([expect.objectContaining({ type: 'authorization_code.reuse_detected', clientId: 'app', subject: USER })]);
     });
 
-    it('losing the consume race revokes the refresh family it just issued and what the winner issued', async () => {
+    it('losing the consume race writes no refresh token (the family starts with the consume) and revokes what the winner issued', async () => {
       const { code, verifier } = issued();
-      // The winner consumes between this request's checks and its consume.
-      const find = codes.find.bind(codes);
+      // The winner consumes between this request's read of the code and its redeem.
+      const read = codes.findWithSession.bind(codes);
       let winner: Awaited<ReturnType<typeof redeem>> | undefined;
-      codes.find = async (v) => {
-        const found = await find(v);
-        codes.find = find;
+      codes.findWithSession = async (v) => {
+        const found = await read(v);
+        codes.findWithSession = read;
         winner = await redeem(code, verifier);
         return found;
       };
       await rejectsWith(redeem(code, verifier), 'invalid_grant', 'code_reuse');
       expect((await refreshTokens.find(winner!.body.refresh_token as string))?.status).toBe('revoked');
       const families = new Set([...refreshTokens.byHash.values()].map((r) => r.familyId));
-      expect(families.size).toBe(2);
+      expect(families).toEqual(new Set([(await codes.find(code))!.refreshFamilyId]));
       for (const f of families) expect(refreshTokens.family(f).every((r) => r.status === 'revoked')).toBe(true);
     });
   });

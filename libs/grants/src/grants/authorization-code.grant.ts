@@ -5,9 +5,9 @@ import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { constantTimeEqual, isValidCodeVerifier, s256CodeChallenge } from '@fpa/crypto';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
 import { AuditService } from '@fpa/platform';
-import { AuthorizationCodeService, DeviceSessionRepository, isUsable, RefreshTokenService, RevocationService, type AuthorizationCode } from '@fpa/session';
+import { AuthorizationCodeService, isUsable, RefreshTokenService, RevocationService, type AuthorizationCode } from '@fpa/session';
 import { detailsForToken } from '../authorization-details-policy';
-import type { AccessTokenRevoker, AuditTrail, AuthorizationCodeStore, DetailsNarrower, RefreshTokenStore, SessionLookup } from '../ports';
+import type { AccessTokenRevoker, AuditTrail, AuthorizationCodeStore, DetailsNarrower, RefreshTokenStore } from '../ports';
 import type { GrantContext, GrantHandler, GrantPlugin, GrantResult } from '../grant-handler';
 import { grantedScopes, scopeClaim, scopesWithoutSession } from '../scope-policy';
 import { TokenIssuer } from '../token-issuer.service';
@@ -33,7 +33,6 @@ export class AuthorizationCodeGrant implements GrantHandler {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(AuthorizationCodeService) private readonly codes: AuthorizationCodeStore,
-    @Inject(DeviceSessionRepository) private readonly sessions: SessionLookup,
     @Inject(RefreshTokenService) private readonly refreshTokens: RefreshTokenStore,
     @Inject(RevocationService) private readonly revocations: AccessTokenRevoker,
     private readonly issuer: TokenIssuer,
@@ -47,8 +46,10 @@ export class AuthorizationCodeGrant implements GrantHandler {
     if (!value) throw new OAuthError('invalid_request', 'missing parameter code');
     const auth = ctx.client!;
     const now = new Date(this.clock.nowMs());
-    const code = await this.codes.find(value);
-    if (!code) throw new OAuthError('invalid_grant', 'unknown authorization code');
+    // The code and its session: one statement.
+    const found = await this.codes.findWithSession(value);
+    if (!found) throw new OAuthError('invalid_grant', 'unknown authorization code');
+    const { code, session } = found;
     // Binding before reuse detection (GEN-3), as the refresh grant checks its key first: only the
     // party the code was issued to — its client, its DPoP key, its PKCE verifier, its device
     // session — may trigger the revocation of the tokens issued from it. A stranger replaying a
@@ -59,7 +60,6 @@ export class AuthorizationCodeGrant implements GrantHandler {
       throw new OAuthError('invalid_grant', 'the authorization code was already used; the tokens issued from it are revoked', { reason: 'code_reuse' });
     }
     if (code.expiresAt.getTime() <= now.getTime()) throw new OAuthError('invalid_grant', 'the authorization code is expired');
-    const session = await this.sessions.find(code.authSession);
     if (!session || !isUsable(session, now.getTime()) || session.user?.userId !== code.userId) {
       throw new OAuthError('invalid_grant', 'the session of this code is expired or revoked');
     }
@@ -87,11 +87,11 @@ export class AuthorizationCodeGrant implements GrantHandler {
       user: { userId: code.userId, authTime: code.authTime, amr: code.amr, acr: code.acr, verified: session.user.verified },
       authorizationDetails,
     });
-    const familyId = auth.client.grantTypes.includes('refresh_token') ? randomUUID() : null;
-    // The refresh token exists before the code is consumed, so a racing reuse can always revoke it.
-    const refreshToken = familyId
-      ? await this.refreshTokens.issue(
-          {
+    // The refresh-token family starts in the statement that consumes the code: the loser of a race
+    // writes nothing, and a reuse that finds the code consumed finds the family to revoke.
+    const refresh = auth.client.grantTypes.includes('refresh_token')
+      ? {
+          grant: {
             clientId: auth.client.id,
             authSession: code.authSession,
             subject: code.userId,
@@ -104,16 +104,16 @@ export class AuthorizationCodeGrant implements GrantHandler {
             authorizationDetails: code.authorizationDetails,
             pop: pop?.stored,
           },
-          now,
-          this.issuer.refreshTokenExpiry(),
-          familyId,
-        )
+          expiresAt: this.issuer.refreshTokenExpiry(),
+          familyId: randomUUID(),
+        }
       : undefined;
-    if (!(await this.codes.consume(value, now, { accessTokenJti: prepared.jti, accessTokenExpiresAt: prepared.expiresAt, refreshFamilyId: familyId }))) {
-      if (familyId) await this.refreshTokens.revokeFamily(familyId, 'code_race_lost', now);
+    const redeemed = await this.codes.redeem(value, now, { accessTokenJti: prepared.jti, accessTokenExpiresAt: prepared.expiresAt }, refresh);
+    if (!redeemed) {
       await this.reuse((await this.codes.find(value)) ?? code, ctx, now);
       throw new OAuthError('invalid_grant', 'the authorization code was already used; the tokens issued from it are revoked', { reason: 'code_reuse' });
     }
+    const refreshToken = redeemed.refreshToken;
     const [accessToken] = await Promise.all([this.issuer.sign(prepared), this.pop.remember(auth.client.id, pop, this.issuer.refreshTokenExpiry())]);
     return { body: this.issuer.response(prepared, accessToken, refreshToken), issued: { tokenType: prepared.tokenType } };
   }

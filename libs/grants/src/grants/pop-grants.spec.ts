@@ -31,14 +31,14 @@ describe('PoP tokens from the grants', () => {
     clock = testClock();
     key = await generateClientKeyPair();
     rs = await generateResourceServerPopKey();
-    codes = new FakeCodes();
     sessions = new FakeSessions();
     refreshTokens = new FakeRefreshTokens();
+    codes = new FakeCodes(sessions, refreshTokens);
     popKeys = new FakePopKeys();
     const config = testConfig();
     const issuer = new TokenIssuer(config, clock, await FakeSigner.create());
     const pop = testPopBinder(clock, [{ identifier: API, jwk: rs.publicJwk, keyTypes: ['EC', 'oct'] }], popKeys);
-    codeGrant = new AuthorizationCodeGrant(config, clock, codes, sessions, refreshTokens, new FakeRevocations(), issuer, new FakeAudit(), testDetails(), pop);
+    codeGrant = new AuthorizationCodeGrant(config, clock, codes, refreshTokens, new FakeRevocations(), issuer, new FakeAudit(), testDetails(), pop);
     ccGrant = new ClientCredentialsGrant(config, clock, issuer, refreshTokens, pop);
     refreshGrant = new RefreshTokenGrant(clock, issuer, refreshTokens, new FakeRevocations(), sessions, new FakeAudit(), testMetrics().token, testDetails(), pop);
   });

@@ -113,6 +113,11 @@ export function sessionCache(sessions: SessionLookup, store: EphemeralStore, clo
 
 export class FakeCodes implements AuthorizationCodeStore {
   readonly byValue = new Map<string, AuthorizationCode>();
+  /** Sessions for `findWithSession` (the join) and the refresh tokens `redeem` starts. */
+  constructor(
+    private readonly sessions: SessionLookup = new FakeSessions(),
+    private readonly refreshTokens: Pick<RefreshTokenStore, 'issue'> = new FakeRefreshTokens(),
+  ) {}
   add(code: AuthorizationCode): string {
     const value = randomToken(32);
     this.byValue.set(value, code);
@@ -121,12 +126,21 @@ export class FakeCodes implements AuthorizationCodeStore {
   async find(code: string): Promise<AuthorizationCode | undefined> {
     return this.byValue.get(code);
   }
-  /** As the SQL: only an unconsumed, unexpired code is consumed, once. */
-  async consume(code: string, now: Date, issued: { accessTokenJti: string; accessTokenExpiresAt: Date; refreshFamilyId: string | null }): Promise<boolean> {
+  async findWithSession(code: string): Promise<{ code: AuthorizationCode; session: DeviceSession | undefined } | undefined> {
     const c = this.byValue.get(code);
-    if (!c || c.consumedAt !== null || c.expiresAt.getTime() <= now.getTime()) return false;
-    this.byValue.set(code, { ...c, consumedAt: now, ...issued });
-    return true;
+    return c ? { code: c, session: await this.sessions.find(c.authSession) } : undefined;
+  }
+  /** As the SQL: only an unconsumed, unexpired code is consumed, once; the family starts only then. */
+  async redeem(
+    code: string,
+    now: Date,
+    issued: { accessTokenJti: string; accessTokenExpiresAt: Date },
+    refresh?: { grant: RefreshTokenGrant; expiresAt: Date; familyId: string },
+  ): Promise<{ refreshToken: string | undefined } | undefined> {
+    const c = this.byValue.get(code);
+    if (!c || c.consumedAt !== null || c.expiresAt.getTime() <= now.getTime()) return undefined;
+    this.byValue.set(code, { ...c, consumedAt: now, ...issued, refreshFamilyId: refresh?.familyId ?? null });
+    return { refreshToken: refresh ? await this.refreshTokens.issue(refresh.grant, now, refresh.expiresAt, refresh.familyId) : undefined };
   }
 }
 
