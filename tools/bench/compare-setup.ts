@@ -1,4 +1,4 @@
-import { PACED_PERCENT, type CompareOptions, type ComparisonId } from './compare-options';
+import type { CompareOptions, ComparisonId } from './compare-options';
 import { DPOP_PROOF_MAX_AGE_SECONDS } from './context';
 import { fmt, MAX_FAILURE_RATIO } from './phases';
 
@@ -61,7 +61,7 @@ export function comparisonSettings(s: SettingsInput): string[] {
     `Rounds: ${o.rounds} measured rounds per server and comparison, alternated first-party-auth (A), node-oidc-provider (B), A, B, …; each of ${fmt(o.n)} requests over ${o.connections} connections (closed loop, as fast as the server answers), bounded by ${o.maxRoundSeconds} s and by the nonce/proof acceptance window. Before each comparison, ${fmt(o.warmup)} unreported warm-up requests per server.`,
     ...(o.pacedSeconds > 0
       ? [
-          `Fixed rate (issue 13 goal 2): after the rounds, each server for ${o.pacedSeconds} s at the same offered rate, ${PACED_PERCENT} % of our median throughput over the rounds, from a light open-loop client (64 keep-alive connections; request i sent at start + i / rate whether or not earlier ones were answered; latency from each request's scheduled send time, so queueing counts), with requests pre-signed just before as for the rounds. CPU and peak RSS are measured as for the rounds.`,
+          `Fixed rate (issue 13 goal 2): after the rounds, each server for ${o.pacedSeconds} s at the same offered rate, ${o.pacedPercent} % of our median throughput over the rounds, from a light open-loop client (64 keep-alive connections; request i sent at start + i / rate whether or not earlier ones were answered; latency from each request's scheduled send time, so queueing counts), with requests pre-signed just before as for the rounds. CPU and peak RSS are measured as for the rounds.`,
         ]
       : []),
     `Requests: every request has its own client assertion (unique \`jti\`, \`exp\` = \`iat\` + 240 s) and DPoP proof (unique \`jti\`, \`htm\` POST, \`htu\` = the server's token endpoint, the nonce the server handed out just before the round — each server requires one), all pre-signed before the round, outside the measurement. They go round-robin over ${fmt(o.devices)} devices (ours: registered devices of one client, each with its own EC P-256 device key and a separate EC P-256 DPoP key) or ${fmt(o.devices)} clients (theirs: \`private_key_jwt\` clients, each with its own EC P-256 key and a separate EC P-256 DPoP key).`,

@@ -1,4 +1,4 @@
-import { COMPARE_DEFAULTS, CompareHelp, CompareOptionsError, nonDefaults, PACED_PERCENT, parseCompareOptions } from './compare-options';
+import { COMPARE_DEFAULTS, CompareHelp, CompareOptionsError, nonDefaults, parseCompareOptions } from './compare-options';
 import { COMPARE_END, COMPARE_START, machineWasBusy, median, mergeComparison, pacedRate, ratio, renderComparison, summarize, worstFailureRatio, type CompareReportInput, type PacedComparison, type ServerRound } from './compare-report';
 import { expectTokenBody, isJwtDpopAccessToken } from './compare-flows';
 import { ExpiringStore } from './compare-oidc-server';
@@ -68,8 +68,12 @@ describe('bench:compare options', () => {
     expect(bad(['--n', '100', '--connections', '200'])).toContain('must not exceed the requests per round');
   });
 
-  it('has a fixed-rate round of 20 s at 80 % by default; --paced-seconds 0 leaves it out, and it must fit the nonce window', () => {
-    expect([parseCompareOptions([], {}).pacedSeconds, PACED_PERCENT]).toEqual([20, 80]);
+  it('has a fixed-rate round of 20 s at 80 % by default (--paced-percent another share); --paced-seconds 0 leaves it out, and it must fit the nonce window', () => {
+    expect([parseCompareOptions([], {}).pacedSeconds, parseCompareOptions([], {}).pacedPercent]).toEqual([20, 80]);
+    const lower = parseCompareOptions(['--paced-percent', '50'], {});
+    expect([lower.pacedPercent, nonDefaults(lower)]).toEqual([50, ['--paced-percent 50']]);
+    expect(parseCompareOptions([], { BENCH_COMPARE_PACED_PERCENT: '65' }).pacedPercent).toBe(65);
+    expect(() => parseCompareOptions(['--paced-percent', '5'], {})).toThrow('--paced-percent must be an integer between 10 and 150');
     const none = parseCompareOptions(['--paced-seconds', '0'], {});
     expect(none.pacedSeconds).toBe(0);
     expect(nonDefaults(none)).toEqual(['--paced-seconds 0']);

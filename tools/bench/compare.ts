@@ -5,7 +5,7 @@ import { checkStores, createDatabase, deleteRedisPrefix, freePort, PRODUCTION_NO
 import { COMPARISON_SPECS, comparisonSettings, OUR_CLIENTS } from './compare-setup';
 import { expectTokenBody, makeOpClients, opServerConfig, resourceOf, seedOpRefreshTokens, signOpRequests, signOurRequests, type OpClient } from './compare-flows';
 import { measureRound, startOidcProvider, type MeasuredProcess, type OidcProviderProcess, type StoreTarget } from './compare-measure';
-import { CompareHelp, CompareOptionsError, nonDefaults, PACED_PERCENT, parseCompareOptions, type CompareOptions, type ComparisonId } from './compare-options';
+import { CompareHelp, CompareOptionsError, nonDefaults, parseCompareOptions, type CompareOptions, type ComparisonId } from './compare-options';
 import { mergeComparison, METRICS, pacedRate, renderComparison, show, summarize, type ComparisonResult, type PacedComparison, type RoundPair, type ServerRound } from './compare-report';
 import { benchAppEnv, DPOP_PROOF_MAX_AGE_SECONDS, NONCE_WINDOW_SECONDS, SAFETY_MS } from './context';
 import { registerDevices, type Device, type PreparedRequest } from './device-flow';
@@ -77,7 +77,7 @@ const PACED_CONNECTIONS = 64;
 
 /**
  * Issue 13 goal 2: after the closed-loop rounds, each server at the same fixed offered rate —
- * PACED_PERCENT % of our median throughput — from the light paced client (runPaced: request i
+ * `--paced-percent` (default 80) % of our median throughput — from the light paced client (runPaced: request i
  * sent at start + i / rate, latency from that scheduled time), pre-signed just before.
  */
 async function pacedRound(side: Side, title: string, rate: number, seconds: number): Promise<{ result: PhaseResult; round: ServerRound }> {
@@ -130,7 +130,7 @@ async function runComparison(id: ComparisonId, ours: Side, theirs: Side, options
   }
   let paced: PacedComparison | undefined;
   if (options.pacedSeconds > 0) {
-    const rate = pacedRate(pairs, PACED_PERCENT);
+    const rate = pacedRate(pairs, options.pacedPercent);
     const measured: Partial<Record<Side['label'], ServerRound>> = {};
     for (const side of [ours, theirs]) {
       const title = `${id} fixed rate ${fmt(rate)} req/s, ${side.label}`;
@@ -141,7 +141,7 @@ async function runComparison(id: ComparisonId, ours: Side, theirs: Side, options
       problems.push(...failures);
       measured[side.label] = round;
     }
-    paced = { offeredRate: rate, percent: PACED_PERCENT, seconds: options.pacedSeconds, ours: measured['first-party-auth']!, theirs: measured['node-oidc-provider']! };
+    paced = { offeredRate: rate, percent: options.pacedPercent, seconds: options.pacedSeconds, ours: measured['first-party-auth']!, theirs: measured['node-oidc-provider']! };
   }
   const result: ComparisonResult = { id, title: spec.title, oursDoes: spec.oursDoes, theirsDoes: spec.theirsDoes, pairs, paced };
   summarize(pairs).forEach((row, i) => log(`${id} median: ${row.metric}: ours ${show(row.ours, METRICS[i].fmt)}, theirs ${show(row.theirs, METRICS[i].fmt)}, median ratio ${show(row.medianRatio, (v) => v.toFixed(2))}`));
