@@ -4,7 +4,7 @@ import { CHALLENGE_METHODS, type ChallengeRegistry, type JsonObject } from '@fpa
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { OAuthError, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository } from '@fpa/session';
-import { EPHEMERAL_STORE, enforceRateLimit, ipRateLimitSubject, rateLimited, rateLimitHit, type EphemeralStore } from '@fpa/store';
+import { EPHEMERAL_STORE, enforceRateLimit, ExceededLimits, ipRateLimitSubject, rateLimited, rateLimitHit, type EphemeralStore } from '@fpa/store';
 import type { Caller } from '../bindings/caller';
 import { CallerBindings } from '../bindings/caller-bindings.service';
 import { FlowConflict, type FlowState } from '../flow/flow-state';
@@ -28,6 +28,9 @@ const MAX_CONFLICT_RETRIES = 4;
  */
 @Injectable()
 export class InteractionLoop {
+  /** Addresses this process saw over `CHALLENGE_RATE_LIMIT_IP`: refused before their binding's work. */
+  private readonly exceeded = new ExceededLimits();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(EPHEMERAL_STORE) private readonly store: EphemeralStore,
@@ -52,7 +55,10 @@ export class InteractionLoop {
 
   /** The same for a caller another binding already established (the browser's cookie + CSRF). */
   async handleFor(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
-    return this.counted(() => this.runFor(caller, input, request));
+    return this.counted(async () => {
+      this.refuseKnownAddress(request);
+      return this.runFor(caller, input, request);
+    });
   }
 
   /**
@@ -118,7 +124,7 @@ export class InteractionLoop {
   async resumeRouting(ruleName: string, authSession: string, payload: JsonObject, request: RequestInfo, proofJkt: string): Promise<EndpointOutcome> {
     const rule = this.routing.find((r) => r.name === ruleName);
     if (!rule) throw new OAuthError('invalid_request', `no ${ruleName} routing is configured`);
-    await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
+    await this.exceeded.enforce(this.store, this.addressHit(request));
     const session = await this.sessions.find(authSession);
     const loaded = session ? await this.flows.load(authSession) : undefined;
     if (!session || !loaded || loaded.flow.dpopJkt !== proofJkt) throw new OAuthError('invalid_session', 'auth_session is unknown, expired, or bound to another key');
@@ -135,16 +141,33 @@ export class InteractionLoop {
 
   private async run(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
     for (const p of WEB_ONLY) if (input[p] !== undefined) throw new OAuthError('invalid_request', `${p} is not used at the authorization challenge endpoint`);
+    this.refuseKnownAddress(request);
     let caller: Caller;
     try {
       caller = await this.bindings.bind(input, request);
     } catch (e) {
       // A request refused before its admission counts against its address all the same, and over
       // the limit it is answered as such.
-      await enforceRateLimit(this.store, 'challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
+      await this.exceeded.enforce(this.store, this.addressHit(request));
       throw e;
     }
     return this.runFor(caller, input, request);
+  }
+
+  /** The per-address limit (finding 10: an IPv6 client counts by its /64). */
+  private addressHit(request: RequestInfo): ReturnType<typeof rateLimitHit> {
+    return rateLimitHit('challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
+  }
+
+  /**
+   * An address this process already saw over its limit, in a window that has not reset, is refused
+   * before the binding's proof check and session read (and before any store round trip): the
+   * admission would refuse it after them all the same. Such a refusal carries no auth_session, as
+   * any request refused before its binding.
+   */
+  private refuseKnownAddress(request: RequestInfo): void {
+    const known = this.exceeded.refusal(this.addressHit(request));
+    if (known) throw known;
   }
 
   private async runFor(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
@@ -167,16 +190,18 @@ export class InteractionLoop {
   }
 
   /**
-   * The request's admission in one store round trip: the per-address limit (finding 10: an IPv6
-   * client counts by its /64), the per-session limit against guessing (FIPA-28), the single-use
+   * The request's admission in one store round trip: the per-address limit, the per-session limit against guessing (FIPA-28), the single-use
    * values the binding left to the loop, and the flow.
    */
   private async admit(caller: Caller, request: RequestInfo): Promise<{ readonly loaded: LoadedFlow | undefined }> {
-    const { rateLimitIp, rateLimitSession } = this.config.challenge;
-    const hits = [rateLimitHit('challenge-ip', ipRateLimitSubject(request.ip), rateLimitIp, 60), rateLimitHit('challenge-session', caller.session.authSession, rateLimitSession, 60)];
+    const hits = [this.addressHit(request), rateLimitHit('challenge-session', caller.session.authSession, this.config.challenge.rateLimitSession, 60)];
     const values = caller.claims ?? [];
     const admitted = await this.flows.admit(caller.created ? undefined : caller.session.authSession, { hits, claims: values.map((v) => v.claim) });
-    if (admitted.limited) throw rateLimited(hits[admitted.limited.index].bucket, admitted.limited.resetSeconds);
+    if (admitted.limited) {
+      const { index, resetSeconds } = admitted.limited;
+      if (index === 0) this.exceeded.note(hits[0], resetSeconds);
+      throw rateLimited(hits[index].bucket, resetSeconds);
+    }
     admitted.claims.forEach((result, i) => {
       if (result !== 'claimed') throw values[i].refuse(result);
     });

@@ -179,6 +179,26 @@ describe('InteractionLoop.handle: one request, one outcome', () => {
         await limited.close();
       }
     });
+
+    it('an address this process saw over its limit is refused before its binding (no proof check, no session read, no store call) while the window lasts', async () => {
+      const limited = new Core({ methods: [email], env: { CHALLENGE_RATE_LIMIT_IP: '1' } });
+      try {
+        await limited.loop.handle({ ...FIRST, email: ANN }, requestInfo());
+        await expect(limited.loop.handle({ ...FIRST, email: ANN }, requestInfo())).rejects.toMatchObject({ code: 'slow_down', reason: 'rate_limited:challenge-ip' });
+        const bind = jest.spyOn(limited.binding, 'bind');
+        const admit = jest.spyOn(limited.store, 'admit');
+        const hit = jest.spyOn(limited.store, 'hit');
+        const e = await failure(limited.loop.handle({ ...FIRST, email: ANN }, requestInfo()));
+        expect(e).toMatchObject({ code: 'slow_down', reason: 'rate_limited:challenge-ip', headers: { 'Retry-After': expect.stringMatching(/^\d+$/) } });
+        expect(e.extra).not.toHaveProperty('auth_session');
+        expect([bind, admit, hit].map((spy) => spy.mock.calls.length)).toEqual([0, 0, 0]);
+        expect(await counted(limited.metrics.outcomes, { outcome: 'slow_down' })).toBe(2);
+        // Another address is not affected.
+        await expect(limited.loop.handle({ ...FIRST, email: ANN }, { ...requestInfo(), ip: '198.51.100.7' })).resolves.toMatchObject({ kind: 'need_more' });
+      } finally {
+        await limited.close();
+      }
+    });
   });
 
   describe('errors and metrics', () => {
