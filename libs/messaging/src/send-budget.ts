@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { CLOCK, OAuthError, type Clock } from '@fpa/oauth-core';
-import { EPHEMERAL_STORE, rateLimited, StoreKeys, type EphemeralStore, type LimitedHit } from '@fpa/store';
+import { EPHEMERAL_STORE, rateLimited, StoreKeys, type EphemeralStore, type RateLimitHit } from '@fpa/store';
 import type { MessageChannel } from './messaging';
 import { MessagingMetrics } from './messaging.metrics';
 
@@ -41,7 +41,7 @@ export class SendBudget {
    * `first`: limits of the caller counted before the budgets in the same store round trip (the
    * per-destination cap); over one of them, nothing is taken from the budgets.
    */
-  async consume(channel: MessageChannel, clientId: string, first: readonly (LimitedHit & { readonly bucket: string })[] = []): Promise<SpentSend> {
+  async consume(channel: MessageChannel, clientId: string, first: readonly RateLimitHit[] = []): Promise<SpentSend> {
     const limits = this.config.messaging.sendBudget[channel];
     const now = this.clock.nowSeconds();
     const window = Math.floor(now / HOUR);

@@ -11,8 +11,11 @@ export async function enforceRateLimit(store: EphemeralStore, bucket: string, su
   if (count > limit) throw rateLimited(bucket, resetSeconds);
 }
 
+/** A limit as one of an admission's hits (`EphemeralStore.admit`), with its bucket for the refusal. */
+export type RateLimitHit = LimitedHit & { readonly bucket: string };
+
 /** The same limit as one of an admission's hits (`EphemeralStore.admit`), with its bucket for the refusal. */
-export function rateLimitHit(bucket: string, subject: string, limit: number, windowSeconds: number): LimitedHit & { readonly bucket: string } {
+export function rateLimitHit(bucket: string, subject: string, limit: number, windowSeconds: number): RateLimitHit {
   return { key: StoreKeys.rateLimit(bucket, subject), windowSeconds, limit, bucket };
 }
 
@@ -64,7 +67,7 @@ export class ExceededLimits {
   }
 
   /** The same check and the same lesson around an `enforceRateLimit`-style call. */
-  async enforce(store: EphemeralStore, hit: LimitedHit & { readonly bucket: string }): Promise<void> {
+  async enforce(store: EphemeralStore, hit: RateLimitHit): Promise<void> {
     const known = this.refusal(hit);
     if (known) throw known;
     const { count, resetSeconds } = await store.hit(hit.key, hit.windowSeconds);

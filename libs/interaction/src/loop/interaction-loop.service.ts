@@ -4,7 +4,7 @@ import { CHALLENGE_METHODS, type ChallengeRegistry, type JsonObject } from '@fpa
 import { APP_CONFIG, type AppConfig } from '@fpa/config';
 import { OAuthError, type RequestInfo } from '@fpa/oauth-core';
 import { DeviceSessionRepository } from '@fpa/session';
-import { EPHEMERAL_STORE, enforceRateLimit, ExceededLimits, ipRateLimitSubject, rateLimited, rateLimitHit, type EphemeralStore } from '@fpa/store';
+import { EPHEMERAL_STORE, enforceRateLimit, ExceededLimits, ipRateLimitSubject, rateLimited, rateLimitHit, type EphemeralStore, type RateLimitHit } from '@fpa/store';
 import type { Caller } from '../bindings/caller';
 import { CallerBindings } from '../bindings/caller-bindings.service';
 import { FlowConflict, type FlowState } from '../flow/flow-state';
@@ -55,10 +55,7 @@ export class InteractionLoop {
 
   /** The same for a caller another binding already established (the browser's cookie + CSRF). */
   async handleFor(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
-    return this.counted(async () => {
-      this.refuseKnownAddress(request);
-      return this.runFor(caller, input, request);
-    });
+    return this.counted(async () => this.runFor(caller, input, request, this.admissibleAddress(request)));
   }
 
   /**
@@ -141,38 +138,41 @@ export class InteractionLoop {
 
   private async run(input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
     for (const p of WEB_ONLY) if (input[p] !== undefined) throw new OAuthError('invalid_request', `${p} is not used at the authorization challenge endpoint`);
-    this.refuseKnownAddress(request);
+    const address = this.admissibleAddress(request);
     let caller: Caller;
     try {
       caller = await this.bindings.bind(input, request);
     } catch (e) {
       // A request refused before its admission counts against its address all the same, and over
       // the limit it is answered as such.
-      await this.exceeded.enforce(this.store, this.addressHit(request));
+      await this.exceeded.enforce(this.store, address);
       throw e;
     }
-    return this.runFor(caller, input, request);
+    return this.runFor(caller, input, request, address);
   }
 
   /** The per-address limit (finding 10: an IPv6 client counts by its /64). */
-  private addressHit(request: RequestInfo): ReturnType<typeof rateLimitHit> {
+  private addressHit(request: RequestInfo): RateLimitHit {
     return rateLimitHit('challenge-ip', ipRateLimitSubject(request.ip), this.config.challenge.rateLimitIp, 60);
   }
 
   /**
-   * An address this process already saw over its limit, in a window that has not reset, is refused
-   * before the binding's proof check and session read (and before any store round trip): the
-   * admission would refuse it after them all the same. Such a refusal carries no auth_session, as
-   * any request refused before its binding.
+   * The request's per-address limit, once it is known not to be over: an address this process
+   * already saw over its limit, in a window that has not reset, is refused here — before the
+   * binding's proof check and session read, and before any store round trip — as the admission
+   * would refuse it after them all the same. Such a refusal carries no auth_session, as any request
+   * refused before its binding.
    */
-  private refuseKnownAddress(request: RequestInfo): void {
-    const known = this.exceeded.refusal(this.addressHit(request));
+  private admissibleAddress(request: RequestInfo): RateLimitHit {
+    const address = this.addressHit(request);
+    const known = this.exceeded.refusal(address);
     if (known) throw known;
+    return address;
   }
 
-  private async runFor(caller: Caller, input: ChallengeInput, request: RequestInfo): Promise<EndpointOutcome> {
+  private async runFor(caller: Caller, input: ChallengeInput, request: RequestInfo, address: RateLimitHit): Promise<EndpointOutcome> {
     try {
-      let admitted: { readonly loaded: LoadedFlow | undefined } | undefined = await this.admit(caller, request);
+      let admitted: { readonly loaded: LoadedFlow | undefined } | undefined = await this.admit(caller, address);
       return await this.withRetries(caller, () => {
         // The flow read with the admission serves the first attempt; a retry after a conflict reads again.
         const first = admitted;
@@ -190,11 +190,12 @@ export class InteractionLoop {
   }
 
   /**
-   * The request's admission in one store round trip: the per-address limit, the per-session limit against guessing (FIPA-28), the single-use
-   * values the binding left to the loop, and the flow.
+   * The request's admission in one store round trip: the per-address limit (`address`), the
+   * per-session limit against guessing (FIPA-28), the single-use values the binding left to the
+   * loop, and the flow.
    */
-  private async admit(caller: Caller, request: RequestInfo): Promise<{ readonly loaded: LoadedFlow | undefined }> {
-    const hits = [this.addressHit(request), rateLimitHit('challenge-session', caller.session.authSession, this.config.challenge.rateLimitSession, 60)];
+  private async admit(caller: Caller, address: RateLimitHit): Promise<{ readonly loaded: LoadedFlow | undefined }> {
+    const hits = [address, rateLimitHit('challenge-session', caller.session.authSession, this.config.challenge.rateLimitSession, 60)];
     const values = caller.claims ?? [];
     const admitted = await this.flows.admit(caller.created ? undefined : caller.session.authSession, { hits, claims: values.map((v) => v.claim) });
     if (admitted.limited) {
