@@ -7,7 +7,7 @@ import { sqlRunner, type SqlRunner } from '@fpa/persistence';
 import { DeviceSessionCache } from './device-session-cache';
 import type { DeviceSession } from './device-session.entity';
 import { SESSION_COLUMNS, sessionFromRow, type SessionRow } from './device-session.repository';
-import { newFamilyInsert, type RefreshTokenGrant } from './refresh-token.service';
+import { newFamilyInsertSql, newFamilyParams, type RefreshTokenGrant } from './refresh-token.service';
 
 export interface NewAuthorizationCode {
   readonly clientId: string;
@@ -131,14 +131,19 @@ export class AuthorizationCodeService {
     refresh?: { grant: RefreshTokenGrant; expiresAt: Date; familyId: string },
   ): Promise<{ refreshToken: string | undefined } | undefined> {
     const consume = [sha256B64u(code), now, issued.accessTokenJti, issued.accessTokenExpiresAt, refresh?.familyId ?? null];
-    const update = `UPDATE authorization_codes SET consumed_at = $2, access_token_jti = $3, access_token_expires_at = $4, refresh_family_id = $5::uuid
-       WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING code_hash`;
-    if (!refresh) return (await this.sql(update, consume)).length === 1 ? { refreshToken: undefined } : undefined;
-    const insert = newFamilyInsert(refresh.grant, now, refresh.expiresAt, refresh.familyId, consume.length + 1);
-    const rows = await this.sql(`WITH c AS (${update}) ${insert.sql} FROM c RETURNING id`, [...consume, ...insert.params]);
-    return rows.length === 1 ? { refreshToken: insert.token } : undefined;
+    if (!refresh) return (await this.sql(CONSUME_CODE, consume)).length === 1 ? { refreshToken: undefined } : undefined;
+    const family = newFamilyParams(refresh.grant, now, refresh.expiresAt, refresh.familyId);
+    const rows = await this.sql(CONSUME_CODE_STARTING_FAMILY, [...consume, ...family.params]);
+    return rows.length === 1 ? { refreshToken: family.token } : undefined;
   }
 }
+
+/** Consumes an unconsumed, unexpired code ($1 its hash) and records what it yields ($2–$5). */
+const CONSUME_CODE = `UPDATE authorization_codes SET consumed_at = $2, access_token_jti = $3, access_token_expires_at = $4, refresh_family_id = $5::uuid
+  WHERE code_hash = $1 AND consumed_at IS NULL AND expires_at > $2 RETURNING code_hash`;
+
+/** CONSUME_CODE and, only if it consumed the code, the new refresh-token family ($6 on). */
+const CONSUME_CODE_STARTING_FAMILY = `WITH c AS (${CONSUME_CODE}) ${newFamilyInsertSql(6)} FROM c RETURNING id`;
 
 /** The code row and, as JSON, its session's SESSION_COLUMNS (null when the session row is gone). */
 const FIND_WITH_SESSION = `SELECT c.*, (SELECT row_to_json(s) FROM (SELECT ${SESSION_COLUMNS} FROM device_sessions WHERE auth_session = c.auth_session) s) AS session

@@ -41,9 +41,9 @@ export class RefreshTokenService {
   /** Starts a family. `expiresAt` is the family's absolute lifetime, inherited by every rotation. */
   async issue(grant: RefreshTokenGrant, now: Date, expiresAt: Date, id: string = randomUUID()): Promise<string> {
     // Hot path (every device grant): one plain INSERT straight to the pool.
-    const insert = newFamilyInsert(grant, now, expiresAt, id, 1);
-    await this.sql(insert.sql, insert.params);
-    return insert.token;
+    const { params, token } = newFamilyParams(grant, now, expiresAt, id);
+    await this.sql(ISSUE_FAMILY, params);
+    return token;
   }
 
   async find(token: string): Promise<RefreshTokenEntity | undefined> {
@@ -113,19 +113,26 @@ export class RefreshTokenService {
  * The first token of a new family (`id` is also the family id) as `INSERT … SELECT <values>`, its
  * parameters numbered from `$first`: on its own it inserts the row; followed by `FROM <cte>` it
  * inserts it only when the CTE returns a row — in the same statement as the CTE's write (the code
- * exchange: AuthorizationCodeService.redeem). The token itself is returned once, never stored.
+ * exchange: AuthorizationCodeService.redeem). Built once per statement that uses it, at load;
+ * `newFamilyParams` gives its values.
  */
-export function newFamilyInsert(grant: RefreshTokenGrant, now: Date, expiresAt: Date, id: string, first: number): { sql: string; params: unknown[]; token: string } {
-  const token = randomToken(32);
+export function newFamilyInsertSql(first: number): string {
   const p = (n: number): string => `$${first + n - 1}`;
-  return {
-    sql: `INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope, audience,
+  return `INSERT INTO refresh_tokens (id, token_hash, family_id, parent_id, client_id, auth_session, subject, jkt, scope, audience,
                                  access_token_jti, access_token_expires_at, status, created_at, expires_at, authorization_details, pop)
-     SELECT ${p(1)}::uuid, ${p(2)}, ${p(1)}::uuid, NULL::uuid, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}::timestamptz, 'active', ${p(11)}::timestamptz, ${p(12)}::timestamptz, ${p(13)}::jsonb, ${p(14)}::jsonb`,
+     SELECT ${p(1)}::uuid, ${p(2)}, ${p(1)}::uuid, NULL::uuid, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}::timestamptz, 'active', ${p(11)}::timestamptz, ${p(12)}::timestamptz, ${p(13)}::jsonb, ${p(14)}::jsonb`;
+}
+
+/** The values of `newFamilyInsertSql`, in order, with a new token (returned once, stored only as its hash). */
+export function newFamilyParams(grant: RefreshTokenGrant, now: Date, expiresAt: Date, id: string): { params: unknown[]; token: string } {
+  const token = randomToken(32);
+  return {
     params: [id, sha256B64u(token), grant.clientId, grant.authSession, grant.subject, grant.jkt, grant.scope, grant.audience, grant.accessTokenJti, grant.accessTokenExpiresAt, now, expiresAt, detailsJson(grant), popJson(grant)],
     token,
   };
 }
+
+const ISSUE_FAMILY = newFamilyInsertSql(1);
 
 /** jsonb parameter: node-postgres would send a JS array as a PostgreSQL array, not as JSON. */
 function detailsJson(grant: RefreshTokenGrant): string | null {
