@@ -36,6 +36,28 @@ export interface AuthorizationCode extends NewAuthorizationCode {
   readonly refreshFamilyId: string | null;
 }
 
+/** A code and its session, read in one statement (undefined session: its row is gone). */
+export interface CodeWithSession {
+  readonly code: AuthorizationCode;
+  readonly session: DeviceSession | undefined;
+}
+
+/** What a redeemed code yields, recorded with it so a later reuse can revoke exactly that (GEN-3). */
+export interface IssuedFromCode {
+  readonly accessTokenJti: string;
+  readonly accessTokenExpiresAt: Date;
+}
+
+/** The refresh-token family a redemption starts, in the statement that consumes the code. */
+export interface FamilyFromCode {
+  readonly grant: RefreshTokenGrant;
+  readonly expiresAt: Date;
+  readonly familyId: string;
+}
+
+/** A redemption that won: the refresh token of the family it started, if any. Undefined: lost (a reuse). */
+export type Redeemed = { readonly refreshToken: string | undefined } | undefined;
+
 /**
  * Authorization codes from the challenge endpoint (FIPA-29, GEN-3): 256-bit random, stored as
  * SHA-256, short-lived, single use. Redemption is one conditional UPDATE that also records the
@@ -110,7 +132,7 @@ export class AuthorizationCodeService {
    * The code and its session in one statement (the code exchange's first read); the session is
    * undefined when its row is gone.
    */
-  async findWithSession(code: string): Promise<{ code: AuthorizationCode; session: DeviceSession | undefined } | undefined> {
+  async findWithSession(code: string): Promise<CodeWithSession | undefined> {
     if (code.length > 256) return undefined;
     const rows = await this.sql<CodeRow & { session: SessionRow | null }>(FIND_WITH_SESSION, [sha256B64u(code)]);
     const r = rows[0];
@@ -124,12 +146,7 @@ export class AuthorizationCodeService {
    * (GEN-3). Exactly one of any number of concurrent calls gets a result; the others lost the race
    * (undefined: a reuse). The refresh token is returned once, never stored.
    */
-  async redeem(
-    code: string,
-    now: Date,
-    issued: { accessTokenJti: string; accessTokenExpiresAt: Date },
-    refresh?: { grant: RefreshTokenGrant; expiresAt: Date; familyId: string },
-  ): Promise<{ refreshToken: string | undefined } | undefined> {
+  async redeem(code: string, now: Date, issued: IssuedFromCode, refresh?: FamilyFromCode): Promise<Redeemed> {
     const consume = [sha256B64u(code), now, issued.accessTokenJti, issued.accessTokenExpiresAt, refresh?.familyId ?? null];
     if (!refresh) return (await this.sql(CONSUME_CODE, consume)).length === 1 ? { refreshToken: undefined } : undefined;
     const family = newFamilyParams(refresh.grant, now, refresh.expiresAt, refresh.familyId);

@@ -6,7 +6,7 @@ import { generateSigningKey, importPrivateJwk, parsePublicJwkSet, randomToken, s
 import { DpopMetrics } from '@fpa/dpop';
 import { FixedClock, type Clock, type RequestInfo } from '@fpa/oauth-core';
 import { MetricsRegistry, type AuditEvent } from '@fpa/platform';
-import { DeviceSessionCache, type AuthorizationCode, type DeviceSession, type IssuedAccessTokenRef, type RefreshTokenEntity, type RefreshTokenGrant } from '@fpa/session';
+import { DeviceSessionCache, type AuthorizationCode, type CodeWithSession, type DeviceSession, type FamilyFromCode, type IssuedAccessTokenRef, type IssuedFromCode, type Redeemed, type RefreshTokenEntity, type RefreshTokenGrant } from '@fpa/session';
 import type { EphemeralStore } from '@fpa/store';
 import { ClientKeySets } from '../client-keys/client-key-sets.service';
 import { JwksFetchError, type FetchedJwks, type JwksSource } from '../client-keys/jwks-fetcher';
@@ -126,17 +126,12 @@ export class FakeCodes implements AuthorizationCodeStore {
   async find(code: string): Promise<AuthorizationCode | undefined> {
     return this.byValue.get(code);
   }
-  async findWithSession(code: string): Promise<{ code: AuthorizationCode; session: DeviceSession | undefined } | undefined> {
+  async findWithSession(code: string): Promise<CodeWithSession | undefined> {
     const c = this.byValue.get(code);
     return c ? { code: c, session: await this.sessions.find(c.authSession) } : undefined;
   }
   /** As the SQL: only an unconsumed, unexpired code is consumed, once; the family starts only then. */
-  async redeem(
-    code: string,
-    now: Date,
-    issued: { accessTokenJti: string; accessTokenExpiresAt: Date },
-    refresh?: { grant: RefreshTokenGrant; expiresAt: Date; familyId: string },
-  ): Promise<{ refreshToken: string | undefined } | undefined> {
+  async redeem(code: string, now: Date, issued: IssuedFromCode, refresh?: FamilyFromCode): Promise<Redeemed> {
     const c = this.byValue.get(code);
     if (!c || c.consumedAt !== null || c.expiresAt.getTime() <= now.getTime()) return undefined;
     this.byValue.set(code, { ...c, consumedAt: now, ...issued, refreshFamilyId: refresh?.familyId ?? null });
